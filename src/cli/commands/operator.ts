@@ -1,0 +1,55 @@
+import { type Command, Option } from 'commander';
+import { dryRunOption, lazyAction, notAvailable, outputOption, type Runtime } from '../define.js';
+
+export const IAM_ROLES = ['control-plane', 'worker', 'operator'] as const;
+
+export function registerOperatorTools(program: Command, runtime: Runtime): void {
+  program
+    .command('kubeconfig')
+    .description("merge the cluster's admin kubeconfig into your kubeconfig")
+    .addOption(new Option('--cluster <name>', 'cluster name').makeOptionMandatory())
+    .addOption(new Option('--context <name>', 'context name to write (default: the cluster name)'))
+    .addOption(new Option('--set-current', 'make the context the current one'))
+    .addOption(
+      new Option(
+        '--file <path>',
+        "kubeconfig to merge into (default: KUBECONFIG's first file, else ~/.kube/config)",
+      ),
+    )
+    .addOption(new Option('--print', 'print the kubeconfig to stdout instead of merging'))
+    .action(lazyAction(runtime, notAvailable('kubeconfig')));
+
+  const cluster = program.command('cluster').description("create, plan or destroy a cluster's AWS resources");
+  for (const [name, description] of [
+    ['plan', 'show what create would make or change, without changing anything'],
+    ['create', 'create (or resume creating) the cluster resources'],
+    ['destroy', 'delete every resource kboot created for the cluster'],
+  ] as const) {
+    const sub = cluster
+      .command(name)
+      .description(description)
+      .addOption(new Option('--name <cluster>', 'cluster name').makeOptionMandatory())
+      .addOption(new Option('-f, --spec <path>', 'cluster spec file (YAML)'))
+      .addOption(outputOption());
+    if (name !== 'plan') sub.addOption(dryRunOption());
+    sub.action(lazyAction(runtime, notAvailable(`cluster ${name}`)));
+  }
+
+  program
+    .command('iam-policy')
+    .description('print the least-privilege IAM policy for a role')
+    .addOption(new Option('--role <role>', 'who the policy is for').choices(IAM_ROLES).makeOptionMandatory())
+    .addOption(new Option('--cluster <name>', "scope the policy to one cluster's resources"))
+    .action(lazyAction(runtime, notAvailable('iam-policy')));
+
+  const config = program.command('config').description('work with the node config file');
+  config
+    .command('check')
+    .description('validate the node config file without side effects')
+    .addOption(
+      new Option('--config <path>', 'node config file (resolved under --root)').default(
+        '/etc/kboot/config.yaml',
+      ),
+    )
+    .action(lazyAction(runtime, notAvailable('config check')));
+}

@@ -1,0 +1,87 @@
+/**
+ * How a command is wired: options and help are registered up front (cheap), and the handler is
+ * loaded with `await import()` only when the command runs, so `--help`, `--version` and every
+ * completion TAB stay fast. Handlers are plain async functions of a typed options object.
+ */
+
+import { type Command, Option } from 'commander';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.js';
+import { buildInfo } from '../core/build-info.js';
+import { NotAvailableError } from '../core/errors.js';
+import { type CommandContext, createContext, OUTPUT_FORMATS, type OutputFormat } from './context.js';
+
+export interface Runtime {
+  signal: AbortSignal;
+}
+
+export type Handler<O> = (options: O, ctx: CommandContext) => Promise<void>;
+
+interface RawOptions {
+  logLevel: LogLevel;
+  logFormat?: LogFormat;
+  root: string;
+  region?: string;
+  table?: string;
+  output?: OutputFormat;
+  [key: string]: unknown;
+}
+
+/** Options plus the command's positional arguments. */
+export type WithArgs<O> = O & { args: string[] };
+
+export function lazyAction<O>(runtime: Runtime, load: () => Promise<Handler<WithArgs<O>>>) {
+  return async (...params: unknown[]): Promise<void> => {
+    const command = params[params.length - 1] as Command;
+    const raw = command.optsWithGlobals<RawOptions>();
+    const ctx = await createContext(
+      {
+        logLevel: raw.logLevel,
+        logFormat: raw.logFormat,
+        root: raw.root,
+        region: raw.region,
+        table: raw.table,
+      },
+      raw.output ?? 'text',
+      runtime.signal,
+    );
+    const handler = await load();
+    await handler({ ...(raw as unknown as O), args: command.args }, ctx);
+  };
+}
+
+/** The loader for a command whose implementation is not in this version. */
+export function notAvailable(commandName: string): () => Promise<Handler<unknown>> {
+  return async () => async () => {
+    throw new NotAvailableError(`'kboot ${commandName}' is not available in kboot ${buildInfo().version}`, {
+      hint: 'upgrade kboot to a version that ships this command (see CHANGELOG.md)',
+    });
+  };
+}
+
+export function outputOption(): Option {
+  return new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('text');
+}
+
+export function dryRunOption(): Option {
+  return new Option(
+    '--dry-run',
+    'print the plan and the rendered files (secrets redacted) and change nothing',
+  );
+}
+
+export function globalOptions(): Option[] {
+  return [
+    new Option('--log-level <level>', 'log verbosity')
+      .choices(LOG_LEVELS)
+      .env('KBOOT_LOG_LEVEL')
+      .default('info'),
+    new Option('--log-format <format>', 'log format (default: pretty on a TTY, json otherwise)')
+      .choices(LOG_FORMATS)
+      .env('KBOOT_LOG_FORMAT'),
+    new Option('--root <dir>', 'filesystem root every kboot path is resolved under')
+      .env('KBOOT_ROOT')
+      .default('/'),
+    new Option('--region <region>', 'AWS region (default: AWS_REGION, else the instance region from IMDS)'),
+    new Option('--table <name>', 'DynamoDB table holding cluster state (default: kboot)').env('KBOOT_TABLE'),
+  ];
+}

@@ -1,0 +1,74 @@
+/**
+ * The root logger, made once at the CLI edge and handed down; flows and steps take children.
+ * pino JSON on stderr, written synchronously with no transports (a single binary has no worker
+ * files). On a TTY the same lines are formatted for humans. Every line passes through
+ * `redactText` and every merged object through `redactValue` before it is written.
+ */
+
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { redactText, redactValue } from './secrets.js';
+
+export type { Logger } from 'pino';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export interface LoggerOptions {
+  level: LogLevel;
+  format: LogFormat;
+  /** Defaults to fd 2 (stderr). Tests pass a stream to capture lines. */
+  destination?: DestinationStream;
+  base?: Record<string, unknown>;
+}
+
+function errorSerializer(error: unknown): unknown {
+  if (!(error instanceof Error)) return redactValue(error);
+  const out: Record<string, unknown> = {
+    type: error.name,
+    message: redactText(error.message),
+    stack: error.stack === undefined ? undefined : redactText(error.stack),
+  };
+  const code = (error as { code?: unknown }).code;
+  if (code !== undefined) out.code = code;
+  if (error.cause !== undefined) out.cause = errorSerializer(error.cause);
+  return out;
+}
+
+export async function createLogger(options: LoggerOptions): Promise<Logger> {
+  let destination = options.destination;
+  if (destination === undefined) {
+    if (options.format === 'pretty') {
+      const { default: pretty } = await import('pino-pretty');
+      destination = pretty({
+        destination: 2,
+        sync: true,
+        colorize: process.stderr.isTTY === true,
+        translateTime: 'HH:MM:ss.l',
+        ignore: 'pid,hostname',
+      });
+    } else {
+      destination = pino.destination({ fd: 2, sync: true });
+    }
+  }
+  return pino(
+    {
+      level: options.level,
+      base: options.base ?? {},
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: {
+        level: (label) => ({ level: label }),
+        log: (object) => redactValue(object) as Record<string, unknown>,
+      },
+      serializers: { err: errorSerializer, error: errorSerializer },
+      hooks: { streamWrite: (line) => redactText(line) },
+    },
+    destination,
+  );
+}
+
+/** A logger that drops everything, for unit tests of code that takes a logger. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

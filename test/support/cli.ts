@@ -1,0 +1,63 @@
+/** Runs the built kboot binary as a user would: a child process with its own env and argv. */
+
+import { spawn } from 'node:child_process';
+import { kbootBinary } from './paths.js';
+
+export interface RunResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** stderr parsed as pino JSON lines (non-JSON lines are skipped). */
+  logs: Record<string, unknown>[];
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  input?: string;
+  timeoutMs?: number;
+  binary?: string;
+}
+
+export function parseLogLines(stderr: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const line of stderr.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // not a log line
+    }
+  }
+  return out;
+}
+
+export function runKboot(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries({ ...process.env, KBOOT_LOG_FORMAT: 'json', ...options.env })) {
+      if (value !== undefined) env[key] = value;
+    }
+    const child = spawn(options.binary ?? kbootBinary(), [...args], {
+      env,
+      cwd: options.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (exitCode, signal) => {
+      clearTimeout(timer);
+      resolve({ exitCode, signal, stdout, stderr, logs: parseLogLines(stderr) });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}

@@ -1,0 +1,99 @@
+/**
+ * moto in server mode for integration tests: one server per test file on a free loopback port,
+ * reset between tests with POST /moto-api/reset. Finds `moto_server` on PATH, else in the
+ * project's venv (.cache/moto-venv), else creates that venv and installs moto[server] into it.
+ */
+
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { freePort, repoRoot } from './paths.js';
+
+export interface Moto {
+  endpoint: string;
+  port: number;
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+  /** Environment for a kboot process (or SDK client) that talks to this moto. */
+  awsEnv(): Record<string, string>;
+}
+
+function onPath(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+export function motoServerCommand(): string {
+  if (process.env.MOTO_SERVER !== undefined) return process.env.MOTO_SERVER;
+  if (onPath('moto_server')) return 'moto_server';
+  const venv = path.join(repoRoot(), '.cache', 'moto-venv');
+  const inVenv = path.join(venv, 'bin', 'moto_server');
+  if (existsSync(inVenv)) return inVenv;
+  const python = onPath('python3') ? 'python3' : 'python';
+  const steps: string[][] = [
+    [python, '-m', 'venv', venv],
+    [path.join(venv, 'bin', 'pip'), 'install', '--quiet', 'moto[server]'],
+  ];
+  for (const [command, ...args] of steps) {
+    const result = spawnSync(command as string, args, { stdio: 'inherit' });
+    if (result.status !== 0) throw new Error(`could not install moto: '${command} ${args.join(' ')}' failed`);
+  }
+  return inVenv;
+}
+
+async function waitUntilUp(endpoint: string, child: ChildProcess, deadlineMs: number): Promise<void> {
+  while (Date.now() < deadlineMs) {
+    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) });
+      if (response.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('moto_server did not start within 30s');
+}
+
+export async function startMoto(): Promise<Moto> {
+  const command = motoServerCommand();
+  const port = await freePort();
+  const child = spawn(command, ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'True' },
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  try {
+    await waitUntilUp(endpoint, child, Date.now() + 30_000);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}\n${stderr}`);
+  }
+  return {
+    endpoint,
+    port,
+    reset: async () => {
+      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+      if (!response.ok) throw new Error(`moto reset failed: ${response.status}`);
+    },
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+    awsEnv: () => ({
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_SESSION_TOKEN: 'testing',
+      AWS_EC2_METADATA_DISABLED: 'false',
+    }),
+  };
+}
