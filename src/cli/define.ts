@@ -5,9 +5,9 @@
  */
 
 import { type Command, Option } from 'commander';
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.js';
 import { buildInfo } from '../core/build-info.js';
 import { NotAvailableError } from '../core/errors.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.js';
 import { type CommandContext, createContext, OUTPUT_FORMATS, type OutputFormat } from './context.js';
 
 export interface Runtime {

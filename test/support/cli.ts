@@ -10,6 +10,8 @@ export interface RunResult {
   stderr: string;
   /** stderr parsed as pino JSON lines (non-JSON lines are skipped). */
   logs: Record<string, unknown>[];
+  /** The final error line kboot printed (JSON log format), if any: message, hint, code. */
+  error: { msg: string; hint?: string; code: string; exitCode: number } | undefined;
 }
 
 export interface RunOptions {
@@ -56,7 +58,9 @@ export function runKboot(args: readonly string[], options: RunOptions = {}): Pro
     child.on('error', reject);
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
-      resolve({ exitCode, signal, stdout, stderr, logs: parseLogLines(stderr) });
+      const logs = parseLogLines(stderr);
+      const error = logs.filter((line) => line.level === 'error' && typeof line.exitCode === 'number').at(-1);
+      resolve({ exitCode, signal, stdout, stderr, logs, error: error as RunResult['error'] });
     });
     child.stdin.end(options.input ?? '');
   });

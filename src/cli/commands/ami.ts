@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { lazyAction, notAvailable, outputOption, type Runtime } from '../define.js';
+import { lazyAction, outputOption, type Runtime } from '../define.js';
 
 export const AMI_ARCHES = ['x86_64', 'arm64'] as const;
 
@@ -17,5 +17,5 @@ export function registerAmi(program: Command, runtime: Runtime): void {
     .addOption(new Option('--kubernetes-version <version>', 'match the kboot.io/kubernetes-version tag'))
     .addOption(new Option('--all', 'list every match, newest first'))
     .addOption(outputOption())
-    .action(lazyAction(runtime, notAvailable('ami')));
+    .action(lazyAction(runtime, async () => (await import('../handlers/ami.js')).ami));
 }

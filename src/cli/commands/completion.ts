@@ -1,6 +1,6 @@
 import { Argument, type Command } from 'commander';
-import { lazyAction, type Runtime } from '../define.js';
 import { SHELLS } from '../completion/render.js';
+import { lazyAction, type Runtime } from '../define.js';
 
 export function registerCompletion(program: Command, runtime: Runtime): void {
   program

@@ -1,5 +1,5 @@
-import type { CommandContext } from '../context.js';
 import { renderCompletionScript, type Shell } from '../completion/render.js';
+import type { CommandContext } from '../context.js';
 import type { WithArgs } from '../define.js';
 
 export async function completion(options: WithArgs<object>, ctx: CommandContext): Promise<void> {

@@ -1,0 +1,133 @@
+/**
+ * The AWS client factory every command uses. One place fixes how kboot talks to AWS:
+ * - the SDK's own conventions for everything it has one for: default credential chain,
+ *   AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>, proxies;
+ * - the SDK's adaptive retry mode with a bounded attempt count, and socket/request timeouts;
+ * - a user agent naming kboot and its version;
+ * - clients created lazily (each SDK package is imported only when first used), so a command
+ *   that needs one service loads one client;
+ * - every call counted, logged at debug, and (when KBOOT_TRACE_AWS_CALLS names a file) appended
+ *   there as a JSON line, which is how tests count calls and derive IAM policies.
+ */
+
+import { appendFileSync } from 'node:fs';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { STSClient } from '@aws-sdk/client-sts';
+import { buildInfo } from '../../core/build-info.js';
+import type { Logger } from '../../core/logger.js';
+
+export interface AwsClientSettings {
+  /** Undefined: the SDK resolves it (AWS_REGION, the profile's region). */
+  region: string | undefined;
+  logger: Logger;
+  /** Attempts per call, including the first (default: AWS_MAX_ATTEMPTS, else 5). */
+  maxAttempts?: number;
+  /** Environment for the SDK conventions kboot reads itself (AWS_MAX_ATTEMPTS, AWS_RETRY_MODE). */
+  env?: NodeJS.ProcessEnv;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** File to append one JSON line per AWS call to (KBOOT_TRACE_AWS_CALLS). */
+  traceFile?: string;
+}
+
+export interface AwsCall {
+  service: string;
+  operation: string;
+}
+
+interface MiddlewareStackLike {
+  add(middleware: unknown, options: Record<string, unknown>): void;
+}
+
+export class AwsClients {
+  readonly #settings: AwsClientSettings;
+  readonly #cache = new Map<string, unknown>();
+  readonly calls: AwsCall[] = [];
+
+  constructor(settings: AwsClientSettings) {
+    this.#settings = settings;
+  }
+
+  get region(): string | undefined {
+    return this.#settings.region;
+  }
+
+  /** Options shared by every client. */
+  #config(): Record<string, unknown> {
+    const s = this.#settings;
+    return {
+      ...(s.region === undefined ? {} : { region: s.region }),
+      retryMode: s.env?.AWS_RETRY_MODE ?? 'adaptive',
+      maxAttempts: s.maxAttempts ?? (Number(s.env?.AWS_MAX_ATTEMPTS) || 5),
+      customUserAgent: [['kboot', buildInfo().version]],
+      requestHandler: {
+        connectionTimeout: s.connectionTimeoutMs ?? 3000,
+        requestTimeout: s.requestTimeoutMs ?? 15_000,
+      },
+    };
+  }
+
+  #instrument(service: string, client: { middlewareStack: MiddlewareStackLike }): void {
+    const { logger, traceFile } = this.#settings;
+    client.middlewareStack.add(
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+        async (args: unknown) => {
+          const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+          this.calls.push({ service, operation });
+          logger.debug({ service, operation }, 'calling AWS');
+          if (traceFile !== undefined) {
+            appendFileSync(traceFile, `${JSON.stringify({ service, operation, pid: process.pid })}\n`);
+          }
+          return next(args);
+        },
+      { step: 'initialize', name: 'kbootCallCounter', override: true },
+    );
+  }
+
+  async #get<T>(service: string, make: (config: Record<string, unknown>) => Promise<T>): Promise<T> {
+    const cached = this.#cache.get(service);
+    if (cached !== undefined) return cached as T;
+    const client = await make(this.#config());
+    this.#instrument(service, client as unknown as { middlewareStack: MiddlewareStackLike });
+    this.#cache.set(service, client);
+    return client;
+  }
+
+  dynamodb(): Promise<DynamoDBClient> {
+    return this.#get(
+      'dynamodb',
+      async (c) => new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(c),
+    );
+  }
+
+  secretsManager(): Promise<SecretsManagerClient> {
+    return this.#get(
+      'secretsmanager',
+      async (c) => new (await import('@aws-sdk/client-secrets-manager')).SecretsManagerClient(c),
+    );
+  }
+
+  ec2(): Promise<EC2Client> {
+    return this.#get('ec2', async (c) => new (await import('@aws-sdk/client-ec2')).EC2Client(c));
+  }
+
+  autoScaling(): Promise<AutoScalingClient> {
+    return this.#get(
+      'autoscaling',
+      async (c) => new (await import('@aws-sdk/client-auto-scaling')).AutoScalingClient(c),
+    );
+  }
+
+  sts(): Promise<STSClient> {
+    return this.#get('sts', async (c) => new (await import('@aws-sdk/client-sts')).STSClient(c));
+  }
+
+  /** Closes sockets so the process can exit promptly. */
+  destroy(): void {
+    for (const client of this.#cache.values()) (client as { destroy(): void }).destroy();
+    this.#cache.clear();
+  }
+}

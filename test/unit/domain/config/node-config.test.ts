@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError } from '../../../../src/core/errors.js';
+import { parseNodeConfig } from '../../../../src/domain/config/node-config.js';
+
+describe('node config', () => {
+  it('accepts a full config', () => {
+    const config = parseNodeConfig(
+      `table: kboot-prod
+apiEndpoint: api.prod.example.com:6443
+podCidr: 10.244.0.0/16
+serviceCidr: 10.96.0.0/12
+kubernetesVersion: 1.31.2
+certSANs: [api.prod.example.com]
+timeouts: { waitForInit: 20m, lease: 10m, kubeadm: 15m }
+kubeadm: { patchesDir: /etc/kboot/kubeadm-patches }
+addons: { cni: cilium, cloudController: true, irsa: false }
+`,
+      'config.yaml',
+    );
+    assert.equal(config.table, 'kboot-prod');
+    assert.equal(config.timeouts?.waitForInit, '20m');
+  });
+
+  it('accepts an empty file', () => {
+    assert.deepEqual(parseNodeConfig('', 'config.yaml'), {});
+  });
+
+  const bad: [string, string, RegExp][] = [
+    ['unknown top-level field', 'tabel: x\n', /unknown field tabel/],
+    ['unknown nested field', 'timeouts: { wait: 1m }\n', /unknown field timeouts\.wait/],
+    ['bad duration', 'timeouts: { lease: soon }\n', /field timeouts\.lease: expected a duration/],
+    ['bad CIDR', 'podCidr: 10.244.0.0\n', /field podCidr: expected an IPv4 CIDR/],
+    ['bad version', 'kubernetesVersion: latest\n', /field kubernetesVersion: expected a version/],
+    ['bad enum', 'addons: { cni: flannel }\n', /field addons\.cni/],
+    ['wrong type', 'certSANs: api.example.com\n', /field certSANs/],
+    ['not YAML', 'table: [unclosed\n', /not valid YAML/],
+    ['duplicate key', 'table: a\ntable: b\n', /not valid YAML/],
+  ];
+  for (const [label, text, message] of bad) {
+    it(`rejects ${label}, naming the field`, () => {
+      assert.throws(
+        () => parseNodeConfig(text, '/etc/kboot/config.yaml'),
+        (error: unknown) =>
+          error instanceof ConfigError && message.test(error.message) && error.exitCode === 2,
+      );
+    });
+  }
+
+  it('reports every problem at once', () => {
+    assert.throws(
+      () => parseNodeConfig('tabel: x\npodCidr: nope\n', 'c.yaml'),
+      /field podCidr: expected an IPv4 CIDR.*; unknown field tabel/,
+    );
+  });
+});

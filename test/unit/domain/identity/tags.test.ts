@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { UsageError } from '../../../../src/core/errors.js';
+import { clusterNameFromTags, parseRole, tagKeysToRead } from '../../../../src/domain/identity/tags.js';
+
+describe('clusterNameFromTags', () => {
+  const cases: { tags: Record<string, string | undefined>; name: string }[] = [
+    { tags: { 'kubernetes.io/cluster/prod': 'owned' }, name: 'prod' },
+    { tags: { 'kubernetes.io/cluster/prod': 'shared' }, name: 'prod' },
+    { tags: { 'kubernetes.io/cluster/prod': undefined }, name: 'prod' },
+    { tags: { 'kboot.io/cluster': 'dev-1' }, name: 'dev-1' },
+    { tags: { 'kubernetes.io/cluster/a': 'owned', 'kboot.io/cluster': 'a', Name: 'x' }, name: 'a' },
+  ];
+  for (const { tags, name } of cases) {
+    it(`reads ${name} from ${JSON.stringify(tags)}`, () => assert.equal(clusterNameFromTags(tags), name));
+  }
+
+  const errors: { tags: Record<string, string>; message: RegExp }[] = [
+    { tags: {}, message: /no cluster tag \(kubernetes\.io\/cluster\/<name> or kboot\.io\/cluster\)/ },
+    { tags: { Name: 'web' }, message: /no cluster tag/ },
+    {
+      tags: { 'kubernetes.io/cluster/a': 'owned', 'kubernetes.io/cluster/b': 'owned' },
+      message: /two clusters: "a".*"b"/,
+    },
+    { tags: { 'kubernetes.io/cluster/a': 'owned', 'kboot.io/cluster': 'b' }, message: /two clusters/ },
+    { tags: { 'kubernetes.io/cluster/a': 'mine' }, message: /has value "mine"/ },
+    { tags: { 'kboot.io/cluster': 'bad name!' }, message: /invalid cluster name/ },
+  ];
+  for (const { tags, message } of errors) {
+    it(`rejects ${JSON.stringify(tags)}`, () => {
+      assert.throws(
+        () => clusterNameFromTags(tags),
+        (error: unknown) => {
+          assert.ok(error instanceof UsageError);
+          assert.match(error.message, message);
+          assert.ok(error.hint && error.hint.length > 0);
+          return true;
+        },
+      );
+    });
+  }
+});
+
+describe('parseRole', () => {
+  for (const [value, role] of [
+    ['control-plane', 'control-plane'],
+    ['master', 'control-plane'],
+    ['Worker', 'worker'],
+    ['node', 'worker'],
+  ] as const) {
+    it(`maps ${value} to ${role}`, () => assert.equal(parseRole(value), role));
+  }
+  it('refuses a missing role, naming the tag', () => {
+    assert.throws(() => parseRole(undefined), /no kboot\.io\/role tag/);
+  });
+  it('refuses an unknown role, naming the value and the accepted ones', () => {
+    assert.throws(() => parseRole('etcd'), /unknown value "etcd"/);
+  });
+});
+
+describe('tagKeysToRead', () => {
+  it('reads only the values kboot needs', () => {
+    assert.deepEqual(
+      tagKeysToRead([
+        'Name',
+        'kubernetes.io/cluster/a',
+        'kboot.io/role',
+        'aws:autoscaling:groupName',
+        'kboot.io/table',
+      ]),
+      ['kboot.io/role', 'kboot.io/table'],
+    );
+  });
+});
