@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { lazyAction, notAvailable, outputOption, type Runtime } from '../define.js';
+import { lazyAction, outputOption, type Runtime } from '../define.js';
 
 export function registerCidr(program: Command, runtime: Runtime): void {
   const cidr = program.command('cidr').description('plan and check the network ranges of a cluster');
@@ -12,7 +12,7 @@ export function registerCidr(program: Command, runtime: Runtime): void {
     .addOption(new Option('--service-cidr <cidr>', 'service range (default: chosen outside the VPC)'))
     .addOption(new Option('--pods-in-vpc', 'pods deliberately share the VPC range (AWS VPC CNI style)'))
     .addOption(outputOption())
-    .action(lazyAction(runtime, notAvailable('cidr plan')));
+    .action(lazyAction(runtime, async () => (await import('../handlers/cidr.js')).cidrPlan));
   cidr
     .command('check')
     .description('validate given ranges: well-formed, inside the VPC where they must be, not overlapping')
@@ -26,5 +26,5 @@ export function registerCidr(program: Command, runtime: Runtime): void {
     )
     .addOption(new Option('--pods-in-vpc', 'pods deliberately share the VPC range'))
     .addOption(outputOption())
-    .action(lazyAction(runtime, notAvailable('cidr check')));
+    .action(lazyAction(runtime, async () => (await import('../handlers/cidr.js')).cidrCheck));
 }
