@@ -54,9 +54,9 @@ async function waitUntilUp(endpoint: string, child: ChildProcess, deadlineMs: nu
   throw new Error('moto_server did not start within 30s');
 }
 
-export async function startMoto(): Promise<Moto> {
+export async function startMoto(options: { port?: number } = {}): Promise<Moto> {
   const command = motoServerCommand();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child = spawn(command, ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'True' },

@@ -3,6 +3,13 @@
  * - cluster name: the key of `kubernetes.io/cluster/<name>` (value `owned` or `shared`), or the
  *   value of `kboot.io/cluster`; two different names are an error;
  * - role: `kboot.io/role` = control-plane | worker (aliases master | node); never defaulted.
+ *
+ * Instance metadata tags: AWS serves tags through IMDS only when every tag key of the instance
+ * uses letters, digits and `+ - = . , _ : @` — no "/" — and refuses to enable them otherwise.
+ * So an instance that reads its tags from IMDS carries IMDS-safe spellings of the same facts:
+ * `KubernetesCluster=<name>` (the AWS cloud provider's legacy cluster tag, which it still
+ * recognizes), `kboot.io:cluster`, `kboot.io:role` and `kboot.io:table`. Both spellings are
+ * accepted everywhere; the "/" ones need `ec2:DescribeTags`.
  * Pure: tags in, identity or a UsageError naming the tag out.
  */
 
@@ -12,6 +19,17 @@ export const CLUSTER_TAG_PREFIX = 'kubernetes.io/cluster/';
 export const KBOOT_CLUSTER_TAG = 'kboot.io/cluster';
 export const ROLE_TAG = 'kboot.io/role';
 export const TABLE_TAG = 'kboot.io/table';
+/** IMDS-safe spellings (no "/"), for instances with instance metadata tags enabled. */
+export const LEGACY_CLUSTER_TAG = 'KubernetesCluster';
+export const KBOOT_CLUSTER_TAG_IMDS = 'kboot.io:cluster';
+export const ROLE_TAG_IMDS = 'kboot.io:role';
+export const TABLE_TAG_IMDS = 'kboot.io:table';
+
+/** Tags whose value names the cluster. */
+const CLUSTER_VALUE_TAGS = [KBOOT_CLUSTER_TAG, KBOOT_CLUSTER_TAG_IMDS, LEGACY_CLUSTER_TAG] as const;
+const ROLE_TAGS = [ROLE_TAG, ROLE_TAG_IMDS] as const;
+const TABLE_TAGS = [TABLE_TAG, TABLE_TAG_IMDS] as const;
+const VALUE_TAGS: ReadonlySet<string> = new Set([...CLUSTER_VALUE_TAGS, ...ROLE_TAGS, ...TABLE_TAGS]);
 export const CLUSTER_TAG_VALUES = ['owned', 'shared'] as const;
 
 export const ROLES = ['control-plane', 'worker'] as const;
@@ -29,7 +47,18 @@ const CLUSTER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/;
 
 /** Tags a resolver must read the values of (the cluster tag's key is enough on its own). */
 export function tagKeysToRead(keys: readonly string[]): string[] {
-  return keys.filter((key) => key === ROLE_TAG || key === KBOOT_CLUSTER_TAG || key === TABLE_TAG);
+  return keys.filter((key) => VALUE_TAGS.has(key));
+}
+
+function firstTag(
+  tags: Readonly<Record<string, string | undefined>>,
+  keys: readonly string[],
+): { key: string; value: string } | undefined {
+  for (const key of keys) {
+    const value = tags[key];
+    if (value !== undefined) return { key, value };
+  }
+  return undefined;
 }
 
 export function validateClusterName(name: string, source: string): string {
@@ -57,19 +86,19 @@ export function clusterNameFromTags(tags: Readonly<Record<string, string | undef
     }
     found.push({ name: validateClusterName(name, `tag ${key}`), source: `tag ${key}` });
   }
-  const kbootName = tags[KBOOT_CLUSTER_TAG];
-  if (kbootName !== undefined) {
-    found.push({
-      name: validateClusterName(kbootName, `tag ${KBOOT_CLUSTER_TAG}`),
-      source: `tag ${KBOOT_CLUSTER_TAG}`,
-    });
+  for (const key of CLUSTER_VALUE_TAGS) {
+    const value = tags[key];
+    if (value !== undefined)
+      found.push({ name: validateClusterName(value, `tag ${key}`), source: `tag ${key}` });
   }
   const first = found[0];
   if (first === undefined) {
     throw new UsageError(
       `this instance has no cluster tag (${CLUSTER_TAG_PREFIX}<name> or ${KBOOT_CLUSTER_TAG})`,
       {
-        hint: `tag the instance (or its launch template) with ${CLUSTER_TAG_PREFIX}<cluster>=owned`,
+        hint:
+          `tag the instance (or its launch template) with ${CLUSTER_TAG_PREFIX}<cluster>=owned, or, when instance ` +
+          `metadata tags are enabled, ${LEGACY_CLUSTER_TAG}=<cluster>`,
       },
     );
   }
@@ -83,15 +112,27 @@ export function clusterNameFromTags(tags: Readonly<Record<string, string | undef
   return first.name;
 }
 
-export function parseRole(value: string | undefined): Role {
+/** The role from whichever role tag is present (`kboot.io/role` or `kboot.io:role`). */
+export function roleFromTags(tags: Readonly<Record<string, string | undefined>>): Role {
+  const found = firstTag(tags, ROLE_TAGS);
+  return parseRole(found?.value, found?.key);
+}
+
+export function tableFromTags(tags: Readonly<Record<string, string | undefined>>): string | undefined {
+  return firstTag(tags, TABLE_TAGS)?.value;
+}
+
+export function parseRole(value: string | undefined, tag: string = ROLE_TAG): Role {
   if (value === undefined || value.trim() === '') {
     throw new UsageError(`this instance has no ${ROLE_TAG} tag`, {
-      hint: `tag the instance (or its launch template) with ${ROLE_TAG}=control-plane or ${ROLE_TAG}=worker`,
+      hint:
+        `tag the instance (or its launch template) with ${ROLE_TAG}=control-plane or ${ROLE_TAG}=worker ` +
+        `(${ROLE_TAG_IMDS} when instance metadata tags are enabled)`,
     });
   }
   const role = ROLE_ALIASES[value.trim().toLowerCase()];
   if (role === undefined) {
-    throw new UsageError(`tag ${ROLE_TAG} has unknown value "${value}"`, {
+    throw new UsageError(`tag ${tag} has unknown value "${value}"`, {
       hint: `set it to control-plane or worker (aliases: master, node)`,
     });
   }

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../../../src/core/errors.js';
-import { clusterNameFromTags, parseRole, tagKeysToRead } from '../../../../src/domain/identity/tags.js';
+import {
+  clusterNameFromTags,
+  parseRole,
+  roleFromTags,
+  tableFromTags,
+  tagKeysToRead,
+} from '../../../../src/domain/identity/tags.js';
 
 describe('clusterNameFromTags', () => {
   const cases: { tags: Record<string, string | undefined>; name: string }[] = [
@@ -10,6 +16,8 @@ describe('clusterNameFromTags', () => {
     { tags: { 'kubernetes.io/cluster/prod': undefined }, name: 'prod' },
     { tags: { 'kboot.io/cluster': 'dev-1' }, name: 'dev-1' },
     { tags: { 'kubernetes.io/cluster/a': 'owned', 'kboot.io/cluster': 'a', Name: 'x' }, name: 'a' },
+    { tags: { KubernetesCluster: 'legacy' }, name: 'legacy' },
+    { tags: { 'kboot.io:cluster': 'imds-safe', KubernetesCluster: 'imds-safe' }, name: 'imds-safe' },
   ];
   for (const { tags, name } of cases) {
     it(`reads ${name} from ${JSON.stringify(tags)}`, () => assert.equal(clusterNameFromTags(tags), name));
@@ -23,6 +31,10 @@ describe('clusterNameFromTags', () => {
       message: /two clusters: "a".*"b"/,
     },
     { tags: { 'kubernetes.io/cluster/a': 'owned', 'kboot.io/cluster': 'b' }, message: /two clusters/ },
+    {
+      tags: { KubernetesCluster: 'a', 'kboot.io:cluster': 'b' },
+      message: /two clusters: "a" \(tag kboot\.io:cluster\)|two clusters/,
+    },
     { tags: { 'kubernetes.io/cluster/a': 'mine' }, message: /has value "mine"/ },
     { tags: { 'kboot.io/cluster': 'bad name!' }, message: /invalid cluster name/ },
   ];
@@ -58,6 +70,20 @@ describe('parseRole', () => {
   });
 });
 
+describe('roleFromTags and tableFromTags', () => {
+  it('accepts the IMDS-safe spellings', () => {
+    assert.equal(roleFromTags({ 'kboot.io:role': 'node' }), 'worker');
+    assert.equal(tableFromTags({ 'kboot.io:table': 'state' }), 'state');
+    assert.equal(tableFromTags({}), undefined);
+  });
+  it('names the tag that holds an unknown role', () => {
+    assert.throws(
+      () => roleFromTags({ 'kboot.io:role': 'boss' }),
+      /tag kboot\.io:role has unknown value "boss"/,
+    );
+  });
+});
+
 describe('tagKeysToRead', () => {
   it('reads only the values kboot needs', () => {
     assert.deepEqual(
@@ -67,8 +93,10 @@ describe('tagKeysToRead', () => {
         'kboot.io/role',
         'aws:autoscaling:groupName',
         'kboot.io/table',
+        'KubernetesCluster',
+        'kboot.io:role',
       ]),
-      ['kboot.io/role', 'kboot.io/table'],
+      ['kboot.io/role', 'kboot.io/table', 'KubernetesCluster', 'kboot.io:role'],
     );
   });
 });
