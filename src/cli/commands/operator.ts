@@ -13,11 +13,11 @@ export function registerOperatorTools(program: Command, runtime: Runtime): void 
     .addOption(
       new Option(
         '--file <path>',
-        "kubeconfig to merge into (default: KUBECONFIG's first file, else ~/.kube/config)",
+        'kubeconfig to merge into (default: the file kubectl writes: from KUBECONFIG, else ~/.kube/config)',
       ),
     )
     .addOption(new Option('--print', 'print the kubeconfig to stdout instead of merging'))
-    .action(lazyAction(runtime, notAvailable('kubeconfig')));
+    .action(lazyAction(runtime, async () => (await import('../handlers/kubeconfig.js')).kubeconfig));
 
   const cluster = program.command('cluster').description("create, plan or destroy a cluster's AWS resources");
   for (const [name, description] of [
@@ -51,5 +51,6 @@ export function registerOperatorTools(program: Command, runtime: Runtime): void 
         '/etc/kboot/config.yaml',
       ),
     )
-    .action(lazyAction(runtime, notAvailable('config check')));
+    .addOption(outputOption())
+    .action(lazyAction(runtime, async () => (await import('../handlers/config-check.js')).configCheck));
 }
