@@ -1,6 +1,6 @@
 /** Runs the built kboot binary as a user would: a child process with its own env and argv. */
 
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { kbootBinary } from './paths.js';
 
 export interface RunResult {
@@ -20,6 +20,8 @@ export interface RunOptions {
   input?: string;
   timeoutMs?: number;
   binary?: string;
+  /** Own process group, so a test can kill kboot with its children (an instance dying). */
+  detached?: boolean;
 }
 
 export function parseLogLines(stderr: string): Record<string, unknown>[] {
@@ -35,23 +37,35 @@ export function parseLogLines(stderr: string): Record<string, unknown>[] {
   return out;
 }
 
+export interface RunningKboot {
+  child: ChildProcess;
+  result: Promise<RunResult>;
+}
+
 export function runKboot(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
+  return spawnKboot(args, options).result;
+}
+
+/** Starts kboot and returns the child (to signal it) with its eventual result. */
+export function spawnKboot(args: readonly string[], options: RunOptions = {}): RunningKboot {
+  let child!: ChildProcess;
+  const result = new Promise<RunResult>((resolve, reject) => {
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries({ ...process.env, KBOOT_LOG_FORMAT: 'json', ...options.env })) {
       if (value !== undefined) env[key] = value;
     }
-    const child = spawn(options.binary ?? kbootBinary(), [...args], {
+    child = spawn(options.binary ?? kbootBinary(), [...args], {
       env,
       cwd: options.cwd,
+      detached: options.detached === true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
     });
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
@@ -62,6 +76,7 @@ export function runKboot(args: readonly string[], options: RunOptions = {}): Pro
       const error = logs.filter((line) => line.level === 'error' && typeof line.exitCode === 'number').at(-1);
       resolve({ exitCode, signal, stdout, stderr, logs, error: error as RunResult['error'] });
     });
-    child.stdin.end(options.input ?? '');
+    child.stdin?.end(options.input ?? '');
   });
+  return { child, result };
 }

@@ -5,7 +5,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 export class FsRoot {
@@ -25,6 +25,16 @@ export class FsRoot {
       return await readFile(this.resolve(instancePath), 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  /** File names in a directory, sorted; empty when it does not exist. */
+  async list(instancePath: string): Promise<string[]> {
+    try {
+      return (await readdir(this.resolve(instancePath))).sort();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
   }

@@ -1,11 +1,12 @@
 import { type Command, Option } from 'commander';
-import { dryRunOption, lazyAction, notAvailable, type Runtime } from '../define.js';
+import { dryRunOption, lazyAction, outputOption, type Runtime } from '../define.js';
 
-function waitOptions(command: Command): Command {
+function flowOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--wait-timeout <duration>', 'how long to wait for the cluster to be initialized').default(
-        '30m',
+      new Option(
+        '--wait-timeout <duration>',
+        'how long to wait for the cluster to be initialized (default: 30m)',
       ),
     )
     .addOption(
@@ -13,29 +14,32 @@ function waitOptions(command: Command): Command {
         '/etc/kboot/config.yaml',
       ),
     )
-    .addOption(dryRunOption());
+    .addOption(dryRunOption())
+    .addOption(outputOption());
 }
 
 export function registerBootFlows(program: Command, runtime: Runtime): void {
-  waitOptions(
+  flowOptions(
     program
       .command('boot')
       .description(
         'join or initialize the cluster this instance is tagged for, picking the flow from its role tag',
       ),
-  ).action(lazyAction(runtime, notAvailable('boot')));
+  ).action(lazyAction(runtime, async () => (await import('../handlers/boot-flows.js')).bootCommand));
 
-  waitOptions(
+  flowOptions(
     program
       .command('bootstrap-master')
       .description('initialize the cluster on the first control-plane instance'),
-  ).action(lazyAction(runtime, notAvailable('bootstrap-master')));
+  ).action(
+    lazyAction(runtime, async () => (await import('../handlers/boot-flows.js')).bootstrapMasterCommand),
+  );
 
-  waitOptions(
+  flowOptions(
     program.command('join-master').description('join this instance to the cluster as a control-plane member'),
-  ).action(lazyAction(runtime, notAvailable('join-master')));
+  ).action(lazyAction(runtime, async () => (await import('../handlers/boot-flows.js')).joinMasterCommand));
 
-  waitOptions(
+  flowOptions(
     program.command('join-node').description('join this instance to the cluster as a worker'),
-  ).action(lazyAction(runtime, notAvailable('join-node')));
+  ).action(lazyAction(runtime, async () => (await import('../handlers/boot-flows.js')).joinNodeCommand));
 }

@@ -1,0 +1,70 @@
+/**
+ * What the boot flows need from the world, as narrow ports. The CLI edge builds the real ones
+ * (IMDS, DynamoDB, Secrets Manager, execa, the filesystem root); tests can pass fakes.
+ */
+
+import type { FsRoot } from '../../adapters/fs/root.js';
+import type { KubeadmRunner } from '../../adapters/process/kubeadm.js';
+import type { Clock } from '../../core/clock.js';
+import type { Logger } from '../../core/logger.js';
+import type { NodeConfig } from '../config/node-config.js';
+import type { Identity } from '../identity/resolve.js';
+import type { JoinMaterialStore } from '../join/store.js';
+import type { ClusterRecordReader, ClusterRecordWriter, MemberRegistry } from '../state/cluster-store.js';
+import type { LeaseLock, LockName } from '../state/lease.js';
+
+export interface ClusterStatePorts {
+  records: ClusterRecordReader & ClusterRecordWriter & MemberRegistry;
+  lock(cluster: string, name: LockName): LeaseLock;
+}
+
+export interface FlowSettings {
+  dryRun: boolean;
+  /** How long a joiner waits for initialization (and a master for the join lock). */
+  waitTimeoutMs: number;
+  /** Bootstrap and control-plane-join lease length. */
+  leaseMs: number;
+  /** How long one kubeadm init or join may take. */
+  kubeadmTimeoutMs: number;
+  /** Lifetime of the bootstrap token the first master creates (finite, never 0). */
+  tokenTtlMs: number;
+  /** Join material with less life left than this is treated as expired. */
+  minMaterialLifeMs: number;
+  /** Base interval between polls while waiting. */
+  pollMs: number;
+}
+
+export interface FlowDeps {
+  logger: Logger;
+  clock: Clock;
+  fs: FsRoot;
+  signal: AbortSignal;
+  config: NodeConfig;
+  settings: FlowSettings;
+  identity(): Promise<Identity>;
+  /** The node name: the instance's private DNS name (one IMDS read, only when rendering). */
+  privateDnsName(): Promise<string>;
+  state(): Promise<ClusterStatePorts>;
+  joinMaterial(): Promise<JoinMaterialStore>;
+  kubeadm: KubeadmRunner;
+}
+
+export type FlowName = 'boot' | 'bootstrap-master' | 'join-master' | 'join-node';
+
+export type FlowOutcome =
+  | 'initialized'
+  | 'joined-control-plane'
+  | 'joined-worker'
+  | 'already-member'
+  | 'already-initialized'
+  | 'planned';
+
+export interface FlowResult {
+  flow: FlowName;
+  outcome: FlowOutcome;
+  cluster: string;
+  role: string;
+  instanceId: string;
+  /** What the outcome means, one line. */
+  summary: string;
+}

@@ -1,0 +1,189 @@
+/**
+ * A simulated cluster of EC2 instances for end-to-end tests and `npm run demo`: one moto for
+ * the cluster's AWS, one IMDS server and one filesystem root per instance, the fake kubeadm
+ * (sharing one cluster directory, as the instances of a real cluster share an API server), and
+ * the built kboot binary run as each instance's user-data would run it.
+ */
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CreateTagsCommand, type EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { ensureTable } from '../../src/adapters/aws/dynamodb-table.js';
+import { testDynamo, testEc2 } from './aws.js';
+import { type RunningKboot, type RunOptions, type RunResult, runKboot, spawnKboot } from './cli.js';
+import { type ImdsServer, startImdsServer } from './imds-server.js';
+import type { Moto } from './moto.js';
+import { repoRoot, tempDir } from './paths.js';
+
+export type SimRole = 'control-plane' | 'worker';
+
+export interface SimInstance {
+  name: string;
+  role: SimRole;
+  instanceId: string;
+  privateIp: string;
+  privateDns: string;
+  imds: ImdsServer;
+  root: string;
+  env: Record<string, string>;
+}
+
+export interface SimClusterOptions {
+  name?: string;
+  table?: string;
+  apiEndpoint?: string;
+  kubeadmVersion?: string;
+  /** Environment every instance gets (e.g. FAKE_KUBEADM_SLEEP_MS). */
+  env?: Record<string, string>;
+  /** Node config YAML written to each instance's /etc/kboot/config.yaml. */
+  nodeConfig?: string;
+}
+
+export interface KubeadmInvocation {
+  pid: number;
+  argv: string[];
+  env: Record<string, string>;
+  command: string | null;
+  /** The config file kubeadm was given, as it read it. */
+  config: { path: string; resolvedPath: string; text: string } | null;
+  startedAt: string;
+  startedAtMs: number;
+  endedAtMs: number;
+  exitCode: number | null;
+  [field: string]: unknown;
+}
+
+export class SimCluster {
+  readonly name: string;
+  readonly table: string;
+  readonly dir: string;
+  readonly clusterDir: string;
+  readonly kubeadmLog: string;
+  readonly instances: SimInstance[] = [];
+  readonly #moto: Moto;
+  readonly #options: SimClusterOptions;
+  readonly #ec2: EC2Client;
+
+  constructor(moto: Moto, options: SimClusterOptions = {}) {
+    this.#moto = moto;
+    this.#options = options;
+    this.name = options.name ?? 'sim';
+    this.table = options.table ?? 'kboot';
+    this.dir = tempDir(`kboot-sim-${this.name}-`);
+    this.clusterDir = path.join(this.dir, 'cluster');
+    mkdirSync(this.clusterDir, { recursive: true });
+    this.kubeadmLog = path.join(this.dir, 'kubeadm.jsonl');
+    this.#ec2 = testEc2(moto);
+  }
+
+  /** Creates the state table through the same code `kboot cluster create` uses. */
+  async createTable(): Promise<void> {
+    const dynamodb = testDynamo(this.#moto);
+    try {
+      await ensureTable(dynamodb, this.table);
+    } finally {
+      dynamodb.destroy();
+    }
+  }
+
+  /** An instance in moto with the cluster's tags, its own IMDS server and filesystem root. */
+  async addInstance(role: SimRole, extraEnv: Record<string, string> = {}): Promise<SimInstance> {
+    const index = this.instances.length;
+    const run = await this.#ec2.send(
+      new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1 }),
+    );
+    const instanceId = run.Instances?.[0]?.InstanceId as string;
+    // IMDS-safe tag keys: instance metadata tags are enabled, as `kboot cluster create` sets them.
+    const tags = {
+      KubernetesCluster: this.name,
+      'kboot.io:role': role,
+      Name: `${this.name}-${role}-${index}`,
+    };
+    await this.#ec2.send(
+      new CreateTagsCommand({
+        Resources: [instanceId],
+        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    );
+    const privateIp = `10.0.${Math.floor(index / 200) + 1}.${(index % 200) + 10}`;
+    const privateDns = `ip-${privateIp.replaceAll('.', '-')}.ec2.internal`;
+    const imds = await startImdsServer({
+      instanceId,
+      region: 'us-east-1',
+      privateIp,
+      privateDns,
+      tags,
+      tagsEnabled: true,
+    });
+    const root = path.join(this.dir, `${role}-${index}`);
+    mkdirSync(path.join(root, 'etc', 'kboot'), { recursive: true });
+    const nodeConfig =
+      this.#options.nodeConfig ??
+      `apiEndpoint: ${this.#options.apiEndpoint ?? `${this.name}-api.elb.us-east-1.amazonaws.com`}\n`;
+    writeFileSync(path.join(root, 'etc', 'kboot', 'config.yaml'), nodeConfig);
+    const env: Record<string, string> = {
+      ...this.#moto.awsEnv(),
+      ...imds.imdsEnv(),
+      KBOOT_ROOT: root,
+      KBOOT_TABLE: this.table,
+      KBOOT_KUBEADM: path.join(repoRoot(), 'test', 'fixtures', 'bin', 'kubeadm'),
+      KBOOT_POLL_MS: '200',
+      KBOOT_LOG_FORMAT: 'json',
+      FAKE_KUBEADM_CLUSTER_DIR: this.clusterDir,
+      FAKE_KUBEADM_LOG: this.kubeadmLog,
+      FAKE_KUBEADM_VERSION: this.#options.kubeadmVersion ?? 'v1.31.2',
+      ...this.#options.env,
+      ...extraEnv,
+    };
+    const instance: SimInstance = {
+      name: `${role}-${index}`,
+      role,
+      instanceId,
+      privateIp,
+      privateDns,
+      imds,
+      root,
+      env,
+    };
+    this.instances.push(instance);
+    return instance;
+  }
+
+  /** Runs kboot on an instance, as its user-data would (`kboot boot` by default). */
+  run(
+    instance: SimInstance,
+    args: readonly string[] = ['boot', '--output', 'json'],
+    options: RunOptions = {},
+  ): Promise<RunResult> {
+    return runKboot(args, { timeoutMs: 120_000, ...options, env: { ...instance.env, ...options.env } });
+  }
+
+  /** Starts kboot on an instance and returns at once (to kill it mid-work). */
+  spawn(
+    instance: SimInstance,
+    args: readonly string[] = ['boot', '--output', 'json'],
+    options: RunOptions = {},
+  ): RunningKboot {
+    return spawnKboot(args, { timeoutMs: 120_000, ...options, env: { ...instance.env, ...options.env } });
+  }
+
+  /** Every kubeadm invocation so far, in the order they started. */
+  invocations(): KubeadmInvocation[] {
+    let text = '';
+    try {
+      text = readFileSync(this.kubeadmLog, 'utf8');
+    } catch {
+      return [];
+    }
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as KubeadmInvocation)
+      .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  }
+
+  async stop(): Promise<void> {
+    this.#ec2.destroy();
+    await Promise.all(this.instances.map((instance) => instance.imds.stop()));
+  }
+}
