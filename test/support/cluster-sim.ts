@@ -132,6 +132,7 @@ export class SimCluster {
       FAKE_KUBEADM_CLUSTER_DIR: this.clusterDir,
       FAKE_KUBEADM_LOG: this.kubeadmLog,
       FAKE_KUBEADM_VERSION: this.#options.kubeadmVersion ?? 'v1.31.2',
+      FAKE_KUBEADM_STRICT: '1',
       ...this.#options.env,
       ...extraEnv,
     };

@@ -229,7 +229,14 @@ async function initialize(deps: FlowDeps, state: ClusterStatePorts, input: Initi
     step = 'kubeadm-init';
     const startedMs = clock.nowMs();
     await deps.kubeadm.run(
-      ['init', '--config', fs.resolve(INIT_CONFIG_PATH), '--upload-certs', '--skip-token-print'],
+      [
+        'init',
+        '--config',
+        fs.resolve(INIT_CONFIG_PATH),
+        '--upload-certs',
+        '--skip-token-print',
+        '--skip-certificate-key-print',
+      ],
       { timeoutMs: deps.settings.kubeadmTimeoutMs, signal },
     );
     logger.info({ took: formatDurationMs(clock.nowMs() - startedMs) }, 'kubeadm init finished');

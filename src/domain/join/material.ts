@@ -11,13 +11,12 @@
 import { z } from 'zod';
 import { InternalError, StateConflictError } from '../../core/errors.js';
 import { Secret } from '../../core/secrets.js';
+import { CA_CERT_HASH_PATTERN } from '../kubeadm/ca-hash.js';
+import { BOOTSTRAP_TOKEN_PATTERN, CERTIFICATE_KEY_PATTERN } from '../kubeadm/tokens.js';
 import { describeIssues, type FieldExpectations } from './validation.js';
 
 export const JOIN_MATERIAL_SCHEMA_VERSION = 1;
 
-export const BOOTSTRAP_TOKEN_PATTERN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
-export const CERTIFICATE_KEY_PATTERN = /^[a-f0-9]{64}$/;
-export const CA_CERT_HASH_PATTERN = /^sha256:[a-f0-9]{64}$/;
 export const KUBERNETES_VERSION_PATTERN = /^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$/;
 
 export interface JoinSecret {

@@ -1,0 +1,210 @@
+/**
+ * The boot flows when things go wrong, and when they run again: a first master that dies during
+ * init, kubeadm init failing, a kubeadm version outside the allowed skew, a reboot of a member,
+ * --dry-run, and what a worker's join costs in AWS calls.
+ */
+
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { testDynamo } from '../../support/aws.js';
+import { SimCluster } from '../../support/cluster-sim.js';
+import { type Moto, startMoto } from '../../support/moto.js';
+
+const FAST_LEASE = 'apiEndpoint: api.example.com\ntimeouts: { lease: 3s, waitForInit: 90s }\n';
+
+async function readItem(
+  moto: Moto,
+  cluster: string,
+  sk: string,
+): Promise<Record<string, unknown> | undefined> {
+  const dynamodb = testDynamo(moto);
+  try {
+    const out = await dynamodb.send(
+      new GetItemCommand({
+        TableName: 'kboot',
+        Key: { pk: { S: `cluster#${cluster}` }, sk: { S: sk } },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item === undefined ? undefined : unmarshall(out.Item);
+  } finally {
+    dynamodb.destroy();
+  }
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function awsCalls(file: string): string[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const call = JSON.parse(line) as { service: string; operation: string };
+      return `${call.service}:${call.operation}`;
+    });
+}
+
+describe('boot flows: failures and re-runs', () => {
+  let moto: Moto;
+  const clusters: SimCluster[] = [];
+
+  before(async () => {
+    moto = await startMoto();
+  });
+  after(async () => {
+    await Promise.all(clusters.map((c) => c.stop()));
+    await moto.stop();
+  });
+  beforeEach(() => moto.reset());
+
+  async function cluster(name: string, nodeConfig?: string): Promise<SimCluster> {
+    const sim = new SimCluster(moto, { name, ...(nodeConfig === undefined ? {} : { nodeConfig }) });
+    clusters.push(sim);
+    await sim.createTable();
+    return sim;
+  }
+
+  it('replaces a first master killed during init after its lease runs out; no worker joins early', async () => {
+    const sim = await cluster('killed', FAST_LEASE);
+    const doomed = await sim.addInstance('control-plane', { FAKE_KUBEADM_SLEEP_MS: 'init=60000' });
+    const successor = await sim.addInstance('control-plane');
+    const worker = await sim.addInstance('worker');
+    const first = sim.spawn(doomed, undefined, { detached: true });
+    // Wait until the doomed master holds the lease and kubeadm init is running, then kill the instance.
+    await waitFor(
+      () => existsSync(path.join(doomed.root, 'var/lib/kboot/kubeadm/init.yaml')),
+      30_000,
+      'init to start',
+    );
+    const others = [sim.run(successor), sim.run(worker)];
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    process.kill(-(first.child.pid as number), 'SIGKILL');
+    const killed = await first.result;
+    assert.equal(killed.signal, 'SIGKILL');
+
+    const [master, node] = await Promise.all(others);
+    assert.equal(master?.exitCode, 0, master?.stderr.slice(-1500));
+    assert.equal(node?.exitCode, 0, node?.stderr.slice(-1500));
+    assert.equal(JSON.parse(master?.stdout ?? '{}').outcome, 'initialized');
+
+    const invocations = sim.invocations();
+    const inits = invocations.filter((i) => i.command === 'init' && i.exitCode === 0);
+    assert.equal(inits.length, 1);
+    assert.equal(inits[0]?.env.KBOOT_ROOT, successor.root);
+    const join = invocations.find((i) => i.command === 'join');
+    assert.ok(
+      join && inits[0] && join.startedAtMs >= inits[0].endedAtMs,
+      'the worker joined before init finished',
+    );
+
+    const lock = await readItem(moto, 'killed', 'lock#bootstrap');
+    const record = await readItem(moto, 'killed', 'meta');
+    assert.equal(lock?.fence, 2, 'the successor took the lease with a higher fence');
+    assert.deepEqual((record?.initialized as { by: string; fence: number }).fence, 2);
+    assert.equal((record?.initialized as { by: string }).by, successor.instanceId);
+  });
+
+  it('cleans up after kubeadm init fails: reset, lease released, failure recorded; a retry succeeds', async () => {
+    const sim = await cluster('failing');
+    const master = await sim.addInstance('control-plane');
+    const failed = await sim.run(master, ['bootstrap-master'], { env: { FAKE_KUBEADM_FAIL: 'init' } });
+    assert.equal(failed.exitCode, 7, failed.stderr.slice(-1500));
+    assert.match(failed.error?.msg ?? '', /kubeadm init exited 1/);
+    assert.ok(
+      sim.invocations().some((i) => i.command === 'reset'),
+      'kubeadm reset ran',
+    );
+    const lock = await readItem(moto, 'failing', 'lock#bootstrap');
+    assert.equal(lock?.owner, undefined, 'the lease was released');
+    const record = await readItem(moto, 'failing', 'meta');
+    assert.equal((record?.lastFailure as { step: string }).step, 'kubeadm-init');
+    assert.equal(record?.initialized, undefined);
+    assert.ok(
+      !existsSync(path.join(master.root, 'var/lib/kboot/kubeadm/init.yaml')),
+      'the config with secrets was removed',
+    );
+
+    const retry = await sim.run(master, ['bootstrap-master', '--output', 'json']);
+    assert.equal(retry.exitCode, 0, retry.stderr.slice(-1500));
+    assert.equal(JSON.parse(retry.stdout).outcome, 'initialized');
+  });
+
+  it('refuses a worker whose kubeadm is outside the allowed skew before changing anything', async () => {
+    const sim = await cluster('skew');
+    const master = await sim.addInstance('control-plane');
+    assert.equal((await sim.run(master)).exitCode, 0);
+    const worker = await sim.addInstance('worker', { FAKE_KUBEADM_VERSION: 'v1.29.4' });
+    const result = await sim.run(worker);
+    assert.equal(result.exitCode, 9, result.stderr.slice(-1500));
+    assert.match(result.error?.msg ?? '', /kubeadm v1\.29\.4 is older than Kubernetes v1\.31\.2/);
+    assert.equal(sim.invocations().filter((i) => i.command === 'join').length, 0);
+    assert.ok(!existsSync(path.join(worker.root, 'var/lib/kboot')), 'nothing was written');
+  });
+
+  it('a worker join costs 1 DynamoDB and 1 Secrets Manager call; a reboot costs none and changes nothing', async () => {
+    const sim = await cluster('counted');
+    const master = await sim.addInstance('control-plane');
+    assert.equal((await sim.run(master)).exitCode, 0);
+    const trace = path.join(sim.dir, 'worker-calls.jsonl');
+    const worker = await sim.addInstance('worker', { KBOOT_TRACE_AWS_CALLS: trace });
+    const joined = await sim.run(worker);
+    assert.equal(joined.exitCode, 0, joined.stderr.slice(-1500));
+    assert.deepEqual(awsCalls(trace), ['dynamodb:GetItem', 'secretsmanager:GetSecretValue']);
+    assert.ok(worker.imds.counts.total <= 6, `IMDS requests: ${JSON.stringify(worker.imds.counts.byPath)}`);
+
+    const invocationsBefore = sim.invocations().length;
+    const reboot = await sim.run(worker);
+    assert.equal(reboot.exitCode, 0);
+    assert.equal(JSON.parse(reboot.stdout).outcome, 'already-member');
+    assert.equal(sim.invocations().length, invocationsBefore, 'kubeadm did not run again');
+    assert.deepEqual(
+      awsCalls(trace),
+      ['dynamodb:GetItem', 'secretsmanager:GetSecretValue'],
+      'the reboot made no AWS call',
+    );
+  });
+
+  it('--dry-run prints the plan and the rendered config with secrets redacted, and changes nothing', async () => {
+    const sim = await cluster('dry');
+    const master = await sim.addInstance('control-plane');
+    const planned = await sim.run(master, ['boot', '--dry-run']);
+    assert.equal(planned.exitCode, 0, planned.stderr.slice(-1500));
+    assert.match(planned.stdout, /kboot boot would:/);
+    assert.match(planned.stdout, /kind: InitConfiguration/);
+    assert.match(planned.stdout, /\[REDACTED\]/);
+    assert.doesNotMatch(planned.stdout, /[a-z0-9]{6}\.[a-z0-9]{16}/);
+    assert.deepEqual(
+      sim.invocations().map((i) => i.command),
+      ['version'],
+    );
+    assert.equal(await readItem(moto, 'dry', 'lock#bootstrap'), undefined, 'no lease was taken');
+
+    assert.equal((await sim.run(master)).exitCode, 0);
+    const worker = await sim.addInstance('worker');
+    const workerPlan = await sim.run(worker, ['join-node', '--dry-run']);
+    assert.equal(workerPlan.exitCode, 0, workerPlan.stderr.slice(-1500));
+    assert.match(workerPlan.stdout, /kind: JoinConfiguration/);
+    assert.match(workerPlan.stdout, /token: "?\[REDACTED\]/);
+    assert.equal(sim.invocations().filter((i) => i.command === 'join').length, 0);
+  });
+
+  it('refuses join-node on an instance tagged control-plane', async () => {
+    const sim = await cluster('wrong-role');
+    const master = await sim.addInstance('control-plane');
+    const result = await sim.run(master, ['join-node']);
+    assert.equal(result.exitCode, 9);
+    assert.match(result.error?.msg ?? '', /tagged control-plane, so it cannot run 'kboot join-node'/);
+  });
+});
