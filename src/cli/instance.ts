@@ -33,7 +33,12 @@ export function instanceServices(ctx: CommandContext): InstanceServices {
   const awsFor = (region: string): AwsClients => {
     let found = clients.get(region);
     if (found === undefined) {
-      found = new AwsClients({ region, logger: ctx.logger, traceFile: ctx.env.KBOOT_TRACE_AWS_CALLS, env: ctx.env });
+      found = new AwsClients({
+        region,
+        logger: ctx.logger,
+        traceFile: ctx.env.KBOOT_TRACE_AWS_CALLS,
+        env: ctx.env,
+      });
       clients.set(region, found);
     }
     return found;
@@ -43,7 +48,8 @@ export function instanceServices(ctx: CommandContext): InstanceServices {
     identity: () => {
       identity ??= resolveIdentity(
         imds,
-        async (instanceId, region) => describeInstanceTags(await awsFor(ctx.region ?? region).ec2(), instanceId),
+        async (instanceId, region) =>
+          describeInstanceTags(await awsFor(ctx.region ?? region).ec2(), instanceId),
         ctx.logger,
       );
       return identity;

@@ -44,7 +44,9 @@ describe('kboot identity', () => {
   beforeEach(() => moto.reset());
 
   async function instance(tags: Record<string, string>, tagsEnabled: boolean) {
-    const run = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1 }));
+    const run = await ec2.send(
+      new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1 }),
+    );
     const instanceId = run.Instances?.[0]?.InstanceId as string;
     if (Object.keys(tags).length > 0) {
       await ec2.send(
@@ -75,7 +77,10 @@ describe('kboot identity', () => {
     assert.equal(facts.region, 'us-east-1');
     assert.equal(facts.tagsSource, 'instance-metadata');
     assert.equal(facts.table, 'kboot');
-    assert.ok(imds.counts.total <= 5, `IMDS requests: ${imds.counts.total} ${JSON.stringify(imds.counts.byPath)}`);
+    assert.ok(
+      imds.counts.total <= 5,
+      `IMDS requests: ${imds.counts.total} ${JSON.stringify(imds.counts.byPath)}`,
+    );
     assert.equal(imds.counts.tokensIssued, 1);
     assert.deepEqual(awsCalls(trace), []);
   });
@@ -99,14 +104,24 @@ describe('kboot identity', () => {
   });
 
   const errors: { label: string; tags: Record<string, string>; enabled: boolean; message: RegExp }[] = [
-    { label: 'no cluster tag', tags: { 'kboot.io:role': 'worker' }, enabled: true, message: /no cluster tag/ },
+    {
+      label: 'no cluster tag',
+      tags: { 'kboot.io:role': 'worker' },
+      enabled: true,
+      message: /no cluster tag/,
+    },
     {
       label: 'two cluster names',
       tags: { 'kubernetes.io/cluster/a': 'owned', 'kboot.io/cluster': 'b', 'kboot.io/role': 'worker' },
       enabled: false,
       message: /tagged for two clusters: "a".*"b"/,
     },
-    { label: 'no role tag', tags: { KubernetesCluster: 'prod' }, enabled: true, message: /no kboot\.io\/role tag/ },
+    {
+      label: 'no role tag',
+      tags: { KubernetesCluster: 'prod' },
+      enabled: true,
+      message: /no kboot\.io\/role tag/,
+    },
     {
       label: 'an unknown role',
       tags: { 'kubernetes.io/cluster/prod': 'owned', 'kboot.io/role': 'etcd' },
@@ -126,7 +141,11 @@ describe('kboot identity', () => {
   }
 
   it('explains a denied ec2:DescribeTags: the IAM permission or the launch-template setting', async () => {
-    const stub = await startAwsErrorStub(403, 'UnauthorizedOperation', 'You are not authorized to perform this operation.');
+    const stub = await startAwsErrorStub(
+      403,
+      'UnauthorizedOperation',
+      'You are not authorized to perform this operation.',
+    );
     try {
       const { env } = await instance({}, false);
       const result = await runKboot(['identity'], { env: { ...env, AWS_ENDPOINT_URL: stub.endpoint } });
@@ -149,7 +168,9 @@ describe('kboot identity', () => {
   });
 
   it('refuses to run when IMDS is disabled by AWS_EC2_METADATA_DISABLED', async () => {
-    const result = await runKboot(['identity'], { env: { ...moto.awsEnv(), AWS_EC2_METADATA_DISABLED: 'true' } });
+    const result = await runKboot(['identity'], {
+      env: { ...moto.awsEnv(), AWS_EC2_METADATA_DISABLED: 'true' },
+    });
     assert.equal(result.exitCode, 2, result.stderr);
     assert.match(result.error?.msg ?? '', /AWS_EC2_METADATA_DISABLED/);
   });

@@ -12,7 +12,11 @@ export interface AwsErrorStub {
   stop(): Promise<void>;
 }
 
-export async function startAwsErrorStub(status: number, code: string, message: string): Promise<AwsErrorStub> {
+export async function startAwsErrorStub(
+  status: number,
+  code: string,
+  message: string,
+): Promise<AwsErrorStub> {
   const state = { requests: 0 };
   const server: Server = createServer((request, response) => {
     state.requests += 1;

@@ -6,7 +6,10 @@ import { classifyAwsError } from './errors.js';
  * The instance's own tags through one `ec2:DescribeTags` call filtered on its id: the fallback
  * when instance metadata tags are disabled on the launch template.
  */
-export async function describeInstanceTags(ec2: EC2Client, instanceId: string): Promise<Record<string, string>> {
+export async function describeInstanceTags(
+  ec2: EC2Client,
+  instanceId: string,
+): Promise<Record<string, string>> {
   try {
     const response = await ec2.send(
       new DescribeTagsCommand({
