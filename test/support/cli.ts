@@ -22,6 +22,8 @@ export interface RunOptions {
   binary?: string;
   /** Own process group, so a test can kill kboot with its children (an instance dying). */
   detached?: boolean;
+  /** Called with each complete stderr line as it arrives (progress display). */
+  onStderrLine?: (line: string) => void;
 }
 
 export function parseLogLines(stderr: string): Record<string, unknown>[] {
@@ -65,8 +67,14 @@ export function spawnKboot(args: readonly string[], options: RunOptions = {}): R
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
     });
+    let pending = '';
     child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
+      const text = chunk.toString();
+      stderr += text;
+      if (options.onStderrLine === undefined) return;
+      const lines = (pending + text).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) options.onStderrLine(line);
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.on('error', reject);

@@ -1,7 +1,8 @@
 /**
  * moto in server mode for integration tests: one server per test file on a free loopback port,
- * reset between tests with POST /moto-api/reset. Finds `moto_server` on PATH, else in the
- * project's venv (.cache/moto-venv), else creates that venv and installs moto[server] into it.
+ * reset between tests with POST /moto-api/reset. moto's own server application, served one
+ * request at a time (moto_serial.py says why), from the Python that has moto (the one behind
+ * moto_server), else from the project's venv (.cache/moto-venv), created on first use.
  */
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -22,15 +23,23 @@ function onPath(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
-export function motoServerCommand(): string {
-  if (process.env.MOTO_SERVER !== undefined) return process.env.MOTO_SERVER;
-  if (onPath('moto_server')) return 'moto_server';
+function canImportMoto(python: string): boolean {
+  return spawnSync(python, ['-c', 'import moto.server, werkzeug'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * A Python that has moto's server installed: MOTO_PYTHON, else python3 when it has moto (where
+ * moto_server is on PATH), else the project's venv, created and filled on first use.
+ */
+export function motoPython(): string {
+  if (process.env.MOTO_PYTHON !== undefined) return process.env.MOTO_PYTHON;
+  const system = onPath('python3') ? 'python3' : 'python';
+  if (canImportMoto(system)) return system;
   const venv = path.join(repoRoot(), '.cache', 'moto-venv');
-  const inVenv = path.join(venv, 'bin', 'moto_server');
-  if (existsSync(inVenv)) return inVenv;
-  const python = onPath('python3') ? 'python3' : 'python';
+  const inVenv = path.join(venv, 'bin', 'python');
+  if (existsSync(inVenv) && canImportMoto(inVenv)) return inVenv;
   const steps: string[][] = [
-    [python, '-m', 'venv', venv],
+    [system, '-m', 'venv', venv],
     [path.join(venv, 'bin', 'pip'), 'install', '--quiet', 'moto[server]'],
   ];
   for (const [command, ...args] of steps) {
@@ -55,9 +64,11 @@ async function waitUntilUp(endpoint: string, child: ChildProcess, deadlineMs: nu
 }
 
 export async function startMoto(options: { port?: number } = {}): Promise<Moto> {
-  const command = motoServerCommand();
+  const python = motoPython();
   const port = options.port ?? (await freePort());
-  const child = spawn(command, ['-H', '127.0.0.1', '-p', String(port)], {
+  // One request at a time, as DynamoDB's conditional writes are atomic (see moto_serial.py).
+  const launcher = path.join(repoRoot(), 'test', 'support', 'moto_serial.py');
+  const child = spawn(python, [launcher, '127.0.0.1', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'True' },
   });
