@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { lazyAction, notAvailable, outputOption, type Runtime } from '../define.js';
+import { lazyAction, outputOption, type Runtime } from '../define.js';
 
 export function registerStatus(program: Command, runtime: Runtime): void {
   program
@@ -11,5 +11,5 @@ export function registerStatus(program: Command, runtime: Runtime): void {
       new Option('--cluster <name>', "cluster name (default: this instance's cluster, or all clusters)"),
     )
     .addOption(outputOption())
-    .action(lazyAction(runtime, notAvailable('status')));
+    .action(lazyAction(runtime, async () => (await import('../handlers/status.js')).status));
 }

@@ -1,0 +1,136 @@
+/**
+ * `kboot status [--cluster NAME] [--output text|json]`: a cluster's state as stored in DynamoDB
+ * (endpoint, version, CIDRs, initialization, lock holders, join material age, last failure,
+ * members). With --cluster, that cluster (one Query); without it, every cluster in the table
+ * (one Scan) — or, on an instance run with no region given, the instance's own cluster.
+ *
+ * Where: the region is --region / AWS_REGION; when neither is given, kboot asks IMDS (a short
+ * budget, so a laptop is not kept waiting) and, on an instance, takes the instance's region,
+ * cluster and `kboot.io/table` tag from its identity. The table is --table / KBOOT_TABLE, else
+ * that tag, else "kboot".
+ */
+
+import { AwsClients } from '../../adapters/aws/clients.js';
+import { DynamoDbClusterStore } from '../../adapters/aws/dynamodb-cluster-store.js';
+import { describeInstanceTags } from '../../adapters/aws/ec2-tags.js';
+import { createImds } from '../../adapters/imds/create.js';
+import { UsageError } from '../../core/errors.js';
+import { type Identity, resolveIdentity } from '../../domain/identity/resolve.js';
+import type { ClusterState } from '../../domain/state/cluster-store.js';
+import {
+  type ClusterStatusView,
+  clusterStatusView,
+  renderClusterStatus,
+} from '../../domain/state/status-view.js';
+import type { CommandContext, OutputFormat } from '../context.js';
+
+export const DEFAULT_TABLE = 'kboot';
+
+/** IMDS budget for status: an operator's laptop has no IMDS, and must not wait 10 s to learn it. */
+const STATUS_IMDS_TUNING = { maxAttempts: 2, requestTimeoutMs: 500, deadlineMs: 1500 } as const;
+
+export interface StatusOptions {
+  cluster?: string;
+  output?: OutputFormat;
+}
+
+type InstanceLookup = { identity: Identity } | { identity: undefined; reason: string };
+
+/** This instance's identity (region, cluster, table tag), or why there is none (not on EC2). */
+async function identityOfThisInstance(
+  ctx: CommandContext,
+  clients: Map<string, AwsClients>,
+): Promise<InstanceLookup> {
+  const imds = createImds({
+    env: ctx.env,
+    logger: ctx.logger.child({ component: 'imds' }),
+    clock: ctx.clock,
+    signal: ctx.signal,
+    ...STATUS_IMDS_TUNING,
+  });
+  try {
+    const identity = await resolveIdentity(
+      imds,
+      async (instanceId, region) =>
+        describeInstanceTags(await awsClients(ctx, clients, region).ec2(), instanceId),
+      ctx.logger,
+    );
+    return { identity };
+  } catch (error) {
+    ctx.signal.throwIfAborted();
+    ctx.logger.debug({ err: error }, 'no instance identity; status needs --region');
+    return { identity: undefined, reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function awsClients(ctx: CommandContext, clients: Map<string, AwsClients>, region: string): AwsClients {
+  let found = clients.get(region);
+  if (found === undefined) {
+    found = new AwsClients({
+      region,
+      logger: ctx.logger,
+      traceFile: ctx.env.KBOOT_TRACE_AWS_CALLS,
+      env: ctx.env,
+    });
+    clients.set(region, found);
+  }
+  return found;
+}
+
+export async function status(options: StatusOptions, ctx: CommandContext): Promise<void> {
+  const clients = new Map<string, AwsClients>();
+  try {
+    let region = ctx.region === '' ? undefined : ctx.region;
+    let instance: Identity | undefined;
+    if (region === undefined) {
+      const lookup = await identityOfThisInstance(ctx, clients);
+      if (lookup.identity === undefined) {
+        throw new UsageError(
+          `no AWS region given for \`kboot status\`, and this is not an instance kboot can identify (${lookup.reason})`,
+          { hint: 'pass --region <region> or set AWS_REGION' },
+        );
+      }
+      instance = lookup.identity;
+      region = instance.instance.region;
+    }
+    const table = ctx.table ?? instance?.tableFromTag ?? DEFAULT_TABLE;
+    const store = new DynamoDbClusterStore({
+      dynamodb: await awsClients(ctx, clients, region).dynamodb(),
+      tableName: table,
+      clock: ctx.clock,
+    });
+    const cluster = options.cluster ?? instance?.clusterName;
+    const nowMs = ctx.clock.nowMs();
+    if (cluster !== undefined) {
+      const state = await store.readClusterState(cluster, ctx.signal);
+      if (state === undefined) {
+        throw new UsageError(`no cluster named "${cluster}" in DynamoDB table ${table} (region ${region})`, {
+          hint: 'run `kboot status` without --cluster to list the clusters, or check --table and --region',
+        });
+      }
+      const view = clusterStatusView(state, table, nowMs);
+      if (ctx.output.format === 'json') ctx.output.json(view);
+      else ctx.output.text(renderClusterStatus(view, nowMs));
+      throwRecordError([state]);
+      return;
+    }
+    const states = await store.listClusterStates(ctx.signal);
+    const views: ClusterStatusView[] = states.map((state) => clusterStatusView(state, table, nowMs));
+    if (ctx.output.format === 'json') {
+      ctx.output.json({ table, region, clusters: views });
+    } else if (views.length === 0) {
+      ctx.output.text(`no clusters in DynamoDB table ${table} (region ${region})`);
+    } else {
+      ctx.output.text(views.map((view) => renderClusterStatus(view, nowMs)).join('\n\n'));
+    }
+    throwRecordError(states);
+  } finally {
+    for (const client of clients.values()) client.destroy();
+  }
+}
+
+/** After printing what could be read, a malformed or newer record still fails the command. */
+function throwRecordError(states: readonly ClusterState[]): void {
+  const broken = states.find((state) => state.recordError !== undefined);
+  if (broken?.recordError !== undefined) throw broken.recordError;
+}

@@ -1,0 +1,56 @@
+/**
+ * The ports through which the domain reads and changes a cluster's state. Split by who needs
+ * what: a waiting worker needs only `ClusterRecordReader`; the boot flows and rotate write with
+ * `ClusterRecordWriter`; status lists with `ClusterStateLister`. Every write is conditional; a
+ * condition that fails surfaces as a StateConflictError saying which rule was broken.
+ */
+
+import type { ClusterRecord, Initialized, JoinMaterialStamp, RecordedFailure } from './cluster-record.js';
+import type { LeaseRef, LockName, LockRecord } from './lease.js';
+import type { MemberRecord } from './member.js';
+
+export interface ClusterRecordReader {
+  readonly tableName: string;
+  /** One strongly consistent read; undefined when the cluster has no record (yet). */
+  readRecord(cluster: string, signal?: AbortSignal): Promise<ClusterRecord | undefined>;
+}
+
+export type PutRecordOutcome =
+  | { created: true; record: ClusterRecord }
+  /** A record was there already: it wins; `differences` lists the fields that matter and differ. */
+  | { created: false; record: ClusterRecord; differences: string[] };
+
+export interface ClusterRecordWriter {
+  /** Writes the record unless one exists; never overwrites. */
+  putRecordIfAbsent(record: ClusterRecord, signal?: AbortSignal): Promise<PutRecordOutcome>;
+  /**
+   * Sets `initialized` once, only while `lease` (a bootstrap lease) is still held by its owner
+   * with its fence and unexpired at `nowMs` — one transaction over the lock and the record.
+   */
+  markInitialized(lease: LeaseRef, nowMs: number, signal?: AbortSignal): Promise<Initialized>;
+  recordFailure(cluster: string, failure: RecordedFailure, signal?: AbortSignal): Promise<void>;
+  /** Refuses to replace a newer stamp with an older one. */
+  updateJoinMaterial(cluster: string, stamp: JoinMaterialStamp, signal?: AbortSignal): Promise<void>;
+}
+
+export interface MemberRegistry {
+  /** Records (or refreshes) who joined; an older join never replaces a newer one. */
+  recordMember(cluster: string, member: MemberRecord, signal?: AbortSignal): Promise<void>;
+}
+
+/** Everything stored for one cluster. */
+export interface ClusterState {
+  cluster: string;
+  record: ClusterRecord | undefined;
+  /** Set instead of `record` when the stored record is malformed or newer than this kboot. */
+  recordError: Error | undefined;
+  locks: Partial<Record<LockName, LockRecord>>;
+  members: MemberRecord[];
+}
+
+export interface ClusterStateLister {
+  readonly tableName: string;
+  /** Undefined when nothing at all is stored for the cluster. */
+  readClusterState(cluster: string, signal?: AbortSignal): Promise<ClusterState | undefined>;
+  listClusterStates(signal?: AbortSignal): Promise<ClusterState[]>;
+}

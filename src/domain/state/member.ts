@@ -1,0 +1,22 @@
+/**
+ * A member record: which instance joined a cluster, in which role, when, and (for control-plane
+ * joins, which are serialized by a lease) under which fence. Informational: status lists them.
+ */
+
+import { z } from 'zod';
+import { ROLES } from '../identity/tags.js';
+
+const memberShape = z.object({
+  instanceId: z.string().min(1),
+  role: z.enum(ROLES),
+  joinedAt: z.iso.datetime(),
+  fence: z.int().positive().optional(),
+});
+
+export type MemberRecord = z.infer<typeof memberShape>;
+
+/** A member item that does not parse is skipped by readers (it is informational only). */
+export function parseMemberRecord(raw: unknown): MemberRecord | undefined {
+  const parsed = memberShape.safeParse(raw);
+  return parsed.success ? parsed.data : undefined;
+}

@@ -1,0 +1,216 @@
+/**
+ * What `kboot status` shows, computed from the stored state and "now": a plain data view (the
+ * `--output json` document) and its text rendering. Pure: state in, view and text out.
+ */
+
+import { formatDurationMs } from '../../core/duration.js';
+import { apiAddress, type RecordedFailure } from './cluster-record.js';
+import type { ClusterState } from './cluster-store.js';
+import { LOCK_NAMES, type LockName, type LockRecord, leaseState } from './lease.js';
+import type { MemberRecord } from './member.js';
+
+export interface LockView {
+  state: 'free' | 'released' | 'expired' | 'held';
+  owner: string | null;
+  fence: number;
+  expiresAt: string | null;
+  /** Negative once expired. */
+  expiresInMs: number | null;
+}
+
+export interface JoinMaterialView {
+  updatedAt: string;
+  ageMs: number;
+  tokenExpiresAt: string;
+  tokenExpiresInMs: number;
+  certificateKeyExpiresAt: string | null;
+  certificateKeyExpiresInMs: number | null;
+}
+
+export interface ClusterStatusView {
+  cluster: string;
+  table: string;
+  record: 'present' | 'absent' | 'unreadable';
+  recordError: string | null;
+  region: string | null;
+  apiEndpoint: string | null;
+  kubernetesVersion: string | null;
+  podCidr: string | null;
+  serviceCidr: string | null;
+  externalDns: string | null;
+  createdBy: string | null;
+  createdAt: string | null;
+  initialized: { by: string; at: string; fence: number } | null;
+  locks: Record<LockName, LockView>;
+  joinMaterial: JoinMaterialView | null;
+  lastFailure: RecordedFailure | null;
+  members: MemberRecord[];
+}
+
+function lockView(record: LockRecord | undefined, nowMs: number): LockView {
+  const state = leaseState(record, '', nowMs);
+  const expiresAtMs = record?.expiresAtMs;
+  return {
+    state: state === 'held-by-other' || state === 'held-by-me' ? 'held' : state,
+    owner: record?.owner ?? null,
+    fence: record?.fence ?? 0,
+    expiresAt: expiresAtMs === undefined ? null : new Date(expiresAtMs).toISOString(),
+    expiresInMs: expiresAtMs === undefined ? null : expiresAtMs - nowMs,
+  };
+}
+
+function msUntil(iso: string, nowMs: number): number {
+  return Date.parse(iso) - nowMs;
+}
+
+export function clusterStatusView(state: ClusterState, table: string, nowMs: number): ClusterStatusView {
+  const record = state.record;
+  const material = record?.joinMaterial;
+  const locks = Object.fromEntries(
+    LOCK_NAMES.map((name) => [name, lockView(state.locks[name], nowMs)]),
+  ) as Record<LockName, LockView>;
+  return {
+    cluster: state.cluster,
+    table,
+    record: record !== undefined ? 'present' : state.recordError !== undefined ? 'unreadable' : 'absent',
+    recordError: state.recordError?.message ?? null,
+    region: record?.region ?? null,
+    apiEndpoint: record === undefined ? null : formatEndpoint(record.apiEndpoint),
+    kubernetesVersion: record?.kubernetesVersion ?? null,
+    podCidr: record?.podCidr ?? null,
+    serviceCidr: record?.serviceCidr ?? null,
+    externalDns: record?.externalDns ?? null,
+    createdBy: record?.createdBy ?? null,
+    createdAt: record?.createdAt ?? null,
+    initialized: record?.initialized ?? null,
+    locks,
+    joinMaterial:
+      material === undefined
+        ? null
+        : {
+            updatedAt: material.updatedAt,
+            ageMs: -msUntil(material.updatedAt, nowMs),
+            tokenExpiresAt: material.tokenExpiresAt,
+            tokenExpiresInMs: msUntil(material.tokenExpiresAt, nowMs),
+            certificateKeyExpiresAt: material.certificateKeyExpiresAt ?? null,
+            certificateKeyExpiresInMs:
+              material.certificateKeyExpiresAt === undefined
+                ? null
+                : msUntil(material.certificateKeyExpiresAt, nowMs),
+          },
+    lastFailure: record?.lastFailure ?? null,
+    members: state.members,
+  };
+}
+
+function formatEndpoint(endpoint: string): string {
+  const { host, port } = apiAddress(endpoint);
+  return `${host}:${port}`;
+}
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+
+/** A duration to the precision a reader wants: "23h" rather than "22h59m59s", "0s" for 199ms. */
+export function roughDuration(durationMs: number): string {
+  const step = durationMs >= DAY_MS ? HOUR_MS : durationMs >= HOUR_MS ? MINUTE_MS : 1000;
+  const roundedMs = Math.round(durationMs / step) * step;
+  return roundedMs < 1000 ? '0s' : formatDurationMs(roundedMs);
+}
+
+function inOrAgo(deltaMs: number): string {
+  return deltaMs >= 0 ? `in ${roughDuration(deltaMs)}` : `${roughDuration(-deltaMs)} ago`;
+}
+
+function expiry(what: string, at: string, deltaMs: number): string {
+  return deltaMs >= 0
+    ? `${what} expires ${inOrAgo(deltaMs)} (${at})`
+    : `${what} EXPIRED ${inOrAgo(deltaMs)} (${at})`;
+}
+
+function lockLine(view: LockView): string {
+  switch (view.state) {
+    case 'free':
+      return 'free (never taken)';
+    case 'released':
+      return `free (released, fence ${view.fence})`;
+    case 'expired':
+      return `free: lease of ${view.owner} expired ${inOrAgo(view.expiresInMs ?? 0)} (fence ${view.fence})`;
+    case 'held':
+      return `held by ${view.owner}, fence ${view.fence}, expires ${inOrAgo(view.expiresInMs ?? 0)} (${view.expiresAt})`;
+  }
+}
+
+const LABEL_WIDTH = 25;
+
+function row(label: string, value: string): string {
+  return `  ${label.padEnd(LABEL_WIDTH)}${value}`;
+}
+
+export function renderClusterStatus(view: ClusterStatusView, nowMs: number): string {
+  const lines = [`cluster ${view.cluster} (table ${view.table})`];
+  if (view.record === 'absent')
+    lines.push(row('record', 'none yet (written by `kboot cluster create` or the first master)'));
+  if (view.record === 'unreadable') lines.push(row('record', `unreadable: ${view.recordError}`));
+  if (view.record === 'present') {
+    lines.push(
+      row('endpoint', view.apiEndpoint ?? '-'),
+      row('region', view.region ?? '-'),
+      row('kubernetes', view.kubernetesVersion ?? '-'),
+      row('pod CIDR', view.podCidr ?? '-'),
+      row('service CIDR', view.serviceCidr ?? '-'),
+      row('external DNS', view.externalDns ?? '-'),
+      row('created', `${view.createdAt} by ${view.createdBy}`),
+      row(
+        'initialized',
+        view.initialized === null
+          ? 'no'
+          : `yes, by ${view.initialized.by} ${inOrAgo(Date.parse(view.initialized.at) - nowMs)} (${view.initialized.at}, fence ${view.initialized.fence})`,
+      ),
+    );
+  }
+  for (const name of LOCK_NAMES) lines.push(row(`${name} lock`, lockLine(view.locks[name])));
+  if (view.record === 'present') {
+    const material = view.joinMaterial;
+    lines.push(
+      row(
+        'join material',
+        material === null
+          ? 'none recorded'
+          : [
+              `updated ${inOrAgo(-material.ageMs)} (${material.updatedAt})`,
+              expiry('token', material.tokenExpiresAt, material.tokenExpiresInMs),
+              ...(material.certificateKeyExpiresAt === null
+                ? []
+                : [
+                    expiry(
+                      'certificate key',
+                      material.certificateKeyExpiresAt,
+                      material.certificateKeyExpiresInMs ?? 0,
+                    ),
+                  ]),
+            ].join('; '),
+      ),
+    );
+    const failure = view.lastFailure;
+    lines.push(
+      row(
+        'last failure',
+        failure === null
+          ? 'none'
+          : `${failure.at} on ${failure.by} in step ${failure.step}: ${failure.message}`,
+      ),
+    );
+  }
+  lines.push(row('members', view.members.length === 0 ? 'none recorded' : String(view.members.length)));
+  for (const member of view.members) {
+    lines.push(
+      row(
+        '',
+        `${member.instanceId} ${member.role} joined ${member.joinedAt}${member.fence === undefined ? '' : ` (fence ${member.fence})`}`,
+      ),
+    );
+  }
+  return lines.join('\n');
+}

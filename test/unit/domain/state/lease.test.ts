@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { StateConflictError } from '../../../../src/core/errors.js';
+import {
+  ACQUIRABLE_STATES,
+  describeHolder,
+  isAcquirable,
+  type LeaseState,
+  type LockRecord,
+  leaseState,
+  parseLockRecord,
+  releaseLease,
+} from '../../../../src/domain/state/lease.js';
+import { FakeLeaseLock } from './fake-lease-lock.js';
+
+const NOW = 1_000_000;
+const ME = 'i-me';
+const OTHER = 'i-other';
+
+const table: { name: string; record: LockRecord | undefined; state: LeaseState; acquirable: boolean }[] = [
+  { name: 'no item', record: undefined, state: 'free', acquirable: true },
+  {
+    name: 'released (owner cleared, fence kept)',
+    record: { fence: 4, releasedAtMs: NOW - 10 },
+    state: 'released',
+    acquirable: true,
+  },
+  {
+    name: "another's, past expiry",
+    record: { owner: OTHER, expiresAtMs: NOW - 1, fence: 2 },
+    state: 'expired',
+    acquirable: true,
+  },
+  {
+    name: "another's, expiring exactly now",
+    record: { owner: OTHER, expiresAtMs: NOW, fence: 2 },
+    state: 'expired',
+    acquirable: true,
+  },
+  {
+    name: 'mine, past expiry',
+    record: { owner: ME, expiresAtMs: NOW - 1, fence: 2 },
+    state: 'expired',
+    acquirable: true,
+  },
+  {
+    name: "another's, unexpired",
+    record: { owner: OTHER, expiresAtMs: NOW + 1, fence: 2 },
+    state: 'held-by-other',
+    acquirable: false,
+  },
+  {
+    name: 'mine, unexpired (restart)',
+    record: { owner: ME, expiresAtMs: NOW + 60_000, fence: 7 },
+    state: 'held-by-me',
+    acquirable: true,
+  },
+];
+
+describe('leaseState', () => {
+  for (const { name, record, state, acquirable } of table) {
+    it(`${name} → ${state} (${acquirable ? 'acquirable' : 'not acquirable'})`, () => {
+      assert.equal(leaseState(record, ME, NOW), state);
+      assert.equal(isAcquirable(state), acquirable);
+    });
+  }
+
+  it('never lets anyone take a lock another instance holds', () => {
+    assert.ok(!(ACQUIRABLE_STATES as readonly string[]).includes('held-by-other'));
+  });
+});
+
+describe('acquiring through a lock store (fake applying the domain rules)', () => {
+  for (const { name, record, acquirable } of table) {
+    it(`${name}: ${acquirable ? 'acquired with the next fence' : 'lost, holder returned'}`, async () => {
+      const lock = new FakeLeaseLock('prod', 'bootstrap', record && { ...record });
+      const outcome = await lock.tryAcquire({ owner: ME, nowMs: NOW, leaseMs: 60_000 });
+      assert.equal(outcome.acquired, acquirable);
+      if (outcome.acquired) {
+        assert.equal(outcome.lease.fence, (record?.fence ?? 0) + 1);
+        assert.equal(outcome.lease.expiresAtMs, NOW + 60_000);
+        assert.equal(lock.record?.owner, ME);
+      } else {
+        assert.equal(outcome.current.owner, OTHER);
+        assert.equal(outcome.current.fence, record?.fence);
+        assert.deepEqual(lock.record, record);
+      }
+    });
+  }
+
+  it('keeps growing the fence across acquire / release cycles', async () => {
+    const lock = new FakeLeaseLock();
+    const fences: number[] = [];
+    for (const owner of ['i-a', 'i-b', 'i-a']) {
+      const outcome = await lock.tryAcquire({ owner, nowMs: NOW, leaseMs: 1000 });
+      assert.ok(outcome.acquired);
+      fences.push(outcome.lease.fence);
+      await releaseLease(lock, outcome.lease, NOW);
+      assert.equal(lock.record?.owner, undefined);
+      assert.equal(lock.record?.fence, outcome.lease.fence);
+    }
+    assert.deepEqual(fences, [1, 2, 3]);
+  });
+});
+
+describe('releaseLease', () => {
+  it('refuses a stale holder (taken over with a higher fence) with StateConflictError', async () => {
+    const lock = new FakeLeaseLock();
+    const first = await lock.tryAcquire({ owner: 'i-dead', nowMs: NOW, leaseMs: 1000 });
+    assert.ok(first.acquired);
+    const second = await lock.tryAcquire({ owner: 'i-new', nowMs: NOW + 1000, leaseMs: 1000 });
+    assert.ok(second.acquired);
+    await assert.rejects(releaseLease(lock, first.lease, NOW + 1500), (error: unknown) => {
+      assert.ok(error instanceof StateConflictError);
+      assert.match(error.message, /lost the bootstrap lease of cluster "prod" while releasing it/);
+      assert.match(error.message, /i-dead\) held it with fence 1, now held by i-new with fence 2/);
+      return true;
+    });
+    assert.equal(lock.record?.owner, 'i-new');
+  });
+});
+
+describe('parseLockRecord / describeHolder', () => {
+  it('defaults a missing fence to 0 and names malformed fields', () => {
+    assert.deepEqual(parseLockRecord({}, 'the lock'), { fence: 0 });
+    assert.throws(
+      () => parseLockRecord({ owner: 5, fence: -1 }, 'the bootstrap lock'),
+      /the bootstrap lock is malformed \(fields: owner, fence\)/,
+    );
+  });
+  it('describes each holder state', () => {
+    assert.equal(describeHolder(undefined, NOW), 'the lock item is gone');
+    assert.equal(describeHolder({ fence: 3 }, NOW), 'it is free (fence 3)');
+    assert.match(
+      describeHolder({ owner: OTHER, expiresAtMs: NOW - 5, fence: 3 }, NOW),
+      /held by i-other with fence 3 until .*Z \(expired\)/,
+    );
+  });
+});

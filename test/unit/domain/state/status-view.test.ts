@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { StateConflictError } from '../../../../src/core/errors.js';
+import type { ClusterState } from '../../../../src/domain/state/cluster-store.js';
+import {
+  clusterStatusView,
+  renderClusterStatus,
+  roughDuration,
+} from '../../../../src/domain/state/status-view.js';
+import { sampleRecord } from './records.js';
+
+const NOW = Date.parse('2025-01-02T00:00:00.000Z');
+
+function state(overrides: Partial<ClusterState> = {}): ClusterState {
+  return {
+    cluster: 'prod',
+    record: sampleRecord(),
+    recordError: undefined,
+    locks: {},
+    members: [],
+    ...overrides,
+  };
+}
+
+describe('clusterStatusView', () => {
+  it('shows lock states: never taken, released, held, expired', () => {
+    const view = clusterStatusView(
+      state({
+        locks: {
+          bootstrap: { fence: 1, releasedAtMs: NOW - 1000 },
+          'control-plane-join': { owner: 'i-2', expiresAtMs: NOW + 90_000, fence: 3 },
+        },
+      }),
+      'kboot',
+      NOW,
+    );
+    assert.deepEqual(view.locks.bootstrap, {
+      state: 'released',
+      owner: null,
+      fence: 1,
+      expiresAt: null,
+      expiresInMs: null,
+    });
+    assert.deepEqual(view.locks['control-plane-join'], {
+      state: 'held',
+      owner: 'i-2',
+      fence: 3,
+      expiresAt: '2025-01-02T00:01:30.000Z',
+      expiresInMs: 90_000,
+    });
+    const never = clusterStatusView(state(), 'kboot', NOW);
+    assert.equal(never.locks.bootstrap.state, 'free');
+    const expired = clusterStatusView(
+      state({ locks: { bootstrap: { owner: 'i-dead', expiresAtMs: NOW - 5000, fence: 2 } } }),
+      'kboot',
+      NOW,
+    );
+    assert.equal(expired.locks.bootstrap.state, 'expired');
+    assert.equal(expired.locks.bootstrap.expiresInMs, -5000);
+  });
+
+  it('computes join material age and expiries, with the default port on the endpoint', () => {
+    const view = clusterStatusView(
+      state({
+        record: sampleRecord({
+          joinMaterial: {
+            updatedAt: '2025-01-01T22:00:00.000Z',
+            tokenExpiresAt: '2025-01-02T22:00:00.000Z',
+            certificateKeyExpiresAt: '2025-01-01T23:59:00.000Z',
+          },
+        }),
+      }),
+      'kboot',
+      NOW,
+    );
+    assert.equal(view.apiEndpoint, 'api.prod.example.com:6443');
+    assert.equal(view.joinMaterial?.ageMs, 2 * 3_600_000);
+    assert.equal(view.joinMaterial?.tokenExpiresInMs, 22 * 3_600_000);
+    assert.equal(view.joinMaterial?.certificateKeyExpiresInMs, -60_000);
+    const text = renderClusterStatus(view, NOW);
+    assert.match(
+      text,
+      /join material {12}updated 2h ago \(2025-01-01T22:00:00\.000Z\); token expires in 22h .*; certificate key EXPIRED 1m ago/,
+    );
+  });
+
+  it('renders a whole cluster as aligned text', () => {
+    const view = clusterStatusView(
+      state({
+        record: sampleRecord({
+          initialized: { by: 'i-first', at: '2025-01-01T23:00:00.000Z', fence: 1 },
+          lastFailure: {
+            by: 'i-x',
+            at: '2025-01-01T22:50:00.000Z',
+            step: 'kubeadm-init',
+            message: 'exit status 1',
+          },
+        }),
+        locks: {
+          bootstrap: { fence: 1, releasedAtMs: NOW },
+          'control-plane-join': { owner: 'i-2', expiresAtMs: NOW + 60_000, fence: 2 },
+        },
+        members: [
+          { instanceId: 'i-first', role: 'control-plane', joinedAt: '2025-01-01T23:00:00.000Z', fence: 1 },
+        ],
+      }),
+      'kboot',
+      NOW,
+    );
+    assert.equal(
+      renderClusterStatus(view, NOW),
+      [
+        'cluster prod (table kboot)',
+        '  endpoint                 api.prod.example.com:6443',
+        '  region                   eu-west-1',
+        '  kubernetes               1.31.2',
+        '  pod CIDR                 10.244.0.0/16',
+        '  service CIDR             10.96.0.0/12',
+        '  external DNS             -',
+        '  created                  2025-01-01T00:00:00.000Z by i-0aaa',
+        '  initialized              yes, by i-first 1h ago (2025-01-01T23:00:00.000Z, fence 1)',
+        '  bootstrap lock           free (released, fence 1)',
+        '  control-plane-join lock  held by i-2, fence 2, expires in 1m (2025-01-02T00:01:00.000Z)',
+        '  join material            none recorded',
+        '  last failure             2025-01-01T22:50:00.000Z on i-x in step kubeadm-init: exit status 1',
+        '  members                  1',
+        '                           i-first control-plane joined 2025-01-01T23:00:00.000Z (fence 1)',
+      ].join('\n'),
+    );
+  });
+
+  it('shows an unreadable record with its error, and an absent one', () => {
+    const unreadable = clusterStatusView(
+      state({
+        record: undefined,
+        recordError: new StateConflictError(
+          'cluster record for "prod" in table kboot is malformed: field podCidr: expected string, got number 1',
+        ),
+      }),
+      'kboot',
+      NOW,
+    );
+    assert.equal(unreadable.record, 'unreadable');
+    assert.match(renderClusterStatus(unreadable, NOW), /record {19}unreadable: .*field podCidr/);
+    const absent = clusterStatusView(state({ record: undefined }), 'kboot', NOW);
+    assert.equal(absent.record, 'absent');
+    assert.equal(absent.initialized, null);
+    assert.match(renderClusterStatus(absent, NOW), /record {19}none yet/);
+  });
+});
+
+describe('roughDuration', () => {
+  for (const [durationMs, text] of [
+    [199, '0s'],
+    [59_400, '59s'],
+    [599_000, '9m59s'],
+    [3_601_000, '1h'],
+    [82_799_000, '23h'],
+    [(24 * 60 + 29) * 60_000, '1d'],
+    [(24 * 60 + 31) * 60_000, '1d1h'],
+  ] as const) {
+    it(`${durationMs} ms → ${text}`, () => assert.equal(roughDuration(durationMs), text));
+  }
+});
