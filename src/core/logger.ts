@@ -5,7 +5,7 @@
  * `redactText` and every merged object through `redactValue` before it is written.
  */
 
-import pino, { type DestinationStream, type Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { redactText, redactValue } from './secrets.js';
 
 export type { Logger } from 'pino';
@@ -36,7 +36,12 @@ function errorSerializer(error: unknown): unknown {
   return out;
 }
 
+/**
+ * Makes the root logger. pino is imported here, not at the top of the module: it (and the Node
+ * modules it pulls in) would otherwise load on every start, `--version` and completion TABs too.
+ */
 export async function createLogger(options: LoggerOptions): Promise<Logger> {
+  const { default: pino } = await import('pino');
   let destination = options.destination;
   if (destination === undefined) {
     if (options.format === 'pretty') {
@@ -66,9 +71,4 @@ export async function createLogger(options: LoggerOptions): Promise<Logger> {
     },
     destination,
   );
-}
-
-/** A logger that drops everything, for unit tests of code that takes a logger. */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
 }

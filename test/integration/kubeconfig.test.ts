@@ -13,11 +13,11 @@ import YAML from 'yaml';
 import { AwsClients } from '../../src/adapters/aws/clients.js';
 import { SecretsJoinMaterialStore } from '../../src/adapters/aws/secrets-join-material.js';
 import { ExitCode } from '../../src/core/errors.js';
-import { silentLogger } from '../../src/core/logger.js';
 import { Secret } from '../../src/core/secrets.js';
 import { type RunResult, runKboot } from '../support/cli.js';
 import { type Moto, startMoto } from '../support/moto.js';
 import { tempDir } from '../support/paths.js';
+import { silentLogger } from '../support/silent-logger.js';
 import {
   type AdminConfFixture,
   adminConf,

@@ -15,11 +15,11 @@ import { AwsClients } from '../../../src/adapters/aws/clients.js';
 import { DynamoDbClusterStore } from '../../../src/adapters/aws/dynamodb-cluster-store.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { ConfigError, StateConflictError } from '../../../src/core/errors.js';
-import { silentLogger } from '../../../src/core/logger.js';
 import { type ClusterRecord, newClusterRecord } from '../../../src/domain/state/cluster-record.js';
 import { waitForInitialized } from '../../../src/domain/state/wait-initialized.js';
 import { type Moto, startMoto } from '../../support/moto.js';
 import { tempDir } from '../../support/paths.js';
+import { silentLogger } from '../../support/silent-logger.js';
 import { freshTable, motoDynamo, TABLE } from './helpers.js';
 
 let moto: Moto;

@@ -13,11 +13,11 @@ import { DynamoDbClusterStore } from '../../../src/adapters/aws/dynamodb-cluster
 import { ensureTable } from '../../../src/adapters/aws/dynamodb-table.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { StateConflictError } from '../../../src/core/errors.js';
-import { silentLogger } from '../../../src/core/logger.js';
 import { newClusterRecord } from '../../../src/domain/state/cluster-record.js';
 import { holdLease } from '../../../src/domain/state/hold-lease.js';
 import { releaseLease } from '../../../src/domain/state/lease.js';
 import { type Moto, startMoto } from '../../support/moto.js';
+import { silentLogger } from '../../support/silent-logger.js';
 import { driver, freshTable, motoDynamo, TABLE } from './helpers.js';
 
 const ACQUIRERS = 20;

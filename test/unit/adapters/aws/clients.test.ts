@@ -11,8 +11,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { AwsClients } from '../../../../src/adapters/aws/clients.js';
-import { silentLogger } from '../../../../src/core/logger.js';
 import { tempDir } from '../../../support/paths.js';
+import { silentLogger } from '../../../support/silent-logger.js';
 
 describe('AwsClients', () => {
   let server: Server;

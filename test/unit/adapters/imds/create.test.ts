@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createImds } from '../../../../src/adapters/imds/create.js';
 import { ConfigError } from '../../../../src/core/errors.js';
-import { silentLogger } from '../../../../src/core/logger.js';
 import { type ImdsServer, startImdsServer } from '../../../support/imds-server.js';
+import { silentLogger } from '../../../support/silent-logger.js';
 
 describe('createImds', () => {
   let server: ImdsServer;

@@ -8,8 +8,9 @@ import {
   ConfigError,
   InternalError,
 } from '../../../../src/core/errors.js';
-import { createLogger, silentLogger } from '../../../../src/core/logger.js';
+import { createLogger } from '../../../../src/core/logger.js';
 import { type ImdsServer, type ImdsServerOptions, startImdsServer } from '../../../support/imds-server.js';
+import { silentLogger } from '../../../support/silent-logger.js';
 import { type ManualClock, manualClock } from './manual-clock.js';
 
 const DOCUMENT_PATH = '/latest/dynamic/instance-identity/document';

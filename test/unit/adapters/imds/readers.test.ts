@@ -9,8 +9,8 @@ import {
   spotInstanceAction,
 } from '../../../../src/adapters/imds/readers.js';
 import { AwsUnavailableError, InternalError } from '../../../../src/core/errors.js';
-import { silentLogger } from '../../../../src/core/logger.js';
 import { type ImdsServer, startImdsServer } from '../../../support/imds-server.js';
+import { silentLogger } from '../../../support/silent-logger.js';
 
 describe('readers against the IMDS server', () => {
   let server: ImdsServer;

