@@ -7,6 +7,7 @@
  */
 
 import { KubeadmError, StateConflictError } from '../../core/errors.js';
+import type { ControlPlaneSecret, JoinSecret } from '../join/material.js';
 import { renderJoinConfig } from '../kubeadm/render.js';
 import { assertVersionSkew, parseKubernetesVersion } from '../kubeadm/version.js';
 import { holdLease } from '../state/hold-lease.js';
@@ -72,10 +73,31 @@ export async function joinMaster(deps: FlowDeps, steps: Steps): Promise<FlowResu
     deps.joinMaterial(),
   ]);
 
+  const renderInput = (join: JoinSecret, controlPlane: ControlPlaneSecret) => ({
+    apiVersion: kubeadm.apiVersion,
+    nodeName,
+    overrides,
+    discovery: { apiServerEndpoint: join.apiEndpoint, token: join.token, caCertHashes: join.caCertHashes },
+    controlPlane: {
+      advertiseAddress: identity.instance.privateIpv4,
+      certificateKey: controlPlane.certificateKey,
+    },
+  });
+
   if (steps.dryRun) {
+    const [join, controlPlane] = await Promise.all([
+      store.readJoin(cluster),
+      store.readControlPlane(cluster),
+    ]);
     steps.planned.push({
-      step: 'control-plane-join-lease',
-      description: `take the control-plane-join lease of cluster ${cluster}, then write ${JOIN_CONFIG_PATH} and run kubeadm join --control-plane`,
+      step: 'control-plane-join',
+      description: `take the control-plane-join lease of cluster ${cluster}, write ${JOIN_CONFIG_PATH} and run kubeadm join as a control-plane member`,
+      files: [
+        {
+          path: JOIN_CONFIG_PATH,
+          content: renderJoinConfig(renderInput(join, controlPlane), { mode: 'redacted' }),
+        },
+      ],
     });
     return { ...base, outcome: 'planned', summary: 'dry run: nothing changed' };
   }
@@ -96,20 +118,7 @@ export async function joinMaster(deps: FlowDeps, steps: Steps): Promise<FlowResu
       logger.info({ fence }, 'holding the control-plane-join lease');
       const join = await readFreshJoin(deps, store, cluster, deadlineMs);
       const controlPlane = await readFreshControlPlane(deps, store, cluster, deadlineMs);
-      const input = {
-        apiVersion: kubeadm.apiVersion,
-        nodeName,
-        overrides,
-        discovery: {
-          apiServerEndpoint: join.apiEndpoint,
-          token: join.token,
-          caCertHashes: join.caCertHashes,
-        },
-        controlPlane: {
-          advertiseAddress: identity.instance.privateIpv4,
-          certificateKey: controlPlane.certificateKey,
-        },
-      };
+      const input = renderInput(join, controlPlane);
       await deps.fs.writePrivateFile(JOIN_CONFIG_PATH, renderJoinConfig(input));
       if (membership.state === 'partial') await resetAfterFailure(deps, 'an earlier join did not finish');
       try {

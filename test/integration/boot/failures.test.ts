@@ -199,6 +199,14 @@ describe('boot flows: failures and re-runs', () => {
     assert.match(workerPlan.stdout, /kind: JoinConfiguration/);
     assert.match(workerPlan.stdout, /token: "?\[REDACTED\]/);
     assert.equal(sim.invocations().filter((i) => i.command === 'join').length, 0);
+
+    const second = await sim.addInstance('control-plane');
+    const masterPlan = await sim.run(second, ['join-master', '--dry-run']);
+    assert.equal(masterPlan.exitCode, 0, masterPlan.stderr.slice(-1500));
+    assert.match(masterPlan.stdout, /kind: JoinConfiguration/);
+    assert.match(masterPlan.stdout, /certificateKey: "?\[REDACTED\]/);
+    assert.doesNotMatch(masterPlan.stdout, /(?<!sha256:)\b[a-f0-9]{64}\b/);
+    assert.equal(await readItem(moto, 'dry', 'lock#control-plane-join'), undefined, 'no lease was taken');
   });
 
   it('refuses join-node on an instance tagged control-plane', async () => {
