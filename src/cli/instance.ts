@@ -7,6 +7,7 @@
 import { AwsClients } from '../adapters/aws/clients.js';
 import { describeInstanceTags } from '../adapters/aws/ec2-tags.js';
 import { createImds } from '../adapters/imds/create.js';
+import type { ImdsTuning } from '../adapters/imds/http-imds.js';
 import type { Imds } from '../adapters/imds/port.js';
 import { type Identity, resolveIdentity } from '../domain/identity/resolve.js';
 import type { CommandContext } from './context.js';
@@ -16,17 +17,20 @@ export interface InstanceServices {
   identity(): Promise<Identity>;
   /** AWS clients in the instance's region; resolves identity first when no region was given. */
   aws(): Promise<AwsClients>;
+  /** AWS clients in a given region (one set per region, shared). */
+  awsIn(region: string): AwsClients;
   /** The DynamoDB table: --table / KBOOT_TABLE, else the instance's table tag, else "kboot". */
   table(): Promise<string>;
   close(): void;
 }
 
-export function instanceServices(ctx: CommandContext): InstanceServices {
+export function instanceServices(ctx: CommandContext, imdsTuning: ImdsTuning = {}): InstanceServices {
   const imds = createImds({
     env: ctx.env,
     logger: ctx.logger.child({ component: 'imds' }),
     clock: ctx.clock,
     signal: ctx.signal,
+    ...imdsTuning,
   });
   let identity: Promise<Identity> | undefined;
   const clients = new Map<string, AwsClients>();
@@ -55,6 +59,7 @@ export function instanceServices(ctx: CommandContext): InstanceServices {
       return identity;
     },
     aws: async () => awsFor(ctx.region ?? (await services.identity()).instance.region),
+    awsIn: awsFor,
     table: async () => ctx.table ?? (await services.identity()).tableFromTag ?? 'kboot',
     close: () => {
       for (const client of clients.values()) client.destroy();

@@ -10,12 +10,9 @@
  * that tag, else "kboot".
  */
 
-import { AwsClients } from '../../adapters/aws/clients.js';
 import { DynamoDbClusterStore } from '../../adapters/aws/dynamodb-cluster-store.js';
-import { describeInstanceTags } from '../../adapters/aws/ec2-tags.js';
-import { createImds } from '../../adapters/imds/create.js';
 import { UsageError } from '../../core/errors.js';
-import { type Identity, resolveIdentity } from '../../domain/identity/resolve.js';
+import type { Identity } from '../../domain/identity/resolve.js';
 import type { ClusterState } from '../../domain/state/cluster-store.js';
 import {
   type ClusterStatusView,
@@ -23,6 +20,7 @@ import {
   renderClusterStatus,
 } from '../../domain/state/status-view.js';
 import type { CommandContext, OutputFormat } from '../context.js';
+import { type InstanceServices, instanceServices } from '../instance.js';
 
 export const DEFAULT_TABLE = 'kboot';
 
@@ -39,23 +37,10 @@ type InstanceLookup = { identity: Identity } | { identity: undefined; reason: st
 /** This instance's identity (region, cluster, table tag), or why there is none (not on EC2). */
 async function identityOfThisInstance(
   ctx: CommandContext,
-  clients: Map<string, AwsClients>,
+  services: InstanceServices,
 ): Promise<InstanceLookup> {
-  const imds = createImds({
-    env: ctx.env,
-    logger: ctx.logger.child({ component: 'imds' }),
-    clock: ctx.clock,
-    signal: ctx.signal,
-    ...STATUS_IMDS_TUNING,
-  });
   try {
-    const identity = await resolveIdentity(
-      imds,
-      async (instanceId, region) =>
-        describeInstanceTags(await awsClients(ctx, clients, region).ec2(), instanceId),
-      ctx.logger,
-    );
-    return { identity };
+    return { identity: await services.identity() };
   } catch (error) {
     ctx.signal.throwIfAborted();
     ctx.logger.debug({ err: error }, 'no instance identity; status needs --region');
@@ -63,27 +48,13 @@ async function identityOfThisInstance(
   }
 }
 
-function awsClients(ctx: CommandContext, clients: Map<string, AwsClients>, region: string): AwsClients {
-  let found = clients.get(region);
-  if (found === undefined) {
-    found = new AwsClients({
-      region,
-      logger: ctx.logger,
-      traceFile: ctx.env.KBOOT_TRACE_AWS_CALLS,
-      env: ctx.env,
-    });
-    clients.set(region, found);
-  }
-  return found;
-}
-
 export async function status(options: StatusOptions, ctx: CommandContext): Promise<void> {
-  const clients = new Map<string, AwsClients>();
+  const services = instanceServices(ctx, STATUS_IMDS_TUNING);
   try {
     let region = ctx.region === '' ? undefined : ctx.region;
     let instance: Identity | undefined;
     if (region === undefined) {
-      const lookup = await identityOfThisInstance(ctx, clients);
+      const lookup = await identityOfThisInstance(ctx, services);
       if (lookup.identity === undefined) {
         throw new UsageError(
           `no AWS region given for \`kboot status\`, and this is not an instance kboot can identify (${lookup.reason})`,
@@ -95,7 +66,7 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
     }
     const table = ctx.table ?? instance?.tableFromTag ?? DEFAULT_TABLE;
     const store = new DynamoDbClusterStore({
-      dynamodb: await awsClients(ctx, clients, region).dynamodb(),
+      dynamodb: await services.awsIn(region).dynamodb(),
       tableName: table,
       clock: ctx.clock,
     });
@@ -125,7 +96,7 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
     }
     throwRecordError(states);
   } finally {
-    for (const client of clients.values()) client.destroy();
+    services.close();
   }
 }
 

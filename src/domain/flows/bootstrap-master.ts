@@ -25,8 +25,8 @@ import {
   type LocalKubeadm,
   localKubeadm,
   readKubeadmOverrides,
-  requireRole,
   resetAfterFailure,
+  startFlow,
 } from './common.js';
 import type { ClusterStatePorts, FlowDeps, FlowResult } from './deps.js';
 import { membershipFor, readMembership, writeMembership } from './membership.js';
@@ -107,23 +107,10 @@ export async function bootstrapMaster(
   options: BootstrapOptions = { waitForLease: true },
 ): Promise<FlowResult> {
   const { logger, clock } = deps;
-  const identity = await steps.read('identity', () => deps.identity());
-  requireRole(identity, 'control-plane', 'kboot bootstrap-master');
+  const { identity, base, alreadyMember } = await startFlow(deps, steps, 'bootstrap-master', 'control-plane');
+  if (alreadyMember !== undefined) return alreadyMember;
   const cluster = identity.clusterName;
   const owner = identity.instance.instanceId;
-  const base = { flow: 'bootstrap-master' as const, cluster, role: identity.role, instanceId: owner };
-  const membership = await steps.read('membership', () => readMembership(deps.fs, cluster));
-  if (membership.state === 'member') {
-    logger.info(
-      { joinedAt: membership.membership.joinedAt },
-      'already a member of the cluster; nothing to do',
-    );
-    return {
-      ...base,
-      outcome: 'already-member',
-      summary: `already a control-plane member of cluster ${cluster}`,
-    };
-  }
   const kubeadm = await steps.read('kubeadm-version', () => localKubeadm(deps));
   const state = await deps.state();
   const record = steps.dryRun

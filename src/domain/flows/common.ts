@@ -16,8 +16,10 @@ import {
   parseKubeadmVersionOutput,
 } from '../kubeadm/version.js';
 import { jitteredMs, progressTicker } from '../state/polling.js';
-import type { FlowDeps } from './deps.js';
+import type { FlowDeps, FlowName, FlowResult } from './deps.js';
+import { type MembershipState, readMembership } from './membership.js';
 import { DEFAULT_PATCHES_DIR } from './paths.js';
+import type { Steps } from './steps.js';
 
 export interface LocalKubeadm {
   version: KubeVersion;
@@ -34,8 +36,41 @@ export async function localKubeadm(deps: FlowDeps): Promise<LocalKubeadm> {
   return { version, apiVersion: kubeadmConfigApiVersion(version) };
 }
 
+export interface FlowStart {
+  identity: Identity;
+  /** The fields every FlowResult of this run shares. */
+  base: Pick<FlowResult, 'flow' | 'cluster' | 'role' | 'instanceId'>;
+  membership: MembershipState;
+  /** Set when this instance is already a member: the flow returns it and does nothing else. */
+  alreadyMember: FlowResult | undefined;
+}
+
+/** What every flow does first: who am I, am I allowed to run this, have I already joined? */
+export async function startFlow(
+  deps: FlowDeps,
+  steps: Steps,
+  flow: FlowName,
+  role: Role,
+): Promise<FlowStart> {
+  const identity = await steps.read('identity', () => deps.identity());
+  requireRole(identity, role, `kboot ${flow}`);
+  const cluster = identity.clusterName;
+  const base = { flow, cluster, role: identity.role, instanceId: identity.instance.instanceId };
+  const membership = await steps.read('membership', () => readMembership(deps.fs, cluster));
+  let alreadyMember: FlowResult | undefined;
+  if (membership.state === 'member') {
+    deps.logger.info(
+      { joinedAt: membership.membership.joinedAt },
+      'already a member of the cluster; nothing to do',
+    );
+    const what = role === 'worker' ? 'a worker' : 'a control-plane member';
+    alreadyMember = { ...base, outcome: 'already-member', summary: `already ${what} of cluster ${cluster}` };
+  }
+  return { identity, base, membership, alreadyMember };
+}
+
 /** The instance must carry the role the command was asked to act as. */
-export function requireRole(identity: Identity, role: Role, command: string): void {
+function requireRole(identity: Identity, role: Role, command: string): void {
   if (identity.role === role) return;
   throw new IncompatibleError(`this instance is tagged ${identity.role}, so it cannot run '${command}'`, {
     hint:

@@ -17,37 +17,24 @@ import {
   readFreshControlPlane,
   readFreshJoin,
   readKubeadmOverrides,
-  requireRole,
   resetAfterFailure,
+  startFlow,
 } from './common.js';
 import type { FlowDeps, FlowResult } from './deps.js';
-import { membershipFor, readMembership, writeMembership } from './membership.js';
+import { membershipFor, writeMembership } from './membership.js';
 import { JOIN_CONFIG_PATH } from './paths.js';
 import type { Steps } from './steps.js';
 
 export async function joinMaster(deps: FlowDeps, steps: Steps): Promise<FlowResult> {
   const { logger, clock } = deps;
-  const identity = await steps.read('identity', () => deps.identity());
-  requireRole(identity, 'control-plane', 'kboot join-master');
+  const { identity, base, membership, alreadyMember } = await startFlow(
+    deps,
+    steps,
+    'join-master',
+    'control-plane',
+  );
+  if (alreadyMember !== undefined) return alreadyMember;
   const cluster = identity.clusterName;
-  const base = {
-    flow: 'join-master' as const,
-    cluster,
-    role: identity.role,
-    instanceId: identity.instance.instanceId,
-  };
-  const membership = await steps.read('membership', () => readMembership(deps.fs, cluster));
-  if (membership.state === 'member') {
-    logger.info(
-      { joinedAt: membership.membership.joinedAt },
-      'already a member of the cluster; nothing to do',
-    );
-    return {
-      ...base,
-      outcome: 'already-member',
-      summary: `already a control-plane member of cluster ${cluster}`,
-    };
-  }
 
   const deadlineMs = clock.nowMs() + deps.settings.waitTimeoutMs;
   const state = await deps.state();

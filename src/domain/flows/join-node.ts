@@ -10,40 +10,16 @@ import { KubeadmError } from '../../core/errors.js';
 import { renderJoinConfig } from '../kubeadm/render.js';
 import { assertVersionSkew, parseKubernetesVersion } from '../kubeadm/version.js';
 import { waitForInitialized } from '../state/wait-initialized.js';
-import {
-  localKubeadm,
-  readFreshJoin,
-  readKubeadmOverrides,
-  requireRole,
-  resetAfterFailure,
-} from './common.js';
+import { localKubeadm, readFreshJoin, readKubeadmOverrides, resetAfterFailure, startFlow } from './common.js';
 import type { FlowDeps, FlowResult } from './deps.js';
-import { membershipFor, readMembership, writeMembership } from './membership.js';
+import { membershipFor, writeMembership } from './membership.js';
 import { JOIN_CONFIG_PATH } from './paths.js';
 import type { Steps } from './steps.js';
 
 export async function joinNode(deps: FlowDeps, steps: Steps): Promise<FlowResult> {
   const { logger, clock } = deps;
-  const identity = await steps.read('identity', () => deps.identity());
-  requireRole(identity, 'worker', 'kboot join-node');
-  const base = {
-    flow: 'join-node' as const,
-    cluster: identity.clusterName,
-    role: identity.role,
-    instanceId: identity.instance.instanceId,
-  };
-  const membership = await steps.read('membership', () => readMembership(deps.fs, identity.clusterName));
-  if (membership.state === 'member') {
-    logger.info(
-      { joinedAt: membership.membership.joinedAt },
-      'already a member of the cluster; nothing to do',
-    );
-    return {
-      ...base,
-      outcome: 'already-member',
-      summary: `already a worker of cluster ${identity.clusterName}`,
-    };
-  }
+  const { identity, base, membership, alreadyMember } = await startFlow(deps, steps, 'join-node', 'worker');
+  if (alreadyMember !== undefined) return alreadyMember;
 
   const deadlineMs = clock.nowMs() + deps.settings.waitTimeoutMs;
   const state = await deps.state();
