@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import {
   CreateImageCommand,
   CreateTagsCommand,
@@ -21,8 +21,8 @@ async function makeImage(ec2: EC2Client, name: string, tags: Record<string, stri
       Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
     }),
   );
-  // CreationDate has millisecond resolution in moto; keep images apart in time.
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  // moto stamps CreationDate to the second: keep images a second apart so "newest" is defined.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
   return imageId;
 }
 
@@ -31,16 +31,10 @@ describe('kboot ami', () => {
   let ec2: EC2Client;
   const ids: Record<string, string> = {};
 
+  // The images are made once: every test only reads them.
   before(async () => {
     moto = await startMoto();
     ec2 = testEc2(moto);
-  });
-  after(async () => {
-    ec2.destroy();
-    await moto.stop();
-  });
-  beforeEach(async () => {
-    await moto.reset();
     ids.old = await makeImage(ec2, 'kboot-1.30-old', {
       'kboot.io/version': '0.1.0',
       'kboot.io/kubernetes-version': '1.30.4',
@@ -54,6 +48,10 @@ describe('kboot ami', () => {
       'kboot.io/kubernetes-version': '1.31.2',
     });
     ids.other = await makeImage(ec2, 'unrelated', { team: 'web' });
+  });
+  after(async () => {
+    ec2.destroy();
+    await moto.stop();
   });
 
   it('prints the newest image matching a tag', async () => {
