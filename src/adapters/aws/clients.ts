@@ -14,6 +14,7 @@ import { appendFileSync } from 'node:fs';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { buildInfo } from '../../core/build-info.js';
@@ -112,6 +113,14 @@ export class AwsClients {
 
   ec2(): Promise<EC2Client> {
     return this.#get('ec2', async (c) => new (await import('@aws-sdk/client-ec2')).EC2Client(c));
+  }
+
+  elbv2(): Promise<ElasticLoadBalancingV2Client> {
+    return this.#get(
+      'elasticloadbalancing',
+      async (c) =>
+        new (await import('@aws-sdk/client-elastic-load-balancing-v2')).ElasticLoadBalancingV2Client(c),
+    );
   }
 
   autoScaling(): Promise<AutoScalingClient> {

@@ -43,27 +43,38 @@ export interface BootstrapOptions {
   waitForLease: boolean;
 }
 
-/** The record this master would write when none exists: node config, tags and discovery. */
-function proposedRecord(
+/**
+ * The record this master would write when none exists: node config, tags and discovery (region
+ * and IP from IMDS; the API endpoint given, or the DNS name of the load balancer tagged for the
+ * cluster).
+ */
+async function proposedRecord(
   deps: FlowDeps,
   identity: Identity,
   kubeadm: LocalKubeadm,
   table: string,
-): ClusterRecord {
-  const apiEndpoint = deps.config.apiEndpoint;
+): Promise<ClusterRecord> {
+  const cluster = identity.clusterName;
+  const apiEndpoint = deps.config.apiEndpoint ?? (await deps.discoverApiEndpoint(cluster));
   if (apiEndpoint === undefined) {
     throw new ConfigError(
-      `cluster "${identity.clusterName}" has no record yet and no API endpoint is configured`,
+      `cluster "${cluster}" has no record yet, and no API endpoint is configured or discoverable`,
       {
         hint:
-          "create the cluster with 'kboot cluster create', or set apiEndpoint (the API load balancer's DNS name) " +
-          'in /etc/kboot/config.yaml',
+          "create the cluster with 'kboot cluster create', tag the API load balancer kubernetes.io/cluster/" +
+          `${cluster}=owned, or set apiEndpoint in /etc/kboot/config.yaml`,
       },
+    );
+  }
+  if (deps.config.apiEndpoint === undefined) {
+    deps.logger.info(
+      { apiEndpoint },
+      'discovered the API endpoint: the load balancer tagged for the cluster',
     );
   }
   return newClusterRecord(
     {
-      clusterName: identity.clusterName,
+      clusterName: cluster,
       region: identity.instance.region,
       apiEndpoint,
       podCidr: deps.config.podCidr ?? DEFAULT_POD_CIDR,
@@ -85,7 +96,7 @@ async function ensureRecord(
 ): Promise<ClusterRecord> {
   const existing = await state.records.readRecord(identity.clusterName, deps.signal);
   if (existing !== undefined) return existing;
-  const proposed = proposedRecord(deps, identity, kubeadm, state.records.tableName);
+  const proposed = await proposedRecord(deps, identity, kubeadm, state.records.tableName);
   const outcome = await state.records.putRecordIfAbsent(proposed, deps.signal);
   if (outcome.created) {
     deps.logger.info(
@@ -115,7 +126,7 @@ export async function bootstrapMaster(
   const state = await deps.state();
   const record = steps.dryRun
     ? ((await state.records.readRecord(cluster, deps.signal)) ??
-      proposedRecord(deps, identity, kubeadm, state.records.tableName))
+      (await proposedRecord(deps, identity, kubeadm, state.records.tableName)))
     : await steps.read('cluster-record', () => ensureRecord(deps, state, identity, kubeadm));
   if (record.initialized !== undefined) {
     logger.info(

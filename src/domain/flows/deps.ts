@@ -46,6 +46,8 @@ export interface FlowDeps {
   privateDnsName(): Promise<string>;
   state(): Promise<ClusterStatePorts>;
   joinMaterial(): Promise<JoinMaterialStore>;
+  /** The DNS name of the load balancer tagged for the cluster, if there is one (discovery). */
+  discoverApiEndpoint(cluster: string): Promise<string | undefined>;
   kubeadm: KubeadmRunner;
 }
 

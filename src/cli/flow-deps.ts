@@ -1,0 +1,110 @@
+/**
+ * The edge every flow on an instance shares (boot flows, rotate): the node config read under the
+ * root, settings resolved from flags > environment > config file > defaults, and the real
+ * adapters (IMDS, DynamoDB, Secrets Manager, execa, the filesystem root) wired into FlowDeps.
+ */
+
+import { DynamoDbClusterStore } from '../adapters/aws/dynamodb-cluster-store.js';
+import { findClusterLoadBalancer } from '../adapters/aws/elbv2-api-endpoint.js';
+import { SecretsJoinMaterialStore } from '../adapters/aws/secrets-join-material.js';
+import { FsRoot } from '../adapters/fs/root.js';
+import { privateDnsName } from '../adapters/imds/readers.js';
+import { kubeadmRunner } from '../adapters/process/kubeadm.js';
+import { parseDurationMs } from '../core/duration.js';
+import { DEFAULT_CONFIG_PATH, type NodeConfig, parseNodeConfig } from '../domain/config/node-config.js';
+import type { FlowDeps, FlowSettings } from '../domain/flows/deps.js';
+import { DEFAULT_LEASE_MS } from '../domain/state/lease.js';
+import type { CommandContext } from './context.js';
+import { instanceServices } from './instance.js';
+
+export interface FlowEdgeOptions {
+  waitTimeout?: string;
+  config?: string;
+  dryRun?: boolean;
+}
+
+export interface LoadedNodeConfig {
+  fs: FsRoot;
+  config: NodeConfig;
+}
+
+/** The filesystem root and the node config (empty when the file does not exist). */
+export async function loadNodeConfig(ctx: CommandContext, configPath?: string): Promise<LoadedNodeConfig> {
+  const fs = new FsRoot(ctx.root);
+  const path = configPath ?? DEFAULT_CONFIG_PATH;
+  const text = await fs.readText(path);
+  return { fs, config: text === undefined ? {} : parseNodeConfig(text, path) };
+}
+
+export function flowSettings(
+  options: FlowEdgeOptions,
+  config: NodeConfig,
+  env: NodeJS.ProcessEnv,
+): FlowSettings {
+  const duration = (
+    flag: string | undefined,
+    fromConfig: string | undefined,
+    fallback: string,
+    what: string,
+  ) => parseDurationMs(flag ?? fromConfig ?? fallback, what);
+  return {
+    dryRun: options.dryRun === true,
+    waitTimeoutMs: duration(options.waitTimeout, config.timeouts?.waitForInit, '30m', '--wait-timeout'),
+    leaseMs: duration(undefined, config.timeouts?.lease, `${DEFAULT_LEASE_MS}ms`, 'timeouts.lease'),
+    kubeadmTimeoutMs: duration(undefined, config.timeouts?.kubeadm, '15m', 'timeouts.kubeadm'),
+    tokenTtlMs: parseDurationMs('24h'),
+    minMaterialLifeMs: parseDurationMs('2m'),
+    pollMs: env.KBOOT_POLL_MS === undefined ? 3000 : Number(env.KBOOT_POLL_MS),
+  };
+}
+
+export interface WiredFlowDeps {
+  deps: FlowDeps;
+  /** Releases the AWS clients; call when the flow is done. */
+  close(): void;
+}
+
+/** The real ports of a flow named `flow` (the logger's `flow` field). */
+export function wireFlowDeps(
+  ctx: CommandContext,
+  flow: string,
+  loaded: LoadedNodeConfig,
+  settings: FlowSettings,
+): WiredFlowDeps {
+  const { fs, config } = loaded;
+  const services = instanceServices({ ...ctx, table: ctx.table ?? config.table });
+  const logger = ctx.logger.child({ flow });
+  const deps: FlowDeps = {
+    logger,
+    clock: ctx.clock,
+    fs,
+    signal: ctx.signal,
+    config,
+    settings,
+    identity: () => services.identity(),
+    privateDnsName: () => privateDnsName(services.imds),
+    state: async () => {
+      const aws = await services.aws();
+      const store = new DynamoDbClusterStore({
+        dynamodb: await aws.dynamodb(),
+        tableName: await services.table(),
+        clock: ctx.clock,
+      });
+      return { records: store, lock: (cluster, name) => store.leaseLock(cluster, name) };
+    },
+    joinMaterial: async () => {
+      return new SecretsJoinMaterialStore({ clients: await services.aws(), logger, signal: ctx.signal });
+    },
+    discoverApiEndpoint: async (cluster) => {
+      const lb = await findClusterLoadBalancer(await (await services.aws()).elbv2(), cluster);
+      return lb?.dnsName;
+    },
+    kubeadm: kubeadmRunner({
+      command: ctx.env.KBOOT_KUBEADM ?? 'kubeadm',
+      logger,
+      env: { ...ctx.env, KBOOT_ROOT: ctx.root },
+      defaultTimeoutMs: settings.kubeadmTimeoutMs,
+    }),
+  };
+  return { deps, close: () => services.close() };
+}

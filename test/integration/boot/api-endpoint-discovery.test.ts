@@ -1,0 +1,97 @@
+/**
+ * When neither `kboot cluster create` nor the node config gave the API endpoint (the cluster's
+ * AWS resources were made by Terraform or CloudFormation), the first master discovers it: the DNS
+ * name of the load balancer tagged for the cluster, in moto's ELBv2.
+ */
+
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateSubnetCommand, CreateVpcCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateLoadBalancerCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { clientConfig, testDynamo, testEc2 } from '../../support/aws.js';
+import { SimCluster } from '../../support/cluster-sim.js';
+import { type Moto, startMoto } from '../../support/moto.js';
+
+async function loadBalancer(moto: Moto, name: string, tags: Record<string, string>): Promise<string> {
+  const ec2 = testEc2(moto);
+  const elbv2 = new ElasticLoadBalancingV2Client(clientConfig(moto));
+  try {
+    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }));
+    const subnet = await ec2.send(
+      new CreateSubnetCommand({
+        VpcId: vpc.Vpc?.VpcId,
+        CidrBlock: '10.0.1.0/24',
+        AvailabilityZone: 'us-east-1a',
+      }),
+    );
+    const out = await elbv2.send(
+      new CreateLoadBalancerCommand({
+        Name: name,
+        Type: 'network',
+        Scheme: 'internal',
+        Subnets: [subnet.Subnet?.SubnetId as string],
+        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    );
+    return out.LoadBalancers?.[0]?.DNSName as string;
+  } finally {
+    ec2.destroy();
+    elbv2.destroy();
+  }
+}
+
+describe('API endpoint discovery', () => {
+  let moto: Moto;
+  const clusters: SimCluster[] = [];
+  before(async () => {
+    moto = await startMoto();
+  });
+  after(async () => {
+    await Promise.all(clusters.map((c) => c.stop()));
+    await moto.stop();
+  });
+  beforeEach(() => moto.reset());
+
+  it('uses the load balancer tagged for the cluster, skipping Service load balancers and other clusters', async () => {
+    const api = await loadBalancer(moto, 'found-api', { 'kubernetes.io/cluster/found': 'owned' });
+    await loadBalancer(moto, 'found-svc', {
+      'kubernetes.io/cluster/found': 'owned',
+      'kubernetes.io/service-name': 'default/web',
+    });
+    await loadBalancer(moto, 'other-api', { 'kubernetes.io/cluster/other': 'owned' });
+    const sim = new SimCluster(moto, { name: 'found', nodeConfig: '' });
+    clusters.push(sim);
+    await sim.createTable();
+    const master = await sim.addInstance('control-plane');
+    const result = await sim.run(master);
+    assert.equal(result.exitCode, 0, result.stderr.slice(-1500));
+    const dynamodb = testDynamo(moto);
+    const item = await dynamodb.send(
+      new GetItemCommand({ TableName: 'kboot', Key: { pk: { S: 'cluster#found' }, sk: { S: 'meta' } } }),
+    );
+    dynamodb.destroy();
+    assert.equal(unmarshall(item.Item ?? {}).apiEndpoint, api);
+    const init = sim.invocations().find((i) => i.command === 'init');
+    assert.match(
+      init?.config?.text ?? '',
+      new RegExp(`controlPlaneEndpoint: ${api.replaceAll('.', '\\.')}:6443`),
+    );
+  });
+
+  it('says what to do when no load balancer is tagged and no endpoint is configured', async () => {
+    const sim = new SimCluster(moto, { name: 'lost', nodeConfig: '' });
+    clusters.push(sim);
+    await sim.createTable();
+    const master = await sim.addInstance('control-plane');
+    const result = await sim.run(master);
+    assert.equal(result.exitCode, 2, result.stderr.slice(-1500));
+    assert.match(result.error?.msg ?? '', /no API endpoint is configured or discoverable/);
+    assert.match(result.error?.hint ?? '', /apiEndpoint in \/etc\/kboot\/config\.yaml/);
+    assert.equal(sim.invocations().filter((i) => i.command === 'init').length, 0);
+  });
+});
