@@ -30,6 +30,8 @@ export async function bundleKboot({ root, facts }) {
       format: 'cjs',
       target: 'node26',
       minify: true,
+      // Error class names appear in stacks (--log-level debug) and in logged `err.type`.
+      keepNames: true,
       legalComments: 'none',
       charset: 'ascii',
       write: false,
