@@ -1,7 +1,11 @@
 /** SDK clients pointed at a test moto, for arranging and inspecting state from tests. */
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateLoadBalancerCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Moto } from './moto.js';
 
@@ -23,4 +27,37 @@ export function testDynamo(moto: Moto): DynamoDBClient {
 
 export function testSecrets(moto: Moto): SecretsManagerClient {
   return new SecretsManagerClient(clientConfig(moto));
+}
+
+/** A network load balancer in moto (in a new VPC and subnet), with tags; returns its DNS name. */
+export async function createLoadBalancer(
+  moto: Moto,
+  name: string,
+  tags: Record<string, string>,
+): Promise<string> {
+  const ec2 = testEc2(moto);
+  const elbv2 = new ElasticLoadBalancingV2Client(clientConfig(moto));
+  try {
+    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }));
+    const subnet = await ec2.send(
+      new CreateSubnetCommand({
+        VpcId: vpc.Vpc?.VpcId,
+        CidrBlock: '10.0.1.0/24',
+        AvailabilityZone: 'us-east-1a',
+      }),
+    );
+    const out = await elbv2.send(
+      new CreateLoadBalancerCommand({
+        Name: name,
+        Type: 'network',
+        Scheme: 'internal',
+        Subnets: [subnet.Subnet?.SubnetId as string],
+        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    );
+    return out.LoadBalancers?.[0]?.DNSName as string;
+  } finally {
+    ec2.destroy();
+    elbv2.destroy();
+  }
 }

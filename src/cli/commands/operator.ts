@@ -1,7 +1,6 @@
 import { type Command, Option } from 'commander';
+import { IAM_ROLES } from '../../domain/iam/roles.js';
 import { dryRunOption, lazyAction, notAvailable, outputOption, type Runtime } from '../define.js';
-
-export const IAM_ROLES = ['control-plane', 'worker', 'operator'] as const;
 
 export function registerOperatorTools(program: Command, runtime: Runtime): void {
   program
@@ -39,8 +38,21 @@ export function registerOperatorTools(program: Command, runtime: Runtime): void 
     .command('iam-policy')
     .description('print the least-privilege IAM policy for a role')
     .addOption(new Option('--role <role>', 'who the policy is for').choices(IAM_ROLES).makeOptionMandatory())
-    .addOption(new Option('--cluster <name>', "scope the policy to one cluster's resources"))
-    .action(lazyAction(runtime, notAvailable('iam-policy')));
+    .addOption(
+      new Option(
+        '--cluster <name>',
+        "scope the policy to one cluster's items and secrets (default: every cluster)",
+      ),
+    )
+    .addOption(new Option('--account <id>', 'AWS account id in resource ARNs (default: *)'))
+    .addOption(
+      new Option(
+        '--kms-key-arn <arn>',
+        "the cluster's KMS key: grants its use through Secrets Manager (and fixes the region)",
+      ),
+    )
+    .addHelpText('after', '\n--table and --region (global options) scope the policy too; region default: *.')
+    .action(lazyAction(runtime, async () => (await import('../handlers/iam-policy.js')).iamPolicy));
 
   const config = program.command('config').description('work with the node config file');
   config

@@ -7,43 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { CreateSubnetCommand, CreateVpcCommand } from '@aws-sdk/client-ec2';
-import {
-  CreateLoadBalancerCommand,
-  ElasticLoadBalancingV2Client,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { clientConfig, testDynamo, testEc2 } from '../../support/aws.js';
+import { createLoadBalancer, testDynamo } from '../../support/aws.js';
 import { SimCluster } from '../../support/cluster-sim.js';
 import { type Moto, startMoto } from '../../support/moto.js';
 
-async function loadBalancer(moto: Moto, name: string, tags: Record<string, string>): Promise<string> {
-  const ec2 = testEc2(moto);
-  const elbv2 = new ElasticLoadBalancingV2Client(clientConfig(moto));
-  try {
-    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }));
-    const subnet = await ec2.send(
-      new CreateSubnetCommand({
-        VpcId: vpc.Vpc?.VpcId,
-        CidrBlock: '10.0.1.0/24',
-        AvailabilityZone: 'us-east-1a',
-      }),
-    );
-    const out = await elbv2.send(
-      new CreateLoadBalancerCommand({
-        Name: name,
-        Type: 'network',
-        Scheme: 'internal',
-        Subnets: [subnet.Subnet?.SubnetId as string],
-        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-      }),
-    );
-    return out.LoadBalancers?.[0]?.DNSName as string;
-  } finally {
-    ec2.destroy();
-    elbv2.destroy();
-  }
-}
+const loadBalancer = createLoadBalancer;
 
 describe('API endpoint discovery', () => {
   let moto: Moto;

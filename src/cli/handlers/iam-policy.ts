@@ -1,0 +1,48 @@
+/**
+ * `kboot iam-policy --role control-plane|worker|operator [--cluster NAME] [--table NAME]
+ * [--region R] [--account ID] [--kms-key-arn ARN]`: prints the role's least-privilege IAM policy
+ * document (JSON) on stdout. No AWS call. What the scope leaves open (every cluster, region or
+ * account) is said on stderr, since JSON has no comments.
+ */
+
+import { UsageError } from '../../core/errors.js';
+import { policyDocument, renderPolicy } from '../../domain/iam/policy.js';
+import { IAM_ROLES, type IamRole } from '../../domain/iam/roles.js';
+import { resolvePolicyScope, scopeNotes } from '../../domain/iam/scope.js';
+import type { CommandContext } from '../context.js';
+
+export interface IamPolicyOptions {
+  role: string;
+  cluster?: string;
+  /** --table, else KBOOT_TABLE, else "kboot". */
+  table?: string;
+  /** --region only (not AWS_REGION): a policy is for where the cluster runs, not where you are. */
+  region?: string;
+  account?: string;
+  kmsKeyArn?: string;
+}
+
+function parseRole(role: string): IamRole {
+  const found = IAM_ROLES.find((known) => known === role);
+  if (found === undefined) {
+    throw new UsageError(`unknown --role "${role}"`, { hint: `use one of: ${IAM_ROLES.join(', ')}` });
+  }
+  return found;
+}
+
+export async function iamPolicy(options: IamPolicyOptions, ctx: CommandContext): Promise<void> {
+  const role = parseRole(options.role);
+  const scope = resolvePolicyScope({
+    cluster: options.cluster,
+    table: options.table,
+    region: options.region,
+    account: options.account,
+    kmsKeyArn: options.kmsKeyArn,
+  });
+  const logger = ctx.logger.child({ command: 'iam-policy', role });
+  for (const note of scopeNotes(scope)) logger.warn(note);
+  if (scope.kmsKey !== undefined && options.region === undefined) {
+    logger.info({ region: scope.region }, `the policy is for region ${scope.region}, the KMS key's region`);
+  }
+  ctx.output.text(renderPolicy(policyDocument(role, scope)));
+}

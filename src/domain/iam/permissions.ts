@@ -1,0 +1,245 @@
+/**
+ * The single source of truth of which AWS actions each kboot command needs, per role: one grant
+ * per statement of the policy, naming the commands that need it (its Sid says so too), the IAM
+ * actions, and what they act on. `kboot boot` runs the flows of its instance's role
+ * (bootstrap-master and join-master on a control-plane instance, join-node on a worker), so it
+ * needs what they need.
+ *
+ * How kboot's SDK calls become IAM actions (checked against traced calls by
+ * test/integration/iam-policy.test.ts):
+ * - DynamoDB TransactWriteItems has no IAM action of its own: each contained action is authorized.
+ *   kboot's one transaction (marking a cluster initialized) is a ConditionCheck on the bootstrap
+ *   lock plus an Update of the record: dynamodb:ConditionCheckItem and dynamodb:UpdateItem.
+ * - CreateSecret with Tags also needs secretsmanager:TagResource.
+ * - With a customer managed KMS key, Secrets Manager calls KMS on the caller's behalf:
+ *   GetSecretValue needs kms:Decrypt; CreateSecret kms:GenerateDataKey and kms:Decrypt;
+ *   PutSecretValue kms:GenerateDataKey. kboot itself never calls KMS (so no kms:Encrypt).
+ * - ec2:DescribeTags is called only when instance metadata tags are disabled; EC2 Describe*
+ *   actions have no resource-level permissions, so `*`, limited to the region when it is known.
+ *   The same holds for the ELBv2 Describe* calls of API endpoint discovery (first master only,
+ *   when neither a cluster record nor the node config gives the endpoint).
+ * - dynamodb:Scan cannot be limited by dynamodb:LeadingKeys (a ForAllValues condition over a Scan's
+ *   empty key set is true), so it is granted only in a policy for every cluster of the table.
+ */
+
+import type { IamRole } from './roles.js';
+import type { SecretKind } from './scope.js';
+
+export type KbootCommand =
+  | 'boot'
+  | 'bootstrap-master'
+  | 'join-master'
+  | 'join-node'
+  | 'rotate'
+  | 'identity'
+  | 'status'
+  | 'kubeconfig'
+  | 'ami';
+
+export type IamAction =
+  | 'dynamodb:GetItem'
+  | 'dynamodb:PutItem'
+  | 'dynamodb:UpdateItem'
+  | 'dynamodb:ConditionCheckItem'
+  | 'dynamodb:Query'
+  | 'dynamodb:Scan'
+  | 'secretsmanager:GetSecretValue'
+  | 'secretsmanager:CreateSecret'
+  | 'secretsmanager:PutSecretValue'
+  | 'secretsmanager:TagResource'
+  | 'kms:Decrypt'
+  | 'kms:GenerateDataKey'
+  | 'ec2:DescribeTags'
+  | 'ec2:DescribeImages'
+  | 'elasticloadbalancing:DescribeLoadBalancers'
+  | 'elasticloadbalancing:DescribeTags';
+
+export type GrantTarget =
+  /** The cluster's items (leading key `cluster#<name>`), or every item of the table when unscoped. */
+  | { kind: 'cluster-items' }
+  /** The whole table, every cluster's items: granted only in a policy for every cluster. */
+  | { kind: 'whole-table' }
+  | { kind: 'secrets'; secrets: readonly SecretKind[] }
+  /** The cluster's KMS key (only with --kms-key-arn), through Secrets Manager, for these secrets. */
+  | { kind: 'kms-key'; secrets: readonly SecretKind[] }
+  /** Actions without resource-level permissions (EC2 Describe*): `*`, in the region when known. */
+  | { kind: 'any-resource' };
+
+export interface Grant {
+  /** Names the commands that need it (IAM allows letters and digits only). */
+  sid: string;
+  role: IamRole;
+  commands: readonly KbootCommand[];
+  actions: readonly IamAction[];
+  target: GrantTarget;
+  /** What kboot does with it, for people reading the catalogue. */
+  why: string;
+}
+
+const MASTER_FLOWS = ['boot', 'bootstrap-master', 'join-master'] as const;
+
+export const GRANTS: readonly Grant[] = [
+  // worker: kboot boot / join-node / identity on a worker instance
+  {
+    sid: 'EveryCommandDescribeTagsIfImdsTagsOff',
+    role: 'worker',
+    commands: ['boot', 'join-node', 'identity'],
+    actions: ['ec2:DescribeTags'],
+    target: { kind: 'any-resource' },
+    why: "the instance's own tags, only when instance metadata tags are disabled",
+  },
+  {
+    sid: 'JoinNodeReadClusterRecord',
+    role: 'worker',
+    commands: ['boot', 'join-node'],
+    actions: ['dynamodb:GetItem'],
+    target: { kind: 'cluster-items' },
+    why: 'wait for the cluster record to say initialized',
+  },
+  {
+    sid: 'JoinNodeReadJoinSecret',
+    role: 'worker',
+    commands: ['boot', 'join-node'],
+    actions: ['secretsmanager:GetSecretValue'],
+    target: { kind: 'secrets', secrets: ['join'] },
+    why: 'read the API endpoint, bootstrap token and CA hashes (never the control-plane or admin.conf secrets)',
+  },
+  {
+    sid: 'JoinNodeDecryptJoinSecret',
+    role: 'worker',
+    commands: ['boot', 'join-node'],
+    actions: ['kms:Decrypt'],
+    target: { kind: 'kms-key', secrets: ['join'] },
+    why: 'Secrets Manager decrypts the join secret with the cluster key',
+  },
+
+  // control-plane: kboot boot / bootstrap-master / join-master / rotate / status / identity on a master
+  {
+    sid: 'EveryCommandDescribeTagsIfImdsTagsOff',
+    role: 'control-plane',
+    commands: [...MASTER_FLOWS, 'rotate', 'status', 'identity'],
+    actions: ['ec2:DescribeTags'],
+    target: { kind: 'any-resource' },
+    why: "the instance's own tags, only when instance metadata tags are disabled",
+  },
+  {
+    sid: 'BootstrapMasterJoinMasterRotateReadStateAndLeases',
+    role: 'control-plane',
+    commands: [...MASTER_FLOWS, 'rotate'],
+    actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    target: { kind: 'cluster-items' },
+    why: 'read the record and locks; take, renew and release leases; record failures and join material stamps',
+  },
+  {
+    sid: 'BootstrapMasterJoinMasterWriteRecordAndMembers',
+    role: 'control-plane',
+    commands: MASTER_FLOWS,
+    actions: ['dynamodb:PutItem'],
+    target: { kind: 'cluster-items' },
+    why: 'write the cluster record if absent; record control-plane members',
+  },
+  {
+    sid: 'BootstrapMasterMarkInitializedTransaction',
+    role: 'control-plane',
+    commands: ['boot', 'bootstrap-master'],
+    actions: ['dynamodb:ConditionCheckItem', 'dynamodb:UpdateItem'],
+    target: { kind: 'cluster-items' },
+    why: 'TransactWriteItems: check the bootstrap lease and set initialized together',
+  },
+  {
+    sid: 'BootstrapMasterDiscoverApiLoadBalancer',
+    role: 'control-plane',
+    commands: ['boot', 'bootstrap-master'],
+    actions: ['elasticloadbalancing:DescribeLoadBalancers', 'elasticloadbalancing:DescribeTags'],
+    target: { kind: 'any-resource' },
+    why: 'find the API load balancer tagged for the cluster when no record or config gives the endpoint',
+  },
+  {
+    sid: 'StatusQueryOwnCluster',
+    role: 'control-plane',
+    commands: ['status'],
+    actions: ['dynamodb:Query'],
+    target: { kind: 'cluster-items' },
+    why: "read the instance's own cluster state (kboot status on a master)",
+  },
+  {
+    sid: 'JoinMasterRotateReadJoinMaterial',
+    role: 'control-plane',
+    commands: ['boot', 'join-master', 'rotate'],
+    actions: ['secretsmanager:GetSecretValue'],
+    target: { kind: 'secrets', secrets: ['join', 'control-plane'] },
+    why: 'read the bootstrap token and certificate key',
+  },
+  {
+    sid: 'BootstrapMasterRotatePublishJoinMaterial',
+    role: 'control-plane',
+    commands: ['boot', 'bootstrap-master', 'rotate'],
+    actions: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:TagResource'],
+    target: { kind: 'secrets', secrets: ['join', 'control-plane', 'admin.conf'] },
+    why: 'create the secrets (tagged for the cluster) or add new AWSCURRENT versions',
+  },
+  {
+    sid: 'BootstrapMasterJoinMasterRotateUseClusterKey',
+    role: 'control-plane',
+    commands: [...MASTER_FLOWS, 'rotate'],
+    actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    target: { kind: 'kms-key', secrets: ['join', 'control-plane', 'admin.conf'] },
+    why: 'Secrets Manager encrypts and decrypts the secrets with the cluster key',
+  },
+
+  // operator: kboot kubeconfig / status / ami from a laptop
+  {
+    sid: 'KubeconfigReadAdminConf',
+    role: 'operator',
+    commands: ['kubeconfig'],
+    actions: ['secretsmanager:GetSecretValue'],
+    target: { kind: 'secrets', secrets: ['admin.conf'] },
+    why: 'read the admin kubeconfig',
+  },
+  {
+    sid: 'KubeconfigDecryptAdminConf',
+    role: 'operator',
+    commands: ['kubeconfig'],
+    actions: ['kms:Decrypt'],
+    target: { kind: 'kms-key', secrets: ['admin.conf'] },
+    why: 'Secrets Manager decrypts admin.conf with the cluster key',
+  },
+  {
+    sid: 'StatusQueryCluster',
+    role: 'operator',
+    commands: ['status'],
+    actions: ['dynamodb:Query'],
+    target: { kind: 'cluster-items' },
+    why: 'read a cluster state (kboot status --cluster NAME)',
+  },
+  {
+    sid: 'StatusListAllClusters',
+    role: 'operator',
+    commands: ['status'],
+    actions: ['dynamodb:Scan'],
+    target: { kind: 'whole-table' },
+    why: 'list every cluster in the table (kboot status without --cluster)',
+  },
+  {
+    sid: 'AmiDescribeImages',
+    role: 'operator',
+    commands: ['ami'],
+    actions: ['ec2:DescribeImages'],
+    target: { kind: 'any-resource' },
+    why: 'find the newest available kboot AMI',
+  },
+];
+
+/** Every grant of a role, in catalogue order. */
+export function grantsOf(role: IamRole): Grant[] {
+  return GRANTS.filter((grant) => grant.role === role);
+}
+
+/** The IAM actions a command needs when run as the role (with a KMS key, and unscoped: all of them). */
+export function commandActions(role: IamRole, command: KbootCommand): IamAction[] {
+  const actions = new Set<IamAction>();
+  for (const grant of grantsOf(role)) {
+    if (grant.commands.includes(command)) for (const action of grant.actions) actions.add(action);
+  }
+  return [...actions].sort();
+}

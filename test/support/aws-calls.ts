@@ -1,0 +1,87 @@
+/**
+ * The AWS calls kboot made, as recorded with KBOOT_TRACE_AWS_CALLS (one JSON line per SDK call:
+ * {service, operation, pid}; src/adapters/aws/clients.ts), and the IAM actions those calls need.
+ *
+ * The mapping below is written from AWS's documentation and kboot's code, independently of the
+ * policy model in src/domain/iam, so the two can check each other. An operation missing here
+ * fails loudly: a new SDK call must be mapped (and granted) before the tests pass.
+ */
+
+import { readFileSync } from 'node:fs';
+
+export interface TracedAwsCall {
+  service: string;
+  operation: string;
+  pid: number;
+}
+
+/** Every call recorded in a trace file; none when the file does not exist (no call was made). */
+export function readAwsCalls(file: string): TracedAwsCall[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as TracedAwsCall);
+}
+
+/** `service:Operation` of each call, in order. */
+export function callNames(calls: readonly TracedAwsCall[]): string[] {
+  return calls.map((call) => `${call.service}:${call.operation}`);
+}
+
+/**
+ * IAM actions per SDK call (`service:Operation`). Where one call needs more than its namesake:
+ * - dynamodb:TransactWriteItems is not an IAM action: AWS authorizes each contained action.
+ *   kboot's only transaction (markInitialized in src/adapters/aws/dynamodb-cluster-store.ts) is
+ *   a ConditionCheck on the bootstrap lock item and an Update of the cluster record.
+ * - secretsmanager:CreateSecret with Tags (kboot always tags its secrets) also needs TagResource.
+ */
+const IAM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
+  'dynamodb:GetItem': ['dynamodb:GetItem'],
+  'dynamodb:PutItem': ['dynamodb:PutItem'],
+  'dynamodb:UpdateItem': ['dynamodb:UpdateItem'],
+  'dynamodb:Query': ['dynamodb:Query'],
+  'dynamodb:Scan': ['dynamodb:Scan'],
+  'dynamodb:DescribeTable': ['dynamodb:DescribeTable'],
+  'dynamodb:CreateTable': ['dynamodb:CreateTable'],
+  'dynamodb:TransactWriteItems': ['dynamodb:ConditionCheckItem', 'dynamodb:UpdateItem'],
+  'secretsmanager:GetSecretValue': ['secretsmanager:GetSecretValue'],
+  'secretsmanager:PutSecretValue': ['secretsmanager:PutSecretValue'],
+  'secretsmanager:CreateSecret': ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
+  'secretsmanager:DescribeSecret': ['secretsmanager:DescribeSecret'],
+  'ec2:DescribeTags': ['ec2:DescribeTags'],
+  'ec2:DescribeImages': ['ec2:DescribeImages'],
+  'elasticloadbalancing:DescribeLoadBalancers': ['elasticloadbalancing:DescribeLoadBalancers'],
+  'elasticloadbalancing:DescribeTags': ['elasticloadbalancing:DescribeTags'],
+};
+
+/**
+ * What Secrets Manager asks of a customer managed KMS key on the caller's behalf (the SDK's own
+ * docs of each operation; AWS managed `aws/secretsmanager` needs none): reading decrypts the data
+ * key, writing a new version generates one, and CreateSecret needs both.
+ */
+const KMS_ACTIONS: Readonly<Record<string, readonly string[]>> = {
+  'secretsmanager:GetSecretValue': ['kms:Decrypt'],
+  'secretsmanager:PutSecretValue': ['kms:GenerateDataKey'],
+  'secretsmanager:CreateSecret': ['kms:GenerateDataKey', 'kms:Decrypt'],
+};
+
+/** The IAM actions the calls need, sorted; with `kmsKey`, also those of the cluster's KMS key. */
+export function iamActionsOf(calls: readonly TracedAwsCall[], options: { kmsKey?: boolean } = {}): string[] {
+  const actions = new Set<string>();
+  for (const name of callNames(calls)) {
+    const mapped = IAM_ACTIONS[name];
+    if (mapped === undefined) {
+      throw new Error(`no IAM mapping for the traced AWS call ${name}: add it to test/support/aws-calls.ts`);
+    }
+    for (const action of mapped) actions.add(action);
+    if (options.kmsKey === true) for (const action of KMS_ACTIONS[name] ?? []) actions.add(action);
+  }
+  return [...actions].sort();
+}

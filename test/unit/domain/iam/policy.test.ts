@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { commandActions, GRANTS, grantsOf, type IamAction } from '../../../../src/domain/iam/permissions.js';
+import {
+  documentActions,
+  type PolicyDocument,
+  policyDocument,
+  renderPolicy,
+} from '../../../../src/domain/iam/policy.js';
+import { IAM_ROLES, type IamRole } from '../../../../src/domain/iam/roles.js';
+import { type PolicyScopeInput, resolvePolicyScope } from '../../../../src/domain/iam/scope.js';
+
+const KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const ONE = { cluster: 'prod', region: 'us-east-1', account: '123456789012' };
+
+const scopes: { label: string; input: PolicyScopeInput }[] = [
+  { label: 'every cluster', input: {} },
+  { label: 'one cluster', input: ONE },
+  { label: 'one cluster with a KMS key', input: { ...ONE, kmsKeyArn: KEY } },
+  { label: 'every cluster with a KMS key', input: { kmsKeyArn: KEY } },
+];
+
+function policy(role: IamRole, input: PolicyScopeInput): PolicyDocument {
+  return policyDocument(role, resolvePolicyScope(input));
+}
+
+function strings(document: PolicyDocument): string[] {
+  return document.Statement.flatMap((statement) => [
+    ...statement.Resource,
+    ...Object.values(statement.Condition ?? {}).flatMap((block) => Object.values(block).flat()),
+  ]);
+}
+
+describe('the permission catalogue', () => {
+  it('gives every role grants with unique Sids of letters and digits', () => {
+    for (const role of IAM_ROLES) {
+      const sids = grantsOf(role).map((grant) => grant.sid);
+      assert.ok(sids.length > 0, role);
+      assert.equal(new Set(sids).size, sids.length, `${role}: duplicate Sid`);
+      for (const sid of sids) assert.match(sid, /^[A-Za-z0-9]+$/);
+    }
+  });
+
+  it('names at least one command in every grant, and says why', () => {
+    for (const grant of GRANTS) {
+      assert.ok(grant.commands.length > 0, grant.sid);
+      assert.ok(grant.actions.length > 0, grant.sid);
+      assert.ok(grant.why.length > 0, grant.sid);
+    }
+  });
+
+  const perCommand: { role: IamRole; command: Parameters<typeof commandActions>[1]; actions: IamAction[] }[] =
+    [
+      {
+        role: 'worker',
+        command: 'join-node',
+        actions: ['dynamodb:GetItem', 'ec2:DescribeTags', 'kms:Decrypt', 'secretsmanager:GetSecretValue'],
+      },
+      { role: 'worker', command: 'identity', actions: ['ec2:DescribeTags'] },
+      {
+        role: 'control-plane',
+        command: 'bootstrap-master',
+        actions: [
+          'dynamodb:ConditionCheckItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'ec2:DescribeTags',
+          'elasticloadbalancing:DescribeLoadBalancers',
+          'elasticloadbalancing:DescribeTags',
+          'kms:Decrypt',
+          'kms:GenerateDataKey',
+          'secretsmanager:CreateSecret',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:TagResource',
+        ],
+      },
+      {
+        role: 'control-plane',
+        command: 'join-master',
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'ec2:DescribeTags',
+          'kms:Decrypt',
+          'kms:GenerateDataKey',
+          'secretsmanager:GetSecretValue',
+        ],
+      },
+      { role: 'control-plane', command: 'status', actions: ['dynamodb:Query', 'ec2:DescribeTags'] },
+      { role: 'operator', command: 'kubeconfig', actions: ['kms:Decrypt', 'secretsmanager:GetSecretValue'] },
+      { role: 'operator', command: 'status', actions: ['dynamodb:Query', 'dynamodb:Scan'] },
+      { role: 'operator', command: 'ami', actions: ['ec2:DescribeImages'] },
+      { role: 'operator', command: 'join-node', actions: [] },
+    ];
+  for (const { role, command, actions } of perCommand) {
+    it(`${role} ${command} needs ${actions.length === 0 ? 'nothing' : actions.join(', ')}`, () => {
+      assert.deepEqual(commandActions(role, command), actions);
+    });
+  }
+});
+
+describe('policy documents', () => {
+  for (const role of IAM_ROLES) {
+    for (const { label, input } of scopes) {
+      it(`${role}, ${label}: the IAM shape, every statement with Sid, Effect, Action and Resource`, () => {
+        const document = policy(role, input);
+        assert.equal(document.Version, '2012-10-17');
+        assert.ok(document.Statement.length > 0);
+        for (const statement of document.Statement) {
+          assert.deepEqual(
+            Object.keys(statement).filter((key) => key !== 'Condition'),
+            ['Sid', 'Effect', 'Action', 'Resource'],
+          );
+          assert.equal(statement.Effect, 'Allow');
+          assert.ok(statement.Action.length > 0 && statement.Resource.length > 0, statement.Sid);
+        }
+        assert.equal(renderPolicy(document), `${JSON.stringify(document, null, 2)}\n`);
+      });
+
+      it(`${role}, ${label}: fits the 6,144-character limit of a managed policy`, () => {
+        assert.ok(JSON.stringify(policy(role, input)).length < 6144);
+      });
+    }
+  }
+
+  it('grants KMS actions only with a KMS key, always through Secrets Manager', () => {
+    for (const role of IAM_ROLES) {
+      assert.ok(!documentActions(policy(role, ONE)).some((action) => action.startsWith('kms:')), role);
+      const kms = policy(role, { ...ONE, kmsKeyArn: KEY }).Statement.filter((s) =>
+        s.Action.some((action) => action.startsWith('kms:')),
+      );
+      assert.ok(kms.length > 0, role);
+      for (const statement of kms) {
+        assert.deepEqual(statement.Resource, [KEY]);
+        assert.deepEqual(statement.Condition?.StringEquals, {
+          'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com',
+        });
+        assert.ok(statement.Condition?.StringLike?.['kms:EncryptionContext:SecretARN'], statement.Sid);
+      }
+    }
+  });
+
+  it('never grants kms:Encrypt: kboot does not call KMS itself', () => {
+    for (const role of IAM_ROLES) {
+      assert.ok(!documentActions(policy(role, { kmsKeyArn: KEY })).includes('kms:Encrypt' as IamAction));
+    }
+  });
+
+  it('never lets a worker near the control-plane or admin.conf secrets, in any scope', () => {
+    for (const { input } of scopes) {
+      const document = policy('worker', input);
+      for (const value of strings(document)) assert.doesNotMatch(value, /control-plane|admin\.conf/);
+      assert.deepEqual(
+        documentActions(document).filter((action) => action.startsWith('secretsmanager:')),
+        ['secretsmanager:GetSecretValue'],
+      );
+    }
+  });
+
+  it('lets the operator read only admin.conf, and masters read join and control-plane only', () => {
+    const readers = (role: IamRole) =>
+      policy(role, ONE)
+        .Statement.filter((s) => s.Action.includes('secretsmanager:GetSecretValue'))
+        .flatMap((s) => s.Resource)
+        .map((arn) => arn.replace(/^.*:secret:kboot\/prod\//, ''));
+    assert.deepEqual(readers('operator'), ['admin.conf-??????']);
+    assert.deepEqual(readers('control-plane'), ['join-??????', 'control-plane-??????']);
+    assert.deepEqual(readers('worker'), ['join-??????']);
+  });
+
+  it('limits every DynamoDB statement of a one-cluster policy to its leading key, with no Scan', () => {
+    for (const role of IAM_ROLES) {
+      const dynamo = policy(role, ONE).Statement.filter((s) =>
+        s.Action.some((a) => a.startsWith('dynamodb:')),
+      );
+      assert.ok(dynamo.length > 0, role);
+      for (const statement of dynamo) {
+        assert.deepEqual(statement.Condition, {
+          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['cluster#prod'] },
+        });
+        assert.ok(!statement.Action.includes('dynamodb:Scan'), statement.Sid);
+      }
+    }
+  });
+
+  it('lets only the operator scan, and only in a policy for every cluster', () => {
+    assert.ok(documentActions(policy('operator', {})).includes('dynamodb:Scan'));
+    for (const role of IAM_ROLES) {
+      assert.ok(!documentActions(policy(role, ONE)).includes('dynamodb:Scan'), role);
+    }
+    assert.ok(!documentActions(policy('control-plane', {})).includes('dynamodb:Scan'));
+  });
+
+  it('limits actions without resource-level permissions to the region when it is known', () => {
+    for (const role of IAM_ROLES) {
+      for (const statement of policy(role, ONE).Statement.filter((s) => s.Resource.includes('*'))) {
+        assert.deepEqual(statement.Condition, { StringEquals: { 'aws:RequestedRegion': 'us-east-1' } });
+      }
+      for (const statement of policy(role, {}).Statement.filter((s) => s.Resource.includes('*'))) {
+        assert.equal(statement.Condition, undefined);
+      }
+    }
+  });
+});
