@@ -1,0 +1,140 @@
+# The kboot node AMI: Debian 12 with pinned containerd, runc, kubelet, kubeadm and kubectl, the
+# kernel settings kubeadm's preflight checks, and the kboot binary with its systemd units
+# (kboot-boot.service runs `kboot boot` at every boot; kboot-rotate.timer runs `kboot rotate` on
+# control-plane members). One AMI serves both roles: the role comes from the instance's tags.
+#
+#   packer init packer/                                  # Packer >= 1.7: installs the amazon plugin
+#   packer build -var kboot_version="$(dist/kboot --version)" packer/
+#   packer build -only='amazon-ebs.arm64' -var kboot_version=... packer/   # one architecture
+#
+# The AMIs are tagged so `kboot ami` finds them:
+#   kboot ami --tag kboot.io/version=X --kubernetes-version 1.31 --arch arm64
+
+locals {
+  # Packer source name (= EC2 architecture) -> Debian architecture, kboot binary suffix.
+  debian_arch = { x86_64 = "amd64", arm64 = "arm64" }
+  kboot_arch  = { x86_64 = "x64", arm64 = "arm64" }
+
+  kboot_binary_dir = var.kboot_binary_dir != "" ? var.kboot_binary_dir : "${path.root}/../dist"
+  build_dir        = "/tmp/kboot-build"
+  build_timestamp  = formatdate("YYYYMMDD-hhmmss", timestamp())
+  # AMI names may not contain "+" (dev builds are 0.0.0-dev+<sha>); tag values may.
+  ami_name_version = replace(var.kboot_version, "+", "-")
+
+  ami_tags = merge(var.extra_tags, {
+    "kboot.io/version"            = var.kboot_version
+    "kboot.io/kubernetes-version" = var.kubernetes_version
+    "kboot.io/containerd-version" = var.containerd_version
+    "kboot.io/base-ami"           = "{{ .SourceAMI }}"
+    "kboot.io/base-ami-name"      = "{{ .SourceAMIName }}"
+  })
+}
+
+# Settings shared by both architectures; the build block sets the per-architecture ones.
+source "amazon-ebs" "node" {
+  region       = var.region
+  subnet_id    = var.subnet_id
+  ssh_username = "admin"
+
+  ami_description = "kboot ${var.kboot_version} node: Kubernetes ${var.kubernetes_version}, containerd ${var.containerd_version}, Debian 12"
+  ami_regions     = var.ami_regions
+  ami_users       = var.ami_users
+  encrypt_boot    = var.encrypt_boot
+  kms_key_id      = var.kms_key_id
+  ena_support     = true
+
+  launch_block_device_mappings {
+    device_name           = "/dev/xvda"
+    volume_size           = var.root_volume_size_gb
+    volume_type           = "gp3"
+    iops                  = 3000
+    throughput            = 125
+    delete_on_termination = true
+  }
+
+  run_tags = {
+    Name                   = "packer: kboot AMI build"
+    "kboot.io/ami-builder" = "true"
+  }
+}
+
+build {
+  source "amazon-ebs.node" {
+    name          = "x86_64"
+    instance_type = var.instance_types["x86_64"]
+    ami_name      = "${var.ami_name_prefix}-${local.ami_name_version}-k8s-${var.kubernetes_version}-x86_64-${local.build_timestamp}"
+    tags          = merge(local.ami_tags, { Name = "kboot ${var.kboot_version} k8s ${var.kubernetes_version} x86_64", "kboot.io/arch" = "x86_64" })
+    snapshot_tags = merge(local.ami_tags, { "kboot.io/arch" = "x86_64" })
+
+    source_ami_filter {
+      owners      = [var.base_ami_owner]
+      most_recent = true
+      filters = {
+        name                = "${var.base_ami_name}-amd64-*"
+        architecture        = "x86_64"
+        virtualization-type = "hvm"
+        root-device-type    = "ebs"
+      }
+    }
+  }
+
+  source "amazon-ebs.node" {
+    name          = "arm64"
+    instance_type = var.instance_types["arm64"]
+    ami_name      = "${var.ami_name_prefix}-${local.ami_name_version}-k8s-${var.kubernetes_version}-arm64-${local.build_timestamp}"
+    tags          = merge(local.ami_tags, { Name = "kboot ${var.kboot_version} k8s ${var.kubernetes_version} arm64", "kboot.io/arch" = "arm64" })
+    snapshot_tags = merge(local.ami_tags, { "kboot.io/arch" = "arm64" })
+
+    source_ami_filter {
+      owners      = [var.base_ami_owner]
+      most_recent = true
+      filters = {
+        name                = "${var.base_ami_name}-arm64-*"
+        architecture        = "arm64"
+        virtualization-type = "hvm"
+        root-device-type    = "ebs"
+      }
+    }
+  }
+
+  provisioner "shell" {
+    inline = ["mkdir -p ${local.build_dir}/files"]
+  }
+
+  # Units and configuration files (packer/files/), then this architecture's kboot binary.
+  provisioner "file" {
+    source      = "${path.root}/files/"
+    destination = "${local.build_dir}/files"
+  }
+
+  provisioner "file" {
+    source      = "${local.kboot_binary_dir}/kboot-linux-${local.kboot_arch[source.name]}"
+    destination = "${local.build_dir}/kboot"
+  }
+
+  provisioner "shell" {
+    execute_command = "chmod +x '{{ .Path }}' && sudo env {{ .Vars }} '{{ .Path }}'"
+    environment_vars = [
+      "KBOOT_BUILD_DIR=${local.build_dir}",
+      "KBOOT_VERSION=${var.kboot_version}",
+      "KUBERNETES_VERSION=${var.kubernetes_version}",
+      "KUBERNETES_PACKAGE_REVISION=${var.kubernetes_package_revision}",
+      "KUBERNETES_APT_KEY_FINGERPRINT=${var.kubernetes_apt_key_fingerprint}",
+      "CONTAINERD_VERSION=${var.containerd_version}",
+      "CONTAINERD_SHA256=${lookup(var.containerd_sha256, local.debian_arch[source.name], "")}",
+      "RUNC_VERSION=${var.runc_version}",
+      "RUNC_SHA256=${lookup(var.runc_sha256, local.debian_arch[source.name], "")}",
+      "UPGRADE_OS_PACKAGES=${var.upgrade_os_packages}",
+      "PREPULL_IMAGES=${var.prepull_images}",
+    ]
+    scripts = [
+      "${path.root}/scripts/10-base.sh",
+      "${path.root}/scripts/20-kernel.sh",
+      "${path.root}/scripts/30-kubernetes.sh",
+      "${path.root}/scripts/40-containerd.sh",
+      "${path.root}/scripts/50-images.sh",
+      "${path.root}/scripts/60-kboot.sh",
+      "${path.root}/scripts/90-cleanup.sh",
+    ]
+  }
+}

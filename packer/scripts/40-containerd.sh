@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# kboot AMI build, step 4: containerd and runc at pinned versions from their GitHub releases,
+# checked against pinned SHA-256 sums, with containerd's default config changed in two places:
+#   - SystemdCgroup = true for runc (the kubelet's cgroup driver is systemd, kubeadm's default)
+#   - the sandbox (pause) image kubeadm expects for this Kubernetes version
+# Runs after 30-kubernetes.sh (it asks kubeadm for the pause image).
+#
+# Environment: CONTAINERD_VERSION, CONTAINERD_SHA256, RUNC_VERSION, RUNC_SHA256 (an empty sum
+#              means: use the sum the release publishes), KUBERNETES_VERSION, KBOOT_BUILD_DIR.
+set -euo pipefail
+
+log() { printf '[kboot-ami] %s: %s\n' "${0##*/}" "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+readonly FILES="${KBOOT_BUILD_DIR:-/tmp/kboot-build}/files"
+readonly CONFIG=/etc/containerd/config.toml
+readonly -a CURL=(curl --fail --silent --show-error --location
+  --connect-timeout 10 --max-time 300 --retry 5 --retry-delay 2 --retry-all-errors)
+
+# Sets SystemdCgroup = true in a containerd config.toml: on every existing SystemdCgroup line
+# (config version 2 of containerd 1.x and version 3 of 2.x both have one under the runc options),
+# or, when the default leaves it out, as a new line under the runc options table.
+containerd_config_enable_systemd_cgroup() {
+  local file=$1
+  if grep -qE '^[[:space:]]*SystemdCgroup[[:space:]]*=' "$file"; then
+    sed -i -E 's/^([[:space:]]*)SystemdCgroup[[:space:]]*=.*$/\1SystemdCgroup = true/' "$file"
+  else
+    local header
+    header=$(grep -nE "^[[:space:]]*\[plugins\.[\"'](io\.containerd\.grpc\.v1\.cri|io\.containerd\.cri\.v1\.runtime)[\"']\.containerd\.runtimes\.runc\.options\][[:space:]]*$" "$file" |
+      head -n 1 | cut -d: -f1) || true
+    [[ -n $header ]] || die "$file has neither a SystemdCgroup setting nor a runc options table; check the containerd version"
+    sed -i "${header}a\\  SystemdCgroup = true" "$file"
+  fi
+  grep -qE '^[[:space:]]*SystemdCgroup = true$' "$file" || die "could not set SystemdCgroup = true in $file"
+  if grep -qE '^[[:space:]]*SystemdCgroup = false' "$file"; then
+    die "$file still sets SystemdCgroup = false"
+  fi
+}
+
+# Points the CRI sandbox image at $2: sandbox_image = "…" (containerd 1.x) or sandbox = '…' (2.x).
+containerd_config_set_sandbox_image() {
+  local file=$1 image=$2
+  if grep -qE '^[[:space:]]*sandbox_image[[:space:]]*=' "$file"; then
+    sed -i -E "s|^([[:space:]]*)sandbox_image[[:space:]]*=.*$|\\1sandbox_image = \"${image}\"|" "$file"
+  elif grep -qE '^[[:space:]]*sandbox[[:space:]]*=' "$file"; then
+    sed -i -E "s|^([[:space:]]*)sandbox[[:space:]]*=.*$|\\1sandbox = '${image}'|" "$file"
+  else
+    die "$file has no sandbox image setting; check the containerd version"
+  fi
+  grep -qF "$image" "$file" || die "could not set the sandbox image in $file"
+}
+
+# Downloads $1 to $2 and checks its SHA-256 against $3, or, when $3 is empty, against the entry
+# for the file named $5 in the checksum file at URL $4.
+download_verified() {
+  local url=$1 out=$2 expected=$3 sums_url=$4 name=$5
+  "${CURL[@]}" -o "$out" "$url"
+  if [[ -z $expected ]]; then
+    log "no pinned SHA-256 for $name: using the release's published sum"
+    expected=$("${CURL[@]}" "$sums_url" | awk -v name="$name" '$2 == name || $2 == "*" name { print $1; exit }')
+    [[ -n $expected ]] || die "$sums_url lists no sum for $name"
+  fi
+  local actual
+  actual=$(sha256sum "$out" | awk '{ print $1 }')
+  [[ $actual == "$expected" ]] || die "$name has SHA-256 $actual, expected $expected (a wrong pinned sum for this version, or a bad download)"
+}
+
+main() {
+  local containerd_version=${CONTAINERD_VERSION:?set CONTAINERD_VERSION}
+  local runc_version=${RUNC_VERSION:?set RUNC_VERSION}
+  local kubernetes_version=${KUBERNETES_VERSION:?set KUBERNETES_VERSION}
+  local arch work
+  arch=$(dpkg --print-architecture)
+  work=$(mktemp -d)
+
+  local tarball="containerd-${containerd_version}-linux-${arch}.tar.gz"
+  local release="https://github.com/containerd/containerd/releases/download/v${containerd_version}"
+  log "installing containerd ${containerd_version} (${arch})"
+  download_verified "${release}/${tarball}" "$work/$tarball" "${CONTAINERD_SHA256:-}" \
+    "${release}/${tarball}.sha256sum" "$tarball"
+  tar -C /usr/local -xzf "$work/$tarball"
+
+  local runc_binary="runc.${arch}"
+  local runc_release="https://github.com/opencontainers/runc/releases/download/v${runc_version}"
+  log "installing runc ${runc_version} (${arch})"
+  download_verified "${runc_release}/${runc_binary}" "$work/$runc_binary" "${RUNC_SHA256:-}" \
+    "${runc_release}/runc.sha256sum" "$runc_binary"
+  install -m 0755 "$work/$runc_binary" /usr/local/sbin/runc
+  rm -rf "$work"
+
+  install -D -m 0644 "$FILES/containerd.service" /usr/local/lib/systemd/system/containerd.service
+  install -d -m 0755 /etc/containerd
+  /usr/local/bin/containerd config default >"$CONFIG"
+  containerd_config_enable_systemd_cgroup "$CONFIG"
+  local pause_image
+  pause_image=$(kubeadm config images list --kubernetes-version "v${kubernetes_version}" | grep -E '/pause:' | head -n 1)
+  [[ -n $pause_image ]] || die "kubeadm ${kubernetes_version} names no pause image"
+  containerd_config_set_sandbox_image "$CONFIG" "$pause_image"
+
+  systemctl daemon-reload
+  systemctl enable --now containerd
+  /usr/local/bin/containerd --version | grep -qF " v${containerd_version} " ||
+    die "containerd reports '$(/usr/local/bin/containerd --version)', expected v${containerd_version}"
+  /usr/local/sbin/runc --version | grep -qx "runc version ${runc_version}" ||
+    die "runc reports '$(/usr/local/sbin/runc --version | head -n 1)', expected ${runc_version}"
+  /usr/local/bin/containerd config dump | grep -qE '^[[:space:]]*SystemdCgroup = true$' ||
+    die "containerd's effective config does not have SystemdCgroup = true"
+  log "containerd ${containerd_version}, runc ${runc_version}, SystemdCgroup = true, sandbox ${pause_image}"
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  main "$@"
+fi

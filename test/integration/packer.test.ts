@@ -1,0 +1,653 @@
+/**
+ * The AMI build in packer/, checked offline with real tools where they are installed:
+ *   - the template: `packer fmt -check`, and `packer validate` with the Packer on PATH. Debian's
+ *     Packer 1.6 has the amazon-ebs builder built in but rejects `required_plugins`, so it checks
+ *     a copy without plugins.pkr.hcl; a newer Packer checks packer/ as it is (skipped when the
+ *     amazon plugin is not installed: `packer init` needs the network). Fake kboot binaries stand
+ *     in for dist/, so the build need not have run.
+ *   - the scripts: shellcheck; the containerd config edits and the fstab swap edit on fixtures;
+ *     20-kernel.sh and 60-kboot.sh installing into a DESTDIR, then `systemd-analyze verify` on the
+ *     units as installed there (their ExecStart binaries included).
+ *   - the units and the template say what kboot's code expects: exit codes, paths, AMI tags.
+ * A missing tool skips its test with a message saying which Debian package provides it.
+ */
+
+import assert from 'node:assert/strict';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import { after, describe, it, type TestContext } from 'node:test';
+import { AMI_ARCHES } from '../../src/cli/commands/ami.js';
+import { parseDurationMs } from '../../src/core/duration.js';
+import { ExitCode } from '../../src/core/errors.js';
+import {
+  KBOOT_VERSION_TAG,
+  KUBERNETES_VERSION_TAG,
+  kubernetesVersionValues,
+} from '../../src/domain/ami/query.js';
+import { MEMBERSHIP_PATH } from '../../src/domain/flows/paths.js';
+import { tempDir as makeTempDir, repoRoot } from '../support/paths.js';
+
+const PACKER_DIR = path.join(repoRoot(), 'packer');
+const SCRIPTS_DIR = path.join(PACKER_DIR, 'scripts');
+const FILES_DIR = path.join(PACKER_DIR, 'files');
+const UNIT_DIR = '/usr/local/lib/systemd/system';
+const KBOOT_UNITS = ['kboot-boot.service', 'kboot-rotate.service', 'kboot-rotate.timer'] as const;
+const TEST_KBOOT_VERSION = '1.2.3-test+abc123';
+
+const tempDirs: string[] = [];
+
+function tempDir(prefix: string): string {
+  const dir = makeTempDir(prefix);
+  tempDirs.push(dir);
+  return dir;
+}
+
+after(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+// Offline: no update check from Packer.
+const TOOL_ENV = { ...process.env, CHECKPOINT_DISABLE: '1' };
+
+function run(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = TOOL_ENV,
+): SpawnSyncReturns<string> {
+  return spawnSync(command, [...args], { encoding: 'utf8', env, timeout: 120_000 });
+}
+
+function output(result: SpawnSyncReturns<string>): string {
+  return `${result.stdout}${result.stderr}`;
+}
+
+function installed(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Skips the test unless `command` is on PATH; true when it is. */
+function requireTool(t: TestContext, command: string, debianPackage: string): boolean {
+  if (installed(command)) return true;
+  t.skip(`${command} is not installed (Debian: apt-get install ${debianPackage})`);
+  return false;
+}
+
+// --- Packer -------------------------------------------------------------------------------------
+
+let packerVersionCache: [number, number] | undefined;
+
+function packerVersion(): [number, number] {
+  if (packerVersionCache !== undefined) return packerVersionCache;
+  const match = /Packer v(\d+)\.(\d+)/.exec(output(run('packer', ['version'])));
+  assert.ok(match, 'packer version prints "Packer vX.Y.Z"');
+  packerVersionCache = [Number(match[1]), Number(match[2])];
+  return packerVersionCache;
+}
+
+/** Packer before 1.7 does not know required_plugins (plugins.pkr.hcl). */
+function knowsRequiredPlugins(): boolean {
+  const [major, minor] = packerVersion();
+  return major > 1 || minor >= 7;
+}
+
+/** A copy of packer/ that this Packer can read, and fake kboot binaries for the architectures given. */
+function templateCopy(binaries: readonly string[] = ['kboot-linux-x64', 'kboot-linux-arm64']): {
+  templateDir: string;
+  binaryDir: string;
+} {
+  const root = tempDir('kboot-packer-');
+  const templateDir = path.join(root, 'packer');
+  cpSync(PACKER_DIR, templateDir, { recursive: true });
+  if (!knowsRequiredPlugins()) {
+    // Packer 1.6 rejects this file; it has the amazon-ebs builder built in.
+    rmSync(path.join(templateDir, 'plugins.pkr.hcl'));
+  }
+  const binaryDir = path.join(root, 'dist');
+  mkdirSync(binaryDir);
+  for (const name of binaries) writeFileSync(path.join(binaryDir, name), '#!/bin/sh\n', { mode: 0o755 });
+  return { templateDir, binaryDir };
+}
+
+function packerValidate(templateDir: string, vars: Record<string, string>): SpawnSyncReturns<string> {
+  const args = ['validate'];
+  for (const [key, value] of Object.entries(vars)) args.push('-var', `${key}=${value}`);
+  return run('packer', [...args, templateDir]);
+}
+
+/** A newer Packer without the amazon plugin installed cannot validate offline. */
+function missingPlugin(result: SpawnSyncReturns<string>): boolean {
+  return knowsRequiredPlugins() && result.status !== 0 && /plugin|packer init/i.test(output(result));
+}
+
+// --- Unit files ---------------------------------------------------------------------------------
+
+/** Section → key → every value given (systemd keys may repeat). */
+type UnitFile = Map<string, Map<string, string[]>>;
+
+function parseUnitFile(text: string): UnitFile {
+  const unit: UnitFile = new Map();
+  let section: Map<string, string[]> | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    assert.ok(!line.endsWith('\\'), `no continuation lines: ${line}`);
+    const header = /^\[(\w+)\]$/.exec(line);
+    if (header) {
+      section = new Map();
+      unit.set(header[1] as string, section);
+      continue;
+    }
+    const index = line.indexOf('=');
+    assert.ok(section !== undefined && index > 0, `a key=value line inside a section: ${line}`);
+    const key = line.slice(0, index).trim();
+    section.set(key, [...(section.get(key) ?? []), line.slice(index + 1).trim()]);
+  }
+  return unit;
+}
+
+function readUnit(name: string): UnitFile {
+  return parseUnitFile(readFileSync(path.join(FILES_DIR, name), 'utf8'));
+}
+
+function values(unit: UnitFile, section: string, key: string): string[] {
+  return unit.get(section)?.get(key) ?? [];
+}
+
+/** Space-separated list values of a key, across its repetitions. */
+function words(unit: UnitFile, section: string, key: string): string[] {
+  return values(unit, section, key).flatMap((value) => value.split(/\s+/).filter((word) => word !== ''));
+}
+
+const SYSTEMD_UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  sec: 1000,
+  m: 60_000,
+  min: 60_000,
+  h: 3_600_000,
+  hr: 3_600_000,
+  d: 86_400_000,
+};
+
+/** A systemd time span ("90", "3min", "1h 30min") in milliseconds; a bare number is seconds. */
+function systemdSpanMs(text: string): number {
+  let totalMs = 0;
+  const rest = text.replace(/(\d+)\s*([a-z]*)/g, (_, amount: string, unit: string) => {
+    const unitMs = SYSTEMD_UNIT_MS[unit === '' ? 's' : unit];
+    assert.ok(unitMs !== undefined, `a systemd time unit: ${unit}`);
+    totalMs += Number(amount) * unitMs;
+    return '';
+  });
+  assert.equal(rest.trim(), '', `a systemd time span: ${text}`);
+  return totalMs;
+}
+
+function single(unit: UnitFile, section: string, key: string): string | undefined {
+  const all = values(unit, section, key);
+  assert.ok(all.length <= 1, `${section}.${key} is set once`);
+  return all[0];
+}
+
+// --- Scripts ------------------------------------------------------------------------------------
+
+function script(name: string): string {
+  return path.join(SCRIPTS_DIR, name);
+}
+
+/** Runs a function of a provisioning script (the script is sourced; its main does not run). */
+function callScriptFunction(name: string, fn: string, args: readonly string[]): SpawnSyncReturns<string> {
+  return run('bash', ['-c', `source "$1"; shift; ${fn} "$@"`, 'bash', script(name), ...args]);
+}
+
+/** A build directory as the template uploads it: files/ and the kboot binary. */
+function buildDir(kbootVersion: string): string {
+  const dir = tempDir('kboot-build-');
+  cpSync(FILES_DIR, path.join(dir, 'files'), { recursive: true });
+  writeFileSync(path.join(dir, 'kboot'), `#!/bin/sh\necho '${kbootVersion}'\n`, { mode: 0o755 });
+  return dir;
+}
+
+function runInstallScript(name: string, env: Record<string, string>): SpawnSyncReturns<string> {
+  return run('bash', [script(name)], { ...TOOL_ENV, ...env });
+}
+
+const CONTAINERD_1_CONFIG = `version = 2
+root = "/var/lib/containerd"
+
+[plugins]
+
+  [plugins."io.containerd.grpc.v1.cri"]
+    disable_apparmor = false
+    sandbox_image = "registry.k8s.io/pause:3.8"
+
+    [plugins."io.containerd.grpc.v1.cri".containerd]
+      default_runtime_name = "runc"
+
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes]
+
+        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+          runtime_type = "io.containerd.runc.v2"
+
+          [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+            BinaryName = ""
+            NoPivotRoot = false
+            SystemdCgroup = false
+`;
+
+const CONTAINERD_2_CONFIG = `version = 3
+root = '/var/lib/containerd'
+
+[plugins]
+  [plugins.'io.containerd.cri.v1.images']
+    snapshotter = 'overlayfs'
+
+    [plugins.'io.containerd.cri.v1.images'.pinned_images]
+      sandbox = 'registry.k8s.io/pause:3.10'
+
+  [plugins.'io.containerd.cri.v1.runtime']
+    enable_selinux = false
+
+    [plugins.'io.containerd.cri.v1.runtime'.containerd]
+      default_runtime_name = 'runc'
+
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes]
+        [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+          runtime_type = 'io.containerd.runc.v2'
+
+          [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+            BinaryName = ''
+            SystemdCgroup = false
+`;
+
+const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
+
+// --- Tests --------------------------------------------------------------------------------------
+
+describe('packer template', () => {
+  it('is formatted (packer fmt -check)', (t) => {
+    if (!requireTool(t, 'packer', 'packer')) return;
+    const result = run('packer', ['fmt', '-check', '-diff', PACKER_DIR]);
+    assert.equal(result.status, 0, `packer fmt would change:\n${output(result)}`);
+  });
+
+  it('validates (packer validate, offline)', (t) => {
+    if (!requireTool(t, 'packer', 'packer')) return;
+    const { templateDir, binaryDir } = templateCopy();
+    const result = packerValidate(templateDir, {
+      kboot_version: TEST_KBOOT_VERSION,
+      kboot_binary_dir: binaryDir,
+    });
+    if (missingPlugin(result)) {
+      t.skip(
+        `this Packer needs the amazon plugin: run \`packer init packer/\` (network) first\n${output(result)}`,
+      );
+      return;
+    }
+    assert.equal(result.status, 0, output(result));
+  });
+
+  it("needs each architecture's kboot binary", (t) => {
+    if (!requireTool(t, 'packer', 'packer')) return;
+    const { templateDir, binaryDir } = templateCopy(['kboot-linux-x64']);
+    const result = packerValidate(templateDir, {
+      kboot_version: TEST_KBOOT_VERSION,
+      kboot_binary_dir: binaryDir,
+    });
+    if (missingPlugin(result)) {
+      t.skip('this Packer needs the amazon plugin: run `packer init packer/` (network) first');
+      return;
+    }
+    assert.notEqual(result.status, 0);
+    assert.match(output(result), /kboot-linux-arm64/);
+    assert.doesNotMatch(output(result), /kboot-linux-x64/);
+  });
+
+  const badVariables: [string, Record<string, string>, RegExp][] = [
+    ['no kboot_version', {}, /kboot_version/],
+    ['a v-prefixed kboot_version', { kboot_version: 'v1.2.3' }, /kboot_version/],
+    ['a v-prefixed kubernetes_version', { kubernetes_version: 'v1.31.2' }, /kubernetes_version/],
+    ['a kubernetes_version without a patch', { kubernetes_version: '1.31' }, /kubernetes_version/],
+    ['a short key fingerprint', { kubernetes_apt_key_fingerprint: 'DE15B144' }, /fingerprint/],
+  ];
+  for (const [label, vars, message] of badVariables) {
+    it(`refuses ${label}`, (t) => {
+      if (!requireTool(t, 'packer', 'packer')) return;
+      const { templateDir, binaryDir } = templateCopy();
+      const result = packerValidate(templateDir, {
+        ...(label === 'no kboot_version' ? {} : { kboot_version: TEST_KBOOT_VERSION }),
+        kboot_binary_dir: binaryDir,
+        ...vars,
+      });
+      assert.notEqual(result.status, 0, `packer validate accepted ${JSON.stringify(vars)}`);
+      assert.match(output(result), message);
+    });
+  }
+
+  it('tags each AMI so that `kboot ami` finds it', () => {
+    const template = readFileSync(path.join(PACKER_DIR, 'kboot.pkr.hcl'), 'utf8');
+    assert.match(template, new RegExp(`"${KBOOT_VERSION_TAG}"\\s*=\\s*var\\.kboot_version\\b`));
+    assert.match(template, new RegExp(`"${KUBERNETES_VERSION_TAG}"\\s*=\\s*var\\.kubernetes_version\\b`));
+    const sources = [
+      ...template.matchAll(/source "amazon-ebs\.node" \{\s*name\s*=\s*"([^"]+)"([\s\S]*?)\n {2}\}/g),
+    ];
+    assert.deepEqual(
+      sources.map((match) => match[1]),
+      [...AMI_ARCHES],
+      'one build per `kboot ami --arch` value, named after it',
+    );
+    for (const [, arch, body] of sources) {
+      assert.match(
+        body as string,
+        new RegExp(`"kboot\\.io/arch"\\s*=\\s*"${arch}"`),
+        `${arch} AMI tagged with its arch`,
+      );
+      assert.match(
+        body as string,
+        new RegExp(`architecture\\s*=\\s*"${arch}"`),
+        `${arch} built from an ${arch} base`,
+      );
+    }
+  });
+
+  it('defaults to a Kubernetes version that `kboot ami --kubernetes-version MINOR` matches', () => {
+    const variables = readFileSync(path.join(PACKER_DIR, 'variables.pkr.hcl'), 'utf8');
+    const version = /variable "kubernetes_version" \{[^}]*?default\s*=\s*"([^"]+)"/s.exec(variables)?.[1];
+    assert.ok(version !== undefined);
+    const minor = version.split('.').slice(0, 2).join('.');
+    const globs = kubernetesVersionValues(minor).map(
+      (pattern) => new RegExp(`^${pattern.replaceAll('.', '\\.').replaceAll('*', '.*')}$`),
+    );
+    assert.ok(
+      globs.some((glob) => glob.test(version)),
+      `tag ${version} matches --kubernetes-version ${minor}`,
+    );
+  });
+
+  it('names the amazon plugin for `packer init` (Packer >= 1.7)', () => {
+    const plugins = readFileSync(path.join(PACKER_DIR, 'plugins.pkr.hcl'), 'utf8');
+    assert.match(
+      plugins,
+      /required_plugins\s*\{\s*amazon\s*=\s*\{[^}]*source\s*=\s*"github\.com\/hashicorp\/amazon"/s,
+    );
+  });
+
+  it('runs every script under packer/scripts, in order', () => {
+    const template = readFileSync(path.join(PACKER_DIR, 'kboot.pkr.hcl'), 'utf8');
+    const listed = [...template.matchAll(/"\$\{path\.root\}\/scripts\/([^"]+)"/g)].map((match) => match[1]);
+    const present = readdirSync(SCRIPTS_DIR).sort();
+    assert.deepEqual(listed, present);
+    for (const name of present) {
+      assert.ok((statSync(script(name)).mode & 0o111) !== 0, `${name} is executable`);
+    }
+  });
+});
+
+describe('provisioning scripts', () => {
+  it('pass shellcheck', (t) => {
+    if (!requireTool(t, 'shellcheck', 'shellcheck')) return;
+    const scripts = readdirSync(SCRIPTS_DIR).map(script);
+    const result = run('shellcheck', ['--external-sources', '--severity=style', ...scripts]);
+    assert.equal(result.status, 0, output(result));
+  });
+
+  const containerdConfigs: [string, string][] = [
+    ['containerd 1.x (config version 2)', CONTAINERD_1_CONFIG],
+    ['containerd 2.x (config version 3)', CONTAINERD_2_CONFIG],
+    ['a config without SystemdCgroup', CONTAINERD_2_CONFIG.replace(/^\s*SystemdCgroup = false\n/m, '')],
+  ];
+  for (const [label, config] of containerdConfigs) {
+    it(`sets SystemdCgroup = true and the pause image in ${label}`, () => {
+      const file = path.join(tempDir('kboot-containerd-'), 'config.toml');
+      writeFileSync(file, config);
+      const result = callScriptFunction(
+        '40-containerd.sh',
+        'containerd_config_enable_systemd_cgroup "$1" && containerd_config_set_sandbox_image "$1" "$2"',
+        [file, PAUSE_IMAGE],
+      );
+      assert.equal(result.status, 0, output(result));
+      const lines = readFileSync(file, 'utf8').split('\n');
+      const options = lines.findIndex((line) => line.trim().endsWith('.containerd.runtimes.runc.options]'));
+      const table = lines.slice(
+        options + 1,
+        lines.findIndex((line, index) => index > options && /^\s*\[/.test(line)),
+      );
+      assert.ok(
+        table.some((line) => line.trim() === 'SystemdCgroup = true'),
+        `SystemdCgroup = true in the runc options table:\n${lines.join('\n')}`,
+      );
+      assert.ok(!lines.some((line) => /SystemdCgroup = false/.test(line)));
+      assert.equal(lines.filter((line) => line.includes(PAUSE_IMAGE)).length, 1);
+      assert.ok(!lines.some((line) => /pause:3\.8/.test(line)), 'the old pause image is gone');
+    });
+  }
+
+  it('stops on a containerd config it does not understand', () => {
+    const file = path.join(tempDir('kboot-containerd-'), 'config.toml');
+    writeFileSync(file, 'version = 4\n[plugins]\n');
+    const result = callScriptFunction('40-containerd.sh', 'containerd_config_enable_systemd_cgroup', [file]);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /error: .*neither a SystemdCgroup setting nor a runc options table/);
+  });
+
+  it('comments out swap entries in fstab, and nothing else', () => {
+    const fstab = [
+      'UUID=0a1b / ext4 rw,discard,errors=remount-ro 0 1',
+      'UUID=2c3d none swap sw 0 0',
+      '/swapfile\tnone\tswap\tsw\t0\t0',
+      '# /old-swap none swap sw 0 0',
+      'UUID=4e5f /boot/efi vfat defaults 0 0',
+      '',
+    ].join('\n');
+    const file = path.join(tempDir('kboot-fstab-'), 'fstab');
+    writeFileSync(file, fstab);
+    const result = callScriptFunction('20-kernel.sh', 'disable_swap_in_fstab', [file]);
+    assert.equal(result.status, 0, output(result));
+    const active = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    assert.deepEqual(active, [
+      'UUID=0a1b / ext4 rw,discard,errors=remount-ro 0 1',
+      'UUID=4e5f /boot/efi vfat defaults 0 0',
+    ]);
+    assert.match(
+      readFileSync(file, 'utf8'),
+      /^# kboot: swap disabled for the kubelet: \/swapfile\tnone\tswap/m,
+    );
+  });
+
+  describe('installed into a DESTDIR', () => {
+    it('puts the kernel settings, the kboot binary and its enabled units where the units expect them', (t) => {
+      if (!requireTool(t, 'systemctl', 'systemd')) return;
+      const destdir = tempDir('kboot-destdir-');
+      mkdirSync(path.join(destdir, 'etc'));
+      writeFileSync(path.join(destdir, 'etc', 'fstab'), 'UUID=1 none swap sw 0 0\n');
+      const env = {
+        KBOOT_BUILD_DIR: buildDir(TEST_KBOOT_VERSION),
+        KBOOT_VERSION: TEST_KBOOT_VERSION,
+        DESTDIR: destdir,
+      };
+      for (const name of ['20-kernel.sh', '60-kboot.sh']) {
+        const result = runInstallScript(name, env);
+        assert.equal(result.status, 0, `${name}: ${output(result)}`);
+      }
+
+      assert.match(
+        readFileSync(path.join(destdir, 'etc/modules-load.d/kubernetes.conf'), 'utf8'),
+        /^br_netfilter$/m,
+      );
+      const sysctl = readFileSync(path.join(destdir, 'etc/sysctl.d/99-kubernetes.conf'), 'utf8');
+      assert.match(sysctl, /^net\.bridge\.bridge-nf-call-iptables = 1$/m);
+      assert.match(sysctl, /^net\.ipv4\.ip_forward = 1$/m);
+      assert.match(readFileSync(path.join(destdir, 'etc/fstab'), 'utf8'), /^# kboot: swap disabled/);
+      assert.ok(existsSync(path.join(destdir, 'etc/kboot')));
+
+      for (const unit of KBOOT_UNITS) {
+        assert.equal(
+          readFileSync(path.join(destdir, UNIT_DIR, unit), 'utf8'),
+          readFileSync(path.join(FILES_DIR, unit), 'utf8'),
+        );
+        for (const execStart of values(readUnit(unit), 'Service', 'ExecStart')) {
+          const binary = execStart.split(/\s+/)[0] as string;
+          assert.ok(
+            (statSync(path.join(destdir, binary)).mode & 0o111) !== 0,
+            `${unit}: ${binary} is installed`,
+          );
+        }
+      }
+      for (const [wants, unit] of [
+        ['multi-user.target.wants', 'kboot-boot.service'],
+        ['timers.target.wants', 'kboot-rotate.timer'],
+      ] as const) {
+        const link = path.join(destdir, 'etc/systemd/system', wants, unit);
+        assert.ok(lstatSync(link).isSymbolicLink(), `${unit} is enabled`);
+        assert.equal(readlinkSync(link), `${UNIT_DIR}/${unit}`);
+      }
+      assert.ok(
+        !existsSync(path.join(destdir, 'etc/systemd/system/multi-user.target.wants/kboot-rotate.service')),
+      );
+
+      if (!requireTool(t, 'systemd-analyze', 'systemd')) return;
+      // systemd's own units (sysinit.target, …) must be inside the root verify looks at.
+      cpSync('/usr/lib/systemd/system', path.join(destdir, 'usr/lib/systemd/system'), { recursive: true });
+      mkdirSync(path.join(destdir, UNIT_DIR), { recursive: true });
+      cpSync(path.join(FILES_DIR, 'containerd.service'), path.join(destdir, UNIT_DIR, 'containerd.service'));
+      writeFileSync(path.join(destdir, 'usr/local/bin/containerd'), '#!/bin/sh\n');
+      chmodSync(path.join(destdir, 'usr/local/bin/containerd'), 0o755);
+      const verify = run('systemd-analyze', [
+        'verify',
+        '--man=no',
+        `--root=${destdir}`,
+        'containerd.service',
+        ...KBOOT_UNITS,
+      ]);
+      assert.equal(verify.status, 0, output(verify));
+      assert.equal(output(verify).trim(), '', 'systemd-analyze verify has no warnings');
+    });
+
+    it('refuses a kboot binary whose version differs from the AMI tag', (t) => {
+      if (!requireTool(t, 'systemctl', 'systemd')) return;
+      const result = runInstallScript('60-kboot.sh', {
+        KBOOT_BUILD_DIR: buildDir('9.9.9'),
+        KBOOT_VERSION: TEST_KBOOT_VERSION,
+        DESTDIR: tempDir('kboot-destdir-'),
+      });
+      assert.equal(result.status, 1);
+      assert.match(
+        result.stderr,
+        /version 9\.9\.9, but the AMI would be tagged kboot\.io\/version=1\.2\.3-test\+abc123/,
+      );
+    });
+  });
+});
+
+describe('systemd units', () => {
+  it('ships no unit for `kboot leave` (not in this version)', () => {
+    assert.deepEqual(
+      readdirSync(FILES_DIR).filter((name) => /leave/.test(name)),
+      [],
+    );
+  });
+
+  describe('kboot-boot.service', () => {
+    const unit = readUnit('kboot-boot.service');
+
+    it('runs `kboot boot` once per boot, after the network and containerd, with JSON logs to the journal', () => {
+      assert.equal(single(unit, 'Service', 'Type'), 'oneshot');
+      assert.equal(single(unit, 'Service', 'RemainAfterExit'), 'yes');
+      assert.equal(single(unit, 'Service', 'ExecStart'), '/usr/local/bin/kboot boot');
+      assert.ok(values(unit, 'Service', 'Environment').includes('KBOOT_LOG_FORMAT=json'));
+      assert.equal(single(unit, 'Service', 'StandardError'), 'journal');
+      for (const after of ['network-online.target', 'containerd.service', 'cloud-init.service']) {
+        assert.ok(words(unit, 'Unit', 'After').includes(after), `After=${after}`);
+      }
+      assert.ok(words(unit, 'Unit', 'Wants').includes('network-online.target'));
+      assert.deepEqual(values(unit, 'Install', 'WantedBy'), ['multi-user.target']);
+    });
+
+    it('keeps the usual service dependencies while not holding up multi-user.target', () => {
+      assert.equal(single(unit, 'Unit', 'DefaultDependencies'), 'no');
+      assert.ok(words(unit, 'Unit', 'Requires').includes('sysinit.target'));
+      assert.ok(words(unit, 'Unit', 'After').includes('sysinit.target'));
+      assert.ok(words(unit, 'Unit', 'After').includes('basic.target'));
+      assert.ok(words(unit, 'Unit', 'Conflicts').includes('shutdown.target'));
+      assert.ok(words(unit, 'Unit', 'Before').includes('shutdown.target'));
+    });
+
+    it('retries the exit codes a retry can fix, and no others', () => {
+      assert.equal(single(unit, 'Service', 'Restart'), 'on-failure');
+      const prevented: readonly number[] = words(unit, 'Service', 'RestartPreventExitStatus')
+        .map(Number)
+        .sort((a, b) => a - b);
+      assert.deepEqual([...prevented], [ExitCode.usage, ExitCode.incompatible]);
+      for (const retryable of [
+        ExitCode.awsUnavailable,
+        ExitCode.awsDenied,
+        ExitCode.awsThrottled,
+        ExitCode.clusterTimeout,
+        ExitCode.kubeadmFailed,
+        ExitCode.stateConflict,
+      ]) {
+        assert.ok(!prevented.includes(retryable), `exit code ${retryable} is retried`);
+      }
+      assert.deepEqual(values(unit, 'Service', 'SuccessExitStatus'), [], 'only 0 is success');
+      assert.ok(Number(single(unit, 'Unit', 'StartLimitBurst')) > 1, 'retries are bounded');
+      assert.ok(single(unit, 'Unit', 'StartLimitIntervalSec') !== undefined);
+    });
+
+    it("lets kboot's own timeouts fire first, and clean up when stopped", () => {
+      const timeoutMs = systemdSpanMs(single(unit, 'Service', 'TimeoutStartSec') ?? '0');
+      assert.ok(
+        timeoutMs > parseDurationMs('30m') + parseDurationMs('15m'),
+        'longer than waitForInit + kubeadm',
+      );
+      assert.equal(single(unit, 'Service', 'KillMode'), 'mixed');
+      assert.ok(systemdSpanMs(single(unit, 'Service', 'TimeoutStopSec') ?? '0') >= parseDurationMs('2m'));
+    });
+  });
+
+  describe('kboot-rotate.service and .timer', () => {
+    const service = readUnit('kboot-rotate.service');
+    const timer = readUnit('kboot-rotate.timer');
+
+    it('runs `kboot rotate` only where a control-plane member joined', () => {
+      assert.equal(single(service, 'Service', 'ExecStart'), '/usr/local/bin/kboot rotate');
+      assert.equal(single(service, 'Service', 'Type'), 'oneshot');
+      assert.deepEqual(values(service, 'Unit', 'ConditionPathExists').sort(), [
+        '/etc/kubernetes/manifests/kube-apiserver.yaml',
+        MEMBERSHIP_PATH,
+      ]);
+      assert.ok(words(service, 'Unit', 'After').includes('kboot-boot.service'));
+      assert.ok(values(service, 'Service', 'Environment').includes('KBOOT_LOG_FORMAT=json'));
+      assert.equal(service.get('Install'), undefined, 'started by the timer only');
+      assert.deepEqual(values(service, 'Service', 'Restart'), [], 'the timer is the retry');
+    });
+
+    it('fires every 15 minutes with a random delay, as a calendar timer', () => {
+      assert.equal(single(timer, 'Timer', 'OnCalendar'), '*:0/15');
+      const delayMs = systemdSpanMs(single(timer, 'Timer', 'RandomizedDelaySec') ?? '0');
+      assert.ok(
+        delayMs > 0 && delayMs + parseDurationMs('15m') < parseDurationMs('30m'),
+        'renews within 30 minutes',
+      );
+      assert.deepEqual(
+        values(timer, 'Timer', 'OnUnitActiveSec'),
+        [],
+        'a skipped service never becomes active',
+      );
+      assert.deepEqual(values(timer, 'Install', 'WantedBy'), ['timers.target']);
+    });
+  });
+});
