@@ -41,7 +41,7 @@ export function isCertificateKey(value: string): boolean {
   return CERTIFICATE_KEY_PATTERN.test(value);
 }
 
-/** The public id of a token (`abcdef` of `abcdef.0123456789abcdef`). */
+/** The public id of a token (the six characters before the dot). */
 export function tokenId(token: Secret): string {
   const match = BOOTSTRAP_TOKEN_PATTERN.exec(token.reveal());
   if (match === null) {
