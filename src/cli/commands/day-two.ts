@@ -1,12 +1,39 @@
 import { type Command, Option } from 'commander';
-import { dryRunOption, lazyAction, notAvailable, type Runtime } from '../define.js';
+import { dryRunOption, lazyAction, notAvailable, outputOption, type Runtime } from '../define.js';
 
 export function registerDayTwo(program: Command, runtime: Runtime): void {
   program
     .command('rotate')
     .description('renew join material in Secrets Manager before it lapses (run on control-plane instances)')
+    .addOption(
+      new Option(
+        '--renew-before <duration>',
+        'create a new bootstrap token when the published one has less life left than this (default: 8h)',
+      ),
+    )
+    .addOption(
+      new Option('--token-ttl <duration>', 'lifetime of a new bootstrap token, never 0 (default: 24h)'),
+    )
+    .addOption(
+      new Option(
+        '--certificate-key-renew-before <duration>',
+        're-upload the control-plane certificates under a new key when the published key (2h life) has less left than this (default: 30m)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--wait-timeout <duration>',
+        'how long to wait for a joining master before replacing the certificate key (default: 15m)',
+      ),
+    )
+    .addOption(
+      new Option('--config <path>', 'node config file (resolved under --root)').default(
+        '/etc/kboot/config.yaml',
+      ),
+    )
     .addOption(dryRunOption())
-    .action(lazyAction(runtime, notAvailable('rotate')));
+    .addOption(outputOption())
+    .action(lazyAction(runtime, async () => (await import('../handlers/rotate.js')).rotateCommand));
 
   program
     .command('leave')

@@ -7,14 +7,20 @@
  *   token: `kubeadm token create --config` (0600 file) → publish `join` (a new AWSCURRENT
  *   version) → stamp the record → certificate key: hold the control-plane-join lease while the
  *   old key may still be in use → `kubeadm init phase upload-certs --upload-certs --config`
- *   (0600 file) → publish `control-plane` → stamp → delete expired kboot tokens → release.
+ *   (0600 file) → publish `control-plane` → stamp → after a token renewal, delete expired
+ *   kboot tokens → release.
  * The previous token stays valid until it expires. A new certificate key replaces the uploaded
  * certificates at once, so it is swapped while no master joins: joiners hold the
  * control-plane-join lease from reading the key to the end of kubeadm join.
  */
 
 import { formatDurationMs } from '../../core/duration.js';
-import { ClusterTimeoutError, IncompatibleError, KubeadmError, StateConflictError } from '../../core/errors.js';
+import {
+  ClusterTimeoutError,
+  IncompatibleError,
+  KubeadmError,
+  StateConflictError,
+} from '../../core/errors.js';
 import type { Secret } from '../../core/secrets.js';
 import type { Identity } from '../identity/resolve.js';
 import { JoinMaterialMissingError } from '../join/errors.js';
@@ -111,7 +117,8 @@ interface Rotation {
   cluster: string;
   owner: string;
   record: ClusterRecord;
-  kubeadm: LocalKubeadm;
+  /** The local kubeadm, asked once and only when something is renewed. */
+  kubeadm(): Promise<LocalKubeadm>;
   state: ClusterStatePorts;
   store: JoinMaterialStore;
 }
@@ -134,7 +141,11 @@ function requireControlPlane(identity: Identity): void {
   });
 }
 
-function requireInitialized(record: ClusterRecord | undefined, cluster: string, table: string): ClusterRecord {
+function requireInitialized(
+  record: ClusterRecord | undefined,
+  cluster: string,
+  table: string,
+): ClusterRecord {
   if (record?.initialized !== undefined) return record;
   throw new StateConflictError(
     record === undefined
@@ -178,10 +189,12 @@ export async function rotate(deps: FlowDeps, steps: Steps, options: RotateOption
     cluster,
     state.records.tableName,
   );
-  const [kubeadm, store] = await Promise.all([
-    steps.read('kubeadm-version', () => localKubeadm(deps)),
-    deps.joinMaterial(),
-  ]);
+  const store = await deps.joinMaterial();
+  let local: Promise<LocalKubeadm> | undefined;
+  const kubeadm = (): Promise<LocalKubeadm> => {
+    local ??= steps.read('kubeadm-version', () => localKubeadm(deps));
+    return local;
+  };
   const leaseMs = options.leaseMs ?? DEFAULT_ROTATE_LEASE_MS;
   const rotation: Rotation = { deps, steps, options, leaseMs, cluster, owner, record, kubeadm, state, store };
   if (steps.dryRun) return { ...base, ...(await planOnly(rotation)) };
@@ -236,14 +249,13 @@ async function rotateUnderLease(rotation: Rotation, signal: AbortSignal): Promis
       token: describeDecision(plan.token, options.tokenRenewBeforeMs),
       certificateKey: describeDecision(plan.certificateKey, options.certificateKeyRenewBeforeMs),
     },
-    plan.token.renew || plan.certificateKey.renew
-      ? 'join material needs renewing'
-      : 'join material is fresh',
+    plan.token.renew || plan.certificateKey.renew ? 'join material needs renewing' : 'join material is fresh',
   );
 
   let tokenExpiresAt = expiresAtOf(plan.token);
   let certificateKeyExpiresAt = expiresAtOf(plan.certificateKey);
-  let publishedTokenId = current.join.state === 'present' ? tokenId(current.join.value.token) : null;
+  const previousTokenId = current.join.state === 'present' ? tokenId(current.join.value.token) : null;
+  let publishedTokenId = previousTokenId;
   let token: TokenReport = { ...kept(plan.token), tokenId: publishedTokenId };
   if (plan.token.renew) {
     const renewed = await steps.read('renew-token', () => renewToken(rotation, current.join, signal));
@@ -263,20 +275,21 @@ async function rotateUnderLease(rotation: Rotation, signal: AbortSignal): Promis
     await recordStamp(rotation, { tokenExpiresAt, certificateKeyExpiresAt }, signal);
   }
 
-  const keep = publishedTokenId === null ? [] : [publishedTokenId];
-  const deletedTokenIds = await steps.read('delete-expired-tokens', () =>
-    deleteExpiredTokens(rotation, keep, signal),
-  );
+  // Housekeeping on runs that renew the token (kube-controller-manager's tokencleaner deletes
+  // expired tokens too; this covers clusters without it): never the token published now or the
+  // one it replaces, which stays valid until it expires.
+  const keep = [publishedTokenId, previousTokenId].filter((id): id is string => id !== null);
+  const deletedTokenIds = plan.token.renew
+    ? await steps.read('delete-expired-tokens', () => deleteExpiredTokens(rotation, keep, signal))
+    : [];
   const renewedParts = [
     ...(plan.token.renew ? [`the bootstrap token (expires ${tokenExpiresAt})`] : []),
     ...(plan.certificateKey.renew ? [`the certificate key (expires ${certificateKeyExpiresAt})`] : []),
   ];
-  const deletedNote =
-    deletedTokenIds.length === 0 ? '' : `; deleted ${deletedTokenIds.length} expired kboot token(s)`;
   if (renewedParts.length === 0) {
     return {
       outcome: 'fresh',
-      summary: `join material of cluster ${cluster} is fresh (token expires ${tokenExpiresAt}, certificate key ${certificateKeyExpiresAt}); nothing renewed${deletedNote}`,
+      summary: `join material of cluster ${cluster} is fresh (token expires ${tokenExpiresAt}, certificate key ${certificateKeyExpiresAt}); nothing renewed`,
       token,
       certificateKey,
       deletedTokenIds,
@@ -284,7 +297,9 @@ async function rotateUnderLease(rotation: Rotation, signal: AbortSignal): Promis
   }
   return {
     outcome: 'rotated',
-    summary: `renewed ${renewedParts.join(' and ')} of cluster ${cluster}${deletedNote}`,
+    summary: `renewed ${renewedParts.join(' and ')} of cluster ${cluster}${
+      deletedTokenIds.length === 0 ? '' : `; deleted ${deletedTokenIds.length} expired kboot token(s)`
+    }`,
     token,
     certificateKey,
     deletedTokenIds,
@@ -310,7 +325,11 @@ function renewedReport(decision: RenewDecision, expiresAt: string): MaterialRepo
 }
 
 /** Reads a secret; a missing or malformed one is something to renew, not a failure. */
-async function readCurrent<T>(rotation: Rotation, secretId: string, read: () => Promise<T>): Promise<Current<T>> {
+async function readCurrent<T>(
+  rotation: Rotation,
+  secretId: string,
+  read: () => Promise<T>,
+): Promise<Current<T>> {
   try {
     return { state: 'present', value: await read() };
   } catch (error) {
@@ -338,15 +357,16 @@ async function readCurrentMaterial(rotation: Rotation): Promise<CurrentMaterial>
   return { join, controlPlane };
 }
 
+function expiryOf<T>(material: Current<T>, expiresAt: (value: T) => string): CurrentExpiry {
+  return material.state === 'present'
+    ? { state: 'present', expiresAtMs: Date.parse(expiresAt(material.value)) }
+    : { state: material.state };
+}
+
 function expiries(current: CurrentMaterial): { token: CurrentExpiry; certificateKey: CurrentExpiry } {
-  const expiry = (material: Current<unknown>, expiresAt: () => string): CurrentExpiry =>
-    material.state === 'present' ? { state: 'present', expiresAtMs: Date.parse(expiresAt()) } : material;
   return {
-    token: expiry(current.join, () => (current.join as { value: JoinSecret }).value.tokenExpiresAt),
-    certificateKey: expiry(
-      current.controlPlane,
-      () => (current.controlPlane as { value: ControlPlaneSecret }).value.certificateKeyExpiresAt,
-    ),
+    token: expiryOf(current.join, (join) => join.tokenExpiresAt),
+    certificateKey: expiryOf(current.controlPlane, (controlPlane) => controlPlane.certificateKeyExpiresAt),
   };
 }
 
@@ -371,9 +391,9 @@ async function runKubeadmWithConfig(
   }
 }
 
-function tokenCreateInput(rotation: Rotation, token: Secret): TokenCreateConfigInput {
+async function tokenCreateInput(rotation: Rotation, token: Secret): Promise<TokenCreateConfigInput> {
   return {
-    apiVersion: rotation.kubeadm.apiVersion,
+    apiVersion: (await rotation.kubeadm()).apiVersion,
     kubernetesVersion: rotation.record.kubernetesVersion,
     bootstrapTokens: [
       {
@@ -385,10 +405,10 @@ function tokenCreateInput(rotation: Rotation, token: Secret): TokenCreateConfigI
   };
 }
 
-function uploadCertsInput(rotation: Rotation, certificateKey: Secret): UploadCertsConfigInput {
+async function uploadCertsInput(rotation: Rotation, certificateKey: Secret): Promise<UploadCertsConfigInput> {
   const endpoint = apiAddress(rotation.record.apiEndpoint);
   return {
-    apiVersion: rotation.kubeadm.apiVersion,
+    apiVersion: (await rotation.kubeadm()).apiVersion,
     kubernetesVersion: rotation.record.kubernetesVersion,
     clusterName: rotation.cluster,
     controlPlaneEndpoint: `${endpoint.host}:${endpoint.port}`,
@@ -408,9 +428,10 @@ async function joinSecretWith(
   // Missing or unreadable: rebuild it from the record and this master's CA, as bootstrap did.
   const caPem = await rotation.deps.fs.readText(CA_CERT_PATH);
   if (caPem === undefined) {
-    throw new KubeadmError(`${CA_CERT_PATH} is missing on this control-plane member`, {
-      hint: `restore the cluster CA on this node, or run kboot rotate on another control-plane member`,
-    });
+    throw new IncompatibleError(
+      `${CA_CERT_PATH} is missing on this control-plane member, so kboot cannot rebuild the join secret`,
+      { hint: 'restore the cluster CA on this node, or run kboot rotate on another control-plane member' },
+    );
   }
   const endpoint = apiAddress(rotation.record.apiEndpoint);
   return {
@@ -441,7 +462,7 @@ async function renewToken(
   await runKubeadmWithConfig(
     rotation,
     TOKEN_CONFIG_PATH,
-    renderTokenCreateConfig(tokenCreateInput(rotation, token)),
+    renderTokenCreateConfig(await tokenCreateInput(rotation, token)),
     (file) => ['token', 'create', '--config', file],
     signal,
   );
@@ -542,12 +563,20 @@ async function uploadAndPublish(
   return { expiresAt };
 }
 
-function uploadCerts(rotation: Rotation, certificateKey: Secret, signal: AbortSignal): Promise<void> {
-  return runKubeadmWithConfig(
+async function uploadCerts(rotation: Rotation, certificateKey: Secret, signal: AbortSignal): Promise<void> {
+  await runKubeadmWithConfig(
     rotation,
     UPLOAD_CERTS_CONFIG_PATH,
-    renderUploadCertsConfig(uploadCertsInput(rotation, certificateKey)),
-    (file) => ['init', 'phase', 'upload-certs', '--upload-certs', '--config', file, '--skip-certificate-key-print'],
+    renderUploadCertsConfig(await uploadCertsInput(rotation, certificateKey)),
+    (file) => [
+      'init',
+      'phase',
+      'upload-certs',
+      '--upload-certs',
+      '--config',
+      file,
+      '--skip-certificate-key-print',
+    ],
     signal,
   );
 }
@@ -603,11 +632,18 @@ async function recordStamp(
 }
 
 /** Lists tokens (ids and expiries only are kept) and deletes kboot's expired ones; failures only warn. */
-async function expiredTokenIds(rotation: Rotation, keepIds: readonly string[], signal: AbortSignal): Promise<string[]> {
+async function expiredTokenIds(
+  rotation: Rotation,
+  keepIds: readonly string[],
+  signal: AbortSignal,
+): Promise<string[]> {
   const { deps } = rotation;
   let stdout: string;
   try {
-    stdout = await deps.kubeadm.run(['token', 'list', '-o', 'json'], { timeoutMs: KUBEADM_API_TIMEOUT_MS, signal });
+    stdout = await deps.kubeadm.run(['token', 'list', '-o', 'json'], {
+      timeoutMs: KUBEADM_API_TIMEOUT_MS,
+      signal,
+    });
   } catch (error) {
     if (!(error instanceof KubeadmError) || signal.aborted) throw error;
     deps.logger.warn(
@@ -651,7 +687,7 @@ async function planOnly(rotation: Rotation): Promise<RotationReport> {
       files: [
         {
           path: TOKEN_CONFIG_PATH,
-          content: renderTokenCreateConfig(tokenCreateInput(rotation, generateBootstrapToken()), {
+          content: renderTokenCreateConfig(await tokenCreateInput(rotation, generateBootstrapToken()), {
             mode: 'redacted',
           }),
         },
@@ -668,7 +704,7 @@ async function planOnly(rotation: Rotation): Promise<RotationReport> {
       files: [
         {
           path: UPLOAD_CERTS_CONFIG_PATH,
-          content: renderUploadCertsConfig(uploadCertsInput(rotation, generateCertificateKey()), {
+          content: renderUploadCertsConfig(await uploadCertsInput(rotation, generateCertificateKey()), {
             mode: 'redacted',
           }),
         },
@@ -676,9 +712,9 @@ async function planOnly(rotation: Rotation): Promise<RotationReport> {
     });
   }
   const keep = current.join.state === 'present' ? [tokenId(current.join.value.token)] : [];
-  const deletedTokenIds = await steps.read('list-tokens', () =>
-    expiredTokenIds(rotation, keep, deps.signal),
-  );
+  const deletedTokenIds = plan.token.renew
+    ? await steps.read('list-tokens', () => expiredTokenIds(rotation, keep, deps.signal))
+    : [];
   if (deletedTokenIds.length > 0) {
     steps.planned.push({
       step: 'delete-expired-tokens',
@@ -686,7 +722,9 @@ async function planOnly(rotation: Rotation): Promise<RotationReport> {
     });
   }
   const wouldRenew = (decision: RenewDecision): MaterialReport =>
-    decision.renew ? { ...kept(decision), action: 'would-renew', reason: decision.reason, expiresAt: null } : kept(decision);
+    decision.renew
+      ? { ...kept(decision), action: 'would-renew', reason: decision.reason, expiresAt: null }
+      : kept(decision);
   return {
     outcome: 'planned',
     summary:

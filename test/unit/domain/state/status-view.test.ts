@@ -121,6 +121,7 @@ describe('clusterStatusView', () => {
         '  initialized              yes, by i-first 1h ago (2025-01-01T23:00:00.000Z, fence 1)',
         '  bootstrap lock           free (released, fence 1)',
         '  control-plane-join lock  held by i-2, fence 2, expires in 1m (2025-01-02T00:01:00.000Z)',
+        '  rotate lock              free (never taken)',
         '  join material            none recorded',
         '  last failure             2025-01-01T22:50:00.000Z on i-x in step kubeadm-init: exit status 1',
         '  members                  1',

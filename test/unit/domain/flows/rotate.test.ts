@@ -1,0 +1,760 @@
+/**
+ * `kboot rotate` as a flow over fake ports: a manual clock, in-memory secrets, leases, cluster
+ * record and filesystem, and a fake kubeadm that records what it was given (the config file as
+ * it read it, and the mode it was written with). Everything answers at once, so time moves only
+ * when the flow waits on the clock.
+ */
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FsRoot } from '../../../../src/adapters/fs/root.js';
+import type { KubeadmRunner } from '../../../../src/adapters/process/kubeadm.js';
+import {
+  AwsUnavailableError,
+  ClusterTimeoutError,
+  IncompatibleError,
+  KubeadmError,
+  StateConflictError,
+  UsageError,
+} from '../../../../src/core/errors.js';
+import type { Logger } from '../../../../src/core/logger.js';
+import { Secret } from '../../../../src/core/secrets.js';
+import type { FlowDeps } from '../../../../src/domain/flows/deps.js';
+import { membershipFor, writeMembership } from '../../../../src/domain/flows/membership.js';
+import { CA_CERT_PATH, KUBELET_CONF_PATH } from '../../../../src/domain/flows/paths.js';
+import {
+  type RotateOptions,
+  type RotateResult,
+  rotate,
+  TOKEN_CONFIG_PATH,
+  UPLOAD_CERTS_CONFIG_PATH,
+} from '../../../../src/domain/flows/rotate.js';
+import { Steps } from '../../../../src/domain/flows/steps.js';
+import type { Identity } from '../../../../src/domain/identity/resolve.js';
+import type { Role } from '../../../../src/domain/identity/tags.js';
+import { JoinMaterialMissingError } from '../../../../src/domain/join/errors.js';
+import type {
+  ControlPlaneSecret,
+  JoinMaterialUpdate,
+  JoinSecret,
+} from '../../../../src/domain/join/material.js';
+import type { JoinMaterialStore } from '../../../../src/domain/join/store.js';
+import { caCertHash } from '../../../../src/domain/kubeadm/ca-hash.js';
+import type { ClusterRecord, JoinMaterialStamp } from '../../../../src/domain/state/cluster-record.js';
+import type { LockName } from '../../../../src/domain/state/lease.js';
+import { silentLogger } from '../../../support/silent-logger.js';
+import { captureLogger } from '../state/capture-logger.js';
+import { FakeLeaseLock } from '../state/fake-lease-lock.js';
+import { ManualClock } from '../state/manual-clock.js';
+import { sampleRecord } from '../state/records.js';
+
+const START_MS = Date.UTC(2025, 0, 31, 12);
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const CLUSTER = 'prod';
+const SELF = 'i-self';
+const CURRENT_TOKEN = 'abcdef.0123456789abcdef';
+const CURRENT_KEY = 'a'.repeat(64);
+const CA_HASH = `sha256:${'c'.repeat(64)}`;
+
+/** The filesystem root in memory; writePrivateFile records mode 0600 (FsRoot's own tests cover the real one). */
+class MemoryFs extends FsRoot {
+  readonly files = new Map<string, { content: string; mode: number }>();
+
+  constructor() {
+    super('/memory-root');
+  }
+
+  #key(instancePath: string): string {
+    return path.posix.resolve('/', instancePath);
+  }
+
+  /** The instance path of a path resolve() gave out. */
+  instancePath(resolved: string): string {
+    return `/${path.relative(this.root, resolved)}`;
+  }
+
+  override async readText(instancePath: string): Promise<string | undefined> {
+    return this.files.get(this.#key(instancePath))?.content;
+  }
+
+  override async list(instancePath: string): Promise<string[]> {
+    const dir = `${this.#key(instancePath)}/`;
+    return [...this.files.keys()]
+      .filter((file) => file.startsWith(dir) && !file.slice(dir.length).includes('/'))
+      .map((file) => file.slice(dir.length))
+      .sort();
+  }
+
+  override async exists(instancePath: string): Promise<boolean> {
+    const key = this.#key(instancePath);
+    return this.files.has(key) || [...this.files.keys()].some((file) => file.startsWith(`${key}/`));
+  }
+
+  override async writePrivateFile(instancePath: string, content: string): Promise<string> {
+    this.files.set(this.#key(instancePath), { content, mode: 0o600 });
+    return this.resolve(instancePath);
+  }
+
+  override async remove(instancePath: string): Promise<void> {
+    const key = this.#key(instancePath);
+    for (const file of [...this.files.keys()]) {
+      if (file === key || file.startsWith(`${key}/`)) this.files.delete(file);
+    }
+  }
+}
+
+const OPTIONS: RotateOptions = {
+  tokenTtlMs: 24 * HOUR,
+  tokenRenewBeforeMs: 8 * HOUR,
+  certificateKeyRenewBeforeMs: 30 * MINUTE,
+  joinWaitMs: 15 * MINUTE,
+};
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function joinSecret(tokenExpiresAtMs: number, token = CURRENT_TOKEN): JoinSecret {
+  return {
+    schemaVersion: 1,
+    apiEndpoint: 'api.prod.example.com:6443',
+    token: new Secret(token),
+    tokenExpiresAt: iso(tokenExpiresAtMs),
+    caCertHashes: [CA_HASH],
+    kubernetesVersion: 'v1.31.2',
+    updatedAt: iso(START_MS - 16 * HOUR),
+  };
+}
+
+function controlPlaneSecret(expiresAtMs: number, key = CURRENT_KEY): ControlPlaneSecret {
+  return {
+    schemaVersion: 1,
+    certificateKey: new Secret(key),
+    certificateKeyExpiresAt: iso(expiresAtMs),
+    updatedAt: iso(expiresAtMs - 2 * HOUR),
+  };
+}
+
+interface ListedTokenJson {
+  token: string;
+  description?: string;
+  expires?: string;
+}
+
+interface KubeadmCall {
+  args: string[];
+  /** The --config file as kubeadm would have read it. */
+  config?: { text: string; mode: number };
+}
+
+/** Everything a test arranges and inspects. */
+class World {
+  readonly clock = new ManualClock(START_MS);
+  readonly events: string[] = [];
+  readonly kubeadmCalls: KubeadmCall[] = [];
+  readonly published: JoinMaterialUpdate[] = [];
+  readonly stamps: JoinMaterialStamp[] = [];
+  readonly locks = new Map<LockName, FakeLeaseLock>();
+  readonly fs = new MemoryFs();
+  role: Role = 'control-plane';
+  record: ClusterRecord | undefined = sampleRecord({
+    initialized: { by: 'i-first', at: iso(START_MS - 30 * 24 * HOUR), fence: 1 },
+  });
+  join: JoinSecret | Error | undefined = joinSecret(START_MS + 20 * HOUR);
+  controlPlane: ControlPlaneSecret | Error | undefined = controlPlaneSecret(START_MS + 90 * MINUTE);
+  listedTokens: ListedTokenJson[] = [];
+  failKubeadm = new Set<string>();
+  failPublish: ((update: JoinMaterialUpdate) => Error | undefined) | undefined;
+  failStamp: Error | undefined;
+  stateCalls = 0;
+  logger: Logger = silentLogger();
+
+  lock(name: LockName): FakeLeaseLock {
+    let lock = this.locks.get(name);
+    if (lock === undefined) {
+      lock = new FakeLeaseLock(CLUSTER, name);
+      this.locks.set(name, lock);
+    }
+    return lock;
+  }
+
+  store(): JoinMaterialStore {
+    const missing = (id: string) => new JoinMaterialMissingError(CLUSTER, id, 'eu-west-1');
+    return {
+      publish: async (_cluster, material) => {
+        const failure = this.failPublish?.(material);
+        this.events.push(`publish:${Object.keys(material).join(',')}${failure ? ':failed' : ''}`);
+        if (failure !== undefined) throw failure;
+        this.published.push(material);
+        if (material.join !== undefined) this.join = material.join;
+        if (material.controlPlane !== undefined) this.controlPlane = material.controlPlane;
+        return [];
+      },
+      readJoin: async () => {
+        if (this.join === undefined) throw missing('kboot/prod/join');
+        if (this.join instanceof Error) throw this.join;
+        return this.join;
+      },
+      readControlPlane: async () => {
+        if (this.controlPlane === undefined) throw missing('kboot/prod/control-plane');
+        if (this.controlPlane instanceof Error) throw this.controlPlane;
+        return this.controlPlane;
+      },
+      readAdminConf: async () => {
+        throw new Error('rotate must not read admin.conf');
+      },
+    };
+  }
+
+  kubeadm(): KubeadmRunner {
+    return {
+      run: async (args) => {
+        const configAt = args.indexOf('--config');
+        const call: KubeadmCall = { args: [...args] };
+        if (configAt >= 0) {
+          const file = this.fs.files.get(this.fs.instancePath(args[configAt + 1] as string));
+          assert.ok(file !== undefined, 'kubeadm got a config file that does not exist');
+          call.config = { text: file.content, mode: file.mode };
+        }
+        this.kubeadmCalls.push(call);
+        const name =
+          args[0] === 'init'
+            ? 'upload-certs'
+            : args[0] === 'version'
+              ? 'version'
+              : args.slice(0, 2).join(' ');
+        this.events.push(`kubeadm:${name}`);
+        if (this.failKubeadm.has(name)) throw new KubeadmError(`kubeadm ${name} exited 1`);
+        if (name === 'version') return 'v1.31.2\n';
+        if (name === 'token list') return this.listedTokens.map((token) => JSON.stringify(token)).join('\n');
+        if (name === 'token create') return 'printed-token-ignored\n';
+        return '';
+      },
+    };
+  }
+
+  deps(): FlowDeps {
+    const unexpected = (what: string) => async () => {
+      throw new Error(`unexpected call: ${what}`);
+    };
+    return {
+      logger: this.logger,
+      clock: this.clock,
+      fs: this.fs,
+      signal: new AbortController().signal,
+      config: {},
+      settings: {
+        dryRun: false,
+        waitTimeoutMs: 15 * MINUTE,
+        leaseMs: 10 * MINUTE,
+        kubeadmTimeoutMs: 15 * MINUTE,
+        tokenTtlMs: 24 * HOUR,
+        minMaterialLifeMs: 2 * MINUTE,
+        pollMs: 1000,
+      },
+      identity: async (): Promise<Identity> => ({
+        instance: {
+          instanceId: SELF,
+          region: 'eu-west-1',
+          availabilityZone: 'eu-west-1a',
+          privateIpv4: '10.0.1.10',
+          accountId: '123456789012',
+          instanceType: 't3.medium',
+          imageId: 'ami-1',
+          architecture: 'x86_64',
+        },
+        clusterName: CLUSTER,
+        role: this.role,
+        tableFromTag: undefined,
+        tagsSource: 'instance-metadata',
+      }),
+      privateDnsName: unexpected('privateDnsName'),
+      discoverApiEndpoint: unexpected('discoverApiEndpoint'),
+      state: async () => {
+        this.stateCalls += 1;
+        return {
+          records: {
+            tableName: 'kboot',
+            readRecord: async () => this.record,
+            putRecordIfAbsent: unexpected('putRecordIfAbsent'),
+            markInitialized: unexpected('markInitialized'),
+            recordFailure: unexpected('recordFailure'),
+            updateJoinMaterial: async (_cluster: string, stamp: JoinMaterialStamp) => {
+              this.events.push('stamp');
+              if (this.failStamp !== undefined) throw this.failStamp;
+              this.stamps.push(stamp);
+            },
+            recordMember: unexpected('recordMember'),
+          },
+          lock: (_cluster: string, name: LockName) => this.lock(name),
+        };
+      },
+      joinMaterial: async () => this.store(),
+      kubeadm: this.kubeadm(),
+    } as FlowDeps;
+  }
+
+  async becomeMember(): Promise<void> {
+    await this.fs.writePrivateFile(KUBELET_CONF_PATH, 'kubelet.conf');
+    await writeMembership(this.fs, membershipFor(CLUSTER, 'control-plane', SELF, 'init', START_MS - HOUR));
+  }
+
+  run(options: Partial<RotateOptions> = {}, dryRun = false): Promise<RotateResult> {
+    const steps = new Steps(this.logger, this.clock, dryRun);
+    return this.clock.run(rotate(this.deps(), steps, { ...OPTIONS, ...options }));
+  }
+
+  runWithSteps(dryRun: boolean): { steps: Steps; result: Promise<RotateResult> } {
+    const steps = new Steps(this.logger, this.clock, dryRun);
+    return { steps, result: this.clock.run(rotate(this.deps(), steps, OPTIONS)) };
+  }
+
+  commands(): string[] {
+    return this.events.filter((event) => event.startsWith('kubeadm:'));
+  }
+
+  /** Every string a secret could hide in: argv, events, results. */
+  argv(): string {
+    return this.kubeadmCalls.map((call) => call.args.join(' ')).join('\n');
+  }
+}
+
+const roots: string[] = [];
+let caPem = '';
+
+before(() => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kboot-rotate-ca-'));
+  roots.push(dir);
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      path.join(dir, 'ca.key'),
+      '-out',
+      path.join(dir, 'ca.crt'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=kubernetes',
+    ],
+    { stdio: 'ignore' },
+  );
+  caPem = readFileSync(path.join(dir, 'ca.crt'), 'utf8');
+});
+
+after(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+async function world(): Promise<World> {
+  const w = new World();
+  await w.becomeMember();
+  return w;
+}
+
+describe('kboot rotate: who may rotate', () => {
+  it('refuses a worker before touching anything (exit 9)', async () => {
+    const w = await world();
+    w.role = 'worker';
+    await assert.rejects(w.run(), (error: unknown) => {
+      assert.ok(error instanceof IncompatibleError);
+      assert.match(error.message, /tagged worker, so it cannot run 'kboot rotate'/);
+      assert.match(error.hint ?? '', /control-plane instances only/);
+      return true;
+    });
+    assert.equal(w.stateCalls, 0);
+  });
+
+  it('does nothing on a master that has not joined yet (a timer that fires early exits 0)', async () => {
+    const w = new World();
+    const result = await w.run();
+    assert.equal(result.outcome, 'not-member');
+    assert.equal(result.summary, 'nothing to rotate: this instance has not joined cluster prod');
+    assert.equal(w.stateCalls, 0);
+    assert.deepEqual(w.events, []);
+  });
+
+  for (const [name, record, message] of [
+    ['no record', undefined, /table kboot has no record of it/],
+    ['an uninitialized record', sampleRecord(), /is not marked initialized/],
+  ] as const) {
+    it(`refuses a member whose cluster has ${name} (exit 8)`, async () => {
+      const w = await world();
+      w.record = record;
+      await assert.rejects(
+        w.run(),
+        (error: unknown) => error instanceof StateConflictError && message.test(error.message),
+      );
+      assert.deepEqual(w.events, []);
+    });
+  }
+
+  it('refuses a policy that cannot work before reading anything (exit 2)', async () => {
+    const w = await world();
+    await assert.rejects(w.run({ tokenRenewBeforeMs: 30 * HOUR }), UsageError);
+    assert.equal(w.stateCalls, 0);
+  });
+
+  it('exits 0 without touching anything when another master holds the rotate lease', async () => {
+    const w = await world();
+    w.lock('rotate').record = { owner: 'i-other', expiresAtMs: START_MS + MINUTE, fence: 4 };
+    w.join = joinSecret(START_MS - HOUR); // stale: the other master is about to renew it
+    const result = await w.run();
+    assert.equal(result.outcome, 'busy');
+    assert.equal(result.heldBy, 'i-other');
+    assert.match(result.summary, /i-other holds the rotate lease of cluster "prod"/);
+    assert.deepEqual(w.events, []);
+    assert.equal(w.lock('rotate').record?.owner, 'i-other');
+  });
+});
+
+describe('kboot rotate: fresh material', () => {
+  it('renews nothing, runs no kubeadm, and releases the rotate lease', async () => {
+    const w = await world();
+    const result = await w.run();
+    assert.equal(result.outcome, 'fresh');
+    assert.equal(result.token?.action, 'kept');
+    assert.equal(result.token?.tokenId, 'abcdef');
+    assert.equal(result.token?.expiresAt, iso(START_MS + 20 * HOUR));
+    assert.equal(result.certificateKey?.action, 'kept');
+    assert.deepEqual(w.events, []);
+    assert.deepEqual(w.lock('rotate').calls, ['tryAcquire', 'release']);
+    assert.equal(w.lock('rotate').record?.owner, undefined);
+    assert.equal(w.locks.has('control-plane-join'), false);
+  });
+});
+
+describe('kboot rotate: the bootstrap token', () => {
+  it('creates a token through a 0600 config file, publishes it, stamps the record, then deletes expired kboot tokens', async () => {
+    const w = await world();
+    w.join = joinSecret(START_MS + 5 * HOUR);
+    w.listedTokens = [
+      {
+        token: CURRENT_TOKEN,
+        description: 'kboot: created by i-first at cluster init',
+        expires: iso(START_MS + 5 * HOUR),
+      },
+      {
+        token: 'old001.0123456789abcdef',
+        description: 'kboot: created by i-x (kboot rotate)',
+        expires: iso(START_MS - HOUR),
+      },
+      {
+        token: 'old002.0123456789abcdef',
+        description: 'Proxy for managing TTL for the kubeadm-certs secret',
+        expires: iso(START_MS - HOUR),
+      },
+      { token: 'old003.0123456789abcdef', description: 'an operator token', expires: iso(START_MS - HOUR) },
+    ];
+    const result = await w.run();
+
+    assert.equal(result.outcome, 'rotated');
+    assert.deepEqual(w.events, [
+      'kubeadm:version',
+      'kubeadm:token create',
+      'publish:join',
+      'stamp',
+      'kubeadm:token list',
+      'kubeadm:token delete',
+    ]);
+    const create = w.kubeadmCalls.find((call) => call.args[0] === 'token' && call.args[1] === 'create');
+    assert.deepEqual(create?.args, ['token', 'create', '--config', w.fs.resolve(TOKEN_CONFIG_PATH)]);
+    assert.equal(create?.config?.mode, 0o600);
+    const newToken = w.published[0]?.join?.token.reveal() as string;
+    assert.match(newToken, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    assert.notEqual(newToken, CURRENT_TOKEN);
+    assert.match(create?.config?.text ?? '', new RegExp(`token: ${newToken.replace('.', '\\.')}`));
+    assert.match(create?.config?.text ?? '', /ttl: 24h0m0s/);
+    assert.match(create?.config?.text ?? '', /description: "kboot: created by i-self \(kboot rotate\)"/);
+    assert.equal(await w.fs.exists(TOKEN_CONFIG_PATH), false, 'the config file with the token was removed');
+
+    // The join secret keeps everything but the token, its expiry and the update time.
+    const published = w.published[0]?.join as JoinSecret;
+    assert.equal(published.tokenExpiresAt, iso(START_MS + 24 * HOUR));
+    assert.equal(published.apiEndpoint, 'api.prod.example.com:6443');
+    assert.deepEqual(published.caCertHashes, [CA_HASH]);
+    assert.equal(published.updatedAt, iso(START_MS));
+    assert.deepEqual(w.stamps, [
+      {
+        updatedAt: iso(START_MS),
+        tokenExpiresAt: iso(START_MS + 24 * HOUR),
+        certificateKeyExpiresAt: iso(START_MS + 90 * MINUTE),
+      },
+    ]);
+
+    // Only the expired kboot token goes; the token just replaced stays valid until it expires.
+    assert.deepEqual(result.deletedTokenIds, ['old001']);
+    assert.deepEqual(w.kubeadmCalls.at(-1)?.args, ['token', 'delete', 'old001']);
+    assert.deepEqual(result.token, {
+      action: 'renewed',
+      reason: 'expiring',
+      expiresAt: iso(START_MS + 24 * HOUR),
+      previousExpiresAt: iso(START_MS + 5 * HOUR),
+      tokenId: newToken.slice(0, 6),
+    });
+    assert.equal(result.certificateKey?.action, 'kept');
+    assert.ok(!w.argv().includes(newToken) && !w.argv().includes(CURRENT_TOKEN), 'a token reached argv');
+    assert.ok(!JSON.stringify(result).includes(newToken), 'the result holds the token');
+  });
+
+  it('rebuilds a missing join secret from the record and the CA on this master', async () => {
+    const w = await world();
+    w.join = undefined;
+    await w.fs.writePrivateFile(CA_CERT_PATH, caPem);
+    const result = await w.run();
+    assert.equal(result.token?.reason, 'missing');
+    const published = w.published[0]?.join as JoinSecret;
+    assert.deepEqual(published.caCertHashes, [caCertHash(caPem, 'ca.crt')]);
+    assert.equal(published.apiEndpoint, 'api.prod.example.com:6443');
+    assert.equal(published.kubernetesVersion, '1.31.2');
+  });
+
+  it('replaces an unreadable join secret, but never one written by a newer kboot', async () => {
+    const w = await world();
+    w.join = new StateConflictError(
+      'secret kboot/prod/join is malformed: token must be a kubeadm bootstrap token',
+    );
+    await w.fs.writePrivateFile(CA_CERT_PATH, caPem);
+    const result = await w.run();
+    assert.equal(result.token?.reason, 'unreadable');
+    assert.equal(w.published.length, 1);
+
+    const newer = await world();
+    newer.join = new StateConflictError(
+      'secret kboot/prod/join has schemaVersion 2, newer than this kboot understands (1)',
+    );
+    await assert.rejects(newer.run(), /newer than this kboot/);
+    assert.deepEqual(newer.published, []);
+  });
+
+  it('keeps going when the record already has a newer stamp, and warns', async () => {
+    const w = await world();
+    const { logger, lines } = captureLogger();
+    w.logger = logger;
+    w.join = joinSecret(START_MS - HOUR);
+    w.failStamp = new StateConflictError('the record already has newer join material');
+    const result = await w.run();
+    assert.equal(result.outcome, 'rotated');
+    assert.ok(lines.some((line) => /did not record the join material stamp/.test(line.msg)));
+  });
+
+  it('fails with kubeadm’s error and publishes nothing when kubeadm token create fails', async () => {
+    const w = await world();
+    w.join = joinSecret(START_MS - HOUR);
+    w.failKubeadm.add('token create');
+    await assert.rejects(w.run(), KubeadmError);
+    assert.deepEqual(w.published, []);
+    assert.equal(await w.fs.exists(TOKEN_CONFIG_PATH), false);
+    assert.equal(w.lock('rotate').record?.owner, undefined, 'the rotate lease was released');
+  });
+
+  it('only warns when listing or deleting old tokens fails', async () => {
+    const w = await world();
+    w.join = joinSecret(START_MS - HOUR);
+    w.failKubeadm.add('token list');
+    const result = await w.run();
+    assert.equal(result.outcome, 'rotated');
+    assert.deepEqual(result.deletedTokenIds, []);
+  });
+});
+
+describe('kboot rotate: the certificate key', () => {
+  function uploads(w: World): KubeadmCall[] {
+    return w.kubeadmCalls.filter((call) => call.args.slice(0, 3).join(' ') === 'init phase upload-certs');
+  }
+
+  it('re-uploads under a new key before publishing it, holding the control-plane-join lease while the old key is live', async () => {
+    const w = await world();
+    w.controlPlane = controlPlaneSecret(START_MS + 20 * MINUTE);
+    const result = await w.run();
+    assert.equal(result.outcome, 'rotated');
+    assert.deepEqual(w.events, ['kubeadm:version', 'kubeadm:upload-certs', 'publish:controlPlane', 'stamp']);
+    const [upload] = uploads(w);
+    assert.deepEqual(upload?.args, [
+      'init',
+      'phase',
+      'upload-certs',
+      '--upload-certs',
+      '--config',
+      w.fs.resolve(UPLOAD_CERTS_CONFIG_PATH),
+      '--skip-certificate-key-print',
+    ]);
+    assert.equal(upload?.config?.mode, 0o600);
+    const newKey = w.published[0]?.controlPlane?.certificateKey.reveal() as string;
+    assert.match(newKey, /^[a-f0-9]{64}$/);
+    assert.notEqual(newKey, CURRENT_KEY);
+    assert.match(upload?.config?.text ?? '', new RegExp(`certificateKey: ${newKey}`));
+    assert.match(upload?.config?.text ?? '', /controlPlaneEndpoint: api\.prod\.example\.com:6443/);
+    assert.equal(await w.fs.exists(UPLOAD_CERTS_CONFIG_PATH), false);
+    assert.equal(w.published[0]?.controlPlane?.certificateKeyExpiresAt, iso(START_MS + 2 * HOUR));
+    assert.deepEqual(w.lock('control-plane-join').calls, ['tryAcquire', 'release']);
+    assert.deepEqual(result.certificateKey, {
+      action: 'renewed',
+      reason: 'expiring',
+      expiresAt: iso(START_MS + 2 * HOUR),
+      previousExpiresAt: iso(START_MS + 20 * MINUTE),
+    });
+    assert.equal(result.token?.action, 'kept');
+    assert.ok(!w.argv().includes(newKey), 'the key reached argv');
+  });
+
+  it('takes no control-plane-join lease when the old key has expired (no join can be using it)', async () => {
+    const w = await world();
+    w.controlPlane = controlPlaneSecret(START_MS - 5 * HOUR);
+    const result = await w.run();
+    assert.equal(result.certificateKey?.reason, 'expired');
+    assert.equal(uploads(w).length, 1);
+    assert.equal(w.locks.has('control-plane-join'), false);
+  });
+
+  it('waits for a joining master to release the control-plane-join lease, then re-uploads', async () => {
+    const w = await world();
+    w.controlPlane = controlPlaneSecret(START_MS + 25 * MINUTE);
+    const joinLock = w.lock('control-plane-join');
+    joinLock.record = { owner: 'i-joiner', expiresAtMs: START_MS + 10 * MINUTE, fence: 3 };
+    const running = rotate(w.deps(), new Steps(w.logger, w.clock, false), OPTIONS);
+    running.catch(() => undefined);
+    await w.clock.advanceMs(4 * MINUTE);
+    assert.deepEqual(uploads(w), [], 'uploaded while a master was joining');
+    assert.ok(joinLock.calls.filter((call) => call === 'tryAcquire').length > 1, 'it kept trying');
+    joinLock.record = { fence: 3, releasedAtMs: w.clock.nowMs() };
+    const result = await w.clock.run(running);
+    assert.equal(result.certificateKey?.action, 'renewed');
+    assert.equal(uploads(w).length, 1);
+    assert.ok(w.clock.nowMs() >= START_MS + 4 * MINUTE);
+    assert.equal(joinLock.record?.fence, 4, 'rotate took the lease with the next fence');
+    assert.equal(joinLock.record?.owner, undefined, 'and released it');
+  });
+
+  it('re-uploads without the lease once the old key has expired while a joiner still held it', async () => {
+    const w = await world();
+    const { logger, lines } = captureLogger();
+    w.logger = logger;
+    w.controlPlane = controlPlaneSecret(START_MS + MINUTE);
+    w.lock('control-plane-join').record = { owner: 'i-joiner', expiresAtMs: START_MS + HOUR, fence: 7 };
+    const result = await w.run();
+    assert.equal(result.certificateKey?.action, 'renewed');
+    assert.ok(w.clock.nowMs() >= START_MS + MINUTE, 'it waited for the old key to expire');
+    assert.equal(uploads(w).length, 1);
+    assert.equal(w.lock('control-plane-join').record?.owner, 'i-joiner', 'the joiner keeps its lease');
+    assert.ok(lines.some((line) => /re-uploading without the lease/.test(line.msg)));
+  });
+
+  it('times out (exit 6) without uploading when a joiner holds the lease past --wait-timeout', async () => {
+    const w = await world();
+    w.controlPlane = controlPlaneSecret(START_MS + 29 * MINUTE);
+    w.lock('control-plane-join').record = { owner: 'i-joiner', expiresAtMs: START_MS + HOUR, fence: 7 };
+    await assert.rejects(w.run({ joinWaitMs: 5 * MINUTE }), (error: unknown) => {
+      assert.ok(error instanceof ClusterTimeoutError);
+      assert.match(error.message, /waiting for the control-plane-join lease .*held by i-joiner/);
+      assert.match(error.hint ?? '', /next run/);
+      return true;
+    });
+    assert.deepEqual(uploads(w), []);
+    assert.equal(w.lock('rotate').record?.owner, undefined, 'the rotate lease was released');
+  });
+
+  it('re-uploads under the published key when publishing the new one fails, so the published key keeps working', async () => {
+    const w = await world();
+    w.controlPlane = controlPlaneSecret(START_MS + 20 * MINUTE);
+    w.failPublish = (update) =>
+      update.controlPlane === undefined
+        ? undefined
+        : new AwsUnavailableError('Secrets Manager is unreachable');
+    await assert.rejects(w.run(), AwsUnavailableError);
+    const [first, restore] = uploads(w);
+    assert.ok(first && restore, 'uploaded twice');
+    assert.doesNotMatch(first.config?.text ?? '', new RegExp(CURRENT_KEY));
+    assert.match(restore.config?.text ?? '', new RegExp(`certificateKey: ${CURRENT_KEY}`));
+    assert.equal((w.controlPlane as ControlPlaneSecret).certificateKey.reveal(), CURRENT_KEY);
+  });
+
+  it('renews both after a month without rotation: token first, then the key, each stamped', async () => {
+    const w = await world();
+    w.join = joinSecret(START_MS - 29 * 24 * HOUR);
+    w.controlPlane = controlPlaneSecret(START_MS - 30 * 24 * HOUR);
+    const result = await w.run();
+    assert.deepEqual(w.events, [
+      'kubeadm:version',
+      'kubeadm:token create',
+      'publish:join',
+      'stamp',
+      'kubeadm:upload-certs',
+      'publish:controlPlane',
+      'stamp',
+      'kubeadm:token list',
+    ]);
+    assert.equal(result.token?.reason, 'expired');
+    assert.equal(result.certificateKey?.reason, 'expired');
+    assert.deepEqual(w.stamps.at(-1), {
+      updatedAt: iso(START_MS),
+      tokenExpiresAt: iso(START_MS + 24 * HOUR),
+      certificateKeyExpiresAt: iso(START_MS + 2 * HOUR),
+    });
+    assert.match(
+      result.summary,
+      /^renewed the bootstrap token \(expires .*\) and the certificate key \(expires .*\) of cluster prod$/,
+    );
+  });
+});
+
+describe('kboot rotate --dry-run', () => {
+  it('plans what it would renew and delete, with redacted configs, and changes nothing', async () => {
+    const w = await world();
+    w.join = joinSecret(START_MS + 3 * HOUR);
+    w.controlPlane = controlPlaneSecret(START_MS + 10 * MINUTE);
+    w.listedTokens = [
+      {
+        token: 'old001.0123456789abcdef',
+        description: 'kboot: created by i-x (kboot rotate)',
+        expires: iso(START_MS - HOUR),
+      },
+    ];
+    const { steps, result } = w.runWithSteps(true);
+    const planned = await result;
+    assert.equal(planned.outcome, 'planned');
+    assert.deepEqual(
+      steps.planned.map((change) => change.step),
+      ['renew-token', 'renew-certificate-key', 'delete-expired-tokens'],
+    );
+    assert.match(
+      steps.planned[0]?.description ?? '',
+      /the current token expires in 3h, under the 8h threshold/,
+    );
+    assert.match(steps.planned[1]?.description ?? '', /holding the control-plane-join lease/);
+    assert.match(steps.planned[2]?.description ?? '', /old001/);
+    for (const change of steps.planned) {
+      for (const file of change.files ?? []) {
+        assert.match(file.content, /\[REDACTED\]/);
+        assert.doesNotMatch(file.content, /[a-z0-9]{6}\.[a-z0-9]{16}|[a-f0-9]{64}/);
+      }
+    }
+    assert.deepEqual(w.commands(), ['kubeadm:version', 'kubeadm:token list']);
+    assert.deepEqual(w.published, []);
+    assert.deepEqual(w.stamps, []);
+    assert.equal(w.locks.size, 0, 'no lease was taken');
+    assert.equal(planned.token?.action, 'would-renew');
+    assert.deepEqual(planned.deletedTokenIds, ['old001']);
+  });
+
+  it('plans nothing for fresh material, and runs no kubeadm', async () => {
+    const w = await world();
+    const { steps, result } = w.runWithSteps(true);
+    const planned = await result;
+    assert.deepEqual(steps.planned, []);
+    assert.match(planned.summary, /is fresh; nothing would change/);
+    assert.deepEqual(w.events, []);
+  });
+});
