@@ -1,11 +1,12 @@
 /**
  * The edge every flow on an instance shares (boot flows, rotate): the node config read under the
  * root, settings resolved from flags > environment > config file > defaults, and the real
- * adapters (IMDS, DynamoDB, Secrets Manager, execa, the filesystem root) wired into FlowDeps.
+ * adapters (IMDS, DynamoDB, Secrets Manager, S3, execa, the filesystem root) wired into FlowDeps.
  */
 
 import { DynamoDbClusterStore } from '../adapters/aws/dynamodb-cluster-store.js';
 import { findClusterLoadBalancer } from '../adapters/aws/elbv2-api-endpoint.js';
+import { S3OidcPublisher } from '../adapters/aws/s3-oidc.js';
 import { SecretsJoinMaterialStore } from '../adapters/aws/secrets-join-material.js';
 import { FsRoot } from '../adapters/fs/root.js';
 import { privateDnsName } from '../adapters/imds/readers.js';
@@ -94,6 +95,9 @@ export function wireFlowDeps(
     },
     joinMaterial: async () => {
       return new SecretsJoinMaterialStore({ clients: await services.aws(), logger, signal: ctx.signal });
+    },
+    oidcPublisher: async () => {
+      return new S3OidcPublisher({ clients: await services.aws(), logger, signal: ctx.signal });
     },
     discoverApiEndpoint: async (cluster) => {
       const lb = await findClusterLoadBalancer(await (await services.aws()).elbv2(), cluster);

@@ -1,7 +1,7 @@
 /**
  * `kboot iam-policy` kept honest by what kboot really calls. The built binary runs each role's
  * commands through the real flows against moto with KBOOT_TRACE_AWS_CALLS set — a control-plane
- * bootstrap, a control-plane join (instance metadata tags off, so identity needs
+ * bootstrap (with IRSA, so it publishes the OIDC documents to S3), a control-plane join (instance metadata tags off, so identity needs
  * ec2:DescribeTags), rotate, status and identity on masters; worker joins with tags on and off;
  * kubeconfig, status and ami from an operator's laptop — and the traced SDK calls, mapped to IAM
  * actions (test/support/aws-calls.ts), must be exactly what the role's printed policy allows:
@@ -18,9 +18,10 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateImageCommand, CreateTagsCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { commandActions, type KbootCommand } from '../../src/domain/iam/permissions.js';
 import type { IamRole } from '../../src/domain/iam/roles.js';
-import { createLoadBalancer, testEc2 } from '../support/aws.js';
+import { clientConfig, createLoadBalancer, testEc2 } from '../support/aws.js';
 import { callNames, iamActionsOf, readAwsCalls, type TracedAwsCall } from '../support/aws-calls.js';
 import { type RunResult, runKboot } from '../support/cli.js';
 import { SimCluster, type SimInstance } from '../support/cluster-sim.js';
@@ -30,6 +31,7 @@ import { tempDir } from '../support/paths.js';
 const CLUSTER = 'iam';
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
+const IRSA_BUCKET = 'iam-oidc';
 const KMS_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 
 /** One traced kboot invocation: who ran it, which command, what it called. */
@@ -154,8 +156,18 @@ describe('kboot iam-policy against the AWS calls kboot makes', () => {
     moto = await startMoto();
     traceDir = tempDir('kboot-iam-');
     // No apiEndpoint in the node config: the first master discovers the API load balancer (ELBv2).
-    sim = new SimCluster(moto, { name: CLUSTER, nodeConfig: '' });
+    // IRSA on: the first master publishes the OIDC documents to the bucket (S3).
+    sim = new SimCluster(moto, {
+      name: CLUSTER,
+      nodeConfig: `addons: { irsa: { bucket: ${IRSA_BUCKET} } }\n`,
+    });
     await sim.createTable();
+    const s3 = new S3Client({ ...clientConfig(moto), forcePathStyle: true });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: IRSA_BUCKET }));
+    } finally {
+      s3.destroy();
+    }
     await createLoadBalancer(moto, `${CLUSTER}-api`, { [`kubernetes.io/cluster/${CLUSTER}`]: 'owned' });
 
     // control-plane: bootstrap, a join (tags off), identity and status on masters (rotate: last)
@@ -239,6 +251,11 @@ describe('kboot iam-policy against the AWS calls kboot makes', () => {
     const names = (label: string) => callNames(runs.find((run) => run.label === label)?.calls ?? []);
     assert.ok(names('boot-bootstrap').includes('dynamodb:TransactWriteItems'), 'the init transaction');
     assert.ok(names('boot-bootstrap').includes('secretsmanager:CreateSecret'), 'secrets created');
+    assert.deepEqual(
+      names('boot-bootstrap').filter((name) => name.startsWith('s3:')),
+      ['s3:PutObject', 's3:PutObject'],
+      'the two OIDC documents',
+    );
     assert.ok(names('join-master').includes('ec2:DescribeTags'), 'tags from EC2');
     assert.deepEqual(names('status'), ['dynamodb:Query'], "a master's status reads its own cluster");
     assert.deepEqual(names('status-all'), ['dynamodb:Scan']);
@@ -325,6 +342,28 @@ describe('kboot iam-policy against the AWS calls kboot makes', () => {
     }
   });
 
+  it('lets only the control plane write to S3: the two OIDC document keys, in the --irsa-bucket given', async () => {
+    const keys = ['.well-known/openid-configuration', 'openid/v1/jwks'];
+    const s3Statements = (document: Document) =>
+      document.Statement.filter((statement) => statement.Action.some((action) => action.startsWith('s3:')));
+    for (const [extra, bucket] of [
+      [scoped, '*'],
+      [[...scoped, '--irsa-bucket', IRSA_BUCKET], IRSA_BUCKET],
+    ] as const) {
+      const statements = s3Statements((await printedPolicy('control-plane', [...extra])).document);
+      assert.equal(statements.length, 1);
+      assert.deepEqual(statements[0]?.Action, ['s3:PutObject']);
+      assert.deepEqual(
+        statements[0]?.Resource,
+        keys.map((key) => `arn:aws:s3:::${bucket}/${key}`),
+      );
+    }
+    for (const role of ['worker', 'operator'] as const) {
+      const { document } = await printedPolicy(role, [...scoped, '--irsa-bucket', IRSA_BUCKET]);
+      assert.deepEqual(s3Statements(document), [], role);
+    }
+  });
+
   it('uses --table, KBOOT_TABLE and the default table, makes no AWS call, and notes what is left open', async () => {
     const trace = path.join(traceDir, 'iam-policy.jsonl');
     const table = (document: Document) =>
@@ -349,6 +388,11 @@ describe('kboot iam-policy against the AWS calls kboot makes', () => {
     { label: 'a bad account', args: ['--role', 'worker', '--account', '1234'], message: /12 digits/ },
     { label: 'a bad region', args: ['--role', 'worker', '--region', 'mars'], message: /invalid --region/ },
     { label: 'a bad cluster name', args: ['--role', 'worker', '--cluster', 'a/b'], message: /cluster name/ },
+    {
+      label: 'a dotted IRSA bucket',
+      args: ['--role', 'control-plane', '--irsa-bucket', 'oidc.example.com'],
+      message: /invalid --irsa-bucket \\"oidc\.example\.com\\"/,
+    },
     {
       label: 'a key alias',
       args: ['--role', 'worker', '--kms-key-arn', `arn:aws:kms:${REGION}:${ACCOUNT}:alias/kboot`],

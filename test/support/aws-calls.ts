@@ -59,6 +59,7 @@ const IAM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   'ec2:DescribeImages': ['ec2:DescribeImages'],
   'elasticloadbalancing:DescribeLoadBalancers': ['elasticloadbalancing:DescribeLoadBalancers'],
   'elasticloadbalancing:DescribeTags': ['elasticloadbalancing:DescribeTags'],
+  's3:PutObject': ['s3:PutObject'],
 };
 
 /**

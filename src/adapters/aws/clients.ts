@@ -15,6 +15,7 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { buildInfo } from '../../core/build-info.js';
@@ -132,6 +133,14 @@ export class AwsClients {
 
   sts(): Promise<STSClient> {
     return this.#get('sts', async (c) => new (await import('@aws-sdk/client-sts')).STSClient(c));
+  }
+
+  /** S3, following a bucket's region when it is not the client's (a PermanentRedirect answer). */
+  s3(): Promise<S3Client> {
+    return this.#get(
+      's3',
+      async (c) => new (await import('@aws-sdk/client-s3')).S3Client({ ...c, followRegionRedirects: true }),
+    );
   }
 
   /** Closes sockets so the process can exit promptly. */

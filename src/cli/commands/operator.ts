@@ -51,6 +51,12 @@ export function registerOperatorTools(program: Command, runtime: Runtime): void 
         "the cluster's KMS key: grants its use through Secrets Manager (and fixes the region)",
       ),
     )
+    .addOption(
+      new Option(
+        '--irsa-bucket <name>',
+        'control-plane: the IRSA bucket (addons.irsa.bucket) the OIDC documents go to (default: any bucket)',
+      ),
+    )
     .addHelpText('after', '\n--table and --region (global options) scope the policy too; region default: *.')
     .action(lazyAction(runtime, async () => (await import('../handlers/iam-policy.js')).iamPolicy));
 

@@ -1,6 +1,6 @@
 /**
  * `kboot iam-policy --role control-plane|worker|operator [--cluster NAME] [--table NAME]
- * [--region R] [--account ID] [--kms-key-arn ARN]`: prints the role's least-privilege IAM policy
+ * [--region R] [--account ID] [--kms-key-arn ARN] [--irsa-bucket NAME]`: prints the role's least-privilege IAM policy
  * document (JSON) on stdout. No AWS call. What the scope leaves open (every cluster, region or
  * account) is said on stderr, since JSON has no comments.
  */
@@ -20,6 +20,7 @@ export interface IamPolicyOptions {
   region?: string;
   account?: string;
   kmsKeyArn?: string;
+  irsaBucket?: string;
 }
 
 function parseRole(role: string): IamRole {
@@ -38,6 +39,7 @@ export async function iamPolicy(options: IamPolicyOptions, ctx: CommandContext):
     region: options.region,
     account: options.account,
     kmsKeyArn: options.kmsKeyArn,
+    irsaBucket: options.irsaBucket,
   });
   const logger = ctx.logger.child({ command: 'iam-policy', role });
   for (const note of scopeNotes(scope)) logger.warn(note);

@@ -9,6 +9,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { parseDurationMs } from '../../core/duration.js';
 import { ConfigError } from '../../core/errors.js';
+import { AWS_REGION_PATTERN, IRSA_BUCKET_PATTERN } from '../irsa/issuer.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/kboot/config.yaml';
 
@@ -27,6 +28,39 @@ const duration = z.string().refine(
 const cidr = z
   .string()
   .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { message: 'expected an IPv4 CIDR like 10.244.0.0/16' });
+
+/**
+ * IAM Roles for Service Accounts: the S3 bucket the first master publishes the OIDC documents to
+ * (the cluster record has no bucket yet, so the node config names it). `false` (the placeholder of
+ * earlier versions) means off, like leaving it out.
+ */
+const irsa = z.preprocess(
+  (value) => (value === false ? undefined : value),
+  z
+    .strictObject(
+      {
+        bucket: z.string().regex(IRSA_BUCKET_PATTERN, {
+          message: 'expected an S3 bucket name: 3-63 lowercase letters, digits and hyphens (no dots)',
+        }),
+        /** The bucket's region; default: the cluster's. */
+        region: z
+          .string()
+          .regex(AWS_REGION_PATTERN, { message: 'expected an AWS region like eu-west-1' })
+          .optional(),
+        /** More API server audiences, after the issuer. */
+        audiences: z
+          .array(
+            z.string().regex(/^[^,\s]+$/, { message: 'expected one audience, without commas or spaces' }),
+          )
+          .optional(),
+      },
+      {
+        error: (issue) =>
+          issue.code === 'invalid_type' ? 'expected { bucket, region?, audiences? } or false' : undefined,
+      },
+    )
+    .optional(),
+);
 
 export const NodeConfigSchema = z.strictObject({
   /** DynamoDB table holding cluster state. */
@@ -67,7 +101,7 @@ export const NodeConfigSchema = z.strictObject({
     .strictObject({
       cni: z.enum(['cilium', 'none']).optional(),
       cloudController: z.boolean().optional(),
-      irsa: z.boolean().optional(),
+      irsa,
       manifestsDir: z.string().optional(),
     })
     .optional(),

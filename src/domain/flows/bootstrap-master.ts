@@ -3,8 +3,9 @@
  *   identity → the cluster record (written here, conditionally, when no `kboot cluster create`
  *   made it) → already initialized? → take the bootstrap lease → re-check → render the
  *   InitConfiguration with a bootstrap token and certificate key kboot generated (0600) →
- *   kubeadm init --upload-certs → CA hash from ca.crt → publish join, control-plane and admin.conf
- *   secrets → set `initialized` (a transaction that checks the lease) → release.
+ *   kubeadm init --upload-certs → CA hash from ca.crt → with IRSA (`addons.irsa`), the OIDC
+ *   discovery document and JWKS of sa.pub to the bucket → publish join, control-plane and
+ *   admin.conf secrets → set `initialized` (a transaction that checks the lease) → release.
  * Anything failing after kubeadm started: kubeadm reset -f, the failure recorded in the cluster
  * record, the lease released, exit with the kubeadm-failed code. A retry starts over cleanly.
  */
@@ -13,6 +14,9 @@ import { formatDurationMs } from '../../core/duration.js';
 import { ConfigError, isKbootError, KubeadmError, StateConflictError } from '../../core/errors.js';
 import { redactText, Secret } from '../../core/secrets.js';
 import type { Identity } from '../identity/resolve.js';
+import { oidcDocuments } from '../irsa/documents.js';
+import { type IrsaSettings, resolveIrsa, serviceAccountIssuer } from '../irsa/issuer.js';
+import { SERVICE_ACCOUNT_PUBLIC_KEY_PATH } from '../irsa/publisher.js';
 import { JOIN_MATERIAL_SCHEMA_VERSION, type JoinMaterial } from '../join/material.js';
 import { caCertHash } from '../kubeadm/ca-hash.js';
 import { renderInitConfig } from '../kubeadm/render.js';
@@ -145,6 +149,8 @@ export async function bootstrapMaster(
   const token = generateBootstrapToken();
   const certificateKey = generateCertificateKey();
   const endpoint = apiAddress(record.apiEndpoint);
+  const irsaConfig = deps.config.addons?.irsa;
+  const irsa = irsaConfig === undefined ? undefined : resolveIrsa(irsaConfig, record.region);
   const initInput = {
     apiVersion: kubeadm.apiVersion,
     nodeName,
@@ -161,11 +167,12 @@ export async function bootstrapMaster(
     ],
     certificateKey,
     kubeletConfiguration: { cgroupDriver: 'systemd' as const },
+    ...(irsa === undefined ? {} : { serviceAccount: serviceAccountIssuer(irsa) }),
   };
   if (steps.dryRun) {
     steps.planned.push({
       step: 'bootstrap-lease',
-      description: `take the bootstrap lease of cluster ${cluster}, write ${INIT_CONFIG_PATH}, run kubeadm init --upload-certs, publish join material and mark the cluster initialized`,
+      description: `take the bootstrap lease of cluster ${cluster}, write ${INIT_CONFIG_PATH}, run kubeadm init --upload-certs, ${irsa === undefined ? '' : `publish the OIDC discovery document and JWKS for issuer ${irsa.issuer} to s3://${irsa.bucket}, `}publish join material and mark the cluster initialized`,
       files: [{ path: INIT_CONFIG_PATH, content: renderInitConfig(initInput, { mode: 'redacted' }) }],
     });
     return { ...base, outcome: 'planned', summary: 'dry run: nothing changed' };
@@ -193,6 +200,7 @@ export async function bootstrapMaster(
         lease,
         record: current ?? record,
         initInput,
+        irsa,
         token,
         certificateKey,
       });
@@ -211,6 +219,8 @@ interface InitializeInput {
   lease: LeaseRef;
   record: ClusterRecord;
   initInput: Parameters<typeof renderInitConfig>[0];
+  /** Set when IRSA is configured: where the OIDC documents go. */
+  irsa: IrsaSettings | undefined;
   token: Secret;
   certificateKey: Secret;
 }
@@ -245,6 +255,11 @@ async function initialize(deps: FlowDeps, state: ClusterStatePorts, input: Initi
     const caHash = caCertHash(caPem, CA_CERT_PATH);
     const adminConf = await fs.readText(ADMIN_CONF_PATH);
     if (adminConf === undefined) throw new KubeadmError(`kubeadm init did not write ${ADMIN_CONF_PATH}`);
+
+    if (input.irsa !== undefined) {
+      step = 'irsa';
+      await publishOidcDocuments(deps, input.irsa);
+    }
 
     step = 'publish-join-material';
     const nowMs = clock.nowMs();
@@ -321,4 +336,22 @@ async function initialize(deps: FlowDeps, state: ClusterStatePorts, input: Initi
   } finally {
     await fs.remove(INIT_CONFIG_PATH);
   }
+}
+
+/** The OIDC discovery document and the JWKS of the service account key, to the IRSA bucket. */
+async function publishOidcDocuments(deps: FlowDeps, irsa: IrsaSettings): Promise<void> {
+  const publicKeyPem = await deps.fs.readText(SERVICE_ACCOUNT_PUBLIC_KEY_PATH);
+  if (publicKeyPem === undefined) {
+    throw new KubeadmError(`kubeadm init did not write ${SERVICE_ACCOUNT_PUBLIC_KEY_PATH}`);
+  }
+  const documents = oidcDocuments(irsa.issuer, publicKeyPem, SERVICE_ACCOUNT_PUBLIC_KEY_PATH);
+  await (await deps.oidcPublisher()).publish(irsa.bucket, documents.objects);
+  deps.logger.info(
+    {
+      issuer: irsa.issuer,
+      bucket: irsa.bucket,
+      keyIds: documents.jwks.keys.map((key) => key.kid),
+    },
+    'published the OIDC discovery document and JWKS for IRSA to S3',
+  );
 }

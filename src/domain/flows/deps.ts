@@ -9,6 +9,7 @@ import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { NodeConfig } from '../config/node-config.js';
 import type { Identity } from '../identity/resolve.js';
+import type { OidcPublisher } from '../irsa/publisher.js';
 import type { JoinMaterialStore } from '../join/store.js';
 import type { ClusterRecordReader, ClusterRecordWriter, MemberRegistry } from '../state/cluster-store.js';
 import type { LeaseLock, LockName } from '../state/lease.js';
@@ -46,6 +47,8 @@ export interface FlowDeps {
   privateDnsName(): Promise<string>;
   state(): Promise<ClusterStatePorts>;
   joinMaterial(): Promise<JoinMaterialStore>;
+  /** Publishes the IRSA OIDC documents (first master, when `addons.irsa` is configured). */
+  oidcPublisher(): Promise<OidcPublisher>;
   /** The DNS name of the load balancer tagged for the cluster, if there is one (discovery). */
   discoverApiEndpoint(cluster: string): Promise<string | undefined>;
   kubeadm: KubeadmRunner;

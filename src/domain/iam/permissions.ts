@@ -18,10 +18,13 @@
  *   actions have no resource-level permissions, so `*`, limited to the region when it is known.
  *   The same holds for the ELBv2 Describe* calls of API endpoint discovery (first master only,
  *   when neither a cluster record nor the node config gives the endpoint).
+ * - s3:PutObject (first master, only with IRSA: `addons.irsa` in the node config) is granted on
+ *   the two OIDC document keys, in the bucket given with --irsa-bucket, else in any bucket.
  * - dynamodb:Scan cannot be limited by dynamodb:LeadingKeys (a ForAllValues condition over a Scan's
  *   empty key set is true), so it is granted only in a policy for every cluster of the table.
  */
 
+import { OIDC_OBJECT_KEYS } from '../irsa/issuer.js';
 import type { IamRole } from './roles.js';
 import type { SecretKind } from './scope.js';
 
@@ -52,7 +55,8 @@ export type IamAction =
   | 'ec2:DescribeTags'
   | 'ec2:DescribeImages'
   | 'elasticloadbalancing:DescribeLoadBalancers'
-  | 'elasticloadbalancing:DescribeTags';
+  | 'elasticloadbalancing:DescribeTags'
+  | 's3:PutObject';
 
 export type GrantTarget =
   /** The cluster's items (leading key `cluster#<name>`), or every item of the table when unscoped. */
@@ -62,6 +66,8 @@ export type GrantTarget =
   | { kind: 'secrets'; secrets: readonly SecretKind[] }
   /** The cluster's KMS key (only with --kms-key-arn), through Secrets Manager, for these secrets. */
   | { kind: 'kms-key'; secrets: readonly SecretKind[] }
+  /** The IRSA OIDC documents: these keys in the IRSA bucket (any bucket when not given). */
+  | { kind: 's3-objects'; keys: readonly string[] }
   /** Actions without resource-level permissions (EC2 Describe*): `*`, in the region when known. */
   | { kind: 'any-resource' };
 
@@ -153,6 +159,14 @@ export const GRANTS: readonly Grant[] = [
     actions: ['elasticloadbalancing:DescribeLoadBalancers', 'elasticloadbalancing:DescribeTags'],
     target: { kind: 'any-resource' },
     why: 'find the API load balancer tagged for the cluster when no record or config gives the endpoint',
+  },
+  {
+    sid: 'BootstrapMasterPublishIrsaOidcDocuments',
+    role: 'control-plane',
+    commands: ['boot', 'bootstrap-master'],
+    actions: ['s3:PutObject'],
+    target: { kind: 's3-objects', keys: OIDC_OBJECT_KEYS },
+    why: 'publish the OIDC discovery document and JWKS for IRSA (only when addons.irsa is configured)',
   },
   {
     sid: 'StatusQueryOwnCluster',

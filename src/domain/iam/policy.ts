@@ -10,6 +10,7 @@ import {
   clusterLeadingKey,
   type PolicyScope,
   type SecretKind,
+  s3ObjectArn,
   secretArnPattern,
   secretsManagerService,
   tableArn,
@@ -85,6 +86,8 @@ function statementOf(grant: Grant, scope: PolicyScope): PolicyStatement | undefi
         }),
       };
     }
+    case 's3-objects':
+      return { ...base, Resource: target.keys.map((key) => s3ObjectArn(scope, key)) };
     case 'any-resource':
       return {
         ...base,

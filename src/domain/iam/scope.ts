@@ -7,6 +7,7 @@
 
 import { UsageError } from '../../core/errors.js';
 import { validateClusterName } from '../identity/tags.js';
+import { IRSA_BUCKET_PATTERN } from '../irsa/issuer.js';
 import { adminConfSecretId, controlPlaneSecretId, joinSecretId } from '../join/secret-ids.js';
 
 /** Matches anything in an ARN segment or condition value. */
@@ -26,6 +27,8 @@ export interface PolicyScopeInput {
   region?: string;
   account?: string;
   kmsKeyArn?: string;
+  /** The IRSA bucket (`addons.irsa.bucket`). */
+  irsaBucket?: string;
 }
 
 export interface KmsKey {
@@ -45,6 +48,8 @@ export interface PolicyScope {
   account: string;
   partition: string;
   kmsKey: KmsKey | undefined;
+  /** Undefined: any bucket. */
+  irsaBucket: string | undefined;
 }
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
@@ -86,6 +91,15 @@ function checkTable(table: string): string {
   return table;
 }
 
+function checkBucket(bucket: string): string {
+  if (!IRSA_BUCKET_PATTERN.test(bucket)) {
+    throw new UsageError(`invalid --irsa-bucket "${bucket}"`, {
+      hint: 'give the S3 bucket of addons.irsa.bucket: 3-63 lowercase letters, digits and hyphens, no dots',
+    });
+  }
+  return bucket;
+}
+
 export function parseKmsKeyArn(arn: string): KmsKey {
   const match = KMS_KEY_ARN.exec(arn);
   if (match === null) {
@@ -118,7 +132,8 @@ export function resolvePolicyScope(input: PolicyScopeInput): PolicyScope {
     });
   }
   const account = input.account === undefined ? ANY : checkAccount(input.account);
-  return { cluster, table, region, account, partition, kmsKey };
+  const irsaBucket = input.irsaBucket === undefined ? undefined : checkBucket(input.irsaBucket);
+  return { cluster, table, region, account, partition, kmsKey, irsaBucket };
 }
 
 /** The leading (partition) key every item of the cluster has. */
@@ -140,6 +155,11 @@ const SECRET_IDS: Record<SecretKind, (cluster: string) => string> = {
 export function secretArnPattern(scope: PolicyScope, secret: SecretKind): string {
   const name = SECRET_IDS[secret](scope.cluster ?? ANY);
   return `arn:${scope.partition}:secretsmanager:${scope.region}:${scope.account}:secret:${name}${SECRET_ARN_SUFFIX}`;
+}
+
+/** The ARN of an object in the IRSA bucket (any bucket when unscoped); S3 ARNs have no region or account. */
+export function s3ObjectArn(scope: PolicyScope, key: string): string {
+  return `arn:${scope.partition}:s3:::${scope.irsaBucket ?? ANY}/${key}`;
 }
 
 /** The `kms:ViaService` value of Secrets Manager in the scope's region. */

@@ -295,6 +295,7 @@ class World {
         };
       },
       joinMaterial: async () => this.store(),
+      oidcPublisher: unexpected('oidcPublisher'),
       kubeadm: this.kubeadm(),
     } as FlowDeps;
   }

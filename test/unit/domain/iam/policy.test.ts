@@ -70,6 +70,7 @@ describe('the permission catalogue', () => {
           'elasticloadbalancing:DescribeTags',
           'kms:Decrypt',
           'kms:GenerateDataKey',
+          's3:PutObject',
           'secretsmanager:CreateSecret',
           'secretsmanager:PutSecretValue',
           'secretsmanager:TagResource',

@@ -30,6 +30,7 @@ describe('policy scope', () => {
       account: '*',
       partition: 'aws',
       kmsKey: undefined,
+      irsaBucket: undefined,
     });
     assert.equal(tableArn(scope), 'arn:aws:dynamodb:*:*:table/kboot');
     assert.equal(secretArnPattern(scope, 'join'), 'arn:aws:secretsmanager:*:*:secret:kboot/*/join-??????');
