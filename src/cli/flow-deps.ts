@@ -1,13 +1,13 @@
 /**
+ * The AWS adapters are imported inside the ports that use them: each brings an SDK client whose
+ * code costs tens of milliseconds to load, and a worker's join needs only DynamoDB and Secrets
+ * Manager (discovery, S3 and EC2 are for the first master or a fallback).
+ *
  * The edge every flow on an instance shares (boot flows, rotate): the node config read under the
  * root, settings resolved from flags > environment > config file > defaults, and the real
  * adapters (IMDS, DynamoDB, Secrets Manager, S3, execa, the filesystem root) wired into FlowDeps.
  */
 
-import { DynamoDbClusterStore } from '../adapters/aws/dynamodb-cluster-store.js';
-import { findClusterLoadBalancer } from '../adapters/aws/elbv2-api-endpoint.js';
-import { S3OidcPublisher } from '../adapters/aws/s3-oidc.js';
-import { SecretsJoinMaterialStore } from '../adapters/aws/secrets-join-material.js';
 import { FsRoot } from '../adapters/fs/root.js';
 import { privateDnsName } from '../adapters/imds/readers.js';
 import { kubeadmRunner } from '../adapters/process/kubeadm.js';
@@ -85,6 +85,7 @@ export function wireFlowDeps(
     identity: () => services.identity(),
     privateDnsName: () => privateDnsName(services.imds),
     state: async () => {
+      const { DynamoDbClusterStore } = await import('../adapters/aws/dynamodb-cluster-store.js');
       const aws = await services.aws();
       const store = new DynamoDbClusterStore({
         dynamodb: await aws.dynamodb(),
@@ -94,12 +95,15 @@ export function wireFlowDeps(
       return { records: store, lock: (cluster, name) => store.leaseLock(cluster, name) };
     },
     joinMaterial: async () => {
+      const { SecretsJoinMaterialStore } = await import('../adapters/aws/secrets-join-material.js');
       return new SecretsJoinMaterialStore({ clients: await services.aws(), logger, signal: ctx.signal });
     },
     oidcPublisher: async () => {
+      const { S3OidcPublisher } = await import('../adapters/aws/s3-oidc.js');
       return new S3OidcPublisher({ clients: await services.aws(), logger, signal: ctx.signal });
     },
     discoverApiEndpoint: async (cluster) => {
+      const { findClusterLoadBalancer } = await import('../adapters/aws/elbv2-api-endpoint.js');
       const lb = await findClusterLoadBalancer(await (await services.aws()).elbv2(), cluster);
       return lb?.dnsName;
     },

@@ -1,4 +1,4 @@
-import { DescribeTagsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { AwsDeniedError } from '../../core/errors.js';
 import { classifyAwsError } from './errors.js';
 
@@ -10,6 +10,8 @@ export async function describeInstanceTags(
   ec2: EC2Client,
   instanceId: string,
 ): Promise<Record<string, string>> {
+  // Loaded here, not at the top: the EC2 client's model is large, and only this fallback needs it.
+  const { DescribeTagsCommand } = await import('@aws-sdk/client-ec2');
   try {
     const response = await ec2.send(
       new DescribeTagsCommand({

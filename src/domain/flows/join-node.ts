@@ -22,21 +22,28 @@ export async function joinNode(deps: FlowDeps, steps: Steps): Promise<FlowResult
   if (alreadyMember !== undefined) return alreadyMember;
 
   const deadlineMs = clock.nowMs() + deps.settings.waitTimeoutMs;
-  const state = await deps.state();
-  const record = await steps.read('wait-initialized', () =>
-    waitForInitialized(state.records, identity.clusterName, {
-      deadlineMs,
-      pollMs: deps.settings.pollMs,
-      clock,
-      logger,
-      signal: deps.signal,
-    }),
-  );
-  const store = await deps.joinMaterial();
-  const join = await steps.read('join-material', () =>
-    readFreshJoin(deps, store, identity.clusterName, deadlineMs),
-  );
-  const kubeadm = await steps.read('kubeadm-version', () => localKubeadm(deps));
+  // The local kubeadm's version is asked for while the cluster state is read (both only read);
+  // either failing fails the join at once.
+  const [kubeadm, { record, join }] = await Promise.all([
+    steps.read('kubeadm-version', () => localKubeadm(deps)),
+    (async () => {
+      const state = await deps.state();
+      const initialized = await steps.read('wait-initialized', () =>
+        waitForInitialized(state.records, identity.clusterName, {
+          deadlineMs,
+          pollMs: deps.settings.pollMs,
+          clock,
+          logger,
+          signal: deps.signal,
+        }),
+      );
+      const store = await deps.joinMaterial();
+      const material = await steps.read('join-material', () =>
+        readFreshJoin(deps, store, identity.clusterName, deadlineMs),
+      );
+      return { record: initialized, join: material };
+    })(),
+  ]);
   assertVersionSkew({
     action: 'join-worker',
     kubeadm: kubeadm.version,
