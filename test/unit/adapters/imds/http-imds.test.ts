@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { HttpImds, type HttpImdsOptions, TOKEN_PATH } from '../../../../src/adapters/imds/http-imds.js';
+import {
+  HttpImds,
+  type HttpImdsOptions,
+  IMDS_DEFAULTS,
+  TOKEN_PATH,
+} from '../../../../src/adapters/imds/http-imds.js';
 import {
   AwsDeniedError,
   AwsThrottledError,
@@ -157,12 +162,17 @@ describe('HttpImds: retries', () => {
     t.server.setFailures({ status: 503, count: 100 });
     await assert.rejects(t.imds.get('instance-id'), (error: unknown) => {
       assert.ok(error instanceof AwsUnavailableError);
-      assert.match(error.message, /while requesting an IMDSv2 token after 5 attempts \(last: HTTP 503\)/);
+      assert.match(
+        error.message,
+        new RegExp(
+          `while requesting an IMDSv2 token after ${IMDS_DEFAULTS.maxAttempts} attempts \\(last: HTTP 503\\)`,
+        ),
+      );
       assert.match(error.hint ?? '', /EC2 instance.*hop limit.*AWS_EC2_METADATA_SERVICE_ENDPOINT/);
       return true;
     });
-    assert.equal(t.server.counts.total, 5);
-    assert.equal(t.clock.sleptMs.length, 4);
+    assert.equal(t.server.counts.total, IMDS_DEFAULTS.maxAttempts);
+    assert.equal(t.clock.sleptMs.length, IMDS_DEFAULTS.maxAttempts - 1);
   });
 
   it('honours maxAttempts and the total deadline', async () => {
@@ -194,8 +204,13 @@ describe('HttpImds: retries', () => {
         error.message,
         /could not reach the instance metadata service at http:\/\/127\.0\.0\.1:\d+/,
       );
-      assert.match(error.message, /after 5 attempts \(last: connection failed \(ECONNREFUSED\)\)/);
-      assert.equal(error.details.attempts, 5);
+      assert.match(
+        error.message,
+        new RegExp(
+          `after ${IMDS_DEFAULTS.maxAttempts} attempts \\(last: connection failed \\(ECONNREFUSED\\)\\)`,
+        ),
+      );
+      assert.equal(error.details.attempts, IMDS_DEFAULTS.maxAttempts);
       return true;
     });
   });
