@@ -1,5 +1,21 @@
 /** What a benchmark section is: `npm run bench` runs each in turn (see scripts/bench/run.ts). */
 
+export interface BenchOptions {
+  /** Measured worker joins per tool (worker-join, aws-cli-join). */
+  joinRuns: number;
+  /** Unmeasured joins before them. */
+  joinWarmups: number;
+  /** Worker counts for the convergence section, each booted with `controlPlanes` masters. */
+  sizes: number[];
+  controlPlanes: number;
+  /** FAKE_KUBEADM_SLEEP_MS for the convergence runs ("init=2000,join=1000"). */
+  kubeadmSleep: string;
+  /** KBOOT_POLL_MS for the convergence runs (kboot's own default: 3000). */
+  pollMs: number;
+  /** --wait-timeout for the convergence runs (a kboot duration, e.g. "10m"). */
+  waitTimeout: string;
+}
+
 export interface BenchContext {
   repoRoot: string;
   /** The single executable under test (dist/kboot unless --binary). */
@@ -8,6 +24,7 @@ export interface BenchContext {
   warmups: number;
   /** GNU time for peak RSS, when installed. */
   gnuTime: string | undefined;
+  options: BenchOptions;
   log(line: string): void;
 }
 

@@ -37,6 +37,10 @@ function cases(ctx: BenchContext): Case[] {
     { label: 'kboot --version', invocation: kboot(['--version']) },
     { label: 'kboot completion bash', invocation: kboot(['completion', 'bash']) },
     { label: 'kboot __complete bash -- jo', invocation: kboot(['__complete', 'bash', '--', 'jo']) },
+    {
+      label: 'kboot cidr plan --vpc-cidr 10.20.0.0/16 --azs 3',
+      invocation: kboot(['cidr', 'plan', '--vpc-cidr', '10.20.0.0/16', '--azs', '3']),
+    },
   ];
   const base = path.join(ctx.repoRoot, 'node_modules', `node-base-linux-${process.arch}`, 'bin', 'node');
   if (existsSync(base)) {

@@ -29,7 +29,9 @@ export interface LocalKubeadm {
 /** The kubeadm on this machine, and the config API version it reads. */
 export async function localKubeadm(deps: FlowDeps): Promise<LocalKubeadm> {
   const stdout = await deps.kubeadm.run(['version', '-o', 'short'], {
-    timeoutMs: 30_000,
+    // Instant on a healthy machine; generous so a CPU-starved boot (every unit starting at once)
+    // does not fail on it.
+    timeoutMs: 120_000,
     signal: deps.signal,
   });
   const version = parseKubeadmVersionOutput(stdout);
