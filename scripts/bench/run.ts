@@ -4,7 +4,7 @@
  *   node --import tsx scripts/bench/run.ts [--only <section>]... [--binary PATH]
  *     [--runs N] [--warmups N]                 cold start (default 30 after 3)
  *     [--join-runs N] [--join-warmups N]       worker-join, aws-cli-join (default 15 after 2)
- *     [--sizes 10,50,100] [--control-planes 3] convergence: workers per run, masters per run
+ *     [--sizes 10,50,200] [--control-planes 3] convergence: workers per run, masters per run
  *     [--kubeadm-sleep init=2000,join=1000]    convergence: FAKE_KUBEADM_SLEEP_MS
  *     [--poll-ms 3000] [--wait-timeout 10m]    convergence: KBOOT_POLL_MS, kboot --wait-timeout
  *
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     options: {
       joinRuns: positiveInt('join-runs', values['join-runs'], 15),
       joinWarmups: positiveInt('join-warmups', values['join-warmups'], 2),
-      sizes: sizeList(values.sizes, [10, 50, 100]),
+      sizes: sizeList(values.sizes, [10, 50, 200]),
       controlPlanes: positiveInt('control-planes', values['control-planes'], 3),
       kubeadmSleep: values['kubeadm-sleep'] ?? 'init=2000,join=1000',
       pollMs: positiveInt('poll-ms', values['poll-ms'], 3000),
