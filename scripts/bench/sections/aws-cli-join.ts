@@ -47,7 +47,7 @@ export const awsCliJoin: BenchSection = {
     const tools = lookup.tools;
     const { joinRuns, joinWarmups } = ctx.options;
     ctx.log(
-      `aws-cli-join: ${tools.awsVersion} (${tools.aws}); ${joinWarmups} + ${joinRuns} joins each, alternating`,
+      `aws-cli-join: ${tools.awsVersion} (${tools.aws}); ${joinWarmups} + ${joinRuns} joins per joiner, rotating order`,
     );
 
     const kboot: Joiner = { kind: 'kboot', binary: ctx.binary, instantVersion: false };

@@ -77,6 +77,8 @@ interface Failure {
   role: string;
   exitCode: number | null;
   message: string;
+  /** Where it failed: in kboot, or in the fake kubeadm's join (after kboot ran it). */
+  in: 'kboot' | 'fake-kubeadm-join';
 }
 
 interface SizeResult {
@@ -88,11 +90,17 @@ interface SizeResult {
   launchSpreadMs?: number;
   launchToInitializedMs?: number;
   initializedSource?: 'record' | 'kubeadm-init';
+  /** initialized → the last instance's exec of `kubeadm join` (every joiner has run join). */
+  initializedToLastJoinExecMs?: number;
+  /** Instances that exec'd `kubeadm join` (every one but the initializer, when all went well). */
+  ranJoin?: number;
   initializedToLastJoinMs?: number;
   initializedToLastWorkerJoinMs?: number;
   initializedToLastControlPlaneJoinMs?: number;
   initializedToLastExitMs?: number;
   failures?: Failure[];
+  /** Failures inside the fake kubeadm's join, by its error's first line. */
+  fakeJoinErrors?: Record<string, number>;
   inits?: number;
   joins?: number;
   expectedJoins?: number;
@@ -146,6 +154,23 @@ function lineCount(file: string): number {
   } catch {
     return 0;
   }
+}
+
+/** The bench kubeadm wrapper's stamps: "<epoch µs> <command>" per line. */
+function readExecStamps(file: string): { atMs: number; command: string }[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [micros, command] = line.split(' ');
+      return { atMs: Number(micros) / 1000, command: command ?? '' };
+    });
 }
 
 /** Latency of one cheap request to moto; served in turn with kboot's, so it shows moto's queue. */
@@ -272,14 +297,17 @@ async function runSize(moto: Moto, workers: number, settings: Settings): Promise
   try {
     await sim.createTable();
     const traces = new Map<SimInstance, string>();
+    const execLogs = new Map<SimInstance, string>();
     const add = async (role: 'control-plane' | 'worker') => {
       const index = sim.instances.length;
       const trace = path.join(sim.dir, `aws-${index}.jsonl`);
+      const execLog = path.join(sim.dir, `exec-${index}.log`);
       const instance = await sim.addInstance(role, {
-        ...benchKubeadmEnv(settings.repoRoot, path.join(sim.dir, `exec-${index}.log`), true),
+        ...benchKubeadmEnv(settings.repoRoot, execLog, true),
         KBOOT_TRACE_AWS_CALLS: trace,
       });
       traces.set(instance, trace);
+      execLogs.set(instance, execLog);
     };
     settings.log(
       `convergence: N=${workers}: creating ${instancesTotal} instances in moto, each with its IMDS server`,
@@ -339,6 +367,16 @@ async function runSize(moto: Moto, workers: number, settings: Settings): Promise
     const since = (endMs: number | undefined) =>
       endMs === undefined || initializedMs === undefined ? undefined : endMs - initializedMs;
 
+    const joinExecAtMs = (instance: SimInstance): number | undefined =>
+      readExecStamps(execLogs.get(instance) ?? '').findLast((stamp) => stamp.command === 'join')?.atMs;
+    const joinExecs = sim.instances.map(joinExecAtMs).filter((at): at is number => at !== undefined);
+    const failedJoins = invocations.filter((call) => call.command === 'join' && call.exitCode !== 0);
+    const failedJoinRoots = new Set(failedJoins.map((call) => call.env.KBOOT_ROOT));
+    const fakeJoinErrors: Record<string, number> = {};
+    for (const call of failedJoins) {
+      const first = String(call.error ?? `exit ${call.exitCode}`).split('\n')[0] ?? '';
+      fakeJoinErrors[first] = (fakeJoinErrors[first] ?? 0) + 1;
+    }
     const failures: Failure[] = [];
     launched.forEach((result, index) => {
       const instance = sim.instances[index] as SimInstance;
@@ -348,6 +386,7 @@ async function runSize(moto: Moto, workers: number, settings: Settings): Promise
         role: instance.role,
         exitCode: result.exitCode,
         message: failureText(result),
+        in: failedJoinRoots.has(instance.root) ? 'fake-kubeadm-join' : 'kboot',
       });
     });
     const perInstance = (role: 'worker' | 'control-plane', pick: (instance: SimInstance) => number) =>
@@ -368,11 +407,14 @@ async function runSize(moto: Moto, workers: number, settings: Settings): Promise
       launchSpreadMs,
       launchToInitializedMs: initializedMs === undefined ? undefined : initializedMs - launchMs,
       initializedSource: recordAtMs === undefined ? 'kubeadm-init' : 'record',
+      initializedToLastJoinExecMs: joinExecs.length === 0 ? undefined : since(Math.max(...joinExecs)),
+      ranJoin: joinExecs.length,
       initializedToLastJoinMs: since(lastEnd()),
       initializedToLastWorkerJoinMs: since(lastEnd('worker')),
       initializedToLastControlPlaneJoinMs: since(lastEnd('control-plane')),
       initializedToLastExitMs: since(lastExitMs > 0 ? lastExitMs : undefined),
       failures,
+      fakeJoinErrors,
       inits: inits.length,
       joins: joins.length,
       expectedJoins: instancesTotal - 1,
@@ -433,12 +475,22 @@ function render(results: readonly SizeResult[]): string {
     results.map((result) => (result.skipped !== undefined ? 'skipped' : pick(result)));
   const rows: string[][] = [
     ['instances (control-plane + workers)', ...results.map((r) => `${r.controlPlanes} + ${r.workers}`)],
-    ['failed instances', ...column((r) => String(r.failures?.length ?? 0))],
     [
-      'kubeadm init / successful joins (expected)',
-      ...column((r) => `${r.inits} / ${r.joins} (${r.expectedJoins})`),
+      'failed instances: in kboot / in the fake kubeadm join',
+      ...column((r) => {
+        const inKboot = (r.failures ?? []).filter((failure) => failure.in === 'kboot').length;
+        return `${inKboot} / ${(r.failures?.length ?? 0) - inKboot}`;
+      }),
+    ],
+    [
+      'kubeadm init / ran join / joins that succeeded (expected)',
+      ...column((r) => `${r.inits} / ${r.ranJoin} / ${r.joins} (${r.expectedJoins})`),
     ],
     ['launch → initialized (s)', ...column((r) => seconds(r.launchToInitializedMs))],
+    [
+      'initialized → every instance ran kubeadm join (s)',
+      ...column((r) => seconds(r.initializedToLastJoinExecMs)),
+    ],
     ['initialized → last join end (s)', ...column((r) => seconds(r.initializedToLastJoinMs))],
     ['  → last worker join end (s)', ...column((r) => seconds(r.initializedToLastWorkerJoinMs))],
     ['  → last control-plane join end (s)', ...column((r) => seconds(r.initializedToLastControlPlaneJoinMs))],
@@ -547,9 +599,10 @@ export const convergence: BenchSection = {
     }
 
     const largest = [...results].reverse().find((result) => result.skipped === undefined);
-    const failures = results.flatMap((result) =>
+    const failureLines = results.flatMap((result) =>
       (result.failures ?? []).map(
-        (failure) => `N=${result.workers} ${failure.instance}: exit ${failure.exitCode}: ${failure.message}`,
+        (failure) =>
+          `N=${result.workers} ${failure.instance} (${failure.in}): exit ${failure.exitCode}: ${failure.message}`,
       ),
     );
     const targetSize = 200;
@@ -561,6 +614,11 @@ export const convergence: BenchSection = {
           (atTarget.failures?.length ?? 1) === 0 &&
           atTarget.inits === 1 &&
           atTarget.joins === atTarget.expectedJoins;
+    const kbootClean = (result: SizeResult) =>
+      result.aborted === undefined &&
+      (result.failures ?? []).every((failure) => failure.in !== 'kboot') &&
+      result.inits === 1 &&
+      result.ranJoin === result.expectedJoins;
     const lines = [
       `each size: ${controlPlanes} control-plane + N worker instances started at once against one moto (reset between sizes), ` +
         `each with its own IMDS server; FAKE_KUBEADM_SLEEP_MS=${kubeadmSleep}, KBOOT_POLL_MS=${pollMs}, --wait-timeout ${waitTimeout}; ` +
@@ -574,24 +632,34 @@ export const convergence: BenchSection = {
           result.skipped && `N=${result.workers} skipped: ${result.skipped}`,
         ])
         .filter((line): line is string => typeof line === 'string'),
-      failures.length === 0
+      failureLines.length === 0
         ? 'failures: none'
-        : `failures (${failures.length}):\n  ${failures.slice(0, 10).join('\n  ')}`,
+        : `failures (${failureLines.length}):\n  ${failureLines.slice(0, 10).join('\n  ')}`,
+      ...results.flatMap((result) =>
+        Object.entries(result.fakeJoinErrors ?? {}).map(
+          ([message, count]) => `N=${result.workers}: ${count} fake kubeadm join(s) failed with: ${message}`,
+        ),
+      ),
       ...results.flatMap((result) => {
         const starved = (result.failures ?? []).filter((failure) =>
           IMDS_FAILURE.test(failure.message),
         ).length;
         if (starved === 0) return [];
         return [
-          `N=${result.workers}: ${starved} of ${result.failures?.length} failures are IMDS calls that ran out of kboot's 10 s deadline ` +
+          `N=${result.workers}: ${starved} of ${result.failures?.length} failures are IMDS calls that ran out of kboot's deadline ` +
             `while ${result.controlPlanes + result.workers} instance processes shared ${os.cpus().length} cores ` +
             '(the IMDS servers answered others meanwhile; "after 0 attempts" means the process never got the CPU to send): ' +
             'the simulated instances starving, where on EC2 each has CPUs of its own',
         ];
       }),
-      targetPass === null
-        ? `${targetSize} workers converge with zero failures: not run here (largest run: N=${largest?.workers ?? '-'})`
-        : `${targetSize} workers converge with zero failures: ${targetPass ? 'ok' : 'FAILED'}`,
+      ...(atTarget === undefined
+        ? [
+            `${targetSize} workers converge with zero failures: not run here (largest run: N=${largest?.workers ?? '-'})`,
+          ]
+        : [
+            `${targetSize} workers converge with zero failures: ${targetPass ? 'ok' : 'FAILED'} ` +
+              `(kboot's part, every instance reaching kubeadm join with no kboot failure: ${kbootClean(atTarget) ? 'ok' : 'FAILED'})`,
+          ]),
     ];
     return {
       text: lines.join('\n'),
@@ -608,7 +676,10 @@ export const convergence: BenchSection = {
           abortFloorMb: ABORT_FLOOR_MB,
           priorMbPerInstance: PRIOR_MB_PER_INSTANCE,
         },
-        pass: { twoHundredWorkersZeroFailures: targetPass },
+        pass: {
+          twoHundredWorkersZeroFailures: targetPass,
+          twoHundredWorkersKbootReachedJoin: atTarget === undefined ? null : kbootClean(atTarget),
+        },
         results,
       },
     };
