@@ -15,6 +15,8 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { STSClient } from '@aws-sdk/client-sts';
@@ -129,6 +131,15 @@ export class AwsClients {
       'autoscaling',
       async (c) => new (await import('@aws-sdk/client-auto-scaling')).AutoScalingClient(c),
     );
+  }
+
+  kms(): Promise<KMSClient> {
+    return this.#get('kms', async (c) => new (await import('@aws-sdk/client-kms')).KMSClient(c));
+  }
+
+  /** IAM is global: the client still takes the region (it picks the partition's endpoint). */
+  iam(): Promise<IAMClient> {
+    return this.#get('iam', async (c) => new (await import('@aws-sdk/client-iam')).IAMClient(c));
   }
 
   sts(): Promise<STSClient> {
