@@ -15,6 +15,7 @@ export const ExitCode = {
   kubeadmFailed: 7,
   stateConflict: 8,
   incompatible: 9,
+  kubectlFailed: 10,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -87,6 +88,16 @@ export class ClusterTimeoutError extends KbootError {
 export class KubeadmError extends KbootError {
   readonly exitCode = ExitCode.kubeadmFailed;
   readonly code = 'kubeadm-failed';
+}
+
+/**
+ * kubectl exited non-zero or timed out: an addon the API server rejected, a drain that did not
+ * finish. Its own code, apart from kubeadm's 7, so an operator (and systemd) can tell "the node
+ * could not be set up" from "the cluster refused a manifest or an eviction".
+ */
+export class KubectlError extends KbootError {
+  readonly exitCode = ExitCode.kubectlFailed;
+  readonly code = 'kubectl-failed';
 }
 
 /** The cluster's recorded state disagrees: a lost lease, a malformed or newer record, a lost race. */

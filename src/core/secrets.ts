@@ -52,6 +52,8 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /(?<!sha256:)\b[a-f0-9]{64}\b/g,
   // kubeconfig embedded credentials and tokens (YAML or JSON forms).
   /((?:client-key-data|client-certificate-data|token|password)["']?\s*[:=]\s*["']?)[^\s"',}]+/gi,
+  // JWTs (service account tokens from `kubectl create token`): base64url header.payload.signature.
+  /\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g,
   // AWS secret keys and session tokens given inline.
   /((?:aws_secret_access_key|aws_session_token)\s*[=:]\s*)\S+/gi,
   // IMDS tokens in headers.
