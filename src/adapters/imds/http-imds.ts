@@ -1,5 +1,5 @@
 /**
- * kboot's IMDSv2 client, over Node's global fetch.
+ * kboot's IMDSv2 client, over node:http (http-request.ts says why not fetch).
  *
  * Choice: our own client rather than AWS's `@aws-sdk/ec2-metadata-service`. That package's
  * `MetadataService.request()` fetches a new token before every request (its own comment: "making
@@ -26,6 +26,7 @@
  *   itself never appears in a log line or an error.
  */
 
+import { Agent } from 'node:http';
 import { buildInfo } from '../../core/build-info.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import {
@@ -38,6 +39,7 @@ import {
 } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { type BackoffPolicy, backoffDelayMs, DEFAULT_BACKOFF } from './backoff.js';
+import { httpRequest } from './http-request.js';
 import { IDENTITY_DOCUMENT_PATH, parseIdentityDocument } from './identity-document.js';
 import type { Imds, InstanceIdentity, InstanceTags, InstanceTagsOptions } from './port.js';
 
@@ -117,11 +119,16 @@ function encodePathSegment(segment: string): string {
   );
 }
 
-/** One short phrase for why a fetch failed, without URLs or headers. */
+/** One short phrase for why a request failed, without URLs or headers. */
 function describeFailure(error: unknown, timeoutMs: number): string {
-  const shape = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const shape = error as {
+    name?: string;
+    message?: string;
+    code?: string;
+    cause?: { code?: string; message?: string };
+  };
   if (shape?.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-  const code = shape?.cause?.code;
+  const code = shape?.code ?? shape?.cause?.code;
   if (code !== undefined) return `connection failed (${code})`;
   return shape?.cause?.message ?? shape?.message ?? String(error);
 }
@@ -139,6 +146,8 @@ export class HttpImds implements Imds {
   private readonly backoff: BackoffPolicy;
   private readonly random: () => number;
   private readonly userAgent = `kboot/${buildInfo().version}`;
+  /** Keeps the connection between the few requests of a read (idle sockets are unref'd). */
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 4 });
   private cached: CachedToken | undefined;
   private pending: Promise<string> | undefined;
 
@@ -317,13 +326,14 @@ export class HttpImds implements Imds {
       const timeoutMs = Math.min(this.requestTimeoutMs, remainingMs);
       const startedAt = performance.now();
       try {
-        const response = await fetch(url, {
+        const response = await httpRequest(url, {
           method,
           headers: { ...headers, 'user-agent': this.userAgent },
-          redirect: 'manual',
-          signal: this.requestSignal(timeoutMs),
+          timeoutMs,
+          signal: this.signal,
+          agent: this.agent,
         });
-        const body = await response.text();
+        const body = response.body;
         this.logger.debug(
           {
             method,
@@ -370,11 +380,6 @@ export class HttpImds implements Imds {
         details,
       },
     );
-  }
-
-  private requestSignal(timeoutMs: number): AbortSignal {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    return this.signal === undefined ? timeout : AbortSignal.any([timeout, this.signal]);
   }
 
   private forbidden(doing: string): KbootError {
