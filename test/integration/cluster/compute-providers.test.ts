@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import {
   CreateAutoScalingGroupCommand,
+  DeleteLifecycleHookCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeLifecycleHooksCommand,
 } from '@aws-sdk/client-auto-scaling';
@@ -301,6 +302,18 @@ describe('compute providers against moto', () => {
     }
 
     assert.deepEqual((await provider.find(desired, ctx))?.id, rec.id);
+    assert.deepEqual(await provider.drift(desired, rec, ctx), []);
+    // A create killed before its PutLifecycleHook (as moto ignores the hook in the create call).
+    await clients.raw.autoScaling.send(
+      new DeleteLifecycleHookCommand({
+        AutoScalingGroupName: rec.id,
+        LifecycleHookName: LEAVE_LIFECYCLE_HOOK.name,
+      }),
+    );
+    assert.deepEqual(await provider.drift(desired, rec, ctx), [
+      { field: 'lifecycleHook', want: LEAVE_LIFECYCLE_HOOK.name, have: '(none)' },
+    ]);
+    await provider.complete(desired, rec, ctx);
     assert.deepEqual(await provider.drift(desired, rec, ctx), []);
     const grown = asgDesired('control-plane', subnetIds, 1, 'nlb-target-group/api');
     assert.deepEqual(

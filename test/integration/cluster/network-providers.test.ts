@@ -304,7 +304,7 @@ describe('network providers against moto', () => {
       assert.equal((await providers.find(desiredProvider, ctx))?.id, providerRecord.id);
     });
 
-    it('finishes a bucket whose create stopped before its policy, and adopts hand-made ones without owning them', async () => {
+    it('completes a bucket whose create stopped before its policy, and adopts hand-made ones without owning them', async () => {
       const buckets = new IrsaBucketProvider(settings(clients));
       const providers = new OidcProviderProvider(settings(clients));
       const ctx = context(CLUSTER);
@@ -318,12 +318,21 @@ describe('network providers against moto', () => {
           },
         }),
       );
-      assert.equal(await buckets.find(desiredBucket, ctx), undefined);
-      await buckets.create(desiredBucket, ctx);
-      const finished = await buckets.find(desiredBucket, ctx);
-      assert.equal(finished?.id, bucket);
-      assert.equal(finished?.adopted, undefined);
-      assert.deepEqual(await buckets.drift(desiredBucket, finished, ctx), []);
+      const found = await buckets.find(desiredBucket, ctx);
+      assert.equal(found?.id, bucket);
+      assert.equal(found?.adopted, undefined);
+      assert.deepEqual(
+        (await buckets.drift(desiredBucket, found, ctx)).map((d) => d.field),
+        [
+          'policy',
+          'publicAccessBlock.BlockPublicAcls',
+          'publicAccessBlock.IgnorePublicAcls',
+          'publicAccessBlock.BlockPublicPolicy',
+          'publicAccessBlock.RestrictPublicBuckets',
+        ],
+      );
+      await buckets.complete(desiredBucket, found, ctx);
+      assert.deepEqual(await buckets.drift(desiredBucket, found, ctx), []);
 
       const handMade = 'hand-made-oidc';
       await clients.raw.s3.send(new CreateBucketCommand({ Bucket: handMade }));

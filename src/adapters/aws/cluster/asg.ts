@@ -4,7 +4,8 @@
  * template's recorded version and carries the termination lifecycle hook `kboot leave` completes
  * (domain/cluster/lifecycle-hook.ts). The hook is in the create call (AWS then adds it before the
  * first instance launches, so a create killed right after still has it) and put again with
- * PutLifecycleHook (idempotent; what moto simulates). Group tags: kboot's and the cluster tag, not
+ * PutLifecycleHook (idempotent; what moto simulates), also by `complete` on a group a killed
+ * create left. Group tags: kboot's and the cluster tag, not
  * propagated (their keys hold "/", which instances with metadata tags on refuse); the IMDS-safe
  * identity tags propagated at launch. Delete drains first: size 0, wait (bounded, logging
  * progress) until no instance is left, then delete without ForceDelete.
@@ -167,6 +168,25 @@ export class AsgProvider implements ResourceProvider<AsgProperties> {
         'autoscaling:CreateAutoScalingGroup, autoscaling:CreateOrUpdateTags, autoscaling:PutLifecycleHook and iam:PassRole (the instance role)',
       );
     }
+  }
+
+  /** A group a killed create made before its PutLifecycleHook gets the hook (never an adopted one). */
+  async complete(desired: DesiredResource<AsgProperties>, found: ResourceRecord, context: ResourceContext) {
+    if (found.adopted === true) return found;
+    const autoScaling = await this.#settings.clients.autoScaling();
+    try {
+      await autoScaling.send(
+        new PutLifecycleHookCommand({ AutoScalingGroupName: desired.properties.name, ...HOOK }),
+        { abortSignal: context.signal },
+      );
+    } catch (error) {
+      rethrowAws(
+        error,
+        `putting the ${HOOK.LifecycleHookName} hook on ${found.id}`,
+        'autoscaling:PutLifecycleHook',
+      );
+    }
+    return found;
   }
 
   async drift(desired: DesiredResource<AsgProperties>, existing: ResourceRecord, context: ResourceContext) {

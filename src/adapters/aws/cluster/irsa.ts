@@ -4,8 +4,8 @@
  *
  * The bucket: ACLs disabled (bucket owner enforced); public access blocked except for bucket
  * policies, and a policy letting anyone read the two OIDC document keys and nothing else (IAM
- * fetches them anonymously). `find` returns it only once it is tagged and has its policy, so a
- * create killed half way through runs again over the same bucket. Destroy deletes the two
+ * fetches them anonymously). `complete` puts those two again on a bucket a killed create tagged
+ * but did not finish. Destroy deletes the two
  * documents kboot's first master wrote, then the bucket: a bucket holding anything else is
  * reported, not emptied.
  *
@@ -151,8 +151,6 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
       if (!(await this.#exists(s3, bucket, context.signal))) return undefined;
       const tags = await this.#tags(s3, bucket, context.signal);
       if (!madeByKboot(tags, context.cluster, desired.key)) return adoptedRecord(this.#record(desired));
-      // Tagged but without its policy: a create stopped half way; create finishes it.
-      if ((await this.#policy(s3, bucket, context.signal)) === undefined) return undefined;
       return this.#record(desired);
     } catch (error) {
       rethrowAws(
@@ -182,7 +180,24 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
         }),
         { abortSignal: signal },
       );
-      step = 's3:PutBucketPublicAccessBlock';
+    } catch (error) {
+      if (awsErrorName(error) === 'BucketAlreadyExists') {
+        throw new StateConflictError(`S3 bucket ${bucket} belongs to another AWS account`, {
+          cause: error,
+          hint: 'bucket names are global: choose another addons.irsa.bucket in the cluster spec',
+        });
+      }
+      rethrowAws(error, `creating S3 bucket ${bucket} for IRSA`, step);
+    }
+    await this.#configure(s3, bucket, signal);
+    this.#settings.logger.info({ key: desired.key, bucket, region }, `created S3 bucket ${bucket} for IRSA`);
+    return this.#record(desired);
+  }
+
+  /** Public access through the policy only, and the policy: both idempotent puts. */
+  async #configure(s3: S3Client, bucket: string, signal: AbortSignal): Promise<void> {
+    let step = 's3:PutBucketPublicAccessBlock';
+    try {
       await s3.send(
         new PutPublicAccessBlockCommand({
           Bucket: bucket,
@@ -194,20 +209,20 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
       await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: oidcBucketPolicy(bucket) }), {
         abortSignal: signal,
       });
-      this.#settings.logger.info(
-        { key: desired.key, bucket, region },
-        `created S3 bucket ${bucket} for IRSA`,
-      );
-      return this.#record(desired);
     } catch (error) {
-      if (awsErrorName(error) === 'BucketAlreadyExists') {
-        throw new StateConflictError(`S3 bucket ${bucket} belongs to another AWS account`, {
-          cause: error,
-          hint: 'bucket names are global: choose another addons.irsa.bucket in the cluster spec',
-        });
-      }
-      rethrowAws(error, `setting up S3 bucket ${bucket} for IRSA`, step);
+      rethrowAws(error, `making the OIDC documents in S3 bucket ${bucket} public`, step);
     }
+  }
+
+  /** A bucket a killed create tagged but did not configure gets its access settings (never an adopted one). */
+  async complete(
+    desired: DesiredResource<IrsaBucketProperties>,
+    found: ResourceRecord,
+    context: ResourceContext,
+  ) {
+    if (found.adopted === true) return found;
+    await this.#configure(await this.#settings.clients.s3(), desired.properties.bucket, context.signal);
+    return found;
   }
 
   async drift(
