@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { IAM_ROLES } from '../../domain/iam/roles.js';
-import { dryRunOption, lazyAction, notAvailable, outputOption, type Runtime } from '../define.js';
+import { dryRunOption, lazyAction, outputOption, type Runtime } from '../define.js';
 
 export function registerOperatorTools(program: Command, runtime: Runtime): void {
   program
@@ -31,7 +31,19 @@ export function registerOperatorTools(program: Command, runtime: Runtime): void 
       .addOption(new Option('-f, --spec <path>', 'cluster spec file (YAML)'))
       .addOption(outputOption());
     if (name !== 'plan') sub.addOption(dryRunOption());
-    sub.action(lazyAction(runtime, notAvailable(`cluster ${name}`)));
+    if (name === 'destroy') {
+      sub.addOption(new Option('--yes', 'destroy without asking (needed when not at a terminal)'));
+    }
+    sub.action(
+      lazyAction(runtime, async () => {
+        const handlers = await import('../handlers/cluster.js');
+        return {
+          plan: handlers.clusterPlan,
+          create: handlers.clusterCreate,
+          destroy: handlers.clusterDestroy,
+        }[name];
+      }),
+    );
   }
 
   program

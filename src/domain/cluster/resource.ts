@@ -79,6 +79,16 @@ export interface ResourceProvider<Properties = Record<string, unknown>> {
    */
   find(desired: DesiredResource<Properties>, context: ResourceContext): Promise<ResourceRecord | undefined>;
   create(desired: DesiredResource<Properties>, context: ResourceContext): Promise<ResourceRecord>;
+  /**
+   * Finishes what `find` found when a killed create left it half made (a KMS key without its
+   * alias, a role without its inline policy, an instance profile without its role). Called by
+   * create only, never by plan (`find` itself only reads); idempotent. Absent: found is complete.
+   */
+  complete?(
+    desired: DesiredResource<Properties>,
+    found: ResourceRecord,
+    context: ResourceContext,
+  ): Promise<ResourceRecord>;
   /** How the existing resource differs from what the spec asks now (empty: no change). */
   drift?(
     desired: DesiredResource<Properties>,

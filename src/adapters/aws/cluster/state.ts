@@ -1,0 +1,202 @@
+/**
+ * The records of what `kboot cluster create` made, in the cluster's partition of the kboot table:
+ *   pk = cluster#<name>, sk = resource#<key>    one ResourceRecord per resource
+ * Written with a conditional put the moment a resource exists (two creates of one cluster cannot
+ * both record a key), deleted when destroy deleted the resource; at the end of a destroy the
+ * whole partition goes (record, locks, members).
+ */
+
+import {
+  type AttributeValue,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { StateConflictError } from '../../../core/errors.js';
+import type { ResourceState } from '../../../domain/cluster/engine.js';
+import type { ResourceRecord } from '../../../domain/cluster/resource.js';
+import {
+  type CallContext,
+  clusterPk,
+  isConditionFailed,
+  itemData,
+  itemKey,
+  PK,
+  rethrowDynamo,
+  SK,
+} from '../dynamodb-items.js';
+import { awsErrorName } from '../errors.js';
+
+export const RESOURCE_SK_PREFIX = 'resource#';
+
+export function resourceSk(key: string): string {
+  return `${RESOURCE_SK_PREFIX}${key}`;
+}
+
+function parseResourceRecord(data: Record<string, unknown>, where: string): ResourceRecord {
+  const text = (name: string) => {
+    const value = data[name];
+    if (typeof value !== 'string' || value === '') {
+      throw new StateConflictError(`${where} is malformed: field ${name} is missing`, {
+        hint: `delete the item, then run 'kboot cluster create' again (it finds the resource by its tags)`,
+      });
+    }
+    return value;
+  };
+  const outputs = data.outputs;
+  return {
+    key: text('key'),
+    kind: text('kind'),
+    id: text('id'),
+    ...(typeof data.arn === 'string' ? { arn: data.arn } : {}),
+    dependsOn: Array.isArray(data.dependsOn) ? data.dependsOn.map(String) : [],
+    outputs:
+      outputs !== null && typeof outputs === 'object'
+        ? Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, String(v)]))
+        : {},
+    createdAt: text('createdAt'),
+    ...(data.adopted === true ? { adopted: true } : {}),
+  };
+}
+
+export class DynamoDbResourceState implements ResourceState {
+  readonly tableName: string;
+  readonly #dynamodb: DynamoDBClient;
+
+  constructor(settings: { dynamodb: DynamoDBClient; tableName: string }) {
+    this.tableName = settings.tableName;
+    this.#dynamodb = settings.dynamodb;
+  }
+
+  #call(doing: string, permission: string, signal: AbortSignal | undefined): CallContext {
+    return { table: this.tableName, doing, permission, signal };
+  }
+
+  async #partition(
+    cluster: string,
+    prefix: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Record<string, AttributeValue>[] | undefined> {
+    const items: Record<string, AttributeValue>[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    try {
+      do {
+        const out = await this.#dynamodb.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression:
+              prefix === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
+            ExpressionAttributeNames: { '#pk': PK, ...(prefix === undefined ? {} : { '#sk': SK }) },
+            ExpressionAttributeValues: {
+              ':pk': { S: clusterPk(cluster) },
+              ...(prefix === undefined ? {} : { ':prefix': { S: prefix } }),
+            },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+          { abortSignal: signal },
+        );
+        items.push(...(out.Items ?? []));
+        startKey = out.LastEvaluatedKey;
+      } while (startKey !== undefined);
+    } catch (error) {
+      if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
+      rethrowDynamo(error, this.#call(`reading the state of cluster "${cluster}"`, 'dynamodb:Query', signal));
+    }
+    return items;
+  }
+
+  async readResources(cluster: string, signal?: AbortSignal): Promise<ResourceRecord[] | undefined> {
+    const items = await this.#partition(cluster, RESOURCE_SK_PREFIX, signal);
+    return items?.map((item) =>
+      parseResourceRecord(
+        itemData(item),
+        `resource record ${item[SK]?.S} of cluster "${cluster}" in table ${this.tableName}`,
+      ),
+    );
+  }
+
+  async recordResource(cluster: string, record: ResourceRecord, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#dynamodb.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall(
+            { [PK]: clusterPk(cluster), [SK]: resourceSk(record.key), ...record },
+            { removeUndefinedValues: true },
+          ),
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PK },
+        }),
+        { abortSignal: signal },
+      );
+    } catch (error) {
+      if (isConditionFailed(error)) {
+        throw new StateConflictError(
+          `${record.key} of cluster "${cluster}" was recorded by someone else meanwhile`,
+          {
+            cause: error,
+            hint: "another 'kboot cluster create' of this cluster is running: let it finish, then run 'kboot cluster plan'",
+            details: { key: record.key },
+          },
+        );
+      }
+      rethrowDynamo(
+        error,
+        this.#call(`recording ${record.key} of cluster "${cluster}"`, 'dynamodb:PutItem', signal),
+      );
+    }
+  }
+
+  async #delete(cluster: string, sk: string, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await this.#dynamodb.send(
+        new DeleteItemCommand({ TableName: this.tableName, Key: itemKey(cluster, sk) }),
+        { abortSignal: signal },
+      );
+    } catch (error) {
+      rethrowDynamo(
+        error,
+        this.#call(`deleting item ${sk} of cluster "${cluster}"`, 'dynamodb:DeleteItem', signal),
+      );
+    }
+  }
+
+  async forgetResource(cluster: string, key: string, signal?: AbortSignal): Promise<void> {
+    await this.#delete(cluster, resourceSk(key), signal);
+  }
+
+  async clearCluster(cluster: string, signal?: AbortSignal): Promise<number> {
+    const items = (await this.#partition(cluster, undefined, signal)) ?? [];
+    for (const item of items) await this.#delete(cluster, item[SK]?.S ?? '', signal);
+    return items.length;
+  }
+
+  async holdsOtherItems(cluster: string, signal?: AbortSignal): Promise<boolean> {
+    let startKey: Record<string, AttributeValue> | undefined;
+    try {
+      do {
+        const out = await this.#dynamodb.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            ProjectionExpression: '#pk',
+            FilterExpression: '#pk <> :pk',
+            ExpressionAttributeNames: { '#pk': PK },
+            ExpressionAttributeValues: { ':pk': { S: clusterPk(cluster) } },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+          { abortSignal: signal },
+        );
+        if ((out.Items ?? []).length > 0) return true;
+        startKey = out.LastEvaluatedKey;
+      } while (startKey !== undefined);
+    } catch (error) {
+      rethrowDynamo(error, this.#call('looking for other clusters in the table', 'dynamodb:Scan', signal));
+    }
+    return false;
+  }
+}
