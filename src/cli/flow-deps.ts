@@ -11,12 +11,13 @@
 import { FsRoot } from '../adapters/fs/root.js';
 import { privateDnsName } from '../adapters/imds/readers.js';
 import { kubeadmRunner } from '../adapters/process/kubeadm.js';
+import { kubectlRunner } from '../adapters/process/kubectl.js';
 import { parseDurationMs } from '../core/duration.js';
 import { DEFAULT_CONFIG_PATH, type NodeConfig, parseNodeConfig } from '../domain/config/node-config.js';
 import type { FlowDeps, FlowSettings } from '../domain/flows/deps.js';
 import { DEFAULT_LEASE_MS } from '../domain/state/lease.js';
 import type { CommandContext } from './context.js';
-import { instanceServices } from './instance.js';
+import { type InstanceServices, instanceServices } from './instance.js';
 
 export interface FlowEdgeOptions {
   waitTimeout?: string;
@@ -61,6 +62,8 @@ export function flowSettings(
 
 export interface WiredFlowDeps {
   deps: FlowDeps;
+  /** IMDS and the AWS clients behind `deps`, for commands that need more ports (leave). */
+  services: InstanceServices;
   /** Releases the AWS clients; call when the flow is done. */
   close(): void;
 }
@@ -114,5 +117,18 @@ export function wireFlowDeps(
       defaultTimeoutMs: settings.kubeadmTimeoutMs,
     }),
   };
-  return { deps, close: () => services.close() };
+  deps.nodeLeaveCredential = async (cluster, options) => {
+    const [{ SecretsNodeLeaveStore }, { ensureNodeLeaveCredential }] = await Promise.all([
+      import('../adapters/aws/secrets-node-leave.js'),
+      import('../domain/leave/publish-node-leave.js'),
+    ]);
+    const store = new SecretsNodeLeaveStore(await (await services.aws()).secretsManager(), ctx.signal);
+    const kubectl = kubectlRunner({ command: ctx.env.KBOOT_KUBECTL ?? 'kubectl', logger, env: ctx.env });
+    return ensureNodeLeaveCredential(
+      { kubectl, store, fs, clock: ctx.clock, logger, signal: ctx.signal },
+      cluster,
+      options,
+    );
+  };
+  return { deps, services, close: () => services.close() };
 }

@@ -9,6 +9,7 @@
 import {
   type AttributeValue,
   type DynamoDBClient,
+  DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
@@ -34,6 +35,7 @@ import type {
   ClusterState,
   ClusterStateLister,
   MemberRegistry,
+  MemberRemover,
   PutRecordOutcome,
 } from '../../domain/state/cluster-store.js';
 import {
@@ -102,7 +104,7 @@ interface CancellationReason {
 }
 
 export class DynamoDbClusterStore
-  implements ClusterRecordReader, ClusterRecordWriter, MemberRegistry, ClusterStateLister
+  implements ClusterRecordReader, ClusterRecordWriter, MemberRegistry, MemberRemover, ClusterStateLister
 {
   readonly tableName: string;
   readonly #dynamodb: DynamoDBClient;
@@ -406,6 +408,23 @@ export class DynamoDbClusterStore
           'dynamodb:PutItem',
           signal,
         ),
+      );
+    }
+  }
+
+  async removeMember(cluster: string, instanceId: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#dynamodb.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: marshall({ [PK]: clusterPk(cluster), [SK]: memberSk(instanceId) }),
+        }),
+        { abortSignal: signal },
+      );
+    } catch (error) {
+      rethrowDynamo(
+        error,
+        this.#call(`removing member ${instanceId} of cluster "${cluster}"`, 'dynamodb:DeleteItem', signal),
       );
     }
   }

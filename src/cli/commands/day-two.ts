@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { dryRunOption, lazyAction, notAvailable, outputOption, type Runtime } from '../define.js';
+import { dryRunOption, lazyAction, outputOption, type Runtime } from '../define.js';
 
 export function registerDayTwo(program: Command, runtime: Runtime): void {
   program
@@ -38,7 +38,49 @@ export function registerDayTwo(program: Command, runtime: Runtime): void {
   program
     .command('leave')
     .description('drain this node, leave etcd, reset and complete the Auto Scaling lifecycle action')
-    .addOption(new Option('--drain-timeout <duration>', 'deadline for draining the node').default('5m'))
+    .addOption(
+      new Option(
+        '--drain-timeout <duration>',
+        'deadline for draining the node; then kboot logs what is left and goes on (default: 5m)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--lifecycle-hook <name>',
+        'the Auto Scaling termination lifecycle hook to complete (default: kboot-leave)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--lifecycle-action-token <uuid>',
+        'the lifecycle action token from the notification (default: name the action by instance id)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--heartbeat-interval <duration>',
+        "how often to record a lifecycle action heartbeat (default: a third of the hook's heartbeat timeout)",
+      ),
+    )
+    .addOption(
+      new Option(
+        '--watch',
+        'wait until IMDS shows the instance is being terminated (Auto Scaling Terminated, spot terminate), then leave',
+      ),
+    )
+    .addOption(new Option('--poll-interval <duration>', 'how often --watch reads IMDS (default: 5s)'))
+    .addOption(
+      new Option(
+        '--only-if-terminating',
+        'leave only when IMDS shows the instance is being terminated (the shutdown unit: a reboot stays)',
+      ),
+    )
+    .addOption(
+      new Option('--config <path>', 'node config file (resolved under --root)').default(
+        '/etc/kboot/config.yaml',
+      ),
+    )
     .addOption(dryRunOption())
-    .action(lazyAction(runtime, notAvailable('leave')));
+    .addOption(outputOption())
+    .action(lazyAction(runtime, async () => (await import('../handlers/leave.js')).leaveCommand));
 }

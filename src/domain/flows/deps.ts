@@ -52,6 +52,11 @@ export interface FlowDeps {
   /** The DNS name of the load balancer tagged for the cluster, if there is one (discovery). */
   discoverApiEndpoint(cluster: string): Promise<string | undefined>;
   kubeadm: KubeadmRunner;
+  /**
+   * Keeps the node-leave credential (`kboot/<cluster>/node-leave`) fresh: masters, in kboot
+   * rotate (src/domain/leave/publish-node-leave.ts). Absent: not published by this flow.
+   */
+  nodeLeaveCredential?(cluster: string, options: { kmsKeyId?: string }): Promise<{ action: string; expiresAt: string }>;
 }
 
 export type FlowName = 'boot' | 'bootstrap-master' | 'join-master' | 'join-node';

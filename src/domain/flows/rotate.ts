@@ -282,6 +282,7 @@ async function rotateUnderLease(rotation: Rotation, signal: AbortSignal): Promis
   const deletedTokenIds = plan.token.renew
     ? await steps.read('delete-expired-tokens', () => deleteExpiredTokens(rotation, keep, signal))
     : [];
+  await refreshNodeLeaveCredential(rotation);
   const renewedParts = [
     ...(plan.token.renew ? [`the bootstrap token (expires ${tokenExpiresAt})`] : []),
     ...(plan.certificateKey.renew ? [`the certificate key (expires ${certificateKeyExpiresAt})`] : []),
@@ -304,6 +305,23 @@ async function rotateUnderLease(rotation: Rotation, signal: AbortSignal): Promis
     certificateKey,
     deletedTokenIds,
   };
+}
+
+/** The node-leave credential workers use to leave (README "Leaving the cluster"); failures only warn. */
+async function refreshNodeLeaveCredential(rotation: Rotation): Promise<void> {
+  const { deps, steps, cluster, record } = rotation;
+  const ensure = deps.nodeLeaveCredential;
+  if (ensure === undefined) return;
+  try {
+    const report = await steps.read('node-leave-credential', () => ensure(cluster, publishOptions(record)));
+    if (report.action === 'kept') deps.logger.debug({ expiresAt: report.expiresAt }, 'the node-leave credential is fresh');
+  } catch (error) {
+    if (deps.signal.aborted) throw error;
+    deps.logger.warn(
+      { err: error, cluster },
+      'could not publish the node-leave credential; workers cannot drain themselves on termination until a rotate succeeds',
+    );
+  }
 }
 
 function expiresAtOf(decision: RenewDecision): string | undefined {

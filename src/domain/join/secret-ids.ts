@@ -19,3 +19,8 @@ export function controlPlaneSecretId(cluster: string): string {
 export function adminConfSecretId(cluster: string): string {
   return `${SECRET_ID_PREFIX}/${cluster}/admin.conf`;
 }
+
+/** The node-leave kubeconfig (a least-privilege ServiceAccount token): readable by workers. */
+export function nodeLeaveSecretId(cluster: string): string {
+  return `${SECRET_ID_PREFIX}/${cluster}/node-leave`;
+}

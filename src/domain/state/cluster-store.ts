@@ -38,6 +38,11 @@ export interface MemberRegistry {
   recordMember(cluster: string, member: MemberRecord, signal?: AbortSignal): Promise<void>;
 }
 
+export interface MemberRemover {
+  /** Deletes the instance's member record; absent already is not an error (`kboot leave`). */
+  removeMember(cluster: string, instanceId: string, signal?: AbortSignal): Promise<void>;
+}
+
 /** Everything stored for one cluster. */
 export interface ClusterState {
   cluster: string;

@@ -1,0 +1,144 @@
+/**
+ * The edge of `kboot leave`: flags parsed, the boot flows' ports (flow-deps.ts) plus the ones
+ * leaving needs (kubectl, Auto Scaling lifecycle actions, etcd, the member registry, the
+ * node-leave credential), the triggers (`--watch`: poll IMDS until the instance is being
+ * terminated; `--only-if-terminating`: the shutdown unit's guard against plain reboots), and the
+ * result printed (a line, the --dry-run plan, or --output json).
+ */
+
+import { kubectlRunner } from '../../adapters/process/kubectl.js';
+import { parseDurationMs } from '../../core/duration.js';
+import { UsageError } from '../../core/errors.js';
+import { LEAVE_LIFECYCLE_HOOK } from '../../domain/cluster/lifecycle-hook.js';
+import { type LeaveDeps, type LeaveOptions, type LeaveResult, leave } from '../../domain/flows/leave.js';
+import { renderPlan, Steps } from '../../domain/flows/steps.js';
+import { terminationSignal, waitForTermination } from '../../domain/leave/watch.js';
+import type { CommandContext } from '../context.js';
+import { type FlowEdgeOptions, flowSettings, loadNodeConfig, wireFlowDeps } from '../flow-deps.js';
+
+export interface LeaveCommandOptions extends FlowEdgeOptions {
+  drainTimeout?: string;
+  lifecycleHook?: string;
+  lifecycleActionToken?: string;
+  heartbeatInterval?: string;
+  watch?: boolean;
+  pollInterval?: string;
+  onlyIfTerminating?: boolean;
+}
+
+const HOOK_NAME = /^[A-Za-z0-9\-_/]{1,255}$/;
+const ACTION_TOKEN = /^[0-9a-fA-F-]{36}$/;
+
+export function leaveOptionsFrom(options: LeaveCommandOptions): LeaveOptions & { pollMs: number } {
+  const hookName = options.lifecycleHook ?? LEAVE_LIFECYCLE_HOOK.name;
+  if (!HOOK_NAME.test(hookName)) {
+    throw new UsageError(`invalid --lifecycle-hook "${hookName}"`, {
+      hint: 'give the name of the Auto Scaling lifecycle hook (letters, digits, - _ /), default kboot-leave',
+    });
+  }
+  const token = options.lifecycleActionToken;
+  if (token !== undefined && !ACTION_TOKEN.test(token)) {
+    throw new UsageError(
+      'invalid --lifecycle-action-token: expected the UUID Auto Scaling sent with the notification',
+      {
+        hint: 'leave it out to name the lifecycle action by this instance id',
+      },
+    );
+  }
+  if (options.watch === true && options.onlyIfTerminating === true) {
+    throw new UsageError('--watch and --only-if-terminating cannot be combined', {
+      hint: 'use --watch in the watching service, --only-if-terminating in the shutdown unit',
+    });
+  }
+  const drainTimeoutMs = parseDurationMs(options.drainTimeout ?? '5m', '--drain-timeout');
+  if (drainTimeoutMs < 1000) {
+    throw new UsageError('--drain-timeout must be at least 1s', { hint: 'the default is 5m' });
+  }
+  return {
+    hookName,
+    drainTimeoutMs,
+    ...(token === undefined ? {} : { lifecycleActionToken: token }),
+    ...(options.heartbeatInterval === undefined
+      ? {}
+      : { heartbeatIntervalMs: parseDurationMs(options.heartbeatInterval, '--heartbeat-interval') }),
+    pollMs: parseDurationMs(options.pollInterval ?? '5s', '--poll-interval'),
+  };
+}
+
+export async function leaveCommand(options: LeaveCommandOptions, ctx: CommandContext): Promise<void> {
+  const leaveOptions = leaveOptionsFrom(options);
+  const loaded = await loadNodeConfig(ctx, options.config);
+  const settings = flowSettings(options, loaded.config, ctx.env);
+  const { deps, services, close } = wireFlowDeps(ctx, 'leave', loaded, settings);
+  const kubectl = kubectlRunner({
+    command: ctx.env.KBOOT_KUBECTL ?? 'kubectl',
+    logger: deps.logger,
+    env: ctx.env,
+  });
+  const leaveDeps: LeaveDeps = {
+    ...deps,
+    kubectl,
+    lifecycle: async () => {
+      const { AutoScalingLifecycleActions } = await import('../../adapters/aws/autoscaling-lifecycle.js');
+      return new AutoScalingLifecycleActions(await (await services.aws()).autoScaling());
+    },
+    etcd: async () => {
+      const { HttpEtcdMembership, LOCAL_ETCD_ENDPOINT } = await import('../../adapters/etcd/membership.js');
+      const endpoints = ctx.env.KBOOT_ETCD_ENDPOINTS?.split(',').filter(Boolean) ?? [LOCAL_ETCD_ENDPOINT];
+      return HttpEtcdMembership.create({
+        fs: loaded.fs,
+        logger: deps.logger.child({ component: 'etcd' }),
+        endpoints,
+        sleepMs: (ms, signal) => ctx.clock.sleepMs(ms, signal),
+      });
+    },
+    members: async () => {
+      const { DynamoDbClusterStore } = await import('../../adapters/aws/dynamodb-cluster-store.js');
+      return new DynamoDbClusterStore({
+        dynamodb: await (await services.aws()).dynamodb(),
+        tableName: await services.table(),
+        clock: ctx.clock,
+      });
+    },
+    nodeLeaveStore: async () => {
+      const { SecretsNodeLeaveStore } = await import('../../adapters/aws/secrets-node-leave.js');
+      return new SecretsNodeLeaveStore(await (await services.aws()).secretsManager(), ctx.signal);
+    },
+  };
+  const steps = new Steps(deps.logger, ctx.clock, settings.dryRun);
+  let result: LeaveResult | undefined;
+  try {
+    if (options.watch === true && !settings.dryRun) {
+      await waitForTermination({
+        imds: services.imds,
+        clock: ctx.clock,
+        logger: deps.logger,
+        pollMs: leaveOptions.pollMs,
+        signal: ctx.signal,
+      });
+    }
+    if (options.onlyIfTerminating === true) {
+      const reason = await terminationSignal(services.imds);
+      if (reason === undefined) {
+        deps.logger.info('IMDS shows no termination (a reboot or a stop): staying in the cluster');
+        ctx.output.text('not being terminated: nothing to do');
+        return;
+      }
+      deps.logger.info({ reason }, 'this instance is being terminated: leaving the cluster');
+    }
+    result = await leave(leaveDeps, steps, leaveOptions);
+  } finally {
+    close();
+  }
+  if (ctx.output.format === 'json') {
+    ctx.output.json({
+      ...result,
+      ...(settings.dryRun ? { plan: steps.planned } : {}),
+      timings: steps.timings,
+    });
+  } else if (settings.dryRun) {
+    ctx.output.text(renderPlan('leave', steps.planned));
+  } else {
+    ctx.output.text(result.summary);
+  }
+}

@@ -1,0 +1,420 @@
+/**
+ * `kboot leave` end to end: the built binary, moto (groups, hooks, DynamoDB, Secrets Manager),
+ * the lifecycle stub (the two Auto Scaling actions moto lacks, everything else forwarded to
+ * moto), one IMDS server and root per instance, the fake kubeadm and the recording kubectl, and
+ * for a master a real three-member etcd (Debian's etcd-server) signed by the cluster's etcd CA.
+ */
+
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import {
+  AttachInstancesCommand,
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  CreateLaunchConfigurationCommand,
+  PutLifecycleHookCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { DynamoDbClusterStore } from '../../src/adapters/aws/dynamodb-cluster-store.js';
+import { LEAVE_LIFECYCLE_HOOK } from '../../src/domain/cluster/lifecycle-hook.js';
+import { testDynamo, testSecrets } from '../support/aws.js';
+import { SimCluster, type SimInstance } from '../support/cluster-sim.js';
+import { EtcdCluster, etcdMissing } from '../support/etcd-cluster.js';
+import {
+  fakeKubectlPath,
+  type KubectlInvocation,
+  nodeObject,
+  readKubectlLog,
+  seedObjects,
+  storedObject,
+} from '../support/kubectl-log.js';
+import { type LifecycleStub, startLifecycleStub } from '../support/lifecycle-stub.js';
+import { type Moto, startMoto } from '../support/moto.js';
+
+const GROUP = 'leave-workers';
+
+describe('kboot leave', () => {
+  let moto: Moto;
+  let stub: LifecycleStub;
+  const sims: SimCluster[] = [];
+  const etcds: EtcdCluster[] = [];
+
+  before(async () => {
+    moto = await startMoto();
+    stub = await startLifecycleStub(moto.endpoint);
+  });
+  after(async () => {
+    await Promise.all(sims.map((sim) => sim.stop()));
+    await Promise.all(etcds.map((etcd) => etcd.stop()));
+    await stub.stop();
+    await moto.stop();
+  });
+  beforeEach(async () => {
+    await moto.reset();
+    stub.calls.length = 0;
+  });
+
+  function autoScaling(): AutoScalingClient {
+    const env = moto.awsEnv();
+    return new AutoScalingClient({
+      endpoint: moto.endpoint,
+      region: env.AWS_REGION,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+  }
+
+  /** A group holding the instances, with kboot's termination hook unless `hook` is false. */
+  async function group(instances: SimInstance[], hook = true): Promise<void> {
+    const client = autoScaling();
+    try {
+      await client.send(
+        new CreateLaunchConfigurationCommand({
+          LaunchConfigurationName: 'kboot',
+          ImageId: 'ami-12c6146b',
+          InstanceType: 't3.micro',
+        }),
+      );
+      await client.send(
+        new CreateAutoScalingGroupCommand({
+          AutoScalingGroupName: GROUP,
+          LaunchConfigurationName: 'kboot',
+          MinSize: 0,
+          MaxSize: 10,
+          DesiredCapacity: 0,
+          AvailabilityZones: ['us-east-1a'],
+        }),
+      );
+      await client.send(
+        new AttachInstancesCommand({
+          AutoScalingGroupName: GROUP,
+          InstanceIds: instances.map((instance) => instance.instanceId),
+        }),
+      );
+      if (hook) {
+        await client.send(
+          new PutLifecycleHookCommand({
+            AutoScalingGroupName: GROUP,
+            LifecycleHookName: LEAVE_LIFECYCLE_HOOK.name,
+            LifecycleTransition: LEAVE_LIFECYCLE_HOOK.transition,
+            HeartbeatTimeout: LEAVE_LIFECYCLE_HOOK.heartbeatTimeoutSeconds,
+            DefaultResult: LEAVE_LIFECYCLE_HOOK.defaultResult,
+          }),
+        );
+      }
+    } finally {
+      client.destroy();
+    }
+  }
+
+  interface Setup {
+    sim: SimCluster;
+    master: SimInstance;
+    worker: SimInstance;
+    kubectlLog: string;
+    apiDir: string;
+  }
+
+  /** A cluster (one master, one worker, both booted), the Node objects, and rotate's node-leave credential. */
+  async function cluster(name: string, env: Record<string, string> = {}): Promise<Setup> {
+    const sim = new SimCluster(moto, { name, env });
+    sims.push(sim);
+    const kubectlLog = path.join(sim.dir, 'kubectl.jsonl');
+    const apiDir = path.join(sim.clusterDir, 'api');
+    Object.assign(env, {
+      KBOOT_KUBECTL: fakeKubectlPath(),
+      FAKE_KUBECTL_LOG: kubectlLog,
+      FAKE_KUBECTL_STATE_DIR: apiDir,
+      AWS_ENDPOINT_URL_AUTO_SCALING: stub.endpoint,
+    });
+    await sim.createTable();
+    const master = await sim.addInstance('control-plane', env);
+    const booted = await sim.run(master, ['boot', '--output', 'json']);
+    assert.equal(booted.exitCode, 0, booted.stderr.slice(-2000));
+    const worker = await sim.addInstance('worker', env);
+    const joined = await sim.run(worker, ['boot', '--output', 'json']);
+    assert.equal(joined.exitCode, 0, joined.stderr.slice(-2000));
+    seedObjects(apiDir, [
+      nodeObject(master.privateDns, { controlPlane: true }),
+      nodeObject(worker.privateDns),
+    ]);
+    const rotated = await sim.run(master, ['rotate']);
+    assert.equal(rotated.exitCode, 0, rotated.stderr.slice(-2000));
+    return { sim, master, worker, kubectlLog, apiDir };
+  }
+
+  async function nodeLeaveToken(cluster: string): Promise<string> {
+    const secrets = testSecrets(moto);
+    try {
+      const out = await secrets.send(
+        new GetSecretValueCommand({ SecretId: `kboot/${cluster}/node-leave`, VersionStage: 'AWSCURRENT' }),
+      );
+      const value = JSON.parse(out.SecretString as string) as { kubeconfig: string };
+      const token = /token: (\S+)/.exec(value.kubeconfig)?.[1];
+      assert.ok(token !== undefined && token.length > 20, 'the node-leave kubeconfig holds a token');
+      return token;
+    } finally {
+      secrets.destroy();
+    }
+  }
+
+  function byCommand(log: KubectlInvocation[], command: string, node: string): KubectlInvocation {
+    const found = log.find((entry) => entry.command === command && entry.argv.includes(node));
+    assert.ok(found, `kubectl ${command} ${node} was run: ${log.map((e) => e.argv.join(' ')).join(' | ')}`);
+    return found;
+  }
+
+  function resetOf(sim: SimCluster, instance: SimInstance) {
+    const reset = sim
+      .invocations()
+      .find((call) => call.command === 'reset' && call.env.KBOOT_ROOT === instance.root);
+    assert.ok(reset, 'kubeadm reset ran');
+    return reset;
+  }
+
+  it('a worker drains, resets, deletes its Node and completes the lifecycle action, with the node-leave credential', async () => {
+    const { sim, worker, kubectlLog, apiDir } = await cluster('wleave', { FAKE_KUBECTL_DRAIN_MS: '3500' });
+    await group([worker]);
+    const token = stub.openAction(GROUP, 'kboot-leave', worker.instanceId);
+    const result = await sim.run(worker, ['leave', '--heartbeat-interval', '1s', '--output', 'json']);
+    assert.equal(result.exitCode, 0, result.stderr.slice(-3000));
+    const report = JSON.parse(result.stdout) as {
+      outcome: string;
+      autoScalingGroup: string;
+      steps: { step: string; outcome: string }[];
+    };
+    assert.equal(report.outcome, 'left');
+    assert.equal(report.autoScalingGroup, GROUP);
+
+    const log = readKubectlLog(kubectlLog);
+    const drain = byCommand(log, 'drain', worker.privateDns);
+    assert.equal(drain.exitCode, 0);
+    for (const flag of ['ignore-daemonsets', 'delete-emptydir-data'])
+      assert.ok(flag in (drain.drain?.flags ?? {}), flag);
+    assert.equal(drain.drain?.timeoutMs, 300_000);
+    const del = byCommand(log, 'delete', worker.privateDns);
+    const reset = resetOf(sim, worker);
+    assert.deepEqual(reset.argv, ['reset', '-f']);
+    const completes = stub.calls.filter((call) => call.action === 'CompleteLifecycleAction');
+    assert.equal(completes.length, 1);
+    assert.equal(completes[0]?.result, 'CONTINUE');
+    assert.equal(completes[0]?.answer, 'ok');
+    assert.deepEqual(stub.openActions(), [], `the action (token ${token}) is no longer open`);
+    // In order: drain, kubeadm reset, Node deleted, lifecycle action completed.
+    assert.ok(drain.endedAtMs <= reset.startedAtMs, 'drain before reset');
+    assert.ok(reset.endedAtMs <= del.startedAtMs, 'reset before the Node is deleted');
+    assert.ok(del.endedAtMs <= (completes[0]?.atMs ?? 0), 'Node deleted before the action completes');
+    assert.equal(storedObject(apiDir, { kind: 'Node', name: worker.privateDns }), undefined);
+
+    // Heartbeats while the (3.5 s) drain ran, and none after the action completed.
+    const beats = stub.calls.filter((call) => call.action === 'RecordLifecycleActionHeartbeat');
+    const during = beats.filter((beat) => beat.atMs >= drain.startedAtMs && beat.atMs <= drain.endedAtMs);
+    assert.ok(during.length >= 2, `heartbeats during the drain: ${during.length}`);
+    assert.ok(beats.every((beat) => beat.atMs <= (completes[0]?.atMs ?? 0)));
+
+    // The node-leave kubeconfig, 0600, never admin.conf; no token in argv, logs or output.
+    for (const entry of log.filter((e) => e.argv.includes(worker.privateDns))) {
+      assert.match(entry.kubeconfig?.path ?? '', /var\/lib\/kboot\/leave\/node-leave\.conf$/);
+      assert.equal(entry.kubeconfig?.mode, '0600');
+    }
+    const secretToken = await nodeLeaveToken('wleave');
+    assert.ok(!result.stderr.includes(secretToken) && !result.stdout.includes(secretToken));
+    assert.ok(log.every((entry) => !entry.argv.join(' ').includes(secretToken)));
+    assert.ok(
+      !existsSync(path.join(worker.root, 'var/lib/kboot/leave/node-leave.conf')),
+      'credential removed',
+    );
+
+    // A re-run does what is left: nothing but finding the action already completed.
+    const again = await sim.run(worker, ['leave', '--output', 'json']);
+    assert.equal(again.exitCode, 0, again.stderr.slice(-2000));
+    const steps = (JSON.parse(again.stdout) as { steps: { step: string; outcome: string }[] }).steps;
+    assert.equal(steps.find((s) => s.step === 'drain')?.outcome, 'skipped');
+    assert.equal(steps.find((s) => s.step === 'complete-lifecycle-action')?.outcome, 'skipped');
+  });
+
+  it("a master removes its etcd member (real etcd), skips kubeadm reset's own removal, and uses admin.conf", {
+    skip: etcdMissing(),
+  }, async () => {
+    const { sim, master, kubectlLog, apiDir } = await cluster('mleave');
+    const pki = path.join(master.root, 'etc/kubernetes/pki/etcd');
+    const etcd = await EtcdCluster.start([master.privateDns, 'peer-b', 'peer-c'], {
+      certPath: path.join(pki, 'ca.crt'),
+      keyPath: path.join(pki, 'ca.key'),
+    });
+    etcds.push(etcd);
+    // etcd refuses to remove a member until its peers have been connected for 5 s.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    await group([master]);
+    stub.openAction(GROUP, 'kboot-leave', master.instanceId);
+    const endpoints = etcd.nodes.map((node) => node.clientUrl).join(',');
+    const result = await sim.run(master, ['leave', '--output', 'json'], {
+      env: { KBOOT_ETCD_ENDPOINTS: endpoints },
+    });
+    assert.equal(result.exitCode, 0, result.stderr.slice(-3000));
+
+    const names = (
+      (await etcd.post(etcd.node('peer-b').clientUrl, '/v3/cluster/member/list')) as {
+        members: { name?: string }[];
+      }
+    ).members.map((member) => member.name);
+    assert.deepEqual(names.sort(), ['peer-b', 'peer-c']);
+    const removedAt = Date.parse(
+      String(result.logs.find((line) => /removed etcd member/.test(String(line.msg)))?.time),
+    );
+    const log = readKubectlLog(kubectlLog);
+    const drain = byCommand(log, 'drain', master.privateDns);
+    const del = byCommand(log, 'delete', master.privateDns);
+    const reset = resetOf(sim, master);
+    assert.deepEqual(reset.argv, ['reset', '-f', '--skip-phases=remove-etcd-member']);
+    const complete = stub.calls.find((call) => call.action === 'CompleteLifecycleAction');
+    assert.ok(drain.endedAtMs <= removedAt && removedAt <= reset.startedAtMs, 'drain, etcd removal, reset');
+    assert.ok(reset.endedAtMs <= del.startedAtMs && del.endedAtMs <= (complete?.atMs ?? 0));
+    assert.equal(storedObject(apiDir, { kind: 'Node', name: master.privateDns }), undefined);
+    // admin.conf (kept across reset as a 0600 copy), never the node-leave credential.
+    for (const entry of log.filter((e) => e.argv.includes(master.privateDns))) {
+      assert.match(entry.kubeconfig?.path ?? '', /var\/lib\/kboot\/leave\/admin\.conf$/);
+      assert.equal(entry.kubeconfig?.mode, '0600');
+    }
+    const dynamo = testDynamo(moto);
+    try {
+      const store = new DynamoDbClusterStore({ dynamodb: dynamo, tableName: sim.table });
+      const state = await store.readClusterState('mleave');
+      assert.deepEqual(
+        state?.members.map((m) => m.instanceId),
+        [],
+        'member record removed',
+      );
+    } finally {
+      dynamo.destroy();
+    }
+  });
+
+  it('a master refuses to remove its etcd member when the others could not keep quorum', {
+    skip: etcdMissing(),
+  }, async () => {
+    const { sim, master } = await cluster('quorum');
+    const pki = path.join(master.root, 'etc/kubernetes/pki/etcd');
+    const etcd = await EtcdCluster.start([master.privateDns, 'peer-b', 'peer-c'], {
+      certPath: path.join(pki, 'ca.crt'),
+      keyPath: path.join(pki, 'ca.key'),
+    });
+    etcds.push(etcd);
+    await etcd.stopMember('peer-c');
+    const result = await sim.run(master, ['leave', '--output', 'json'], {
+      env: { KBOOT_ETCD_ENDPOINTS: etcd.node(master.privateDns).clientUrl },
+    });
+    assert.equal(result.exitCode, 0, result.stderr.slice(-3000));
+    const steps = (
+      JSON.parse(result.stdout) as { steps: { step: string; outcome: string; detail: string }[] }
+    ).steps;
+    const member = steps.find((s) => s.step === 'etcd-member');
+    assert.equal(member?.outcome, 'skipped');
+    assert.match(member?.detail ?? '', /refused to remove etcd member .*quorum/);
+  });
+
+  it('outside an Auto Scaling group: says so, skips the lifecycle steps, exits 0', async () => {
+    const { sim, worker } = await cluster('noasg');
+    const result = await sim.run(worker, ['leave', '--output', 'json']);
+    assert.equal(result.exitCode, 0, result.stderr.slice(-2000));
+    assert.ok(result.logs.some((line) => /in no Auto Scaling group/.test(String(line.msg))));
+    assert.equal(stub.calls.length, 0);
+    const report = JSON.parse(result.stdout) as { autoScalingGroup: string | null };
+    assert.equal(report.autoScalingGroup, null);
+  });
+
+  it('a group without the hook: says so and skips the lifecycle steps', async () => {
+    const { sim, worker } = await cluster('nohook');
+    await group([worker], false);
+    const result = await sim.run(worker, ['leave']);
+    assert.equal(result.exitCode, 0, result.stderr.slice(-2000));
+    assert.ok(result.logs.some((line) => /has no lifecycle hook kboot-leave/.test(String(line.msg))));
+    assert.equal(stub.calls.length, 0);
+  });
+
+  it('the drain deadline passes: logs what is left, goes on and completes the action', async () => {
+    const { sim, worker, kubectlLog } = await cluster('deadline', { FAKE_KUBECTL_DRAIN_MS: '60000' });
+    await group([worker]);
+    stub.openAction(GROUP, 'kboot-leave', worker.instanceId);
+    const result = await sim.run(worker, ['leave', '--drain-timeout', '2s']);
+    assert.equal(result.exitCode, 0, result.stderr.slice(-2000));
+    assert.ok(result.logs.some((line) => /drain deadline \(2s\) passed/.test(String(line.msg))));
+    const drain = byCommand(readKubectlLog(kubectlLog), 'drain', worker.privateDns);
+    assert.notEqual(drain.exitCode, 0);
+    resetOf(sim, worker);
+    assert.equal(
+      stub.calls.filter((c) => c.action === 'CompleteLifecycleAction' && c.answer === 'ok').length,
+      1,
+    );
+  });
+
+  it('kubectl failing or missing: the lifecycle action is still completed, and the exit code says kubectl failed', async () => {
+    const { sim, worker } = await cluster('kfail');
+    await group([worker]);
+    stub.openAction(GROUP, 'kboot-leave', worker.instanceId);
+    const failing = await sim.run(worker, ['leave'], { env: { FAKE_KUBECTL_FAIL_ON: 'drain' } });
+    assert.equal(failing.exitCode, 10, failing.stderr.slice(-2000));
+    assert.match(failing.error?.msg ?? '', /kubectl drain/);
+    assert.equal(
+      stub.calls.filter((c) => c.action === 'CompleteLifecycleAction' && c.answer === 'ok').length,
+      1,
+    );
+    resetOf(sim, worker);
+
+    stub.openAction(GROUP, 'kboot-leave', worker.instanceId);
+    const missing = await sim.run(worker, ['leave'], { env: { KBOOT_KUBECTL: '/nonexistent/kubectl' } });
+    assert.equal(missing.exitCode, 10, missing.stderr.slice(-2000));
+    assert.match(missing.error?.hint ?? '', /install kubectl/);
+    assert.equal(
+      stub.calls.filter((c) => c.action === 'CompleteLifecycleAction' && c.answer === 'ok').length,
+      2,
+    );
+  });
+
+  it('--watch leaves once IMDS says the instance is Terminated; --only-if-terminating stays on a reboot', async () => {
+    const { sim, worker } = await cluster('watch');
+    await group([worker]);
+    const stays = await sim.run(worker, ['leave', '--only-if-terminating']);
+    assert.equal(stays.exitCode, 0, stays.stderr.slice(-2000));
+    assert.match(stays.stdout, /not being terminated/);
+    assert.equal(sim.invocations().filter((c) => c.command === 'reset').length, 0);
+
+    worker.imds.setLifecycleState('InService');
+    const watching = sim.spawn(worker, ['leave', '--watch', '--poll-interval', '200ms']);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(watching.child.exitCode, null, 'still watching while InService');
+    assert.equal(sim.invocations().filter((c) => c.command === 'reset').length, 0);
+    stub.openAction(GROUP, 'kboot-leave', worker.instanceId);
+    worker.imds.setLifecycleState('Terminated');
+    const result = await watching.result;
+    assert.equal(result.exitCode, 0, result.stderr.slice(-2000));
+    resetOf(sim, worker);
+    assert.equal(
+      stub.calls.filter((c) => c.action === 'CompleteLifecycleAction' && c.answer === 'ok').length,
+      1,
+    );
+  });
+
+  it('--dry-run prints the named steps in order and changes nothing', async () => {
+    const { sim, master } = await cluster('dry');
+    const result = await sim.run(master, ['leave', '--dry-run']);
+    assert.equal(result.exitCode, 0, result.stderr.slice(-2000));
+    const order = [
+      'admin.conf',
+      'drain node',
+      'etcd member',
+      'run kubeadm reset',
+      'delete the Node',
+      'member record',
+    ];
+    let at = -1;
+    for (const word of order) {
+      const next = result.stdout.indexOf(word);
+      assert.ok(next > at, `${word} after the previous step:\n${result.stdout}`);
+      at = next;
+    }
+    assert.equal(sim.invocations().filter((c) => c.command === 'reset').length, 0);
+    assert.ok(readdirSync(path.join(master.root, 'etc/kubernetes')).includes('admin.conf'));
+  });
+});
