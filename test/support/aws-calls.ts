@@ -41,6 +41,14 @@ export function callNames(calls: readonly TracedAwsCall[]): string[] {
  *   kboot's only transaction (markInitialized in src/adapters/aws/dynamodb-cluster-store.ts) is
  *   a ConditionCheck on the bootstrap lock item and an Update of the cluster record.
  * - secretsmanager:CreateSecret with Tags (kboot always tags its secrets) also needs TagResource.
+ * - Creating an ELBv2 load balancer, target group or listener, a launch template, an Auto Scaling
+ *   group or an IAM OIDC provider with tags also needs the service's tagging action.
+ * - autoscaling:CreateAutoScalingGroup with a launch template is also authorized as
+ *   ec2:RunInstances, ec2:CreateTags (its tag specifications) and iam:PassRole (its instance
+ *   profile), and iam:CreateServiceLinkedRole in an account without Auto Scaling's role yet
+ *   (Auto Scaling's "API permissions" page).
+ * - s3:HeadBucket is authorized as s3:ListBucket; the public access block as
+ *   s3:{Get,Put}BucketPublicAccessBlock.
  */
 const IAM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   'dynamodb:GetItem': ['dynamodb:GetItem'],
@@ -60,6 +68,58 @@ const IAM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   'elasticloadbalancing:DescribeLoadBalancers': ['elasticloadbalancing:DescribeLoadBalancers'],
   'elasticloadbalancing:DescribeTags': ['elasticloadbalancing:DescribeTags'],
   's3:PutObject': ['s3:PutObject'],
+  // kboot cluster create: the API load balancer, launch templates, Auto Scaling groups, IRSA
+  'elasticloadbalancing:CreateLoadBalancer': [
+    'elasticloadbalancing:CreateLoadBalancer',
+    'elasticloadbalancing:AddTags',
+  ],
+  'elasticloadbalancing:CreateTargetGroup': [
+    'elasticloadbalancing:CreateTargetGroup',
+    'elasticloadbalancing:AddTags',
+  ],
+  'elasticloadbalancing:CreateListener': [
+    'elasticloadbalancing:CreateListener',
+    'elasticloadbalancing:AddTags',
+  ],
+  'elasticloadbalancing:DescribeTargetGroups': ['elasticloadbalancing:DescribeTargetGroups'],
+  'elasticloadbalancing:DescribeListeners': ['elasticloadbalancing:DescribeListeners'],
+  'elasticloadbalancing:DeleteLoadBalancer': ['elasticloadbalancing:DeleteLoadBalancer'],
+  'elasticloadbalancing:DeleteTargetGroup': ['elasticloadbalancing:DeleteTargetGroup'],
+  'elasticloadbalancing:DeleteListener': ['elasticloadbalancing:DeleteListener'],
+  'ec2:DescribeSubnets': ['ec2:DescribeSubnets'],
+  'ec2:CreateLaunchTemplate': ['ec2:CreateLaunchTemplate', 'ec2:CreateTags'],
+  'ec2:CreateLaunchTemplateVersion': ['ec2:CreateLaunchTemplateVersion'],
+  'ec2:ModifyLaunchTemplate': ['ec2:ModifyLaunchTemplate'],
+  'ec2:DescribeLaunchTemplates': ['ec2:DescribeLaunchTemplates'],
+  'ec2:DescribeLaunchTemplateVersions': ['ec2:DescribeLaunchTemplateVersions'],
+  'ec2:DeleteLaunchTemplate': ['ec2:DeleteLaunchTemplate'],
+  'autoscaling:CreateAutoScalingGroup': [
+    'autoscaling:CreateAutoScalingGroup',
+    'autoscaling:CreateOrUpdateTags',
+    'ec2:RunInstances',
+    'ec2:CreateTags',
+    'iam:PassRole',
+    'iam:CreateServiceLinkedRole',
+  ],
+  'autoscaling:PutLifecycleHook': ['autoscaling:PutLifecycleHook'],
+  'autoscaling:DescribeAutoScalingGroups': ['autoscaling:DescribeAutoScalingGroups'],
+  'autoscaling:DescribeLifecycleHooks': ['autoscaling:DescribeLifecycleHooks'],
+  'autoscaling:UpdateAutoScalingGroup': ['autoscaling:UpdateAutoScalingGroup'],
+  'autoscaling:DeleteAutoScalingGroup': ['autoscaling:DeleteAutoScalingGroup'],
+  's3:HeadBucket': ['s3:ListBucket'],
+  's3:CreateBucket': ['s3:CreateBucket'],
+  's3:GetBucketTagging': ['s3:GetBucketTagging'],
+  's3:PutBucketTagging': ['s3:PutBucketTagging'],
+  's3:GetBucketPolicy': ['s3:GetBucketPolicy'],
+  's3:PutBucketPolicy': ['s3:PutBucketPolicy'],
+  's3:GetPublicAccessBlock': ['s3:GetBucketPublicAccessBlock'],
+  's3:PutPublicAccessBlock': ['s3:PutBucketPublicAccessBlock'],
+  's3:DeleteObject': ['s3:DeleteObject'],
+  's3:DeleteBucket': ['s3:DeleteBucket'],
+  'iam:ListOpenIDConnectProviders': ['iam:ListOpenIDConnectProviders'],
+  'iam:GetOpenIDConnectProvider': ['iam:GetOpenIDConnectProvider'],
+  'iam:CreateOpenIDConnectProvider': ['iam:CreateOpenIDConnectProvider', 'iam:TagOpenIDConnectProvider'],
+  'iam:DeleteOpenIDConnectProvider': ['iam:DeleteOpenIDConnectProvider'],
 };
 
 /**

@@ -165,7 +165,7 @@ export class AsgProvider implements ResourceProvider<AsgProperties> {
       rethrowAws(
         error,
         `creating Auto Scaling group ${p.name}`,
-        'autoscaling:CreateAutoScalingGroup, autoscaling:CreateOrUpdateTags, autoscaling:PutLifecycleHook and iam:PassRole (the instance role)',
+        'autoscaling:CreateAutoScalingGroup, autoscaling:CreateOrUpdateTags, autoscaling:PutLifecycleHook, ec2:RunInstances, ec2:CreateTags and iam:PassRole (the instance role)',
       );
     }
   }

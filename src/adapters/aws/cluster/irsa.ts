@@ -2,7 +2,7 @@
  * IRSA's AWS side: the S3 bucket the first master publishes the OIDC documents to
  * (`irsa-bucket`) and the IAM OIDC provider that makes IAM trust the issuer (`oidc-provider`).
  *
- * The bucket: ACLs disabled (bucket owner enforced); public access blocked except for bucket
+ * The bucket: ACLs disabled (bucket owner enforced, the default of new buckets); public access blocked except for bucket
  * policies, and a policy letting anyone read the two OIDC document keys and nothing else (IAM
  * fetches them anonymously). `complete` puts those two again on a bucket a killed create tagged
  * but did not finish. Destroy deletes the two
@@ -168,7 +168,8 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
     let step = 's3:CreateBucket';
     try {
       if (!(await this.#exists(s3, bucket, signal))) {
-        const input: CreateBucketCommandInput = { Bucket: bucket, ObjectOwnership: 'BucketOwnerEnforced' };
+        // New buckets have ACLs disabled (owner enforced) by default: nothing to ask for.
+        const input: CreateBucketCommandInput = { Bucket: bucket };
         if (region !== 'us-east-1') input.CreateBucketConfiguration = { LocationConstraint: region as never };
         await s3.send(new CreateBucketCommand(input), { abortSignal: signal });
       }
