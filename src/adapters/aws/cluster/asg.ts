@@ -165,7 +165,7 @@ export class AsgProvider implements ResourceProvider<AsgProperties> {
       rethrowAws(
         error,
         `creating Auto Scaling group ${p.name}`,
-        'autoscaling:CreateAutoScalingGroup, autoscaling:CreateOrUpdateTags, autoscaling:PutLifecycleHook, ec2:RunInstances, ec2:CreateTags and iam:PassRole (the instance role)',
+        'autoscaling:CreateAutoScalingGroup, autoscaling:CreateOrUpdateTags, autoscaling:PutLifecycleHook, autoscaling:DescribeAutoScalingGroups, ec2:RunInstances, ec2:CreateTags and iam:PassRole (the instance role)',
       );
     }
   }
@@ -288,7 +288,7 @@ export class AsgProvider implements ResourceProvider<AsgProperties> {
       rethrowAws(
         error,
         `deleting Auto Scaling group ${name}`,
-        'autoscaling:UpdateAutoScalingGroup and autoscaling:DeleteAutoScalingGroup',
+        'autoscaling:DescribeAutoScalingGroups, autoscaling:UpdateAutoScalingGroup and autoscaling:DeleteAutoScalingGroup',
       );
     }
   }

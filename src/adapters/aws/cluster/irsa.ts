@@ -165,7 +165,7 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
     const { bucket, region } = desired.properties;
     const s3 = await this.#settings.clients.s3();
     const signal = context.signal;
-    let step = 's3:CreateBucket';
+    let step = 's3:ListBucket (HeadBucket) and s3:CreateBucket';
     try {
       if (!(await this.#exists(s3, bucket, signal))) {
         // New buckets have ACLs disabled (owner enforced) by default: nothing to ask for.
@@ -265,9 +265,10 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
   async delete(existing: ResourceRecord, context: ResourceContext): Promise<DeleteOutcome> {
     const bucket = existing.id;
     const s3 = await this.#settings.clients.s3();
-    let step = 's3:DeleteObject';
+    let step = 's3:ListBucket (HeadBucket)';
     try {
       if (!(await this.#exists(s3, bucket, context.signal))) return 'already-gone';
+      step = 's3:DeleteObject';
       for (const key of OIDC_OBJECT_KEYS) {
         await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: context.signal });
       }
@@ -405,7 +406,11 @@ export class OidcProviderProvider implements ResourceProvider<OidcProviderProper
       if (awsErrorName(error) === 'NoSuchEntityException' || awsErrorName(error) === 'NoSuchEntity') {
         return 'already-gone';
       }
-      rethrowAws(error, `deleting IAM OIDC provider ${existing.id}`, 'iam:DeleteOpenIDConnectProvider');
+      rethrowAws(
+        error,
+        `deleting IAM OIDC provider ${existing.id}`,
+        'iam:GetOpenIDConnectProvider and iam:DeleteOpenIDConnectProvider',
+      );
     }
   }
 }

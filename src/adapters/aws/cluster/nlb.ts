@@ -203,7 +203,11 @@ export class NlbProvider implements ResourceProvider<NlbProperties> {
       );
       return 'deleted';
     } catch (error) {
-      rethrowAws(error, `deleting load balancer ${arn}`, 'elasticloadbalancing:DeleteLoadBalancer');
+      rethrowAws(
+        error,
+        `deleting load balancer ${arn}`,
+        'elasticloadbalancing:DescribeLoadBalancers and elasticloadbalancing:DeleteLoadBalancer',
+      );
     }
   }
 }
@@ -360,7 +364,11 @@ export class NlbTargetGroupProvider implements ResourceProvider<NlbTargetGroupPr
       return 'deleted';
     } catch (error) {
       if (awsErrorName(error) === TG_NOT_FOUND) return 'already-gone';
-      rethrowAws(error, `deleting target group ${existing.id}`, 'elasticloadbalancing:DeleteTargetGroup');
+      rethrowAws(
+        error,
+        `deleting target group ${existing.id}`,
+        'elasticloadbalancing:DescribeTargetGroups and elasticloadbalancing:DeleteTargetGroup',
+      );
     }
   }
 }
@@ -480,7 +488,11 @@ export class NlbListenerProvider implements ResourceProvider<NlbListenerProperti
       return 'deleted';
     } catch (error) {
       if (awsErrorName(error) === LISTENER_NOT_FOUND) return 'already-gone';
-      rethrowAws(error, `deleting listener ${existing.id}`, 'elasticloadbalancing:DeleteListener');
+      rethrowAws(
+        error,
+        `deleting listener ${existing.id}`,
+        'elasticloadbalancing:DescribeListeners and elasticloadbalancing:DeleteListener',
+      );
     }
   }
 }
