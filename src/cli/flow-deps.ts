@@ -16,6 +16,7 @@ import { parseDurationMs } from '../core/duration.js';
 import { DEFAULT_CONFIG_PATH, type NodeConfig, parseNodeConfig } from '../domain/config/node-config.js';
 import type { FlowDeps, FlowSettings } from '../domain/flows/deps.js';
 import { DEFAULT_LEASE_MS } from '../domain/state/lease.js';
+import { wireCleanup } from './cleanup-wiring.js';
 import type { CommandContext } from './context.js';
 import { type InstanceServices, instanceServices } from './instance.js';
 
@@ -130,5 +131,6 @@ export function wireFlowDeps(
       options,
     );
   };
+  deps.cleanup = wireCleanup(ctx, services, fs, logger);
   return { deps, services, close: () => services.close() };
 }

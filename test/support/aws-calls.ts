@@ -65,6 +65,7 @@ const IAM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   'secretsmanager:DescribeSecret': ['secretsmanager:DescribeSecret'],
   'ec2:DescribeTags': ['ec2:DescribeTags'],
   'ec2:DescribeImages': ['ec2:DescribeImages'],
+  'ec2:DescribeInstances': ['ec2:DescribeInstances'],
   'elasticloadbalancing:DescribeLoadBalancers': ['elasticloadbalancing:DescribeLoadBalancers'],
   'elasticloadbalancing:DescribeTags': ['elasticloadbalancing:DescribeTags'],
   's3:PutObject': ['s3:PutObject'],

@@ -36,6 +36,18 @@ export function registerDayTwo(program: Command, runtime: Runtime): void {
     .action(lazyAction(runtime, async () => (await import('../handlers/rotate.js')).rotateCommand));
 
   program
+    .command('cleanup')
+    .description(
+      'remove the etcd members and Node objects of instances that are terminated or gone (run on a control-plane member)',
+    )
+    .addOption(
+      new Option('--config <path>', 'node config file (resolved under --root)').default('/etc/kboot/config.yaml'),
+    )
+    .addOption(dryRunOption())
+    .addOption(outputOption())
+    .action(lazyAction(runtime, async () => (await import('../handlers/cleanup.js')).cleanupCommand));
+
+  program
     .command('leave')
     .description('drain this node, leave etcd, reset and complete the Auto Scaling lifecycle action')
     .addOption(

@@ -311,6 +311,7 @@ async function initialize(deps: FlowDeps, state: ClusterStatePorts, input: Initi
       role: 'control-plane',
       joinedAt: updatedAt,
       fence: lease.fence,
+      nodeName: input.initInput.nodeName,
     });
   } catch (error) {
     await resetAfterFailure(deps, `bootstrap failed at ${step}`);

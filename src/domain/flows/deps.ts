@@ -7,6 +7,7 @@ import type { FsRoot } from '../../adapters/fs/root.js';
 import type { KubeadmRunner } from '../../adapters/process/kubeadm.js';
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
+import type { CleanupWiring } from '../cleanup/ports.js';
 import type { NodeConfig } from '../config/node-config.js';
 import type { Identity } from '../identity/resolve.js';
 import type { OidcPublisher } from '../irsa/publisher.js';
@@ -57,6 +58,8 @@ export interface FlowDeps {
    * rotate (src/domain/leave/publish-node-leave.ts). Absent: not published by this flow.
    */
   nodeLeaveCredential?(cluster: string, options: { kmsKeyId?: string }): Promise<{ action: string; expiresAt: string }>;
+  /** The cleanup of lost instances (rotate, join-master); absent where a caller does not wire it. */
+  cleanup?: CleanupWiring;
 }
 
 export type FlowName = 'boot' | 'bootstrap-master' | 'join-master' | 'join-node';

@@ -7,6 +7,7 @@
  */
 
 import { KubeadmError, StateConflictError } from '../../core/errors.js';
+import { cleanupBeforeJoin, prepareEtcdClient } from '../cleanup/flow.js';
 import type { ControlPlaneSecret, JoinSecret } from '../join/material.js';
 import { renderJoinConfig } from '../kubeadm/render.js';
 import { assertVersionSkew, parseKubernetesVersion } from '../kubeadm/version.js';
@@ -109,6 +110,15 @@ export async function joinMaster(deps: FlowDeps, steps: Steps): Promise<FlowResu
       await deps.fs.writePrivateFile(JOIN_CONFIG_PATH, renderJoinConfig(input));
       if (membership.state === 'partial') await resetAfterFailure(deps, 'an earlier join did not finish');
       try {
+        await cleanupBeforeJoin(deps, cluster, identity.instance.instanceId, () =>
+          prepareEtcdClient(deps, JOIN_CONFIG_PATH, signal),
+        );
+      } catch (error) {
+        await deps.fs.remove(JOIN_CONFIG_PATH);
+        await resetAfterFailure(deps, 'the etcd cleanup before joining failed');
+        throw error;
+      }
+      try {
         await deps.kubeadm.run(['join', '--config', deps.fs.resolve(JOIN_CONFIG_PATH)], {
           timeoutMs: deps.settings.kubeadmTimeoutMs,
           signal,
@@ -133,6 +143,7 @@ export async function joinMaster(deps: FlowDeps, steps: Steps): Promise<FlowResu
         role: 'control-plane',
         joinedAt: new Date(clock.nowMs()).toISOString(),
         fence,
+        nodeName,
       });
     },
   );

@@ -22,6 +22,8 @@ import {
   StateConflictError,
 } from '../../core/errors.js';
 import type { Secret } from '../../core/secrets.js';
+import { cleanupInRotate } from '../cleanup/flow.js';
+import type { CleanupReport } from '../cleanup/run.js';
 import type { Identity } from '../identity/resolve.js';
 import { JoinMaterialMissingError } from '../join/errors.js';
 import {
@@ -106,6 +108,8 @@ export interface RotateResult {
   deletedTokenIds: string[];
   /** The master holding the rotate lease, when outcome is busy. */
   heldBy: string | null;
+  /** The cleanup of lost instances that ran after the rotation (null: did not run). */
+  cleanup: CleanupReport | null;
 }
 
 /** What every step of one rotation needs. */
@@ -173,6 +177,7 @@ export async function rotate(deps: FlowDeps, steps: Steps, options: RotateOption
     certificateKey: null,
     deletedTokenIds: [],
     heldBy: null,
+    cleanup: null,
   };
   const membership = await steps.read('membership', () => readMembership(deps.fs, cluster));
   if (membership.state !== 'member') {
@@ -215,9 +220,11 @@ export async function rotate(deps: FlowDeps, steps: Steps, options: RotateOption
       summary: `nothing to do: ${heldBy} holds the ${leaseLabel(cluster, 'rotate')} and is rotating its join material`,
     };
   }
-  const result = await runUnderLease(lock, acquired.lease, leaseOptions, (signal) =>
-    rotateUnderLease(rotation, signal),
-  );
+  const result = await runUnderLease(lock, acquired.lease, leaseOptions, async (signal) => ({
+    ...(await rotateUnderLease(rotation, signal)),
+    // Same timer, same lease: one master at a time cleans up after lost instances.
+    cleanup: await cleanupInRotate(deps, steps, cluster),
+  }));
   return { ...base, ...result };
 }
 

@@ -34,6 +34,7 @@ export type KbootCommand =
   | 'join-master'
   | 'join-node'
   | 'rotate'
+  | 'cleanup'
   | 'identity'
   | 'status'
   | 'kubeconfig'
@@ -54,6 +55,7 @@ export type IamAction =
   | 'kms:GenerateDataKey'
   | 'ec2:DescribeTags'
   | 'ec2:DescribeImages'
+  | 'ec2:DescribeInstances'
   | 'elasticloadbalancing:DescribeLoadBalancers'
   | 'elasticloadbalancing:DescribeTags'
   | 's3:PutObject';
@@ -167,6 +169,22 @@ export const GRANTS: readonly Grant[] = [
     actions: ['s3:PutObject'],
     target: { kind: 's3-objects', keys: OIDC_OBJECT_KEYS },
     why: 'publish the OIDC discovery document and JWKS for IRSA (only when addons.irsa is configured)',
+  },
+  {
+    sid: 'JoinMasterRotateCleanupDescribeInstances',
+    role: 'control-plane',
+    commands: ['boot', 'join-master', 'rotate', 'cleanup'],
+    actions: ['ec2:DescribeInstances'],
+    target: { kind: 'any-resource' },
+    why: 'the cleanup of lost instances: which instances behind etcd members and Nodes are terminated or gone',
+  },
+  {
+    sid: 'JoinMasterRotateCleanupReadMembers',
+    role: 'control-plane',
+    commands: ['boot', 'join-master', 'rotate', 'cleanup'],
+    actions: ['dynamodb:Query'],
+    target: { kind: 'cluster-items' },
+    why: 'the cleanup of lost instances: read the member registry (instance ids and node names recorded at join)',
   },
   {
     sid: 'StatusQueryOwnCluster',

@@ -11,6 +11,8 @@ const memberShape = z.object({
   role: z.enum(ROLES),
   joinedAt: z.iso.datetime(),
   fence: z.int().positive().optional(),
+  /** The node (and etcd member) name: the instance's private DNS name. Absent in older records. */
+  nodeName: z.string().min(1).optional(),
 });
 
 export type MemberRecord = z.infer<typeof memberShape>;

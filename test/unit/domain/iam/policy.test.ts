@@ -82,7 +82,9 @@ describe('the permission catalogue', () => {
         actions: [
           'dynamodb:GetItem',
           'dynamodb:PutItem',
+          'dynamodb:Query',
           'dynamodb:UpdateItem',
+          'ec2:DescribeInstances',
           'ec2:DescribeTags',
           'kms:Decrypt',
           'kms:GenerateDataKey',

@@ -1,0 +1,219 @@
+/**
+ * The cleanup of abrupt losses against a real etcd: three etcd 3.4 members on loopback with
+ * client TLS (test/support/etcd-cluster.ts), their certificates signed by the simulated cluster's
+ * etcd CA, so kboot reaches them with the apiserver-etcd-client certificate the fake kubeadm wrote
+ * on each master; moto for EC2 and DynamoDB; the built binary. Member names are the simulated
+ * masters' private DNS names, as kubeadm names them. KBOOT_ETCD_ENDPOINTS points kboot at the
+ * loopback members (on AWS it reaches https://<private IP>:2379).
+ */
+
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { testEc2 } from '../support/aws.js';
+import type { RunResult } from '../support/cli.js';
+import { SimCluster, type SimInstance } from '../support/cluster-sim.js';
+import { EtcdCluster, etcdMissing } from '../support/etcd-cluster.js';
+import {
+  fakeKubectlPath,
+  nodeObject,
+  readKubectlLog,
+  seedObjects,
+  storedObjects,
+} from '../support/kubectl-log.js';
+import { type Moto, startMoto } from '../support/moto.js';
+
+const missing = etcdMissing();
+
+interface CleanupJson {
+  outcome: string;
+  summary: string;
+  etcd: {
+    quorum: { votingMembers: number; aliveMembers: number; needed: number } | null;
+    members: { name: string; instanceState: string; alive: boolean; action: string; reason: string }[];
+    explanation: string | null;
+  };
+}
+
+function logsMatching(result: RunResult, pattern: RegExp): Record<string, unknown>[] {
+  return result.logs.filter((line) => pattern.test(String(line.msg ?? '')));
+}
+
+describe('cleanup of lost instances (real etcd)', { skip: missing }, () => {
+  let moto: Moto;
+  const sims: SimCluster[] = [];
+  const etcds: EtcdCluster[] = [];
+
+  before(async () => {
+    moto = await startMoto();
+  });
+  after(async () => {
+    await Promise.all(etcds.map((etcd) => etcd.stop()));
+    await Promise.all(sims.map((sim) => sim.stop()));
+    await moto?.stop();
+  });
+  beforeEach(() => moto.reset());
+
+  /** Three masters booted through kboot (fake kubeadm), and a real etcd member for each. */
+  async function threeMasters(
+    name: string,
+  ): Promise<{ sim: SimCluster; masters: SimInstance[]; etcd: EtcdCluster }> {
+    const sim = new SimCluster(moto, {
+      name,
+      env: {
+        KBOOT_KUBECTL: fakeKubectlPath(),
+        FAKE_KUBECTL_LOG: path.join(tmpdir(), `kboot-cleanup-kubectl-${name}-${process.pid}.jsonl`),
+      },
+    });
+    sims.push(sim);
+    await sim.createTable();
+    const masters: SimInstance[] = [];
+    for (let i = 0; i < 3; i += 1) masters.push(await sim.addInstance('control-plane'));
+    for (const master of masters) {
+      const booted = await sim.run(master);
+      assert.equal(booted.exitCode, 0, booted.stderr.slice(-2000));
+    }
+    const etcd = await EtcdCluster.start(
+      masters.map((master) => master.privateDns),
+      {
+        certPath: path.join(sim.clusterDir, 'pki', 'etcd', 'ca.crt'),
+        keyPath: path.join(sim.clusterDir, 'pki', 'etcd', 'ca.key'),
+      },
+    );
+    etcds.push(etcd);
+    const endpoints = etcd.nodes.map((node) => node.clientUrl).join(',');
+    for (const master of masters) master.env.KBOOT_ETCD_ENDPOINTS = endpoints;
+    return { sim, masters, etcd };
+  }
+
+  async function terminate(...instances: SimInstance[]): Promise<void> {
+    const ec2 = testEc2(moto);
+    try {
+      await ec2.send(new TerminateInstancesCommand({ InstanceIds: instances.map((i) => i.instanceId) }));
+    } finally {
+      ec2.destroy();
+    }
+  }
+
+  it('removes the member of a terminated master before the next control-plane join', async () => {
+    const { sim, masters, etcd } = await threeMasters('lost-one');
+    const [m0, m1, m2] = masters as [SimInstance, SimInstance, SimInstance];
+    // The instance dies without kboot leave: terminated in EC2, its etcd gone with it.
+    await terminate(m2);
+    await etcd.stopMember(m2.privateDns);
+
+    const replacement = await sim.addInstance('control-plane', {
+      KBOOT_ETCD_ENDPOINTS: etcd.nodes.map((node) => node.clientUrl).join(','),
+    });
+    const joined = await sim.run(replacement);
+    assert.equal(joined.exitCode, 0, joined.stderr.slice(-3000));
+
+    assert.deepEqual(await etcd.memberNames(), [m0.privateDns, m1.privateDns].sort());
+    const removal = logsMatching(
+      joined,
+      new RegExp(`^removing etcd member ${m2.privateDns.replaceAll('.', '\\.')}`),
+    );
+    assert.equal(removal.length, 1, 'one removal logged');
+    assert.match(String(removal[0]?.reason), new RegExp(`instance ${m2.instanceId} is terminated`));
+
+    // Cleaned up first, with the certificates kubeadm's own prepare phases downloaded, then joined.
+    const commands = sim
+      .invocations()
+      .filter((call) => call.env.KBOOT_ROOT === replacement.root)
+      .map((call) => call.command);
+    const prepare = commands.indexOf('join phase control-plane-prepare download-certs');
+    assert.ok(prepare >= 0, `prepare phases ran: ${commands.join(', ')}`);
+    assert.ok(commands.indexOf('join phase control-plane-prepare certs') > prepare);
+    assert.ok(commands.lastIndexOf('join') > prepare, 'kubeadm join after the cleanup');
+  });
+
+  it('never removes a member whose instance still runs, and says why', async () => {
+    const { sim, masters, etcd } = await threeMasters('kept');
+    const [m0, m1] = masters as [SimInstance, SimInstance, SimInstance];
+    await etcd.stopMember(m1.privateDns); // etcd died, the instance runs
+
+    const result = await sim.run(m0, ['cleanup', '--output', 'json']);
+    assert.equal(result.exitCode, 0, result.stderr.slice(-2000));
+    const report = JSON.parse(result.stdout) as CleanupJson;
+    assert.equal(report.outcome, 'clean');
+    const m1Report = report.etcd.members.find((member) => member.name === m1.privateDns);
+    assert.equal(m1Report?.action, 'kept');
+    assert.equal(m1Report?.alive, false);
+    assert.equal(m1Report?.instanceState, 'running');
+    assert.match(m1Report?.reason ?? '', /is running: never removed while its instance exists/);
+    assert.equal(logsMatching(result, /does not answer but is kept/).length, 1);
+    assert.equal((await etcd.memberNames()).length, 3);
+  });
+
+  it('refuses to remove anything when two of three members are lost, and explains quorum', async () => {
+    const { sim, masters, etcd } = await threeMasters('quorum');
+    const [m0, m1, m2] = masters as [SimInstance, SimInstance, SimInstance];
+    await terminate(m1, m2);
+    await etcd.stopMember(m1.privateDns);
+    await etcd.stopMember(m2.privateDns);
+
+    const result = await sim.run(m0, ['cleanup', '--output', 'json']);
+    assert.equal(result.exitCode, 8, result.stderr.slice(-2000));
+    assert.match(
+      result.error?.msg ?? '',
+      /has lost quorum \(1 of 3 members answer, 2 needed\): kboot removes nothing/,
+    );
+    assert.match(result.error?.hint ?? '', /snapshot/);
+    const report = JSON.parse(result.stdout) as CleanupJson;
+    assert.equal(report.outcome, 'quorum-lost');
+    assert.match(report.etcd.explanation ?? '', /etcd disaster recovery/);
+    assert.deepEqual(report.etcd.quorum, { votingMembers: 3, aliveMembers: 1, needed: 2 });
+    assert.ok(report.etcd.members.every((member) => member.action === 'kept'));
+    assert.equal(logsMatching(result, /^removing etcd member/).length, 0);
+    assert.equal((await etcd.memberNames()).length, 3);
+  });
+
+  it('deletes the Node objects of terminated or vanished instances, and keeps the others', async () => {
+    const { sim, masters } = await threeMasters('nodes');
+    const [m0] = masters as [SimInstance, SimInstance, SimInstance];
+    const gone = await sim.addInstance('worker');
+    const alive = await sim.addInstance('worker');
+    const stateDir = path.join(sim.clusterDir, 'api');
+    const notReady = (object: ReturnType<typeof nodeObject>) => ({
+      ...object,
+      status: { conditions: [{ type: 'Ready', status: 'Unknown' }] },
+    });
+    seedObjects(stateDir, [
+      ...masters.map((master) => nodeObject(master.privateDns, { controlPlane: true })),
+      notReady(nodeObject(gone.privateDns, { providerId: `aws:///us-east-1a/${gone.instanceId}` })),
+      nodeObject(alive.privateDns, { providerId: `aws:///us-east-1a/${alive.instanceId}` }),
+      // a Node whose instance vanished long ago: no providerID, no instance has its name
+      notReady(nodeObject('ip-10-9-9-9.ec2.internal')),
+    ]);
+    await terminate(gone);
+
+    const result = await sim.run(m0, ['cleanup', '--output', 'json']);
+    assert.equal(result.exitCode, 0, result.stderr.slice(-2000));
+    const report = JSON.parse(result.stdout) as CleanupJson & {
+      nodes: { nodes: { name: string; action: string; reason: string }[] };
+    };
+    const byName = new Map(report.nodes.nodes.map((node) => [node.name, node]));
+    assert.equal(byName.get(gone.privateDns)?.action, 'deleted');
+    assert.match(
+      byName.get(gone.privateDns)?.reason ?? '',
+      new RegExp(`instance ${gone.instanceId} is terminated`),
+    );
+    assert.equal(byName.get('ip-10-9-9-9.ec2.internal')?.action, 'deleted');
+    assert.equal(byName.get(alive.privateDns)?.action, 'kept');
+    for (const master of masters) assert.equal(byName.get(master.privateDns)?.action, 'kept');
+
+    const remaining = storedObjects(stateDir, { kind: 'Node' })
+      .map((node) => node.metadata.name)
+      .sort();
+    assert.deepEqual(remaining, [...masters.map((m) => m.privateDns), alive.privateDns].sort());
+    const kubectlLog = readKubectlLog(String(sim.instances[0]?.env.FAKE_KUBECTL_LOG));
+    const deletes = kubectlLog.filter((call) => call.command?.startsWith('delete'));
+    assert.deepEqual(
+      deletes.map((call) => call.argv.find((arg) => arg.startsWith('ip-'))).sort(),
+      [gone.privateDns, 'ip-10-9-9-9.ec2.internal'].sort(),
+    );
+    assert.equal(logsMatching(result, /^deleting Node /).length, 2);
+  });
+});
