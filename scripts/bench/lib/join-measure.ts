@@ -4,9 +4,10 @@
  * control-plane instance booted once, and the instants that matter are collected:
  *  - start: the wall clock just before the joiner is spawned;
  *  - the exec of `kubeadm version` and `kubeadm join`: stamped by scripts/bench/bin/kubeadm, the
- *    wrapper both joiners run as kubeadm, before the fake kubeadm's own Node.js start-up (the
- *    wrapper can also answer `kubeadm version -o short` itself, as fast as the real kubeadm);
- *  - the fake kubeadm's startedAtMs / endedAtMs (FAKE_KUBEADM_LOG);
+ *    wrapper both joiners run as kubeadm, first thing (the wrapper answers `kubeadm version -o
+ *    short` itself, as fast as the real kubeadm, for kboot's instantVersion joiner, and does the
+ *    worker's join itself: its light join checks the config's mode, token and CA pin);
+ *  - the join's startedAtMs / endedAtMs (FAKE_KUBEADM_LOG, written by the light join);
  *  - the joiner's exit; its IMDS requests (the instance's ImdsServer counts) and AWS calls
  *    (KBOOT_TRACE_AWS_CALLS for kboot; the counting proxy when one is given, for either joiner).
  * A join that does not succeed is an error: timing a failure would measure nothing.
@@ -30,38 +31,45 @@ export const REFERENCE_SCRIPT = path.join(import.meta.dirname, '..', 'reference'
 export type Joiner =
   /**
    * kboot. `instantVersion`: the bench's kubeadm answers `kubeadm version -o short` itself, as
-   * fast as the real kubeadm (a Go binary), instead of starting the fake (a Node.js script).
+   * fast as the real kubeadm (a Go binary), instead of starting the fake (a Node.js script). The
+   * bench's sections use it: the fake's Node.js start-up is the simulation's cost, not kboot's.
    */
   | { kind: 'kboot'; binary: string; instantVersion: boolean }
   /** The reference script; `pathPrefix` goes first on PATH (where the real `aws` is). */
   | { kind: 'aws-cli'; script: string; pathPrefix: string | undefined };
 
-/** Environment that makes an instance run the bench's kubeadm wrapper in front of the fake. */
+/**
+ * Environment that makes an instance run the bench's kubeadm wrapper in front of the fake.
+ * `lightJoin`: a worker's `kubeadm join` is checked and recorded by the wrapper instead of run by
+ * the fake (scripts/bench/bin/kubeadm says what it checks).
+ */
 export function benchKubeadmEnv(
   repoRoot: string,
   execLog: string,
   instantVersion: boolean,
+  lightJoin = false,
 ): Record<string, string> {
   return {
     KBOOT_KUBEADM: EXEC_STAMP_KUBEADM,
     KBOOT_BENCH_KUBEADM: path.join(repoRoot, 'test', 'fixtures', 'bin', 'kubeadm'),
     KBOOT_BENCH_EXEC_LOG: execLog,
     KBOOT_BENCH_INSTANT_VERSION: instantVersion ? '1' : '0',
+    KBOOT_BENCH_LIGHT_JOIN: lightJoin ? '1' : '0',
   };
 }
 
-export type JoinerLabel = 'kboot' | 'kboot-instant-version' | 'aws-cli';
+export type JoinerLabel = 'kboot' | 'kboot-fake-version' | 'aws-cli';
 
 export function joinerLabel(joiner: Joiner): JoinerLabel {
   if (joiner.kind === 'aws-cli') return 'aws-cli';
-  return joiner.instantVersion ? 'kboot-instant-version' : 'kboot';
+  return joiner.instantVersion ? 'kboot' : 'kboot-fake-version';
 }
 
 export interface JoinSample {
   joiner: JoinerLabel;
   /** Start → exec of `kubeadm join`. */
   toJoinExecMs: number;
-  /** Start → the fake kubeadm's join entering its main (after its own Node.js start-up). */
+  /** Start → the join recording its start (the light join: right after the exec). */
   toJoinMainMs: number;
   /** `kubeadm version`: exec → the fake's end; null when the fake did not run it. */
   versionCallMs: number | null;
@@ -167,7 +175,7 @@ export async function startJoinFixture(options: {
         const traceFile = path.join(cluster.dir, `join-${joins}.aws.jsonl`);
         const instantVersion = joiner.kind === 'kboot' && joiner.instantVersion;
         const instance = await cluster.addInstance('worker', {
-          ...benchKubeadmEnv(options.repoRoot, execLog, instantVersion),
+          ...benchKubeadmEnv(options.repoRoot, execLog, instantVersion, true),
           KBOOT_TRACE_AWS_CALLS: traceFile,
           ...(counter === undefined ? {} : { AWS_ENDPOINT_URL: counter.endpoint }),
         });

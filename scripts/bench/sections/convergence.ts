@@ -20,8 +20,12 @@
  *
  * `kubeadm version -o short` (which kboot runs before init and join) is answered by the bench's
  * kubeadm wrapper at once, as the real kubeadm (a Go binary) would: the fake is a Node.js script,
- * and 200 of its start-ups at once on 2 cores outlast kboot's 30 s timeout for that call. init,
- * join and everything else are the fake's.
+ * and 200 of its start-ups at once on 2 cores outlast kboot's 30 s timeout for that call. A
+ * worker's `kubeadm join` is the wrapper's light join (it checks the config's mode, bootstrap
+ * token and CA pin against the fake cluster, takes the fake's join time, and records the call):
+ * 200 fake joins at once each pay a Node.js start-up and take turns on the fake's cluster lock,
+ * which made the last join end minutes after every kboot had exec'd it. kubeadm init and the
+ * control-plane joins are the fake's.
  *
  * Memory guard: a size whose estimated footprint does not fit in the memory available is skipped
  * with a message, and a run that drives MemAvailable under a floor is stopped (the bench kills
@@ -303,7 +307,7 @@ async function runSize(moto: Moto, workers: number, settings: Settings): Promise
       const trace = path.join(sim.dir, `aws-${index}.jsonl`);
       const execLog = path.join(sim.dir, `exec-${index}.log`);
       const instance = await sim.addInstance(role, {
-        ...benchKubeadmEnv(settings.repoRoot, execLog, true),
+        ...benchKubeadmEnv(settings.repoRoot, execLog, true, true),
         KBOOT_TRACE_AWS_CALLS: trace,
       });
       traces.set(instance, trace);
@@ -623,7 +627,8 @@ export const convergence: BenchSection = {
       `each size: ${controlPlanes} control-plane + N worker instances started at once against one moto (reset between sizes), ` +
         `each with its own IMDS server; FAKE_KUBEADM_SLEEP_MS=${kubeadmSleep}, KBOOT_POLL_MS=${pollMs}, --wait-timeout ${waitTimeout}; ` +
         `instances at nice ${INSTANCE_NICE} (moto and the IMDS servers stand in for services that are not on an instance's CPU); ` +
-        '`kubeadm version` answered at Go speed by the bench (init and join by the fake kubeadm)',
+        "`kubeadm version` answered at Go speed and worker joins checked and recorded by the bench's kubeadm wrapper " +
+        "(light join: config mode, token and CA pin; the fake's join time); init and control-plane joins by the fake kubeadm",
       render(results),
       ...results
         .flatMap((result) => [
