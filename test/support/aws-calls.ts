@@ -83,6 +83,14 @@ const IAM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
     'elasticloadbalancing:AddTags',
   ],
   'elasticloadbalancing:DescribeTargetGroups': ['elasticloadbalancing:DescribeTargetGroups'],
+  'elasticloadbalancing:ModifyLoadBalancerAttributes': ['elasticloadbalancing:ModifyLoadBalancerAttributes'],
+  'elasticloadbalancing:ModifyTargetGroupAttributes': ['elasticloadbalancing:ModifyTargetGroupAttributes'],
+  'elasticloadbalancing:DescribeLoadBalancerAttributes': [
+    'elasticloadbalancing:DescribeLoadBalancerAttributes',
+  ],
+  'elasticloadbalancing:DescribeTargetGroupAttributes': [
+    'elasticloadbalancing:DescribeTargetGroupAttributes',
+  ],
   'elasticloadbalancing:DescribeListeners': ['elasticloadbalancing:DescribeListeners'],
   'elasticloadbalancing:DeleteLoadBalancer': ['elasticloadbalancing:DeleteLoadBalancer'],
   'elasticloadbalancing:DeleteTargetGroup': ['elasticloadbalancing:DeleteTargetGroup'],
@@ -105,6 +113,11 @@ const IAM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   'autoscaling:PutLifecycleHook': ['autoscaling:PutLifecycleHook'],
   'autoscaling:DescribeAutoScalingGroups': ['autoscaling:DescribeAutoScalingGroups'],
   'autoscaling:DescribeLifecycleHooks': ['autoscaling:DescribeLifecycleHooks'],
+  // kboot leave
+  'autoscaling:DescribeAutoScalingInstances': ['autoscaling:DescribeAutoScalingInstances'],
+  'autoscaling:RecordLifecycleActionHeartbeat': ['autoscaling:RecordLifecycleActionHeartbeat'],
+  'autoscaling:CompleteLifecycleAction': ['autoscaling:CompleteLifecycleAction'],
+  'dynamodb:DeleteItem': ['dynamodb:DeleteItem'],
   'autoscaling:UpdateAutoScalingGroup': ['autoscaling:UpdateAutoScalingGroup'],
   'autoscaling:DeleteAutoScalingGroup': ['autoscaling:DeleteAutoScalingGroup'],
   's3:HeadBucket': ['s3:ListBucket'],

@@ -11,9 +11,13 @@ import {
   CreateLoadBalancerCommand,
   CreateTargetGroupCommand,
   DescribeListenersCommand,
+  DescribeLoadBalancerAttributesCommand,
   DescribeLoadBalancersCommand,
   DescribeTagsCommand,
+  DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
+  ModifyLoadBalancerAttributesCommand,
+  ModifyTargetGroupAttributesCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
   CreateOpenIDConnectProviderCommand,
@@ -146,6 +150,15 @@ describe('network providers against moto', () => {
     assert.equal(l?.[0]?.Protocol, 'TCP');
     assert.equal(l?.[0]?.DefaultActions?.[0]?.TargetGroupArn, tgRecord.id);
 
+    const lbAttributes = await clients.raw.elbv2.send(
+      new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lbRecord.id }),
+    );
+    assert.equal(tagMap(lbAttributes.Attributes)['load_balancing.cross_zone.enabled'], 'true');
+    const tgAttributes = await clients.raw.elbv2.send(
+      new DescribeTargetGroupAttributesCommand({ TargetGroupArn: tgRecord.id }),
+    );
+    assert.equal(tagMap(tgAttributes.Attributes)['preserve_client_ip.enabled'], 'false');
+
     // How a first master without a cluster record finds the endpoint.
     assert.equal(
       (await findClusterLoadBalancer(clients.raw.elbv2, CLUSTER))?.dnsName,
@@ -188,6 +201,30 @@ describe('network providers against moto', () => {
     );
     const all = await clients.raw.elbv2.send(new DescribeLoadBalancersCommand({}));
     assert.equal(all.LoadBalancers?.length, 1, 'no duplicate');
+
+    // Killed between the create and its attributes: plan shows it, complete sets them.
+    await clients.raw.elbv2.send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerArn: lbRecord.id,
+        Attributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'false' }],
+      }),
+    );
+    await clients.raw.elbv2.send(
+      new ModifyTargetGroupAttributesCommand({
+        TargetGroupArn: tgRecord.id,
+        Attributes: [{ Key: 'preserve_client_ip.enabled', Value: 'true' }],
+      }),
+    );
+    assert.deepEqual(await lbs.drift(nlb, lbRecord, ctx), [
+      { field: 'attributes.load_balancing.cross_zone.enabled', want: 'true', have: 'false' },
+    ]);
+    assert.deepEqual(await tgs.drift(tg, tgRecord, ctx), [
+      { field: 'attributes.preserve_client_ip.enabled', want: 'false', have: 'true' },
+    ]);
+    await lbs.complete(nlb, lbRecord, ctx);
+    await tgs.complete(tg, tgRecord, ctx);
+    assert.deepEqual(await lbs.drift(nlb, lbRecord, ctx), []);
+    assert.deepEqual(await tgs.drift(tg, tgRecord, ctx), []);
 
     // Another cluster's resource of the same name is not taken over.
     await assert.rejects(lbs.find(nlb, context('other')), StateConflictError);

@@ -3,8 +3,10 @@
  * control-plane Auto Scaling group registers its instances in (`nlb-target-group`), and the
  * listener between them (`nlb-listener`). The load balancer carries `kubernetes.io/cluster/<name>`
  * like every resource kboot makes, which is how a first master finds the endpoint when no cluster
- * record names it (elbv2-api-endpoint.ts). Found again by their deterministic names (the listener:
- * by its port on the load balancer), checked against kboot's tags.
+ * record names it (elbv2-api-endpoint.ts). Cross-zone load balancing is on and the target group
+ * does not preserve client IPs (the constants below say why); `complete` sets both again on what a
+ * killed create left. Found again by their deterministic names (the listener: by its port on the
+ * load balancer), checked against kboot's tags.
  */
 
 import { DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
@@ -16,12 +18,16 @@ import {
   DeleteLoadBalancerCommand,
   DeleteTargetGroupCommand,
   DescribeListenersCommand,
+  DescribeLoadBalancerAttributesCommand,
   DescribeLoadBalancersCommand,
   DescribeTagsCommand,
+  DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   type ElasticLoadBalancingV2Client,
   type Listener,
   type LoadBalancer,
+  ModifyLoadBalancerAttributesCommand,
+  ModifyTargetGroupAttributesCommand,
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ConfigError } from '../../../core/errors.js';
@@ -57,6 +63,34 @@ import {
 const LB_NOT_FOUND = 'LoadBalancerNotFoundException';
 const TG_NOT_FOUND = 'TargetGroupNotFoundException';
 const LISTENER_NOT_FOUND = 'ListenerNotFoundException';
+
+/**
+ * Cross-zone load balancing on: every AZ's address of the load balancer reaches every master, so a
+ * one-master cluster (or an AZ without a healthy master) still answers wherever DNS points.
+ */
+export const LOAD_BALANCER_ATTRIBUTES = { 'load_balancing.cross_zone.enabled': 'true' } as const;
+
+/**
+ * Client IP preservation off: masters (kubeadm on the first one, every kubelet on a master) reach
+ * the API through the load balancer, and an internal NLB that preserves the client's IP drops a
+ * connection it routes back to the instance that opened it (AWS: no hairpinning with instance
+ * targets). The API server then sees the load balancer's address, not the client's.
+ */
+export const TARGET_GROUP_ATTRIBUTES = { 'preserve_client_ip.enabled': 'false' } as const;
+
+function attributeList(attributes: Readonly<Record<string, string>>) {
+  return Object.entries(attributes).map(([Key, Value]) => ({ Key, Value }));
+}
+
+function attributeDrift(
+  want: Readonly<Record<string, string>>,
+  have: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined,
+): Drift[] {
+  const actual = Object.fromEntries((have ?? []).map((a) => [a.Key ?? '', a.Value ?? '']));
+  return Object.entries(want).flatMap(([key, value]) =>
+    differs(`attributes.${key}`, value, actual[key] ?? '(unset)'),
+  );
+}
 
 async function tagsOf(elbv2: ElasticLoadBalancingV2Client, arn: string, signal: AbortSignal) {
   const out = await elbv2.send(new DescribeTagsCommand({ ResourceArns: [arn] }), { abortSignal: signal });
@@ -153,7 +187,8 @@ export class NlbProvider implements ResourceProvider<NlbProperties> {
         { abortSignal: context.signal },
       );
       const lb = out.LoadBalancers?.[0];
-      if (lb === undefined) throw new Error('CreateLoadBalancer returned no load balancer');
+      if (lb?.LoadBalancerArn === undefined) throw new Error('CreateLoadBalancer returned no load balancer');
+      await this.#setAttributes(elbv2, lb.LoadBalancerArn, context.signal);
       this.#settings.logger.info(
         { key: desired.key, arn: lb.LoadBalancerArn },
         `created load balancer ${name}`,
@@ -163,9 +198,34 @@ export class NlbProvider implements ResourceProvider<NlbProperties> {
       rethrowAws(
         error,
         `creating load balancer ${name}`,
-        'elasticloadbalancing:CreateLoadBalancer and elasticloadbalancing:AddTags',
+        'elasticloadbalancing:CreateLoadBalancer, elasticloadbalancing:AddTags and elasticloadbalancing:ModifyLoadBalancerAttributes',
       );
     }
+  }
+
+  async #setAttributes(elbv2: ElasticLoadBalancingV2Client, arn: string, signal: AbortSignal): Promise<void> {
+    await elbv2.send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerArn: arn,
+        Attributes: attributeList(LOAD_BALANCER_ATTRIBUTES),
+      }),
+      { abortSignal: signal },
+    );
+  }
+
+  /** A load balancer a killed create made before its attributes gets them (never an adopted one). */
+  async complete(_desired: DesiredResource<NlbProperties>, found: ResourceRecord, context: ResourceContext) {
+    if (found.adopted === true) return found;
+    try {
+      await this.#setAttributes(await this.#settings.clients.elbv2(), found.id, context.signal);
+    } catch (error) {
+      rethrowAws(
+        error,
+        `setting the attributes of load balancer ${found.id}`,
+        'elasticloadbalancing:ModifyLoadBalancerAttributes',
+      );
+    }
+    return found;
   }
 
   async drift(desired: DesiredResource<NlbProperties>, existing: ResourceRecord, context: ResourceContext) {
@@ -178,9 +238,26 @@ export class NlbProvider implements ResourceProvider<NlbProperties> {
     }
     if (lb === undefined) return [{ field: 'exists', want: 'true', have: 'false' }];
     const subnets = (lb.AvailabilityZones ?? []).map((zone) => zone.SubnetId ?? '').sort();
+    let attributes: Drift[];
+    try {
+      const out = await elbv2.send(
+        new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: existing.id }),
+        {
+          abortSignal: context.signal,
+        },
+      );
+      attributes = attributeDrift(LOAD_BALANCER_ATTRIBUTES, out.Attributes);
+    } catch (error) {
+      rethrowAws(
+        error,
+        `reading the attributes of load balancer ${existing.id}`,
+        'elasticloadbalancing:DescribeLoadBalancerAttributes',
+      );
+    }
     return [
       ...differs('scheme', desired.properties.scheme, lb.Scheme),
       ...differs('subnetIds', [...desired.properties.subnetIds].sort(), subnets),
+      ...attributes,
     ];
   }
 
@@ -315,7 +392,8 @@ export class NlbTargetGroupProvider implements ResourceProvider<NlbTargetGroupPr
         { abortSignal: context.signal },
       );
       const tg = out.TargetGroups?.[0];
-      if (tg === undefined) throw new Error('CreateTargetGroup returned no target group');
+      if (tg?.TargetGroupArn === undefined) throw new Error('CreateTargetGroup returned no target group');
+      await this.#setAttributes(elbv2, tg.TargetGroupArn, context.signal);
       this.#settings.logger.info(
         { key: desired.key, arn: tg.TargetGroupArn },
         `created target group ${name}`,
@@ -325,9 +403,38 @@ export class NlbTargetGroupProvider implements ResourceProvider<NlbTargetGroupPr
       rethrowAws(
         error,
         `creating target group ${name}`,
-        'elasticloadbalancing:CreateTargetGroup and elasticloadbalancing:AddTags',
+        'elasticloadbalancing:CreateTargetGroup, elasticloadbalancing:AddTags and elasticloadbalancing:ModifyTargetGroupAttributes',
       );
     }
+  }
+
+  async #setAttributes(elbv2: ElasticLoadBalancingV2Client, arn: string, signal: AbortSignal): Promise<void> {
+    await elbv2.send(
+      new ModifyTargetGroupAttributesCommand({
+        TargetGroupArn: arn,
+        Attributes: attributeList(TARGET_GROUP_ATTRIBUTES),
+      }),
+      { abortSignal: signal },
+    );
+  }
+
+  /** A target group a killed create made before its attributes gets them (never an adopted one). */
+  async complete(
+    _desired: DesiredResource<NlbTargetGroupProperties>,
+    found: ResourceRecord,
+    context: ResourceContext,
+  ) {
+    if (found.adopted === true) return found;
+    try {
+      await this.#setAttributes(await this.#settings.clients.elbv2(), found.id, context.signal);
+    } catch (error) {
+      rethrowAws(
+        error,
+        `setting the attributes of target group ${found.id}`,
+        'elasticloadbalancing:ModifyTargetGroupAttributes',
+      );
+    }
+    return found;
   }
 
   async drift(
@@ -344,7 +451,24 @@ export class NlbTargetGroupProvider implements ResourceProvider<NlbTargetGroupPr
     }
     if (tg === undefined) return [{ field: 'exists', want: 'true', have: 'false' }];
     const want = healthCheckSettings(desired.properties.healthCheck);
+    let attributes: Drift[];
+    try {
+      const out = await elbv2.send(
+        new DescribeTargetGroupAttributesCommand({ TargetGroupArn: existing.id }),
+        {
+          abortSignal: context.signal,
+        },
+      );
+      attributes = attributeDrift(TARGET_GROUP_ATTRIBUTES, out.Attributes);
+    } catch (error) {
+      rethrowAws(
+        error,
+        `reading the attributes of target group ${existing.id}`,
+        'elasticloadbalancing:DescribeTargetGroupAttributes',
+      );
+    }
     return [
+      ...attributes,
       ...differs('port', API_PORT, tg.Port),
       ...differs('healthCheck.protocol', want.HealthCheckProtocol, tg.HealthCheckProtocol),
       ...('HealthCheckPath' in want
