@@ -368,7 +368,13 @@ function typeOf(node: JsonSchemaNode): string {
   return Array.isArray(node.type) ? node.type.join(' or ') : (node.type ?? 'value');
 }
 
-function walk(node: JsonSchemaNode, path: string, required: boolean, rows: SpecFieldDoc[]): void {
+function walk(
+  node: JsonSchemaNode,
+  path: string,
+  required: boolean,
+  rows: SpecFieldDoc[],
+  inherited = '',
+): void {
   const objectNode = node.anyOf?.find((n) => n.properties !== undefined) ?? node;
   if (path !== '') {
     rows.push({
@@ -376,14 +382,22 @@ function walk(node: JsonSchemaNode, path: string, required: boolean, rows: SpecF
       type: objectNode.properties !== undefined && node.anyOf === undefined ? 'object' : typeOf(node),
       required,
       ...(node.default === undefined ? {} : { default: JSON.stringify(node.default) }),
-      description: node.description ?? objectNode.description ?? '',
+      description: node.description ?? objectNode.description ?? inherited,
     });
   }
   const items = node.type === 'array' ? node.items : undefined;
   const container = items ?? objectNode;
   const prefix = items === undefined ? path : `${path}[]`;
   for (const [key, child] of Object.entries(container.properties ?? {})) {
-    walk(child, prefix === '' ? key : `${prefix}.${key}`, (container.required ?? []).includes(key), rows);
+    // The addons schema is the node config's: its fields are described there.
+    const note = path === 'addons' || inherited !== '' ? 'as in the node config (README "Node config")' : '';
+    walk(
+      child,
+      prefix === '' ? key : `${prefix}.${key}`,
+      (container.required ?? []).includes(key),
+      rows,
+      note,
+    );
   }
 }
 
