@@ -55,6 +55,7 @@ export function flowSettings(
     waitTimeoutMs: duration(options.waitTimeout, config.timeouts?.waitForInit, '30m', '--wait-timeout'),
     leaseMs: duration(undefined, config.timeouts?.lease, `${DEFAULT_LEASE_MS}ms`, 'timeouts.lease'),
     kubeadmTimeoutMs: duration(undefined, config.timeouts?.kubeadm, '15m', 'timeouts.kubeadm'),
+    addonTimeoutMs: duration(undefined, config.timeouts?.addons, '2m', 'timeouts.addons'),
     tokenTtlMs: parseDurationMs('24h'),
     minMaterialLifeMs: parseDurationMs('2m'),
     pollMs: env.KBOOT_POLL_MS === undefined ? 3000 : Number(env.KBOOT_POLL_MS),
@@ -117,6 +118,7 @@ export function wireFlowDeps(
       env: { ...ctx.env, KBOOT_ROOT: ctx.root },
       defaultTimeoutMs: settings.kubeadmTimeoutMs,
     }),
+    kubectl: kubectlRunner({ command: ctx.env.KBOOT_KUBECTL ?? 'kubectl', logger, env: ctx.env }),
   };
   deps.nodeLeaveCredential = async (cluster, options) => {
     const [{ SecretsNodeLeaveStore }, { ensureNodeLeaveCredential }] = await Promise.all([

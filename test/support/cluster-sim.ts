@@ -59,6 +59,8 @@ export class SimCluster {
   readonly dir: string;
   readonly clusterDir: string;
   readonly kubeadmLog: string;
+  /** Every kubectl invocation of every instance (the recording kubectl, test/support/kubectl-log.ts). */
+  readonly kubectlLog: string;
   readonly instances: SimInstance[] = [];
   readonly #moto: Moto;
   readonly #options: SimClusterOptions;
@@ -73,6 +75,7 @@ export class SimCluster {
     this.clusterDir = path.join(this.dir, 'cluster');
     mkdirSync(this.clusterDir, { recursive: true });
     this.kubeadmLog = path.join(this.dir, 'kubeadm.jsonl');
+    this.kubectlLog = path.join(this.dir, 'kubectl.jsonl');
     this.#ec2 = testEc2(moto);
   }
 
@@ -133,6 +136,9 @@ export class SimCluster {
       FAKE_KUBEADM_LOG: this.kubeadmLog,
       FAKE_KUBEADM_VERSION: this.#options.kubeadmVersion ?? 'v1.31.2',
       FAKE_KUBEADM_STRICT: '1',
+      // The recording kubectl; its API server is the fake kubeadm's simulated cluster.
+      KBOOT_KUBECTL: path.join(repoRoot(), 'test', 'fixtures', 'bin', 'kubectl'),
+      FAKE_KUBECTL_LOG: this.kubectlLog,
       ...this.#options.env,
       ...extraEnv,
     };

@@ -43,6 +43,8 @@ export interface KubectlInvocation {
   objects: KubectlObjectResult[];
   token?: { namespace: string; serviceAccount: string; expirationSeconds: number };
   drain?: { node: string; timeoutMs: number; drainMs: number; flags: Record<string, unknown> };
+  /** The object store this call used (null when no API server was reachable). */
+  stateDir?: string | null;
   injectedFailure?: boolean;
   exitCode: number;
   stdout: string;

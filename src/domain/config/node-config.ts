@@ -62,6 +62,41 @@ const irsa = z.preprocess(
     .optional(),
 );
 
+/** A container image reference: registry/repository[:tag][@sha256:digest]. */
+const image = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]*(:\d+)?(\/[a-z0-9._-]+)+(:[\w.-]+)?(@sha256:[a-f0-9]{64})?$/, {
+    message: 'expected an image reference like registry.example.com/cilium/cilium:v1.17.1',
+  });
+
+/**
+ * Post-init addons the first master applies (README "Addons"). `kboot cluster create` reuses this
+ * schema in its cluster spec. cni and cloudController bind the whole cluster (they are written to
+ * the cluster record); manifestsDir and images are read on the master that applies them.
+ */
+export const AddonsSchema = z.strictObject({
+  /** The pod network: Cilium rendered for the pod CIDR, or none (bring your own, e.g. in addons.d). */
+  cni: z.enum(['cilium', 'none']).optional(),
+  /** The AWS cloud-controller-manager; kubelets then run with cloud-provider: external. */
+  cloudController: z.boolean().optional(),
+  irsa,
+  /** Extra manifests applied after the others, in name order (default /etc/kboot/addons.d). */
+  manifestsDir: z
+    .string()
+    .regex(/^\//, { message: 'expected an absolute path like /etc/kboot/addons.d' })
+    .optional(),
+  /** Image overrides (a registry mirror, a newer patch release). */
+  images: z
+    .strictObject({
+      cilium: image.optional(),
+      ciliumOperator: image.optional(),
+      cloudController: image.optional(),
+    })
+    .optional(),
+});
+
+export type AddonsConfig = z.infer<typeof AddonsSchema>;
+
 export const NodeConfigSchema = z.strictObject({
   /** DynamoDB table holding cluster state. */
   table: z
@@ -89,6 +124,8 @@ export const NodeConfigSchema = z.strictObject({
       lease: duration.optional(),
       /** How long kubeadm init or join may take. */
       kubeadm: duration.optional(),
+      /** How long one addon's kubectl apply may take. */
+      addons: duration.optional(),
     })
     .optional(),
   kubeadm: z
@@ -97,14 +134,7 @@ export const NodeConfigSchema = z.strictObject({
       patchesDir: z.string().optional(),
     })
     .optional(),
-  addons: z
-    .strictObject({
-      cni: z.enum(['cilium', 'none']).optional(),
-      cloudController: z.boolean().optional(),
-      irsa,
-      manifestsDir: z.string().optional(),
-    })
-    .optional(),
+  addons: AddonsSchema.optional(),
 });
 
 export type NodeConfig = z.infer<typeof NodeConfigSchema>;

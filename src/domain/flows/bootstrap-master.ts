@@ -4,15 +4,33 @@
  *   made it) → already initialized? → take the bootstrap lease → re-check → render the
  *   InitConfiguration with a bootstrap token and certificate key kboot generated (0600) →
  *   kubeadm init --upload-certs → CA hash from ca.crt → with IRSA (`addons.irsa`), the OIDC
- *   discovery document and JWKS of sa.pub to the bucket → publish join, control-plane and
- *   admin.conf secrets → set `initialized` (a transaction that checks the lease) → release.
+ *   discovery document and JWKS of sa.pub to the bucket → the addons (CNI, AWS
+ *   cloud-controller-manager, addons.d; src/domain/addons) with kubectl and admin.conf → publish
+ *   join, control-plane and admin.conf secrets → set `initialized` (a transaction that checks the
+ *   lease) → release.
  * Anything failing after kubeadm started: kubeadm reset -f, the failure recorded in the cluster
- * record, the lease released, exit with the kubeadm-failed code. A retry starts over cleanly.
+ * record, the lease released, exit with the kubeadm-failed code (kubectl-failed for an addon). A
+ * retry starts over cleanly.
  */
 
 import { formatDurationMs } from '../../core/duration.js';
-import { ConfigError, isKbootError, KubeadmError, StateConflictError } from '../../core/errors.js';
+import {
+  ConfigError,
+  InternalError,
+  isKbootError,
+  KubeadmError,
+  KubectlError,
+  StateConflictError,
+} from '../../core/errors.js';
 import { redactText, Secret } from '../../core/secrets.js';
+import { applyAddons } from '../addons/apply.js';
+import { type Addon, isManifestFile, planAddons } from '../addons/plan.js';
+import {
+  clusterAddonsFromConfig,
+  DEFAULT_MANIFESTS_DIR,
+  effectiveClusterAddons,
+  kubeletCloudProvider,
+} from '../addons/settings.js';
 import type { Identity } from '../identity/resolve.js';
 import { oidcDocuments } from '../irsa/documents.js';
 import { type IrsaSettings, resolveIrsa, serviceAccountIssuer } from '../irsa/issuer.js';
@@ -85,6 +103,7 @@ async function proposedRecord(
       serviceCidr: deps.config.serviceCidr ?? DEFAULT_SERVICE_CIDR,
       kubernetesVersion: deps.config.kubernetesVersion ?? formatKubeVersion(kubeadm.version),
       ...(deps.config.externalDns === undefined ? {} : { externalDns: deps.config.externalDns }),
+      addons: clusterAddonsFromConfig(deps.config.addons),
       createdBy: identity.instance.instanceId,
       createdAt: new Date(deps.clock.nowMs()).toISOString(),
     },
@@ -151,9 +170,12 @@ export async function bootstrapMaster(
   const endpoint = apiAddress(record.apiEndpoint);
   const irsaConfig = deps.config.addons?.irsa;
   const irsa = irsaConfig === undefined ? undefined : resolveIrsa(irsaConfig, record.region);
+  const clusterAddons = effectiveClusterAddons(record, deps.config.addons);
+  const addons = await steps.read('addons', () => readAddons(deps, record));
   const initInput = {
     apiVersion: kubeadm.apiVersion,
     nodeName,
+    cloudProvider: kubeletCloudProvider(clusterAddons),
     overrides,
     clusterName: cluster,
     kubernetesVersion: record.kubernetesVersion,
@@ -175,6 +197,12 @@ export async function bootstrapMaster(
       description: `take the bootstrap lease of cluster ${cluster}, write ${INIT_CONFIG_PATH}, run kubeadm init --upload-certs, ${irsa === undefined ? '' : `publish the OIDC discovery document and JWKS for issuer ${irsa.issuer} to s3://${irsa.bucket}, `}publish join material and mark the cluster initialized`,
       files: [{ path: INIT_CONFIG_PATH, content: renderInitConfig(initInput, { mode: 'redacted' }) }],
     });
+    for (const addon of addons) {
+      steps.planned.push({
+        step: `addon ${addon.name}`,
+        description: `apply addon ${addon.description} with kubectl apply --server-side (${ADMIN_CONF_PATH})`,
+      });
+    }
     return { ...base, outcome: 'planned', summary: 'dry run: nothing changed' };
   }
 
@@ -201,6 +229,7 @@ export async function bootstrapMaster(
         record: current ?? record,
         initInput,
         irsa,
+        addons,
         token,
         certificateKey,
       });
@@ -221,6 +250,8 @@ interface InitializeInput {
   initInput: Parameters<typeof renderInitConfig>[0];
   /** Set when IRSA is configured: where the OIDC documents go. */
   irsa: IrsaSettings | undefined;
+  /** Applied in this order after kubeadm init (and IRSA), before the join material. */
+  addons: readonly Addon[];
   token: Secret;
   certificateKey: Secret;
 }
@@ -259,6 +290,27 @@ async function initialize(deps: FlowDeps, state: ClusterStatePorts, input: Initi
     if (input.irsa !== undefined) {
       step = 'irsa';
       await publishOidcDocuments(deps, input.irsa);
+    }
+
+    if (input.addons.length > 0) {
+      step = 'addons';
+      const kubectl = deps.kubectl;
+      if (kubectl === undefined) throw new InternalError('addons are configured but no kubectl is wired');
+      await applyAddons(
+        {
+          kubectl,
+          fs,
+          logger,
+          clock,
+          kubeconfigPath: ADMIN_CONF_PATH,
+          timeoutMs: deps.settings.addonTimeoutMs ?? 2 * 60_000,
+          signal,
+          onAddon: (addon) => {
+            step = `addon ${addon.name}`;
+          },
+        },
+        input.addons,
+      );
     }
 
     step = 'publish-join-material';
@@ -328,7 +380,7 @@ async function initialize(deps: FlowDeps, state: ClusterStatePorts, input: Initi
     }
     if (error instanceof StateConflictError) throw error;
     if (signal.aborted && signal.reason instanceof StateConflictError) throw signal.reason;
-    if (error instanceof KubeadmError) throw error;
+    if (error instanceof KubeadmError || error instanceof KubectlError) throw error;
     throw new KubeadmError(`bootstrapping cluster ${cluster} failed at ${step}: ${message}`, {
       cause: error,
       hint:
@@ -337,6 +389,36 @@ async function initialize(deps: FlowDeps, state: ClusterStatePorts, input: Initi
   } finally {
     await fs.remove(INIT_CONFIG_PATH);
   }
+}
+
+/**
+ * The addons this master will apply, rendered and read before the lease is taken, so a bad
+ * addons.d file name or an unknown Kubernetes minor stops the run before anything changes.
+ */
+async function readAddons(deps: FlowDeps, record: ClusterRecord): Promise<Addon[]> {
+  const dir = deps.config.addons?.manifestsDir ?? DEFAULT_MANIFESTS_DIR;
+  let names: string[];
+  try {
+    names = (await deps.fs.list(dir)).filter(isManifestFile);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
+    throw new ConfigError(`addons.manifestsDir ${dir} is not a directory`, {
+      hint: 'point addons.manifestsDir at a directory of *.yaml manifests (default /etc/kboot/addons.d)',
+    });
+  }
+  const files: { name: string; text: string }[] = [];
+  for (const name of names) {
+    const text = await deps.fs.readText(`${dir}/${name}`);
+    if (text !== undefined) files.push({ name, text });
+  }
+  return planAddons({
+    clusterName: record.clusterName,
+    podCidr: record.podCidr,
+    kubernetesVersion: record.kubernetesVersion,
+    addons: effectiveClusterAddons(record, deps.config.addons),
+    ...(deps.config.addons?.images === undefined ? {} : { images: deps.config.addons.images }),
+    manifestsDir: { path: dir, files },
+  });
 }
 
 /** The OIDC discovery document and the JWKS of the service account key, to the IRSA bucket. */

@@ -5,6 +5,7 @@
 
 import type { FsRoot } from '../../adapters/fs/root.js';
 import type { KubeadmRunner } from '../../adapters/process/kubeadm.js';
+import type { KubectlRunner } from '../../adapters/process/kubectl.js';
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { CleanupWiring } from '../cleanup/ports.js';
@@ -34,6 +35,8 @@ export interface FlowSettings {
   minMaterialLifeMs: number;
   /** Base interval between polls while waiting. */
   pollMs: number;
+  /** How long one addon's kubectl apply may take (default 2 minutes). */
+  addonTimeoutMs?: number;
 }
 
 export interface FlowDeps {
@@ -53,11 +56,16 @@ export interface FlowDeps {
   /** The DNS name of the load balancer tagged for the cluster, if there is one (discovery). */
   discoverApiEndpoint(cluster: string): Promise<string | undefined>;
   kubeadm: KubeadmRunner;
+  /** kubectl against a kubeconfig (the first master's addons); absent where a caller does not wire it. */
+  kubectl?: KubectlRunner;
   /**
    * Keeps the node-leave credential (`kboot/<cluster>/node-leave`) fresh: masters, in kboot
    * rotate (src/domain/leave/publish-node-leave.ts). Absent: not published by this flow.
    */
-  nodeLeaveCredential?(cluster: string, options: { kmsKeyId?: string }): Promise<{ action: string; expiresAt: string }>;
+  nodeLeaveCredential?(
+    cluster: string,
+    options: { kmsKeyId?: string },
+  ): Promise<{ action: string; expiresAt: string }>;
   /** The cleanup of lost instances (rotate, join-master); absent where a caller does not wire it. */
   cleanup?: CleanupWiring;
 }

@@ -7,6 +7,7 @@
  */
 
 import { KubeadmError, StateConflictError } from '../../core/errors.js';
+import { effectiveClusterAddons, kubeletCloudProvider } from '../addons/settings.js';
 import { cleanupBeforeJoin, prepareEtcdClient } from '../cleanup/flow.js';
 import type { ControlPlaneSecret, JoinSecret } from '../join/material.js';
 import { renderJoinConfig } from '../kubeadm/render.js';
@@ -64,6 +65,7 @@ export async function joinMaster(deps: FlowDeps, steps: Steps): Promise<FlowResu
   const renderInput = (join: JoinSecret, controlPlane: ControlPlaneSecret) => ({
     apiVersion: kubeadm.apiVersion,
     nodeName,
+    cloudProvider: kubeletCloudProvider(effectiveClusterAddons(record, deps.config.addons)),
     overrides,
     discovery: { apiServerEndpoint: join.apiEndpoint, token: join.token, caCertHashes: join.caCertHashes },
     controlPlane: {

@@ -7,6 +7,7 @@
  */
 
 import { KubeadmError } from '../../core/errors.js';
+import { effectiveClusterAddons, kubeletCloudProvider } from '../addons/settings.js';
 import { renderJoinConfig } from '../kubeadm/render.js';
 import { assertVersionSkew, parseKubernetesVersion } from '../kubeadm/version.js';
 import { waitForInitialized } from '../state/wait-initialized.js';
@@ -58,6 +59,7 @@ export async function joinNode(deps: FlowDeps, steps: Steps): Promise<FlowResult
   const input = {
     apiVersion: kubeadm.apiVersion,
     nodeName,
+    cloudProvider: kubeletCloudProvider(effectiveClusterAddons(record, deps.config.addons)),
     overrides,
     discovery: { apiServerEndpoint: join.apiEndpoint, token: join.token, caCertHashes: join.caCertHashes },
   };

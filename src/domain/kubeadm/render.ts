@@ -7,8 +7,9 @@
  *    repeat); v1beta3 writes them as maps (a flag appears once);
  *  - v1beta4 keeps kubeadm's waits in `timeouts` (InitConfiguration, JoinConfiguration); v1beta3
  *    has only `apiServer.timeoutForControlPlane` and `discovery.timeout`.
- * Every node's kubelet gets `cloud-provider: external` (the AWS cloud-controller-manager sets
- * provider IDs and addresses), and the Node name is the instance's private DNS name.
+ * A node's kubelet gets `cloud-provider: external` unless the input says `cloudProvider: 'none'`
+ * (the flows pass `none` when the cluster runs no AWS cloud-controller-manager to set provider IDs
+ * and addresses), and the Node name is the instance's private DNS name.
  */
 
 import { Document } from 'yaml';
@@ -88,21 +89,25 @@ function renderArgs(apiVersion: KubeadmApiVersion, args: readonly KubeadmArg[], 
 
 function kubeletArgs(input: {
   apiVersion: KubeadmApiVersion;
+  cloudProvider?: 'external' | 'none';
   kubeletExtraArgs?: readonly KubeadmArg[];
 }): unknown {
-  return renderArgs(
-    input.apiVersion,
-    [CLOUD_PROVIDER_EXTERNAL, ...(input.kubeletExtraArgs ?? [])],
-    'nodeRegistration.kubeletExtraArgs',
-  );
+  const args = [
+    ...(input.cloudProvider === 'none' ? [] : [CLOUD_PROVIDER_EXTERNAL]),
+    ...(input.kubeletExtraArgs ?? []),
+  ];
+  return args.length === 0
+    ? undefined
+    : renderArgs(input.apiVersion, args, 'nodeRegistration.kubeletExtraArgs');
 }
 
 function nodeRegistration(input: InitConfigInput | JoinConfigInput): Record<string, unknown> {
   checkNodeName(input.nodeName, 'nodeRegistration.name');
+  const kubeletExtraArgs = kubeletArgs(input);
   return {
     name: input.nodeName,
     ...(input.criSocket === undefined ? {} : { criSocket: input.criSocket }),
-    kubeletExtraArgs: kubeletArgs(input),
+    ...(kubeletExtraArgs === undefined ? {} : { kubeletExtraArgs }),
   };
 }
 

@@ -68,7 +68,13 @@ interface NodeInput {
   readonly nodeName: string;
   /** The container runtime socket; kubeadm detects it when absent. */
   readonly criSocket?: string;
-  /** kubelet arguments after `cloud-provider=external`, which every node gets. */
+  /**
+   * `external` (default): the kubelet runs with cloud-provider=external, for a cluster whose
+   * cloud-controller-manager sets provider IDs and addresses; `none`: no cloud provider (a
+   * kubelet with `external` and no cloud-controller-manager keeps its node tainted uninitialized).
+   */
+  readonly cloudProvider?: 'external' | 'none';
+  /** kubelet arguments after `cloud-provider=external` (when set). */
   readonly kubeletExtraArgs?: readonly KubeadmArg[];
   readonly timeouts?: KubeadmTimeouts;
   /** Merged over the rendered documents, by kind (see overrides.ts). */

@@ -50,6 +50,17 @@ const joinMaterial = z.object({
 });
 export type JoinMaterialStamp = z.infer<typeof joinMaterial>;
 
+/**
+ * The addons that bind the whole cluster, decided once (by `kboot cluster create` or the first
+ * master's node config): joiners read `cloudController` to run their kubelet with
+ * cloud-provider: external when the cluster has a cloud-controller-manager.
+ */
+const clusterAddons = z.object({
+  cni: z.enum(['cilium', 'none']),
+  cloudController: z.boolean(),
+});
+export type ClusterAddons = z.infer<typeof clusterAddons>;
+
 const recordShape = z.object({
   schemaVersion: z.literal(CLUSTER_RECORD_SCHEMA_VERSION),
   clusterName: nonEmpty,
@@ -62,6 +73,8 @@ const recordShape = z.object({
   /** Absent or partial in records written by other tools: filled with the default ids. */
   secrets: secretIds.partial().optional(),
   kmsKeyId: nonEmpty.optional(),
+  /** Absent in records of earlier versions: joiners then use their node config. */
+  addons: clusterAddons.optional(),
   createdBy: nonEmpty,
   createdAt: isoInstant,
   initialized: initialized.optional(),
@@ -168,6 +181,7 @@ export interface NewClusterRecord {
   externalDns?: string;
   secrets?: Partial<SecretIds>;
   kmsKeyId?: string;
+  addons?: ClusterAddons;
   createdBy: string;
   createdAt: string;
 }
@@ -216,6 +230,9 @@ export function recordDifferences(existing: ClusterRecord, proposed: ClusterReco
     'secrets.controlPlane': existing.secrets.controlPlane === proposed.secrets.controlPlane,
     'secrets.adminConf': existing.secrets.adminConf === proposed.secrets.adminConf,
     kmsKeyId: existing.kmsKeyId === proposed.kmsKeyId,
+    addons:
+      existing.addons?.cni === proposed.addons?.cni &&
+      existing.addons?.cloudController === proposed.addons?.cloudController,
   };
   return Object.entries(same)
     .filter(([, equal]) => !equal)
