@@ -41,7 +41,7 @@ import {
   NlbTargetGroupProvider,
 } from '../../../src/adapters/aws/cluster/nlb.js';
 import { findClusterLoadBalancer } from '../../../src/adapters/aws/elbv2-api-endpoint.js';
-import { StateConflictError } from '../../../src/core/errors.js';
+import { ClusterTimeoutError, StateConflictError } from '../../../src/core/errors.js';
 import type {
   IrsaBucketProperties,
   NlbListenerProperties,
@@ -276,6 +276,29 @@ describe('network providers against moto', () => {
       tgsLeft.TargetGroups?.map((t) => t.TargetGroupArn),
       [otherTg.TargetGroups?.[0]?.TargetGroupArn],
     );
+  });
+
+  it('waits for a target group a listener still holds, within the bound', async () => {
+    const { nlb, tg, listener } = await desiredApi();
+    const lbs = new NlbProvider(settings(clients));
+    const tgs = new NlbTargetGroupProvider(settings(clients));
+    const listeners = new NlbListenerProvider(settings(clients));
+    const lbRecord = await lbs.create(nlb, context(CLUSTER));
+    const tgRecord = await tgs.create(tg, context(CLUSTER));
+    const ctx = context(CLUSTER, outputsFrom(lbRecord, tgRecord));
+    const listenerRecord = await listeners.create(listener, ctx);
+    const impatient = new NlbTargetGroupProvider(settings(clients, { deleteTimeoutMs: 300 }));
+    await assert.rejects(
+      impatient.delete(tgRecord, ctx),
+      (error: unknown) =>
+        error instanceof ClusterTimeoutError &&
+        /target group .* to be released .*still in use/.test(error.message),
+    );
+    // Released while it waits: then deleted.
+    const deleting = tgs.delete(tgRecord, ctx);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(await listeners.delete(listenerRecord, ctx), 'deleted');
+    assert.equal(await deleting, 'deleted');
   });
 
   describe('IRSA', () => {

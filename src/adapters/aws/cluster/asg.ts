@@ -8,7 +8,7 @@
  * create left. Group tags: kboot's and the cluster tag, not
  * propagated (their keys hold "/", which instances with metadata tags on refuse); the IMDS-safe
  * identity tags propagated at launch. Delete drains first: size 0, wait (bounded, logging
- * progress) until no instance is left, then delete without ForceDelete.
+ * progress) until no instance is left, then delete without ForceDelete and wait until it is gone.
  */
 
 import {
@@ -279,6 +279,17 @@ export class AsgProvider implements ResourceProvider<AsgProperties> {
         {
           abortSignal: context.signal,
         },
+      );
+      // AWS deletes a group in the background ("Delete in progress"); the target group it was
+      // attached to cannot go before it has.
+      await waitUntil(
+        this.#settings,
+        `Auto Scaling group ${name} to be deleted`,
+        async () => {
+          const now = await groupNamed(autoScaling, name, context.signal);
+          return { done: now === undefined, progress: now?.Status ?? 'gone' };
+        },
+        context.signal,
       );
       return 'deleted';
     } catch (error) {

@@ -482,9 +482,25 @@ export class NlbTargetGroupProvider implements ResourceProvider<NlbTargetGroupPr
     try {
       const tg = await targetGroupWhere(elbv2, { TargetGroupArns: [existing.id] }, context.signal);
       if (tg === undefined) return 'already-gone';
-      await elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: existing.id }), {
-        abortSignal: context.signal,
-      });
+      // A listener or Auto Scaling group that was just deleted can hold it for a moment.
+      await waitUntil(
+        this.#settings,
+        `target group ${existing.id} to be released`,
+        async () => {
+          try {
+            await elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: existing.id }), {
+              abortSignal: context.signal,
+            });
+            return { done: true, progress: 'deleted' };
+          } catch (error) {
+            if (awsErrorName(error) !== 'ResourceInUse' && awsErrorName(error) !== 'ResourceInUseException') {
+              throw error;
+            }
+            return { done: false, progress: 'still in use' };
+          }
+        },
+        context.signal,
+      );
       return 'deleted';
     } catch (error) {
       if (awsErrorName(error) === TG_NOT_FOUND) return 'already-gone';
