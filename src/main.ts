@@ -1,44 +1,24 @@
 /**
- * The entry point: parses argv, runs the command, and is the one place that turns an error into
- * a single line on stderr and an exit code. The only `process.exit` in kboot is here.
+ * The entry point: runs the CLI (src/cli/run.ts) and exits with its code. The only
+ * `process.exit` in kboot is here.
+ *
+ * A bare `kboot --version` (or `-V`) is answered before the CLI loads: commander and every
+ * command's definition (and the node:child_process, net and stream modules commander requires)
+ * cost about a third of that command's start-up. The answer is the one commander gives.
  */
 
-import { CommanderError } from 'commander';
-import { buildProgram } from './cli/program.js';
-import { commandPath, fromCommanderError, reportError } from './cli/report.js';
-import { InterruptedError, isKbootError, toKbootError } from './core/errors.js';
+import { buildInfo } from './core/build-info.js';
 import { redactText } from './core/secrets.js';
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    controller.abort(
-      new InterruptedError(`interrupted by ${signal}`, { hint: 'run the command again to resume' }),
-    );
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+const VERSION_FLAGS = new Set(['--version', '-V']);
 
-  const program = buildProgram({ signal: controller.signal });
-  if (argv[2] === '__complete') {
-    const { completeFromArgv } = await import('./cli/completion/entry.js');
-    process.stdout.write(completeFromArgv(program, argv.slice(3)));
+export async function main(argv: readonly string[]): Promise<number> {
+  if (argv.length === 3 && VERSION_FLAGS.has(argv[2] as string)) {
+    process.stdout.write(`${buildInfo().version}\n`);
     return 0;
   }
-  try {
-    await program.parseAsync([...argv]);
-    return 0;
-  } catch (error) {
-    const failure =
-      error instanceof CommanderError
-        ? fromCommanderError(error, commandPath(program, argv))
-        : isKbootError(error)
-          ? error
-          : toKbootError(error);
-    if (failure === undefined) return 0;
-    reportError(failure, argv, process.env, (line) => process.stderr.write(line));
-    return failure.exitCode;
-  }
+  const { runCli } = await import('./cli/run.js');
+  return runCli(argv);
 }
 
 main(process.argv).then(
