@@ -2,8 +2,9 @@
 # kboot AMI build, step 6: the kboot binary as /usr/local/bin/kboot (it must report exactly
 # KBOOT_VERSION, the value the AMI is tagged with), its systemd units in
 # /usr/local/lib/systemd/system, and /etc/kboot for the node config user-data writes.
-# Enabled: kboot-boot.service (runs `kboot boot` at every boot) and kboot-rotate.timer (runs
-# `kboot rotate` every 15 minutes; the service skips itself on workers).
+# Enabled: kboot-boot.service (runs `kboot boot` at every boot), kboot-rotate.timer (runs
+# `kboot rotate` every 15 minutes; the service skips itself on workers), kboot-leave-watch.service
+# (`kboot leave --watch`) and kboot-leave.service (`kboot leave` at a shutdown for termination).
 #
 # Environment: KBOOT_VERSION, KBOOT_BUILD_DIR (holds the uploaded binary `kboot` and `files/`),
 #              DESTDIR (install into this directory instead of /; tests use it).
@@ -18,8 +19,8 @@ die() {
 readonly BUILD_DIR="${KBOOT_BUILD_DIR:-/tmp/kboot-build}"
 readonly DESTDIR="${DESTDIR:-}"
 readonly UNIT_DIR=/usr/local/lib/systemd/system
-readonly -a UNITS=(kboot-boot.service kboot-rotate.service kboot-rotate.timer)
-readonly -a ENABLED=(kboot-boot.service kboot-rotate.timer)
+readonly -a UNITS=(kboot-boot.service kboot-rotate.service kboot-rotate.timer kboot-leave.service kboot-leave-watch.service)
+readonly -a ENABLED=(kboot-boot.service kboot-rotate.timer kboot-leave.service kboot-leave-watch.service)
 
 main() {
   local expected=${KBOOT_VERSION:?set KBOOT_VERSION to the version the AMI is tagged with}

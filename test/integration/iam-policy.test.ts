@@ -25,6 +25,9 @@ import { clientConfig, createLoadBalancer, testEc2 } from '../support/aws.js';
 import { callNames, iamActionsOf, readAwsCalls, type TracedAwsCall } from '../support/aws-calls.js';
 import { type RunResult, runKboot } from '../support/cli.js';
 import { SimCluster, type SimInstance } from '../support/cluster-sim.js';
+import { fakeKubectlPath, nodeObject, seedObjects } from '../support/kubectl-log.js';
+import { createLeaveGroup } from '../support/leave-group.js';
+import { type LifecycleStub, startLifecycleStub } from '../support/lifecycle-stub.js';
 import { type Moto, startMoto } from '../support/moto.js';
 import { tempDir } from '../support/paths.js';
 
@@ -107,6 +110,7 @@ describe('kboot iam-policy against the AWS calls kboot makes', () => {
   let traceDir: string;
   const runs: TracedRun[] = [];
   let rotateAvailable = true;
+  let stub: LifecycleStub | undefined;
 
   /** Runs kboot with its own trace file and records the run; the command must succeed. */
   async function traced(
@@ -225,6 +229,11 @@ describe('kboot iam-policy against the AWS calls kboot makes', () => {
 
     // control-plane, last (it moves the clock): rotate 17 h after init renews the token (7 h
     // left, under the 8 h default margin) and the certificate key (lapsed after 2 h)
+    // The recording kubectl: rotate publishes the node-leave credential with it, leave drains.
+    const kubectlEnv = {
+      KBOOT_KUBECTL: fakeKubectlPath(),
+      FAKE_KUBECTL_STATE_DIR: path.join(sim.clusterDir, 'api'),
+    };
     const help = await sim.run(first, ['rotate', '--help']);
     rotateAvailable = help.exitCode === 0 && help.stdout.includes('--renew-before');
     if (rotateAvailable) {
@@ -232,7 +241,10 @@ describe('kboot iam-policy against the AWS calls kboot makes', () => {
         'control-plane',
         'rotate',
         'rotate',
-        onInstance(first, ['rotate', '--output', 'json'], { KBOOT_CLOCK_OFFSET_MS: String(17 * 3_600_000) }),
+        onInstance(first, ['rotate', '--output', 'json'], {
+          KBOOT_CLOCK_OFFSET_MS: String(17 * 3_600_000),
+          ...kubectlEnv,
+        }),
       );
       const result = JSON.parse(rotated.stdout) as {
         token: { action: string };
@@ -240,9 +252,48 @@ describe('kboot iam-policy against the AWS calls kboot makes', () => {
       };
       assert.deepEqual([result.token.action, result.certificateKey.action], ['renewed', 'renewed']);
     }
+
+    // kboot leave, last (instances leave): a worker and a master in a group with the hook, through
+    // the lifecycle stub (the two Auto Scaling actions moto lacks; the rest goes to moto).
+    stub = await startLifecycleStub(moto.endpoint);
+    await createLeaveGroup(moto, 'iam-leave', [worker.instanceId, second.instanceId]);
+    seedObjects(kubectlEnv.FAKE_KUBECTL_STATE_DIR, [
+      nodeObject(worker.privateDns),
+      nodeObject(second.privateDns),
+    ]);
+    const leaveEnv = {
+      ...kubectlEnv,
+      AWS_ENDPOINT_URL_AUTO_SCALING: stub.endpoint,
+      FAKE_KUBECTL_DRAIN_MS: '2500',
+      KBOOT_CLOCK_OFFSET_MS: String(17 * 3_600_000),
+    };
+    stub.openAction('iam-leave', 'kboot-leave', worker.instanceId);
+    await traced(
+      'worker',
+      'leave',
+      'leave-worker',
+      onInstance(worker, ['leave', '--heartbeat-interval', '1s'], leaveEnv),
+    );
+    // The master (tags off): this test has no etcd, so its etcd step fails (exit 6) after the
+    // AWS calls; the lifecycle action is completed all the same, and every call was traced.
+    stub.openAction('iam-leave', 'kboot-leave', second.instanceId);
+    const masterTrace = path.join(traceDir, 'control-plane-leave-master.jsonl');
+    const masterLeave = await sim.run(second, ['leave', '--heartbeat-interval', '1s'], {
+      env: { ...leaveEnv, KBOOT_TRACE_AWS_CALLS: masterTrace, KBOOT_ETCD_ENDPOINTS: 'https://127.0.0.1:9' },
+    });
+    assert.equal(masterLeave.exitCode, 6, masterLeave.stderr.slice(-2000));
+    assert.deepEqual(stub.openActions(), [], 'both lifecycle actions completed');
+    runs.push({
+      role: 'control-plane',
+      command: 'leave',
+      label: 'leave-master',
+      everyCluster: false,
+      calls: readAwsCalls(masterTrace),
+    });
   });
 
   after(async () => {
+    await stub?.stop();
     await sim?.stop();
     await moto?.stop();
   });
@@ -261,6 +312,15 @@ describe('kboot iam-policy against the AWS calls kboot makes', () => {
     assert.deepEqual(names('status-all'), ['dynamodb:Scan']);
     assert.deepEqual(names('kubeconfig'), ['secretsmanager:GetSecretValue']);
     assert.deepEqual(names('ami'), ['ec2:DescribeImages']);
+    for (const label of ['leave-worker', 'leave-master']) {
+      for (const call of [
+        'autoscaling:RecordLifecycleActionHeartbeat',
+        'autoscaling:CompleteLifecycleAction',
+      ]) {
+        assert.ok(names(label).includes(call), `${label}: ${call}`);
+      }
+    }
+    assert.ok(names('leave-master').includes('dynamodb:DeleteItem'), "the master's member record removed");
     if (!rotateAvailable) t.diagnostic('kboot rotate is not in this build: its calls were not traced');
     for (const role of ['control-plane', 'worker', 'operator'] as const) {
       t.diagnostic(`${role}: ${iamActionsOf(tracesOf(role, { everyCluster: true })).join(', ')}`);
@@ -310,13 +370,15 @@ describe('kboot iam-policy against the AWS calls kboot makes', () => {
     }
   });
 
-  it('never lets a worker read the control-plane or admin.conf secrets, nor write any', async () => {
+  it('never lets a worker read the control-plane or admin.conf secrets, nor write any (it reads join and node-leave)', async () => {
     for (const extra of [scoped, [], [...scoped, '--kms-key-arn', KMS_KEY_ARN]]) {
       const { document } = await printedPolicy('worker', extra);
       for (const statement of document.Statement) {
         for (const value of statementStrings(statement)) {
           assert.doesNotMatch(value, /control-plane|admin\.conf/, `${statement.Sid}: ${value}`);
-          if (value.includes(':secretsmanager:')) assert.match(value, /:secret:kboot\/[^/]+\/join-\?{6}$/);
+          if (value.includes(':secretsmanager:')) {
+            assert.match(value, /:secret:kboot\/[^/]+\/(join|node-leave)-\?{6}$/);
+          }
         }
         for (const action of statement.Action.filter((a) => a.startsWith('secretsmanager:'))) {
           assert.equal(action, 'secretsmanager:GetSecretValue', statement.Sid);

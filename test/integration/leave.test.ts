@@ -9,16 +9,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import {
-  AttachInstancesCommand,
-  AutoScalingClient,
-  CreateAutoScalingGroupCommand,
-  CreateLaunchConfigurationCommand,
-  PutLifecycleHookCommand,
-} from '@aws-sdk/client-auto-scaling';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DynamoDbClusterStore } from '../../src/adapters/aws/dynamodb-cluster-store.js';
-import { LEAVE_LIFECYCLE_HOOK } from '../../src/domain/cluster/lifecycle-hook.js';
 import { testDynamo, testSecrets } from '../support/aws.js';
 import { SimCluster, type SimInstance } from '../support/cluster-sim.js';
 import { EtcdCluster, etcdMissing } from '../support/etcd-cluster.js';
@@ -30,6 +22,7 @@ import {
   seedObjects,
   storedObject,
 } from '../support/kubectl-log.js';
+import { createLeaveGroup } from '../support/leave-group.js';
 import { type LifecycleStub, startLifecycleStub } from '../support/lifecycle-stub.js';
 import { type Moto, startMoto } from '../support/moto.js';
 
@@ -56,56 +49,13 @@ describe('kboot leave', () => {
     stub.calls.length = 0;
   });
 
-  function autoScaling(): AutoScalingClient {
-    const env = moto.awsEnv();
-    return new AutoScalingClient({
-      endpoint: moto.endpoint,
-      region: env.AWS_REGION,
-      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    });
-  }
-
-  /** A group holding the instances, with kboot's termination hook unless `hook` is false. */
-  async function group(instances: SimInstance[], hook = true): Promise<void> {
-    const client = autoScaling();
-    try {
-      await client.send(
-        new CreateLaunchConfigurationCommand({
-          LaunchConfigurationName: 'kboot',
-          ImageId: 'ami-12c6146b',
-          InstanceType: 't3.micro',
-        }),
-      );
-      await client.send(
-        new CreateAutoScalingGroupCommand({
-          AutoScalingGroupName: GROUP,
-          LaunchConfigurationName: 'kboot',
-          MinSize: 0,
-          MaxSize: 10,
-          DesiredCapacity: 0,
-          AvailabilityZones: ['us-east-1a'],
-        }),
-      );
-      await client.send(
-        new AttachInstancesCommand({
-          AutoScalingGroupName: GROUP,
-          InstanceIds: instances.map((instance) => instance.instanceId),
-        }),
-      );
-      if (hook) {
-        await client.send(
-          new PutLifecycleHookCommand({
-            AutoScalingGroupName: GROUP,
-            LifecycleHookName: LEAVE_LIFECYCLE_HOOK.name,
-            LifecycleTransition: LEAVE_LIFECYCLE_HOOK.transition,
-            HeartbeatTimeout: LEAVE_LIFECYCLE_HOOK.heartbeatTimeoutSeconds,
-            DefaultResult: LEAVE_LIFECYCLE_HOOK.defaultResult,
-          }),
-        );
-      }
-    } finally {
-      client.destroy();
-    }
+  function group(instances: SimInstance[], hook = true): Promise<void> {
+    return createLeaveGroup(
+      moto,
+      GROUP,
+      instances.map((instance) => instance.instanceId),
+      { hook },
+    );
   }
 
   interface Setup {

@@ -44,7 +44,13 @@ const PACKER_DIR = path.join(repoRoot(), 'packer');
 const SCRIPTS_DIR = path.join(PACKER_DIR, 'scripts');
 const FILES_DIR = path.join(PACKER_DIR, 'files');
 const UNIT_DIR = '/usr/local/lib/systemd/system';
-const KBOOT_UNITS = ['kboot-boot.service', 'kboot-rotate.service', 'kboot-rotate.timer'] as const;
+const KBOOT_UNITS = [
+  'kboot-boot.service',
+  'kboot-rotate.service',
+  'kboot-rotate.timer',
+  'kboot-leave.service',
+  'kboot-leave-watch.service',
+] as const;
 const TEST_KBOOT_VERSION = '1.2.3-test+abc123';
 
 const tempDirs: string[] = [];
@@ -510,6 +516,8 @@ describe('provisioning scripts', () => {
       for (const [wants, unit] of [
         ['multi-user.target.wants', 'kboot-boot.service'],
         ['timers.target.wants', 'kboot-rotate.timer'],
+        ['multi-user.target.wants', 'kboot-leave.service'],
+        ['multi-user.target.wants', 'kboot-leave-watch.service'],
       ] as const) {
         const link = path.join(destdir, 'etc/systemd/system', wants, unit);
         assert.ok(lstatSync(link).isSymbolicLink(), `${unit} is enabled`);
@@ -554,11 +562,35 @@ describe('provisioning scripts', () => {
 });
 
 describe('systemd units', () => {
-  it('ships no unit for `kboot leave` (not in this version)', () => {
-    assert.deepEqual(
-      readdirSync(FILES_DIR).filter((name) => /leave/.test(name)),
-      [],
-    );
+  describe('kboot-leave.service and kboot-leave-watch.service', () => {
+    const onShutdown = readUnit('kboot-leave.service');
+    const watch = readUnit('kboot-leave-watch.service');
+
+    it('runs `kboot leave` at a shutdown for termination, before kubelet, containerd and the network stop', () => {
+      assert.equal(single(onShutdown, 'Service', 'Type'), 'oneshot');
+      assert.equal(single(onShutdown, 'Service', 'RemainAfterExit'), 'yes');
+      assert.equal(
+        single(onShutdown, 'Service', 'ExecStop'),
+        '/usr/local/bin/kboot leave --only-if-terminating',
+      );
+      // Stop order is the reverse of start order: After= these, so stopped before them.
+      for (const after of ['network-online.target', 'containerd.service', 'kubelet.service']) {
+        assert.ok(words(onShutdown, 'Unit', 'After').includes(after), `After=${after}`);
+      }
+      const stopMs = systemdSpanMs(single(onShutdown, 'Service', 'TimeoutStopSec') ?? '0');
+      assert.ok(stopMs > parseDurationMs('5m') + parseDurationMs('2m'), 'longer than the drain deadline');
+      assert.deepEqual(values(onShutdown, 'Install', 'WantedBy'), ['multi-user.target']);
+    });
+
+    it('watches IMDS with `kboot leave --watch`, restarted on failure', () => {
+      assert.equal(single(watch, 'Service', 'ExecStart'), '/usr/local/bin/kboot leave --watch');
+      assert.equal(single(watch, 'Service', 'Restart'), 'on-failure');
+      assert.ok(values(watch, 'Service', 'SuccessExitStatus').includes(String(ExitCode.interrupted)));
+      for (const after of ['network-online.target', 'kubelet.service', 'kboot-boot.service']) {
+        assert.ok(words(watch, 'Unit', 'After').includes(after), `After=${after}`);
+      }
+      assert.deepEqual(values(watch, 'Install', 'WantedBy'), ['multi-user.target']);
+    });
   });
 
   describe('kboot-boot.service', () => {

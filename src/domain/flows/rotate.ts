@@ -321,7 +321,8 @@ async function refreshNodeLeaveCredential(rotation: Rotation): Promise<void> {
   if (ensure === undefined) return;
   try {
     const report = await steps.read('node-leave-credential', () => ensure(cluster, publishOptions(record)));
-    if (report.action === 'kept') deps.logger.debug({ expiresAt: report.expiresAt }, 'the node-leave credential is fresh');
+    if (report.action === 'kept')
+      deps.logger.debug({ expiresAt: report.expiresAt }, 'the node-leave credential is fresh');
   } catch (error) {
     if (deps.signal.aborted) throw error;
     deps.logger.warn(

@@ -34,6 +34,7 @@ export type KbootCommand =
   | 'join-master'
   | 'join-node'
   | 'rotate'
+  | 'leave'
   | 'cleanup'
   | 'identity'
   | 'status'
@@ -44,6 +45,7 @@ export type IamAction =
   | 'dynamodb:GetItem'
   | 'dynamodb:PutItem'
   | 'dynamodb:UpdateItem'
+  | 'dynamodb:DeleteItem'
   | 'dynamodb:ConditionCheckItem'
   | 'dynamodb:Query'
   | 'dynamodb:Scan'
@@ -58,7 +60,11 @@ export type IamAction =
   | 'ec2:DescribeInstances'
   | 'elasticloadbalancing:DescribeLoadBalancers'
   | 'elasticloadbalancing:DescribeTags'
-  | 's3:PutObject';
+  | 's3:PutObject'
+  | 'autoscaling:DescribeAutoScalingInstances'
+  | 'autoscaling:DescribeLifecycleHooks'
+  | 'autoscaling:RecordLifecycleActionHeartbeat'
+  | 'autoscaling:CompleteLifecycleAction';
 
 export type GrantTarget =
   /** The cluster's items (leading key `cluster#<name>`), or every item of the table when unscoped. */
@@ -70,6 +76,8 @@ export type GrantTarget =
   | { kind: 'kms-key'; secrets: readonly SecretKind[] }
   /** The IRSA OIDC documents: these keys in the IRSA bucket (any bucket when not given). */
   | { kind: 's3-objects'; keys: readonly string[] }
+  /** The cluster's Auto Scaling groups: tagged kubernetes.io/cluster/<name> (any group when unscoped). */
+  | { kind: 'cluster-groups' }
   /** Actions without resource-level permissions (EC2 Describe*): `*`, in the region when known. */
   | { kind: 'any-resource' };
 
@@ -91,7 +99,7 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'EveryCommandDescribeTagsIfImdsTagsOff',
     role: 'worker',
-    commands: ['boot', 'join-node', 'identity'],
+    commands: ['boot', 'join-node', 'identity', 'leave'],
     actions: ['ec2:DescribeTags'],
     target: { kind: 'any-resource' },
     why: "the instance's own tags, only when instance metadata tags are disabled",
@@ -120,12 +128,29 @@ export const GRANTS: readonly Grant[] = [
     target: { kind: 'kms-key', secrets: ['join'] },
     why: 'Secrets Manager decrypts the join secret with the cluster key',
   },
+  ...leaveLifecycleGrants('worker'),
+  {
+    sid: 'LeaveReadNodeLeaveCredential',
+    role: 'worker',
+    commands: ['leave'],
+    actions: ['secretsmanager:GetSecretValue'],
+    target: { kind: 'secrets', secrets: ['node-leave'] },
+    why: 'read the least-privilege kubeconfig a worker drains and deletes its own Node with (never admin.conf)',
+  },
+  {
+    sid: 'LeaveDecryptNodeLeaveCredential',
+    role: 'worker',
+    commands: ['leave'],
+    actions: ['kms:Decrypt'],
+    target: { kind: 'kms-key', secrets: ['node-leave'] },
+    why: 'Secrets Manager decrypts the node-leave credential with the cluster key',
+  },
 
   // control-plane: kboot boot / bootstrap-master / join-master / rotate / status / identity on a master
   {
     sid: 'EveryCommandDescribeTagsIfImdsTagsOff',
     role: 'control-plane',
-    commands: [...MASTER_FLOWS, 'rotate', 'status', 'identity'],
+    commands: [...MASTER_FLOWS, 'rotate', 'status', 'identity', 'leave'],
     actions: ['ec2:DescribeTags'],
     target: { kind: 'any-resource' },
     why: "the instance's own tags, only when instance metadata tags are disabled",
@@ -219,6 +244,37 @@ export const GRANTS: readonly Grant[] = [
     why: 'Secrets Manager encrypts and decrypts the secrets with the cluster key',
   },
 
+  ...leaveLifecycleGrants('control-plane'),
+  {
+    sid: 'LeaveRemoveMemberRecord',
+    role: 'control-plane',
+    commands: ['leave'],
+    actions: ['dynamodb:DeleteItem'],
+    target: { kind: 'cluster-items' },
+    why: "remove the leaving master's member record",
+  },
+  {
+    sid: 'RotatePublishNodeLeaveCredential',
+    role: 'control-plane',
+    commands: ['rotate'],
+    actions: [
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:CreateSecret',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:TagResource',
+    ],
+    target: { kind: 'secrets', secrets: ['node-leave'] },
+    why: 'publish and renew the node-leave credential (a 48 h ServiceAccount token) workers leave with',
+  },
+  {
+    sid: 'RotateEncryptNodeLeaveCredential',
+    role: 'control-plane',
+    commands: ['rotate'],
+    actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    target: { kind: 'kms-key', secrets: ['node-leave'] },
+    why: 'Secrets Manager encrypts and decrypts the node-leave credential with the cluster key',
+  },
+
   // operator: kboot kubeconfig / status / ami from a laptop
   {
     sid: 'KubeconfigReadAdminConf',
@@ -261,6 +317,32 @@ export const GRANTS: readonly Grant[] = [
     why: 'find the newest available kboot AMI',
   },
 ];
+
+/**
+ * kboot leave, on either role: find the instance's group and its termination hook (Describe*
+ * calls have no resource-level permissions), then heartbeats and the completion, only on groups
+ * tagged for the cluster.
+ */
+function leaveLifecycleGrants(role: IamRole): Grant[] {
+  return [
+    {
+      sid: 'LeaveFindLifecycleAction',
+      role,
+      commands: ['leave'],
+      actions: ['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLifecycleHooks'],
+      target: { kind: 'any-resource' },
+      why: "find this instance's Auto Scaling group and its kboot-leave termination hook",
+    },
+    {
+      sid: 'LeaveCompleteLifecycleAction',
+      role,
+      commands: ['leave'],
+      actions: ['autoscaling:RecordLifecycleActionHeartbeat', 'autoscaling:CompleteLifecycleAction'],
+      target: { kind: 'cluster-groups' },
+      why: 'record heartbeats while leaving, then complete the lifecycle action (CONTINUE)',
+    },
+  ];
+}
 
 /** Every grant of a role, in catalogue order. */
 export function grantsOf(role: IamRole): Grant[] {

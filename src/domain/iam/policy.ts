@@ -7,6 +7,7 @@ import { type Grant, grantsOf, type IamAction } from './permissions.js';
 import type { IamRole } from './roles.js';
 import {
   ANY,
+  autoScalingGroupArnPattern,
   clusterLeadingKey,
   type PolicyScope,
   type SecretKind,
@@ -88,6 +89,18 @@ function statementOf(grant: Grant, scope: PolicyScope): PolicyStatement | undefi
     }
     case 's3-objects':
       return { ...base, Resource: target.keys.map((key) => s3ObjectArn(scope, key)) };
+    case 'cluster-groups':
+      return {
+        ...base,
+        Resource: [autoScalingGroupArnPattern(scope)],
+        ...(scope.cluster === undefined
+          ? {}
+          : {
+              Condition: stringConditions({
+                [`autoscaling:ResourceTag/kubernetes.io/cluster/${scope.cluster}`]: ['owned', 'shared'],
+              }),
+            }),
+      };
     case 'any-resource':
       return {
         ...base,

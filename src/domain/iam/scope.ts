@@ -8,7 +8,12 @@
 import { UsageError } from '../../core/errors.js';
 import { validateClusterName } from '../identity/tags.js';
 import { IRSA_BUCKET_PATTERN } from '../irsa/issuer.js';
-import { adminConfSecretId, controlPlaneSecretId, joinSecretId } from '../join/secret-ids.js';
+import {
+  adminConfSecretId,
+  controlPlaneSecretId,
+  joinSecretId,
+  nodeLeaveSecretId,
+} from '../join/secret-ids.js';
 
 /** Matches anything in an ARN segment or condition value. */
 export const ANY = '*';
@@ -18,7 +23,7 @@ export const CLUSTER_LEADING_KEY_PREFIX = 'cluster#';
 /** Secrets Manager appends `-` and six random characters to a secret's name in its ARN. */
 export const SECRET_ARN_SUFFIX = '-??????';
 
-export const SECRET_KINDS = ['join', 'control-plane', 'admin.conf'] as const;
+export const SECRET_KINDS = ['join', 'control-plane', 'admin.conf', 'node-leave'] as const;
 export type SecretKind = (typeof SECRET_KINDS)[number];
 
 export interface PolicyScopeInput {
@@ -149,6 +154,7 @@ const SECRET_IDS: Record<SecretKind, (cluster: string) => string> = {
   join: joinSecretId,
   'control-plane': controlPlaneSecretId,
   'admin.conf': adminConfSecretId,
+  'node-leave': nodeLeaveSecretId,
 };
 
 /** The ARN pattern of one of the cluster's secrets (every cluster's, when unscoped). */
@@ -160,6 +166,11 @@ export function secretArnPattern(scope: PolicyScope, secret: SecretKind): string
 /** The ARN of an object in the IRSA bucket (any bucket when unscoped); S3 ARNs have no region or account. */
 export function s3ObjectArn(scope: PolicyScope, key: string): string {
   return `arn:${scope.partition}:s3:::${scope.irsaBucket ?? ANY}/${key}`;
+}
+
+/** Every Auto Scaling group ARN in the scope's region and account (narrowed by the cluster tag). */
+export function autoScalingGroupArnPattern(scope: PolicyScope): string {
+  return `arn:${scope.partition}:autoscaling:${scope.region}:${scope.account}:autoScalingGroup:*:autoScalingGroupName/*`;
 }
 
 /** The `kms:ViaService` value of Secrets Manager in the scope's region. */

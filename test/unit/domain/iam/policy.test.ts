@@ -162,15 +162,15 @@ describe('policy documents', () => {
     }
   });
 
-  it('lets the operator read only admin.conf, and masters read join and control-plane only', () => {
+  it('lets the operator read only admin.conf, masters join, control-plane and node-leave, workers join and node-leave', () => {
     const readers = (role: IamRole) =>
       policy(role, ONE)
         .Statement.filter((s) => s.Action.includes('secretsmanager:GetSecretValue'))
         .flatMap((s) => s.Resource)
         .map((arn) => arn.replace(/^.*:secret:kboot\/prod\//, ''));
     assert.deepEqual(readers('operator'), ['admin.conf-??????']);
-    assert.deepEqual(readers('control-plane'), ['join-??????', 'control-plane-??????']);
-    assert.deepEqual(readers('worker'), ['join-??????']);
+    assert.deepEqual(readers('control-plane'), ['join-??????', 'control-plane-??????', 'node-leave-??????']);
+    assert.deepEqual(readers('worker'), ['join-??????', 'node-leave-??????']);
   });
 
   it('limits every DynamoDB statement of a one-cluster policy to its leading key, with no Scan', () => {
