@@ -91,12 +91,16 @@ export class AwsClients {
     );
   }
 
-  async #get<T>(service: string, make: (config: Record<string, unknown>) => Promise<T>): Promise<T> {
-    const cached = this.#cache.get(service);
+  async #get<T>(
+    service: string,
+    make: (config: Record<string, unknown>) => Promise<T>,
+    cacheKey: string = service,
+  ): Promise<T> {
+    const cached = this.#cache.get(cacheKey);
     if (cached !== undefined) return cached as T;
     const client = await make(this.#config());
     this.#instrument(service, client as unknown as { middlewareStack: MiddlewareStackLike });
-    this.#cache.set(service, client);
+    this.#cache.set(cacheKey, client);
     return client;
   }
 
@@ -151,6 +155,20 @@ export class AwsClients {
     return this.#get(
       's3',
       async (c) => new (await import('@aws-sdk/client-s3')).S3Client({ ...c, followRegionRedirects: true }),
+    );
+  }
+
+  /**
+   * S3 in a given region: CreateBucket with a location constraint must go to that region's
+   * endpoint (another region answers IllegalLocationConstraintException, not a redirect).
+   */
+  s3In(region: string): Promise<S3Client> {
+    if (region === this.#settings.region) return this.s3();
+    return this.#get(
+      's3',
+      async (c) =>
+        new (await import('@aws-sdk/client-s3')).S3Client({ ...c, region, followRegionRedirects: true }),
+      `s3@${region}`,
     );
   }
 

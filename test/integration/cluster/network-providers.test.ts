@@ -26,6 +26,7 @@ import {
 } from '@aws-sdk/client-iam';
 import {
   CreateBucketCommand,
+  GetBucketLocationCommand,
   GetBucketPolicyCommand,
   GetBucketTaggingCommand,
   GetPublicAccessBlockCommand,
@@ -438,6 +439,22 @@ describe('network providers against moto', () => {
       );
       const providersLeft = await clients.raw.iam.send(new ListOpenIDConnectProvidersCommand({}));
       assert.equal(providersLeft.OpenIDConnectProviderList?.length, 1);
+    });
+
+    it('makes the bucket in its own region when that is not the cluster region', async () => {
+      const euClients = testClients(moto, 'eu-west-1');
+      try {
+        const buckets = new IrsaBucketProvider(settings(euClients));
+        const ctx = { ...context(CLUSTER), region: 'eu-west-1' };
+        const desired = { ...desiredBucket, properties: { bucket, region: 'eu-central-1' } };
+        const rec = await buckets.create(desired, ctx);
+        const location = await euClients.raw.s3.send(new GetBucketLocationCommand({ Bucket: bucket }));
+        assert.equal(location.LocationConstraint, 'eu-central-1');
+        assert.deepEqual(await buckets.drift(desired, rec, ctx), []);
+        assert.equal(await buckets.delete(rec, ctx), 'deleted');
+      } finally {
+        euClients.destroy();
+      }
     });
 
     it('does not empty a bucket holding objects kboot did not put there', async () => {

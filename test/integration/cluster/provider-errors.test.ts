@@ -39,7 +39,7 @@ function stubClients(stub: AwsErrorStub): ClusterClients & { destroy(): void } {
     ec2: async () => raw.ec2,
     elbv2: async () => raw.elbv2,
     autoScaling: async () => raw.autoScaling,
-    s3: async () => raw.s3,
+    s3In: async () => raw.s3,
     iam: async () => raw.iam,
     destroy: () => {
       for (const client of Object.values(raw)) client.destroy();

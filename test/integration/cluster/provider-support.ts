@@ -31,8 +31,8 @@ export interface TestClients extends ClusterClients {
   destroy(): void;
 }
 
-export function testClients(moto: Moto): TestClients {
-  const config = clientConfig(moto);
+export function testClients(moto: Moto, region = 'us-east-1'): TestClients {
+  const config = { ...clientConfig(moto), region };
   const raw = {
     ec2: new EC2Client(config),
     elbv2: new ElasticLoadBalancingV2Client(config),
@@ -40,15 +40,24 @@ export function testClients(moto: Moto): TestClients {
     s3: new S3Client({ ...config, forcePathStyle: true }),
     iam: new IAMClient(config),
   };
+  const others = new Map<string, S3Client>();
   return {
     raw,
     ec2: async () => raw.ec2,
     elbv2: async () => raw.elbv2,
     autoScaling: async () => raw.autoScaling,
-    s3: async () => raw.s3,
+    s3In: async (bucketRegion) => {
+      if (bucketRegion === region) return raw.s3;
+      let client = others.get(bucketRegion);
+      if (client === undefined) {
+        client = new S3Client({ ...config, region: bucketRegion, forcePathStyle: true });
+        others.set(bucketRegion, client);
+      }
+      return client;
+    },
     iam: async () => raw.iam,
     destroy: () => {
-      for (const client of Object.values(raw)) client.destroy();
+      for (const client of [...Object.values(raw), ...others.values()]) client.destroy();
     },
   };
 }

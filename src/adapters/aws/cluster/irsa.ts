@@ -146,7 +146,7 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
 
   async find(desired: DesiredResource<IrsaBucketProperties>, context: ResourceContext) {
     const { bucket } = desired.properties;
-    const s3 = await this.#settings.clients.s3();
+    const s3 = await this.#settings.clients.s3In(desired.properties.region);
     try {
       if (!(await this.#exists(s3, bucket, context.signal))) return undefined;
       const tags = await this.#tags(s3, bucket, context.signal);
@@ -163,7 +163,7 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
 
   async create(desired: DesiredResource<IrsaBucketProperties>, context: ResourceContext) {
     const { bucket, region } = desired.properties;
-    const s3 = await this.#settings.clients.s3();
+    const s3 = await this.#settings.clients.s3In(desired.properties.region);
     const signal = context.signal;
     let step = 's3:ListBucket (HeadBucket) and s3:CreateBucket';
     try {
@@ -222,7 +222,11 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
     context: ResourceContext,
   ) {
     if (found.adopted === true) return found;
-    await this.#configure(await this.#settings.clients.s3(), desired.properties.bucket, context.signal);
+    await this.#configure(
+      await this.#settings.clients.s3In(desired.properties.region),
+      desired.properties.bucket,
+      context.signal,
+    );
     return found;
   }
 
@@ -232,7 +236,7 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
     context: ResourceContext,
   ) {
     const { bucket } = desired.properties;
-    const s3 = await this.#settings.clients.s3();
+    const s3 = await this.#settings.clients.s3In(desired.properties.region);
     try {
       if (!(await this.#exists(s3, bucket, context.signal)))
         return [{ field: 'exists', want: 'true', have: 'false' }];
@@ -264,7 +268,7 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
 
   async delete(existing: ResourceRecord, context: ResourceContext): Promise<DeleteOutcome> {
     const bucket = existing.id;
-    const s3 = await this.#settings.clients.s3();
+    const s3 = await this.#settings.clients.s3In(existing.outputs.region ?? context.region);
     let step = 's3:ListBucket (HeadBucket)';
     try {
       if (!(await this.#exists(s3, bucket, context.signal))) return 'already-gone';

@@ -24,7 +24,8 @@ export interface ClusterClients {
   ec2(): Promise<EC2Client>;
   elbv2(): Promise<ElasticLoadBalancingV2Client>;
   autoScaling(): Promise<AutoScalingClient>;
-  s3(): Promise<S3Client>;
+  /** S3 in a bucket's own region (CreateBucket must go there). */
+  s3In(region: string): Promise<S3Client>;
   iam(): Promise<IAMClient>;
 }
 
