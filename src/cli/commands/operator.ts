@@ -31,6 +31,13 @@ export function registerOperatorTools(program: Command, runtime: Runtime): void 
       .addOption(new Option('-f, --spec <path>', 'cluster spec file (YAML)'))
       .addOption(outputOption());
     if (name !== 'plan') sub.addOption(dryRunOption());
+    if (name !== 'plan') {
+      sub.addOption(
+        new Option('--parallelism <n>', 'resources worked on at once (like terraform -parallelism)').default(
+          '4',
+        ),
+      );
+    }
     if (name === 'destroy') {
       sub.addOption(new Option('--yes', 'destroy without asking (needed when not at a terminal)'));
     }

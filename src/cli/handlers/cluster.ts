@@ -30,6 +30,12 @@ const optionsSchema = z.object({
   spec: z.string().min(1, { error: '--spec must not be empty' }).optional(),
   dryRun: z.boolean().optional(),
   yes: z.boolean().optional(),
+  parallelism: z.coerce
+    .number()
+    .int({ error: '--parallelism must be a whole number from 1 to 20' })
+    .min(1, { error: '--parallelism must be a whole number from 1 to 20' })
+    .max(20, { error: '--parallelism must be a whole number from 1 to 20' })
+    .optional(),
   /** --region only (AWS_REGION is the context's fallback). */
   region: z.string().optional(),
 });
@@ -94,6 +100,7 @@ interface Run {
 
 function engineFor(
   ctx: CommandContext,
+  opts: Options,
   cluster: string,
   region: string,
   table: string,
@@ -114,6 +121,7 @@ function engineFor(
     logger,
     tagsFor: (key) => resourceTags({ name: cluster, tags }, key),
     signal: ctx.signal,
+    ...(opts.parallelism === undefined ? {} : { concurrency: opts.parallelism }),
     hooks: testHooks(ctx.env),
   });
   return { engine, clients };
@@ -147,11 +155,16 @@ function requireRegion(region: string | undefined): string {
 export async function clusterPlan(options: ClusterOptions, ctx: CommandContext): Promise<void> {
   const opts = parseOptions(options, 'plan');
   const spec = await readSpec(opts, ctx, 'plan');
-  await planAndPrint(spec, ctx, 'plan');
+  await planAndPrint(spec, opts, ctx, 'plan');
 }
 
-async function planAndPrint(spec: ClusterSpec, ctx: CommandContext, command: string): Promise<void> {
-  const { engine, clients } = engineFor(ctx, spec.name, spec.region, spec.table, spec.tags, command);
+async function planAndPrint(
+  spec: ClusterSpec,
+  opts: Options,
+  ctx: CommandContext,
+  command: string,
+): Promise<void> {
+  const { engine, clients } = engineFor(ctx, opts, spec.name, spec.region, spec.table, spec.tags, command);
   try {
     const plan = await engine.plan(clusterGraph(spec));
     if (ctx.output.format === 'json') ctx.output.json(plan);
@@ -165,10 +178,10 @@ export async function clusterCreate(options: ClusterOptions, ctx: CommandContext
   const opts = parseOptions(options, 'create');
   const spec = await readSpec(opts, ctx, 'create');
   if (opts.dryRun === true) {
-    await planAndPrint(spec, ctx, 'create');
+    await planAndPrint(spec, opts, ctx, 'create');
     return;
   }
-  const { engine, clients } = engineFor(ctx, spec.name, spec.region, spec.table, spec.tags, 'create');
+  const { engine, clients } = engineFor(ctx, opts, spec.name, spec.region, spec.table, spec.tags, 'create');
   try {
     const result = await engine.create(clusterGraph(spec));
     if (ctx.output.format === 'json') ctx.output.json(result);
@@ -208,7 +221,7 @@ export async function clusterDestroy(options: ClusterOptions, ctx: CommandContex
   const region = requireRegion(spec?.region ?? opts.region ?? ctx.region);
   const table = spec?.table ?? ctx.table ?? DEFAULT_TABLE;
   await confirmDestroy(opts, ctx);
-  const { engine, clients } = engineFor(ctx, opts.name, region, table, spec?.tags ?? {}, 'destroy');
+  const { engine, clients } = engineFor(ctx, opts, opts.name, region, table, spec?.tags ?? {}, 'destroy');
   try {
     const result = await engine.destroy({ dryRun: opts.dryRun === true });
     if (ctx.output.format === 'json') ctx.output.json(result);

@@ -449,7 +449,17 @@ export class ClusterEngine {
         progress.update(table.key, 'kept', reason);
         return entry('kept', reason);
       }
-      if (await state.holdsOtherItems(cluster, signal)) {
+      let others: boolean;
+      try {
+        others = await state.holdsOtherItems(cluster, signal);
+      } catch (error) {
+        // A policy for one cluster may not scan the table (dynamodb:Scan is granted only for every cluster).
+        if (!isKbootError(error) || error.code !== 'aws-denied') throw error;
+        const reason = 'could not look for other clusters’ items (dynamodb:Scan denied): left in place';
+        progress.update(table.key, 'kept', reason);
+        return entry('kept', reason);
+      }
+      if (others) {
         const reason = 'other clusters’ items remain in it: left in place, without this cluster’s items';
         progress.update(table.key, 'kept', reason);
         return entry('kept', reason);

@@ -1,0 +1,353 @@
+/**
+ * What `kboot cluster plan|create|destroy` need, as the operator role's grants (permissions.ts
+ * spreads them into its catalogue). Checked against traced calls like every other grant
+ * (test/integration/iam-policy.test.ts). Where AWS allows it, each grant names the cluster's own
+ * resources: its IAM roles and instance profiles (path /kboot/, named kboot-<cluster>-*), its
+ * key alias, its Auto Scaling groups, the IRSA bucket; elsewhere kboot's name prefix (load
+ * balancers, whose names may be shortened) or `*` (Describe*, CreateKey, RunInstances).
+ *
+ * Implied permissions (AWS authorizes them on the caller, though no call is named for them):
+ * - Create* with Tags also needs the service's tagging action (iam:TagRole, kms:TagResource,
+ *   dynamodb:TagResource, elasticloadbalancing:AddTags, ec2:CreateTags, …);
+ * - an Auto Scaling group from a launch template with an instance profile needs
+ *   ec2:RunInstances and iam:PassRole on the role;
+ * - the table itself (CreateTable, DeleteTable, and the Scan that checks no other cluster's items
+ *   remain) is granted only in a policy for every cluster of the table: a policy for one cluster
+ *   creates its resources in an existing table and leaves the table to the table's owner.
+ */
+
+import type { PolicyScope } from './scope.js';
+
+export type ClusterCommand = 'cluster-plan' | 'cluster-create' | 'cluster-destroy';
+
+export type ClusterIamAction =
+  | 'dynamodb:Query'
+  | 'dynamodb:GetItem'
+  | 'dynamodb:PutItem'
+  | 'dynamodb:Scan'
+  | 'secretsmanager:CreateSecret'
+  | 'secretsmanager:TagResource'
+  | 'kms:GenerateDataKey'
+  | 'kms:Decrypt'
+  | 'elasticloadbalancing:DescribeLoadBalancers'
+  | 'elasticloadbalancing:DescribeTags'
+  | 'ec2:DescribeImages'
+  | 'dynamodb:DescribeTable'
+  | 'dynamodb:CreateTable'
+  | 'dynamodb:DeleteTable'
+  | 'dynamodb:TagResource'
+  | 'dynamodb:ListTagsOfResource'
+  | 'dynamodb:DeleteItem'
+  | 'kms:CreateKey'
+  | 'kms:ListKeys'
+  | 'kms:DescribeKey'
+  | 'kms:CreateAlias'
+  | 'kms:DeleteAlias'
+  | 'kms:TagResource'
+  | 'kms:ListResourceTags'
+  | 'kms:ScheduleKeyDeletion'
+  | 'secretsmanager:DescribeSecret'
+  | 'secretsmanager:DeleteSecret'
+  | 'iam:CreateRole'
+  | 'iam:TagRole'
+  | 'iam:GetRole'
+  | 'iam:PutRolePolicy'
+  | 'iam:GetRolePolicy'
+  | 'iam:ListRolePolicies'
+  | 'iam:DeleteRolePolicy'
+  | 'iam:DeleteRole'
+  | 'iam:PassRole'
+  | 'iam:CreateInstanceProfile'
+  | 'iam:TagInstanceProfile'
+  | 'iam:GetInstanceProfile'
+  | 'iam:AddRoleToInstanceProfile'
+  | 'iam:RemoveRoleFromInstanceProfile'
+  | 'iam:DeleteInstanceProfile'
+  | 'iam:ListOpenIDConnectProviders'
+  | 'iam:CreateOpenIDConnectProvider'
+  | 'iam:TagOpenIDConnectProvider'
+  | 'iam:GetOpenIDConnectProvider'
+  | 'iam:DeleteOpenIDConnectProvider'
+  | 'elasticloadbalancing:DescribeListeners'
+  | 'elasticloadbalancing:DescribeTargetGroups'
+  | 'elasticloadbalancing:DescribeLoadBalancerAttributes'
+  | 'elasticloadbalancing:DescribeTargetGroupAttributes'
+  | 'elasticloadbalancing:CreateLoadBalancer'
+  | 'elasticloadbalancing:CreateTargetGroup'
+  | 'elasticloadbalancing:CreateListener'
+  | 'elasticloadbalancing:AddTags'
+  | 'elasticloadbalancing:ModifyLoadBalancerAttributes'
+  | 'elasticloadbalancing:ModifyTargetGroupAttributes'
+  | 'elasticloadbalancing:DeleteListener'
+  | 'elasticloadbalancing:DeleteLoadBalancer'
+  | 'elasticloadbalancing:DeleteTargetGroup'
+  | 'ec2:DescribeLaunchTemplates'
+  | 'ec2:DescribeLaunchTemplateVersions'
+  | 'ec2:DescribeSubnets'
+  | 'ec2:CreateLaunchTemplate'
+  | 'ec2:DeleteLaunchTemplate'
+  | 'ec2:CreateTags'
+  | 'ec2:RunInstances'
+  | 'autoscaling:DescribeAutoScalingGroups'
+  | 'autoscaling:DescribeLifecycleHooks'
+  | 'autoscaling:CreateAutoScalingGroup'
+  | 'autoscaling:CreateOrUpdateTags'
+  | 'autoscaling:UpdateAutoScalingGroup'
+  | 'autoscaling:PutLifecycleHook'
+  | 'autoscaling:DeleteAutoScalingGroup'
+  | 's3:CreateBucket'
+  | 's3:ListBucket'
+  | 's3:PutBucketTagging'
+  | 's3:PutBucketPolicy'
+  | 's3:GetBucketPolicy'
+  | 's3:PutBucketPublicAccessBlock'
+  | 's3:GetBucketPublicAccessBlock'
+  | 's3:DeleteBucket'
+  | 's3:DeleteObject';
+
+/** ARNs of the cluster's own resources of a kind, from the policy scope (every cluster's when unscoped). */
+export type ArnsOf = (scope: PolicyScope) => string[];
+
+function clusterPart(scope: PolicyScope): string {
+  return scope.cluster ?? '*';
+}
+
+export const CLUSTER_ARNS = {
+  kmsKeys: (scope: PolicyScope) => [
+    `arn:${scope.partition}:kms:${scope.region}:${scope.account}:key/*`,
+    `arn:${scope.partition}:kms:${scope.region}:${scope.account}:alias/kboot/${clusterPart(scope)}`,
+  ],
+  roles: (scope: PolicyScope) => [
+    `arn:${scope.partition}:iam::${scope.account}:role/kboot/kboot-${clusterPart(scope)}-*`,
+  ],
+  instanceProfiles: (scope: PolicyScope) => [
+    `arn:${scope.partition}:iam::${scope.account}:instance-profile/kboot/kboot-${clusterPart(scope)}-*`,
+  ],
+  oidcProviders: (scope: PolicyScope) => [`arn:${scope.partition}:iam::${scope.account}:oidc-provider/*`],
+  loadBalancers: (scope: PolicyScope) => {
+    const base = `arn:${scope.partition}:elasticloadbalancing:${scope.region}:${scope.account}`;
+    return [
+      `${base}:loadbalancer/net/kboot-*`,
+      `${base}:targetgroup/kboot-*`,
+      `${base}:listener/net/kboot-*`,
+    ];
+  },
+  launchTemplates: (scope: PolicyScope) => [
+    `arn:${scope.partition}:ec2:${scope.region}:${scope.account}:launch-template/*`,
+  ],
+  groups: (scope: PolicyScope) => [
+    `arn:${scope.partition}:autoscaling:${scope.region}:${scope.account}:autoScalingGroup:*:autoScalingGroupName/kboot-${clusterPart(scope)}-*`,
+  ],
+  irsaBucket: (scope: PolicyScope) => [`arn:${scope.partition}:s3:::${scope.irsaBucket ?? '*'}`],
+  irsaObjects: (scope: PolicyScope) => [`arn:${scope.partition}:s3:::${scope.irsaBucket ?? '*'}/*`],
+} satisfies Record<string, ArnsOf>;
+
+const EVERY: ClusterCommand[] = ['cluster-plan', 'cluster-create', 'cluster-destroy'];
+const CREATE: ClusterCommand[] = ['cluster-create'];
+const DESTROY: ClusterCommand[] = ['cluster-destroy'];
+
+/** The operator's grants for the cluster commands; permissions.ts adds its own fields. */
+export interface ClusterGrantSpec {
+  sid: string;
+  commands: ClusterCommand[];
+  actions: ClusterIamAction[];
+  target:
+    | { kind: 'cluster-items' }
+    | { kind: 'whole-table' }
+    | { kind: 'any-resource' }
+    | { kind: 'secrets'; secrets: readonly ('join' | 'control-plane' | 'admin.conf')[] }
+    | { kind: 'kms-key'; secrets: readonly ('join' | 'control-plane' | 'admin.conf')[] }
+    | { kind: 'arns'; arns: ArnsOf };
+  why: string;
+}
+
+const SECRETS = ['join', 'control-plane', 'admin.conf'] as const;
+
+export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
+  {
+    sid: 'ClusterReadState',
+    commands: EVERY,
+    actions: ['dynamodb:DescribeTable', 'dynamodb:ListTagsOfResource'],
+    target: { kind: 'cluster-items' },
+    why: 'whether the table exists and was made by kboot (table-level: the leading-key condition holds vacuously)',
+  },
+  {
+    sid: 'ClusterRecordResources',
+    commands: EVERY,
+    actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    target: { kind: 'cluster-items' },
+    why: "read and write the cluster's resource records and its metadata record",
+  },
+  {
+    sid: 'ClusterCreateDestroyTable',
+    commands: [...CREATE, ...DESTROY],
+    actions: ['dynamodb:CreateTable', 'dynamodb:TagResource', 'dynamodb:Scan', 'dynamodb:DeleteTable'],
+    target: { kind: 'whole-table' },
+    why: 'create the table when missing; delete it when kboot made it and no other cluster has items in it',
+  },
+  {
+    sid: 'ClusterFindKeys',
+    commands: EVERY,
+    actions: ['kms:CreateKey', 'kms:ListKeys'],
+    target: { kind: 'any-resource' },
+    why: 'create the cluster key; find one a killed create made (no resource-level permissions)',
+  },
+  {
+    sid: 'ClusterManageKey',
+    commands: EVERY,
+    actions: [
+      'kms:DescribeKey',
+      'kms:ListResourceTags',
+      'kms:TagResource',
+      'kms:CreateAlias',
+      'kms:DeleteAlias',
+      'kms:ScheduleKeyDeletion',
+    ],
+    target: { kind: 'arns', arns: CLUSTER_ARNS.kmsKeys },
+    why: 'the cluster key and its alias alias/kboot/<cluster>',
+  },
+  {
+    sid: 'ClusterManageSecrets',
+    commands: EVERY,
+    actions: [
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:CreateSecret',
+      'secretsmanager:TagResource',
+      'secretsmanager:DeleteSecret',
+    ],
+    target: { kind: 'secrets', secrets: SECRETS },
+    why: "create the cluster's three secrets without a value (the first master publishes them); delete them",
+  },
+  {
+    sid: 'ClusterCreateSecretsWithClusterKey',
+    commands: CREATE,
+    actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+    target: { kind: 'kms-key', secrets: SECRETS },
+    why: 'Secrets Manager checks the cluster key when a secret is created with it',
+  },
+  {
+    sid: 'ClusterManageRoles',
+    commands: EVERY,
+    actions: [
+      'iam:GetRole',
+      'iam:CreateRole',
+      'iam:TagRole',
+      'iam:PutRolePolicy',
+      'iam:GetRolePolicy',
+      'iam:ListRolePolicies',
+      'iam:DeleteRolePolicy',
+      'iam:DeleteRole',
+      'iam:PassRole',
+    ],
+    target: { kind: 'arns', arns: CLUSTER_ARNS.roles },
+    why: "the control-plane and worker roles with their inline policies; passed to the cluster's instances",
+  },
+  {
+    sid: 'ClusterManageInstanceProfiles',
+    commands: EVERY,
+    actions: [
+      'iam:GetInstanceProfile',
+      'iam:CreateInstanceProfile',
+      'iam:TagInstanceProfile',
+      'iam:AddRoleToInstanceProfile',
+      'iam:RemoveRoleFromInstanceProfile',
+      'iam:DeleteInstanceProfile',
+    ],
+    target: { kind: 'arns', arns: CLUSTER_ARNS.instanceProfiles },
+    why: 'the instance profiles holding the roles',
+  },
+  {
+    sid: 'ClusterDescribeNetworkAndCompute',
+    commands: EVERY,
+    actions: [
+      'iam:ListOpenIDConnectProviders',
+      'elasticloadbalancing:DescribeLoadBalancers',
+      'elasticloadbalancing:DescribeTags',
+      'elasticloadbalancing:DescribeListeners',
+      'elasticloadbalancing:DescribeTargetGroups',
+      'elasticloadbalancing:DescribeLoadBalancerAttributes',
+      'elasticloadbalancing:DescribeTargetGroupAttributes',
+      'ec2:DescribeLaunchTemplates',
+      'ec2:DescribeLaunchTemplateVersions',
+      'ec2:DescribeSubnets',
+      'ec2:DescribeImages',
+      'autoscaling:DescribeAutoScalingGroups',
+      'autoscaling:DescribeLifecycleHooks',
+      'ec2:RunInstances',
+    ],
+    target: { kind: 'any-resource' },
+    why: 'find and compare the network and compute resources (Describe* take no resource-level permissions); RunInstances for groups launched from a template',
+  },
+  {
+    sid: 'ClusterManageApiLoadBalancer',
+    commands: EVERY,
+    actions: [
+      'elasticloadbalancing:CreateLoadBalancer',
+      'elasticloadbalancing:CreateTargetGroup',
+      'elasticloadbalancing:CreateListener',
+      'elasticloadbalancing:AddTags',
+      'elasticloadbalancing:ModifyLoadBalancerAttributes',
+      'elasticloadbalancing:ModifyTargetGroupAttributes',
+      'elasticloadbalancing:DeleteListener',
+      'elasticloadbalancing:DeleteLoadBalancer',
+      'elasticloadbalancing:DeleteTargetGroup',
+    ],
+    target: { kind: 'arns', arns: CLUSTER_ARNS.loadBalancers },
+    why: 'the API load balancer, its target group and listener (names kboot-<cluster>-api, possibly shortened)',
+  },
+  {
+    sid: 'ClusterManageLaunchTemplates',
+    commands: EVERY,
+    actions: ['ec2:CreateLaunchTemplate', 'ec2:CreateTags', 'ec2:DeleteLaunchTemplate'],
+    target: { kind: 'arns', arns: CLUSTER_ARNS.launchTemplates },
+    why: 'the launch templates of the control plane and the worker groups',
+  },
+  {
+    sid: 'ClusterManageGroups',
+    commands: EVERY,
+    actions: [
+      'autoscaling:CreateAutoScalingGroup',
+      'autoscaling:CreateOrUpdateTags',
+      'autoscaling:PutLifecycleHook',
+      'autoscaling:UpdateAutoScalingGroup',
+      'autoscaling:DeleteAutoScalingGroup',
+    ],
+    target: { kind: 'arns', arns: CLUSTER_ARNS.groups },
+    why: 'the Auto Scaling groups with their termination lifecycle hook; drained to zero before deletion',
+  },
+  {
+    sid: 'ClusterManageIrsaBucket',
+    commands: EVERY,
+    actions: [
+      's3:CreateBucket',
+      's3:ListBucket',
+      's3:PutBucketTagging',
+      's3:PutBucketPolicy',
+      's3:GetBucketPolicy',
+      's3:PutBucketPublicAccessBlock',
+      's3:GetBucketPublicAccessBlock',
+      's3:DeleteBucket',
+    ],
+    target: { kind: 'arns', arns: CLUSTER_ARNS.irsaBucket },
+    why: 'the IRSA bucket (addons.irsa.bucket) the OIDC documents are published in',
+  },
+  {
+    sid: 'ClusterEmptyIrsaBucket',
+    commands: DESTROY,
+    actions: ['s3:DeleteObject'],
+    target: { kind: 'arns', arns: CLUSTER_ARNS.irsaObjects },
+    why: 'empty the IRSA bucket before deleting it',
+  },
+  {
+    sid: 'ClusterManageOidcProvider',
+    commands: EVERY,
+    actions: [
+      'iam:CreateOpenIDConnectProvider',
+      'iam:TagOpenIDConnectProvider',
+      'iam:GetOpenIDConnectProvider',
+      'iam:DeleteOpenIDConnectProvider',
+    ],
+    target: { kind: 'arns', arns: CLUSTER_ARNS.oidcProviders },
+    why: "the IAM OIDC provider of the cluster's service account issuer",
+  },
+];
