@@ -8,7 +8,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
@@ -24,6 +24,7 @@ import {
   storedObjects,
 } from '../support/kubectl-log.js';
 import { type Moto, startMoto } from '../support/moto.js';
+import { freePort } from '../support/paths.js';
 
 const missing = etcdMissing();
 
@@ -60,13 +61,8 @@ describe('cleanup of lost instances (real etcd)', { skip: missing }, () => {
   async function threeMasters(
     name: string,
   ): Promise<{ sim: SimCluster; masters: SimInstance[]; etcd: EtcdCluster }> {
-    const sim = new SimCluster(moto, {
-      name,
-      env: {
-        KBOOT_KUBECTL: fakeKubectlPath(),
-        FAKE_KUBECTL_LOG: path.join(tmpdir(), `kboot-cleanup-kubectl-${name}-${process.pid}.jsonl`),
-      },
-    });
+    // The recording kubectl (KBOOT_KUBECTL); its store is pinned per test where Nodes matter.
+    const sim = new SimCluster(moto, { name, env: { KBOOT_KUBECTL: fakeKubectlPath() } });
     sims.push(sim);
     await sim.createTable();
     const masters: SimInstance[] = [];
@@ -175,7 +171,7 @@ describe('cleanup of lost instances (real etcd)', { skip: missing }, () => {
     const [m0] = masters as [SimInstance, SimInstance, SimInstance];
     const gone = await sim.addInstance('worker');
     const alive = await sim.addInstance('worker');
-    const stateDir = path.join(sim.clusterDir, 'api');
+    const stateDir = path.join(sim.dir, 'api-store');
     const notReady = (object: ReturnType<typeof nodeObject>) => ({
       ...object,
       status: { conditions: [{ type: 'Ready', status: 'Unknown' }] },
@@ -189,12 +185,15 @@ describe('cleanup of lost instances (real etcd)', { skip: missing }, () => {
     ]);
     await terminate(gone);
 
-    const result = await sim.run(m0, ['cleanup', '--output', 'json']);
+    const result = await sim.run(m0, ['cleanup', '--output', 'json'], {
+      env: { FAKE_KUBECTL_STATE_DIR: stateDir, FAKE_KUBECTL_LOG: sim.kubectlLog },
+    });
     assert.equal(result.exitCode, 0, result.stderr.slice(-2000));
     const report = JSON.parse(result.stdout) as CleanupJson & {
-      nodes: { nodes: { name: string; action: string; reason: string }[] };
+      nodes: { skipped: string | null; nodes: { name: string; action: string; reason: string }[] };
     };
     const byName = new Map(report.nodes.nodes.map((node) => [node.name, node]));
+    assert.equal(report.nodes.skipped, null);
     assert.equal(byName.get(gone.privateDns)?.action, 'deleted');
     assert.match(
       byName.get(gone.privateDns)?.reason ?? '',
@@ -208,12 +207,61 @@ describe('cleanup of lost instances (real etcd)', { skip: missing }, () => {
       .map((node) => node.metadata.name)
       .sort();
     assert.deepEqual(remaining, [...masters.map((m) => m.privateDns), alive.privateDns].sort());
-    const kubectlLog = readKubectlLog(String(sim.instances[0]?.env.FAKE_KUBECTL_LOG));
+    const kubectlLog = readKubectlLog(sim.kubectlLog);
     const deletes = kubectlLog.filter((call) => call.command?.startsWith('delete'));
     assert.deepEqual(
       deletes.map((call) => call.argv.find((arg) => arg.startsWith('ip-'))).sort(),
       [gone.privateDns, 'ip-10-9-9-9.ec2.internal'].sort(),
     );
     assert.equal(logsMatching(result, /^deleting Node /).length, 2);
+  });
+
+  it('plans with --dry-run, then kboot rotate on its timer removes the member', async () => {
+    const { sim, masters, etcd } = await threeMasters('rotate');
+    const [m0, m1, m2] = masters as [SimInstance, SimInstance, SimInstance];
+    await terminate(m2);
+    await etcd.stopMember(m2.privateDns);
+
+    const planned = await sim.run(m0, ['cleanup', '--dry-run', '--output', 'json']);
+    assert.equal(planned.exitCode, 0, planned.stderr.slice(-2000));
+    const plan = JSON.parse(planned.stdout) as CleanupJson;
+    assert.equal(plan.outcome, 'planned');
+    assert.equal(plan.etcd.members.find((member) => member.name === m2.privateDns)?.action, 'would-remove');
+    assert.equal((await etcd.memberNames()).length, 3, 'a dry run changes nothing');
+
+    const rotated = await sim.run(m1, ['rotate', '--output', 'json']);
+    assert.equal(rotated.exitCode, 0, rotated.stderr.slice(-2000));
+    const result = JSON.parse(rotated.stdout) as { cleanup: CleanupJson | null };
+    assert.equal(result.cleanup?.outcome, 'cleaned');
+    assert.deepEqual(await etcd.memberNames(), [m0.privateDns, m1.privateDns].sort());
+    assert.equal(logsMatching(rotated, /^removing etcd member/).length, 1);
+
+    // The next run finds nothing to do.
+    const again = await sim.run(m0, ['cleanup']);
+    assert.equal(again.exitCode, 0, again.stderr.slice(-2000));
+    assert.match(again.stdout, /nothing of cluster rotate belongs to a lost instance/);
+  });
+
+  it('fails clearly: a worker, no etcd client certificate, etcd unreachable, bad endpoints', async () => {
+    const { sim, masters } = await threeMasters('errors');
+    const [m0, m1] = masters as [SimInstance, SimInstance, SimInstance];
+    const worker = await sim.addInstance('worker');
+    const onWorker = await sim.run(worker, ['cleanup']);
+    assert.equal(onWorker.exitCode, 9);
+    assert.match(onWorker.error?.msg ?? '', /tagged worker, so it cannot run 'kboot cleanup'/);
+
+    rmSync(path.join(m1.root, 'etc', 'kubernetes', 'pki', 'apiserver-etcd-client.key'));
+    const noCert = await sim.run(m1, ['cleanup']);
+    assert.equal(noCert.exitCode, 9);
+    assert.match(noCert.error?.msg ?? '', /cannot read \/etc\/kubernetes\/pki\/apiserver-etcd-client\.key/);
+
+    const closed = `https://127.0.0.1:${await freePort()}`;
+    const unreachable = await sim.run(m0, ['cleanup'], { env: { KBOOT_ETCD_ENDPOINTS: closed } });
+    assert.equal(unreachable.exitCode, 6, unreachable.stderr.slice(-2000));
+    assert.match(unreachable.error?.msg ?? '', /etcd did not answer \/v3\/cluster\/member\/list/);
+
+    const bad = await sim.run(m0, ['cleanup'], { env: { KBOOT_ETCD_ENDPOINTS: 'http://127.0.0.1:2379' } });
+    assert.equal(bad.exitCode, 2);
+    assert.match(bad.error?.msg ?? '', /not an https:\/\/ URL/);
   });
 });
