@@ -274,12 +274,13 @@ export class AsgProvider implements ResourceProvider<AsgProperties> {
         context.signal,
       );
       if (gone) return 'deleted';
-      await autoScaling.send(
-        new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: false }),
-        {
-          abortSignal: context.signal,
-        },
-      );
+      // A destroy killed after its DeleteAutoScalingGroup finds the group already being deleted.
+      if (group.Status === undefined) {
+        await autoScaling.send(
+          new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: false }),
+          { abortSignal: context.signal },
+        );
+      }
       // AWS deletes a group in the background ("Delete in progress"); the target group it was
       // attached to cannot go before it has.
       await waitUntil(
