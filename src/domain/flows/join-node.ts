@@ -23,10 +23,12 @@ export async function joinNode(deps: FlowDeps, steps: Steps): Promise<FlowResult
   if (alreadyMember !== undefined) return alreadyMember;
 
   const deadlineMs = clock.nowMs() + deps.settings.waitTimeoutMs;
-  // The local kubeadm's version is asked for while the cluster state is read (both only read);
-  // either failing fails the join at once.
-  const [kubeadm, { record, join }] = await Promise.all([
+  // The local kubeadm's version, the node name (IMDS) and the config overrides are read while
+  // the cluster state is read (all only read); any failing fails the join at once.
+  const [kubeadm, nodeName, overrides, { record, join }] = await Promise.all([
     steps.read('kubeadm-version', () => localKubeadm(deps)),
+    deps.privateDnsName(),
+    readKubeadmOverrides(deps),
     (async () => {
       const state = await deps.state();
       const initialized = await steps.read('wait-initialized', () =>
@@ -55,7 +57,6 @@ export async function joinNode(deps: FlowDeps, steps: Steps): Promise<FlowResult
     clusterName: identity.clusterName,
   });
 
-  const [nodeName, overrides] = await Promise.all([deps.privateDnsName(), readKubeadmOverrides(deps)]);
   const input = {
     apiVersion: kubeadm.apiVersion,
     nodeName,
