@@ -194,13 +194,19 @@ export async function bootstrapMaster(
   if (steps.dryRun) {
     steps.planned.push({
       step: 'bootstrap-lease',
-      description: `take the bootstrap lease of cluster ${cluster}, write ${INIT_CONFIG_PATH}, run kubeadm init --upload-certs, ${irsa === undefined ? '' : `publish the OIDC discovery document and JWKS for issuer ${irsa.issuer} to s3://${irsa.bucket}, `}publish join material and mark the cluster initialized`,
+      description: `take the bootstrap lease of cluster ${cluster}, write ${INIT_CONFIG_PATH}, run kubeadm init --upload-certs${irsa === undefined ? '' : `, publish the OIDC discovery document and JWKS for issuer ${irsa.issuer} to s3://${irsa.bucket}`}${addons.length === 0 ? ', publish join material and mark the cluster initialized' : ''}`,
       files: [{ path: INIT_CONFIG_PATH, content: renderInitConfig(initInput, { mode: 'redacted' }) }],
     });
     for (const addon of addons) {
       steps.planned.push({
         step: `addon ${addon.name}`,
         description: `apply addon ${addon.description} with kubectl apply --server-side (${ADMIN_CONF_PATH})`,
+      });
+    }
+    if (addons.length > 0) {
+      steps.planned.push({
+        step: 'publish-join-material',
+        description: 'publish join material and mark the cluster initialized',
       });
     }
     return { ...base, outcome: 'planned', summary: 'dry run: nothing changed' };

@@ -249,6 +249,10 @@ describe('boot flows: post-init addons', () => {
       /apply addon the AWS cloud-controller-manager v1\.31\.\d+ \(--cluster-name=addons-dry, --configure-cloud-routes=false\)/,
     );
     assert.match(lines[2] ?? '', /apply addon \/etc\/kboot\/addons\.d\/10-team\.yaml/);
+    assert.match(
+      result.stdout,
+      /1\. take the bootstrap lease .* run kubeadm init --upload-certs\n(\s+\d\. apply addon .*\n){3}\s+5\. publish join material and mark the cluster initialized\n/,
+    );
     assert.deepEqual(readKubectlLog(sim.kubectlLog), []);
     assert.deepEqual(
       sim.invocations().filter((i) => i.command !== 'version'),
