@@ -1,4 +1,4 @@
-/** The CLI surface through the built binary: help, usage errors, commands not in this version. */
+/** The CLI surface through the built binary: help, usage errors, bad option values. */
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -40,17 +40,22 @@ describe('kboot CLI', () => {
     );
   });
 
-  it('says a command is not available in this version instead of pretending to succeed', async () => {
-    const result = await runKboot(['leave']);
+  it('says which option value was wrong and what to give instead, before doing anything', async () => {
+    const result = await runKboot(['leave', '--drain-timeout', 'soon']);
     assert.equal(result.exitCode, 2);
-    assert.equal(result.error?.code, 'not-available');
-    assert.match(result.error?.msg ?? '', /'kboot leave' is not available in kboot \S+/);
+    assert.equal(result.error?.code, 'usage');
+    assert.match(result.error?.msg ?? '', /invalid --drain-timeout "soon"/);
+    assert.match(result.error?.hint ?? '', /a duration like/);
   });
 
   it('adds the stack only at --log-level debug', async () => {
-    const plain = await runKboot(['leave'], { env: { KBOOT_LOG_FORMAT: 'pretty' } });
+    const plain = await runKboot(['leave', '--drain-timeout', 'soon'], {
+      env: { KBOOT_LOG_FORMAT: 'pretty' },
+    });
     assert.equal(plain.stderr.trim().split('\n').length, 1);
-    const debug = await runKboot(['leave', '--log-level', 'debug'], { env: { KBOOT_LOG_FORMAT: 'pretty' } });
-    assert.match(debug.stderr, /NotAvailableError: .*\n\s+at /);
+    const debug = await runKboot(['leave', '--drain-timeout', 'soon', '--log-level', 'debug'], {
+      env: { KBOOT_LOG_FORMAT: 'pretty' },
+    });
+    assert.match(debug.stderr, /UsageError: .*\n\s+at /);
   });
 });
