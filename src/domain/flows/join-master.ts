@@ -2,7 +2,9 @@
  * `kboot join-master`: another control-plane member joins.
  *   already a member? → identity → wait for `initialized` → kubeadm version vs the cluster's →
  *   take the control-plane-join lease (etcd adds one member at a time) → join + control-plane
- *   material → render the JoinConfiguration with the certificate key (0600) → kubeadm join →
+ *   material → render the JoinConfiguration with the certificate key (0600) → when the member
+ *   registry shows a control-plane instance gone: kubeadm's download-certs and certs phases, then
+ *   remove the dead etcd members (src/domain/cleanup/flow.ts) → kubeadm join →
  *   remember membership → release.
  */
 
