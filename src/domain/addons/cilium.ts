@@ -18,6 +18,7 @@
 
 import { ConfigError } from '../../core/errors.js';
 import { parseCidr } from '../cidr/parse.js';
+import { parseKubernetesVersion } from '../kubeadm/version.js';
 import type { KubeObject } from './objects.js';
 
 export const CILIUM_VERSION = 'v1.17.1';
@@ -32,6 +33,8 @@ const PART_OF = { 'app.kubernetes.io/part-of': 'cilium' };
 export interface CiliumInput {
   /** The cluster's pod CIDR (IPv4), e.g. 10.244.0.0/16. */
   podCidr: string;
+  /** The cluster's Kubernetes version: below 1.30 AppArmor is set by annotations, as the chart does. */
+  kubernetesVersion: string;
   images?: { cilium?: string; ciliumOperator?: string };
 }
 
@@ -316,7 +319,17 @@ const healthProbe = (extra: Record<string, unknown>, requireK8s = true) => ({
 const SPC_T = { seLinuxOptions: { level: 's0', type: 'spc_t' } };
 const capabilities = (add: string[]) => ({ capabilities: { add, drop: ['ALL'] } });
 
-function agentDaemonSet(image: string): KubeObject {
+/** The agent's containers that must run without AppArmor confinement. */
+const UNCONFINED = ['cilium-agent', 'clean-cilium-state', 'mount-cgroup', 'apply-sysctl-overwrites'];
+
+/** Pod securityContext.appArmorProfile from Kubernetes 1.30; the beta annotations before. */
+function appArmorFieldSupported(kubernetesVersion: string): boolean {
+  const version = parseKubernetesVersion(kubernetesVersion, 'the cluster version');
+  return version.major > 1 || version.minor >= 30;
+}
+
+function agentDaemonSet(image: string, kubernetesVersion: string): KubeObject {
+  const appArmorField = appArmorFieldSupported(kubernetesVersion);
   const nodeEnv = [
     fieldEnv('K8S_NODE_NAME', 'spec.nodeName'),
     fieldEnv('CILIUM_K8S_NAMESPACE', 'metadata.namespace'),
@@ -354,11 +367,21 @@ function agentDaemonSet(image: string): KubeObject {
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 2 } },
       template: {
         metadata: {
-          annotations: { 'kubectl.kubernetes.io/default-container': 'cilium-agent' },
+          annotations: {
+            'kubectl.kubernetes.io/default-container': 'cilium-agent',
+            ...(appArmorField
+              ? {}
+              : Object.fromEntries(
+                  UNCONFINED.map((name) => [
+                    `container.apparmor.security.beta.kubernetes.io/${name}`,
+                    'unconfined',
+                  ]),
+                )),
+          },
           labels: { 'k8s-app': 'cilium', 'app.kubernetes.io/name': 'cilium-agent', ...PART_OF },
         },
         spec: {
-          securityContext: { appArmorProfile: { type: 'Unconfined' } },
+          ...(appArmorField ? { securityContext: { appArmorProfile: { type: 'Unconfined' } } } : {}),
           containers: [
             {
               name: 'cilium-agent',
@@ -602,7 +625,7 @@ export function ciliumObjects(input: CiliumInput): KubeObject[] {
     binding('ClusterRoleBinding', 'cilium-operator', 'cilium-operator'),
     agentConfigRole(),
     binding('RoleBinding', 'cilium-config-agent', 'cilium'),
-    agentDaemonSet(input.images?.cilium ?? CILIUM_IMAGE),
+    agentDaemonSet(input.images?.cilium ?? CILIUM_IMAGE, input.kubernetesVersion),
     operatorDeployment(input.images?.ciliumOperator ?? CILIUM_OPERATOR_IMAGE),
   ];
 }

@@ -57,7 +57,11 @@ export function planAddons(input: AddonsInput): Addon[] {
       origin: 'rendered',
       manifest: manifestYaml(
         `Cilium ${CILIUM_VERSION}: cluster-pool IPAM over ${input.podCidr}, VXLAN tunnel.\n${HEADER}`,
-        ciliumObjects({ podCidr: input.podCidr, images: input.images }),
+        ciliumObjects({
+          podCidr: input.podCidr,
+          kubernetesVersion: input.kubernetesVersion,
+          ...(input.images === undefined ? {} : { images: input.images }),
+        }),
       ),
       description: `Cilium ${CILIUM_VERSION} (cluster-pool IPAM over ${input.podCidr}, VXLAN tunnel)`,
     });
