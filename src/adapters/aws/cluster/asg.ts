@@ -12,6 +12,7 @@
  */
 
 import {
+  AttachLoadBalancerTargetGroupsCommand,
   type AutoScalingClient,
   type AutoScalingGroup,
   CreateAutoScalingGroupCommand,
@@ -187,6 +188,62 @@ export class AsgProvider implements ResourceProvider<AsgProperties> {
       );
     }
     return found;
+  }
+
+  /**
+   * Brings an existing group to the spec: sizes, subnets, the recorded launch template version
+   * (new instances launch with it; running ones stay until replaced, as kboot starts no instance
+   * refresh), the API target group and the lifecycle hook. Idempotent.
+   */
+  async update(
+    desired: DesiredResource<AsgProperties>,
+    existing: ResourceRecord,
+    context: ResourceContext,
+  ): Promise<ResourceRecord> {
+    const p = desired.properties;
+    const autoScaling = await this.#settings.clients.autoScaling();
+    const launchTemplateId = dependencyOutput(context, p.launchTemplate, ['id']);
+    const version = dependencyOutput(context, p.launchTemplate, ['version']);
+    try {
+      await autoScaling.send(
+        new UpdateAutoScalingGroupCommand({
+          AutoScalingGroupName: existing.id,
+          LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: version },
+          MinSize: p.minSize,
+          MaxSize: p.maxSize,
+          DesiredCapacity: p.desiredCapacity,
+          VPCZoneIdentifier: p.subnetIds.join(','),
+        }),
+        { abortSignal: context.signal },
+      );
+      if (p.targetGroup !== undefined) {
+        const arn = dependencyOutput(context, p.targetGroup, ['arn']);
+        const group = await groupNamed(autoScaling, existing.id, context.signal);
+        if (!(group?.TargetGroupARNs ?? []).includes(arn)) {
+          await autoScaling.send(
+            new AttachLoadBalancerTargetGroupsCommand({
+              AutoScalingGroupName: existing.id,
+              TargetGroupARNs: [arn],
+            }),
+            { abortSignal: context.signal },
+          );
+        }
+      }
+      await autoScaling.send(new PutLifecycleHookCommand({ AutoScalingGroupName: existing.id, ...HOOK }), {
+        abortSignal: context.signal,
+      });
+      this.#settings.logger.info(
+        { key: desired.key, desiredCapacity: p.desiredCapacity, launchTemplateVersion: version },
+        `updated Auto Scaling group ${existing.id}`,
+      );
+      return existing;
+    } catch (error) {
+      rethrowAws(
+        error,
+        `updating Auto Scaling group ${existing.id}`,
+        'autoscaling:UpdateAutoScalingGroup, autoscaling:AttachLoadBalancerTargetGroups, autoscaling:PutLifecycleHook, ec2:RunInstances and iam:PassRole (the instance role)',
+      );
+    }
   }
 
   async drift(desired: DesiredResource<AsgProperties>, existing: ResourceRecord, context: ResourceContext) {
