@@ -38,6 +38,8 @@ export interface ClusterStatusView {
   podCidr: string | null;
   serviceCidr: string | null;
   externalDns: string | null;
+  /** The cluster's addons choice (null: not recorded, a record of an earlier version). */
+  addons: { cni: 'cilium' | 'none'; cloudController: boolean } | null;
   createdBy: string | null;
   createdAt: string | null;
   initialized: { by: string; at: string; fence: number } | null;
@@ -80,6 +82,7 @@ export function clusterStatusView(state: ClusterState, table: string, nowMs: num
     podCidr: record?.podCidr ?? null,
     serviceCidr: record?.serviceCidr ?? null,
     externalDns: record?.externalDns ?? null,
+    addons: record?.addons ?? null,
     createdBy: record?.createdBy ?? null,
     createdAt: record?.createdAt ?? null,
     initialized: record?.initialized ?? null,
@@ -161,6 +164,12 @@ export function renderClusterStatus(view: ClusterStatusView, nowMs: number): str
       row('pod CIDR', view.podCidr ?? '-'),
       row('service CIDR', view.serviceCidr ?? '-'),
       row('external DNS', view.externalDns ?? '-'),
+      row(
+        'addons',
+        view.addons === null
+          ? '- (not recorded: each node uses its node config)'
+          : `CNI ${view.addons.cni}, cloud controller ${view.addons.cloudController ? 'on' : 'off'}`,
+      ),
       row('created', `${view.createdAt} by ${view.createdBy}`),
       row(
         'initialized',

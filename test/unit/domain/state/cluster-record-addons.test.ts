@@ -8,6 +8,7 @@ import {
   parseClusterRecord,
   recordDifferences,
 } from '../../../../src/domain/state/cluster-record.js';
+import { clusterStatusView, renderClusterStatus } from '../../../../src/domain/state/status-view.js';
 import { rawRecord, sampleRecord } from './records.js';
 
 const SOURCE = { cluster: 'prod', table: 'kboot' };
@@ -68,5 +69,22 @@ describe('cluster record: addons', () => {
       [],
     );
     assert.deepEqual(recordDifferences(sampleRecord(), sampleRecord()), []);
+  });
+
+  it('kboot status shows the choice', () => {
+    const NOW = Date.parse('2025-01-02T00:00:00.000Z');
+    const view = clusterStatusView(
+      {
+        cluster: 'prod',
+        record: sampleRecord({ addons: { cni: 'cilium', cloudController: true } }),
+        recordError: undefined,
+        locks: {},
+        members: [],
+      },
+      'kboot',
+      NOW,
+    );
+    assert.deepEqual(view.addons, { cni: 'cilium', cloudController: true });
+    assert.match(renderClusterStatus(view, NOW), /\n {2}addons {19}CNI cilium, cloud controller on\n/);
   });
 });

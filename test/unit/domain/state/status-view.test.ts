@@ -117,6 +117,7 @@ describe('clusterStatusView', () => {
         '  pod CIDR                 10.244.0.0/16',
         '  service CIDR             10.96.0.0/12',
         '  external DNS             -',
+        '  addons                   - (not recorded: each node uses its node config)',
         '  created                  2025-01-01T00:00:00.000Z by i-0aaa',
         '  initialized              yes, by i-first 1h ago (2025-01-01T23:00:00.000Z, fence 1)',
         '  bootstrap lock           free (released, fence 1)',
