@@ -15,13 +15,21 @@
  */
 
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateImageCommand, CreateTagsCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { DeleteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateImageCommand,
+  CreateSubnetCommand,
+  CreateTagsCommand,
+  CreateVpcCommand,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { commandActions, type KbootCommand } from '../../src/domain/iam/permissions.js';
 import type { IamRole } from '../../src/domain/iam/roles.js';
-import { clientConfig, createLoadBalancer, testEc2 } from '../support/aws.js';
+import { clientConfig, createLoadBalancer, testDynamo, testEc2 } from '../support/aws.js';
 import { callNames, iamActionsOf, readAwsCalls, type TracedAwsCall } from '../support/aws-calls.js';
 import { type RunResult, runKboot } from '../support/cli.js';
 import { SimCluster, type SimInstance } from '../support/cluster-sim.js';
@@ -150,6 +158,76 @@ describe('kboot iam-policy against the AWS calls kboot makes', () => {
     return instance;
   }
 
+  /**
+   * A cluster's plan, a create killed after its second create call (one at a time) and resumed
+   * (found by alias), a create after its resource records were lost (every resource found by
+   * name, alias or tags), a plan with drift checks, and a destroy.
+   */
+  async function clusterCommands(name: string, table: string | undefined, everyCluster: boolean) {
+    const ec2 = testEc2(moto);
+    let subnet: string;
+    let vpc: string;
+    try {
+      vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }))).Vpc?.VpcId as string;
+      subnet = (
+        await ec2.send(
+          new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.0.0.0/20', AvailabilityZone: 'us-east-1a' }),
+        )
+      ).Subnet?.SubnetId as string;
+    } finally {
+      ec2.destroy();
+    }
+    const spec = path.join(traceDir, `${name}.yaml`);
+    writeFileSync(
+      spec,
+      `kubernetesVersion: 1.31.2
+network: { vpcId: ${vpc}, vpcCidr: 10.0.0.0/16, subnets: [ { id: ${subnet}, az: us-east-1a } ] }
+controlPlane: { count: 1, instanceType: m6i.large, ami: ami-12c6146b }
+workers: { groups: [ { name: general, instanceType: m6i.large, min: 0, max: 2 } ] }
+addons: { irsa: { bucket: ${name}-oidc-issuer } }
+`,
+    );
+    const env = table === undefined ? {} : { KBOOT_TABLE: table };
+    const args = (command: string, ...extra: string[]) =>
+      fromLaptop(['cluster', command, '--name', name, '-f', spec, ...extra], env);
+    await traced('operator', 'cluster-plan', `${name}-plan`, args('plan'), everyCluster);
+    const killedTrace = path.join(traceDir, `operator-${name}-killed.jsonl`);
+    const killed = await fromLaptop(['cluster', 'create', '--name', name, '-f', spec, '--parallelism', '1'], {
+      ...env,
+      KBOOT_TEST_KILL_AFTER_CREATES: '2',
+    })(killedTrace);
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr.slice(-2000));
+    runs.push({
+      role: 'operator',
+      command: 'cluster-create',
+      label: `${name}-killed`,
+      everyCluster,
+      calls: readAwsCalls(killedTrace),
+    });
+    await traced('operator', 'cluster-create', `${name}-create`, args('create'), everyCluster);
+    const dynamodb = testDynamo(moto);
+    try {
+      const pk = { S: `cluster#${name}` };
+      const items = await dynamodb.send(
+        new QueryCommand({
+          TableName: table ?? 'kboot',
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :r)',
+          ExpressionAttributeValues: { ':pk': pk, ':r': { S: 'resource#' } },
+        }),
+      );
+      for (const item of items.Items ?? []) {
+        await dynamodb.send(
+          new DeleteItemCommand({ TableName: table ?? 'kboot', Key: { pk, sk: item.sk as { S: string } } }),
+        );
+      }
+    } finally {
+      dynamodb.destroy();
+    }
+    await traced('operator', 'cluster-create', `${name}-find`, args('create'), everyCluster);
+    await traced('operator', 'cluster-plan', `${name}-plan-again`, args('plan'), everyCluster);
+    await traced('operator', 'cluster-destroy', `${name}-destroy`, args('destroy', '--yes'), everyCluster);
+  }
+
   function tracesOf(role: IamRole, options: { everyCluster: boolean }): TracedAwsCall[] {
     return runs
       .filter((run) => run.role === role && (options.everyCluster || !run.everyCluster))
@@ -226,6 +304,11 @@ describe('kboot iam-policy against the AWS calls kboot makes', () => {
       'ami',
       fromLaptop(['ami', '--tag', 'kboot.io/version=0.1.0', '--owner', 'self']),
     );
+
+    // operator: kboot cluster plan / create / destroy, in the shared table (scoped to one
+    // cluster) and with a table of its own (every cluster: the table is created and deleted)
+    await clusterCommands('ops', undefined, false);
+    await clusterCommands('solo', 'solo-state', true);
 
     // control-plane, last (it moves the clock): rotate 17 h after init renews the token (7 h
     // left, under the 8 h default margin) and the certificate key (lapsed after 2 h)
@@ -347,7 +430,9 @@ describe('kboot iam-policy against the AWS calls kboot makes', () => {
         actionsOf(document),
         iamActionsOf(tracesOf(role, { everyCluster: false }), { kmsKey: true }),
       );
-      for (const statement of document.Statement.filter((s) => s.Action.some((a) => a.startsWith('kms:')))) {
+      // The statements for Secrets Manager's use of the key (cluster create manages keys by ARN too).
+      const onBehalf = (a: string) => a === 'kms:Decrypt' || a === 'kms:GenerateDataKey';
+      for (const statement of document.Statement.filter((s) => s.Action.some(onBehalf))) {
         assert.deepEqual(statement.Resource, [KMS_KEY_ARN], statement.Sid);
         assert.equal(
           statement.Condition?.StringEquals?.['kms:ViaService'],
@@ -420,9 +505,14 @@ describe('kboot iam-policy against the AWS calls kboot makes', () => {
         keys.map((key) => `arn:aws:s3:::${bucket}/${key}`),
       );
     }
-    for (const role of ['worker', 'operator'] as const) {
-      const { document } = await printedPolicy(role, [...scoped, '--irsa-bucket', IRSA_BUCKET]);
-      assert.deepEqual(s3Statements(document), [], role);
+    const worker = await printedPolicy('worker', [...scoped, '--irsa-bucket', IRSA_BUCKET]);
+    assert.deepEqual(s3Statements(worker.document), [], 'worker');
+    // The operator manages the IRSA bucket itself (cluster create/destroy), never its documents.
+    const operator = await printedPolicy('operator', [...scoped, '--irsa-bucket', IRSA_BUCKET]);
+    for (const statement of s3Statements(operator.document)) {
+      assert.ok(!statement.Action.includes('s3:PutObject' as never), statement.Sid);
+      for (const resource of statement.Resource)
+        assert.match(resource, new RegExp(`^arn:aws:s3:::${IRSA_BUCKET}(/\\*)?$`));
     }
   });
 

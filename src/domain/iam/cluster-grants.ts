@@ -57,6 +57,7 @@ export type ClusterIamAction =
   | 'iam:DeleteRolePolicy'
   | 'iam:DeleteRole'
   | 'iam:PassRole'
+  | 'iam:CreateServiceLinkedRole'
   | 'iam:CreateInstanceProfile'
   | 'iam:TagInstanceProfile'
   | 'iam:GetInstanceProfile'
@@ -83,7 +84,6 @@ export type ClusterIamAction =
   | 'elasticloadbalancing:DeleteTargetGroup'
   | 'ec2:DescribeLaunchTemplates'
   | 'ec2:DescribeLaunchTemplateVersions'
-  | 'ec2:DescribeSubnets'
   | 'ec2:CreateLaunchTemplate'
   | 'ec2:DeleteLaunchTemplate'
   | 'ec2:CreateTags'
@@ -98,6 +98,7 @@ export type ClusterIamAction =
   | 's3:CreateBucket'
   | 's3:ListBucket'
   | 's3:PutBucketTagging'
+  | 's3:GetBucketTagging'
   | 's3:PutBucketPolicy'
   | 's3:GetBucketPolicy'
   | 's3:PutBucketPublicAccessBlock'
@@ -138,6 +139,9 @@ export const CLUSTER_ARNS = {
   groups: (scope: PolicyScope) => [
     `arn:${scope.partition}:autoscaling:${scope.region}:${scope.account}:autoScalingGroup:*:autoScalingGroupName/kboot-${clusterPart(scope)}-*`,
   ],
+  autoScalingServiceRole: (scope: PolicyScope) => [
+    `arn:${scope.partition}:iam::${scope.account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
+  ],
   irsaBucket: (scope: PolicyScope) => [`arn:${scope.partition}:s3:::${scope.irsaBucket ?? '*'}`],
   irsaObjects: (scope: PolicyScope) => [`arn:${scope.partition}:s3:::${scope.irsaBucket ?? '*'}/*`],
 } satisfies Record<string, ArnsOf>;
@@ -163,20 +167,30 @@ export interface ClusterGrantSpec {
 
 const SECRETS = ['join', 'control-plane', 'admin.conf'] as const;
 
+/** Several kinds' ARNs in one statement (IAM matches each action against its own resource type). */
+function arnsOf(...kinds: ArnsOf[]): ArnsOf {
+  return (scope) => kinds.flatMap((kind) => kind(scope));
+}
+
+/**
+ * Few statements on purpose: the operator's policy must stay under the 6,144 characters of a
+ * managed policy, so actions on several resource types share a statement where their resources
+ * can be listed together.
+ */
 export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
   {
-    sid: 'ClusterReadState',
+    sid: 'ClusterState',
     commands: EVERY,
-    actions: ['dynamodb:DescribeTable', 'dynamodb:ListTagsOfResource'],
+    actions: [
+      'dynamodb:DescribeTable',
+      'dynamodb:ListTagsOfResource',
+      'dynamodb:Query',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+    ],
     target: { kind: 'cluster-items' },
-    why: 'whether the table exists and was made by kboot (table-level: the leading-key condition holds vacuously)',
-  },
-  {
-    sid: 'ClusterRecordResources',
-    commands: EVERY,
-    actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-    target: { kind: 'cluster-items' },
-    why: "read and write the cluster's resource records and its metadata record",
+    why: "the cluster's resource records and metadata record; whether the table exists and is kboot's (table-level actions meet the leading-key condition vacuously)",
   },
   {
     sid: 'ClusterCreateDestroyTable',
@@ -186,11 +200,27 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
     why: 'create the table when missing; delete it when kboot made it and no other cluster has items in it',
   },
   {
-    sid: 'ClusterFindKeys',
+    sid: 'ClusterUnscopedActions',
     commands: EVERY,
-    actions: ['kms:CreateKey', 'kms:ListKeys'],
+    actions: [
+      'kms:CreateKey',
+      'kms:ListKeys',
+      'iam:ListOpenIDConnectProviders',
+      'elasticloadbalancing:DescribeLoadBalancers',
+      'elasticloadbalancing:DescribeTags',
+      'elasticloadbalancing:DescribeListeners',
+      'elasticloadbalancing:DescribeTargetGroups',
+      'elasticloadbalancing:DescribeLoadBalancerAttributes',
+      'elasticloadbalancing:DescribeTargetGroupAttributes',
+      'ec2:DescribeLaunchTemplates',
+      'ec2:DescribeLaunchTemplateVersions',
+      'ec2:DescribeImages',
+      'autoscaling:DescribeAutoScalingGroups',
+      'autoscaling:DescribeLifecycleHooks',
+      'ec2:RunInstances',
+    ],
     target: { kind: 'any-resource' },
-    why: 'create the cluster key; find one a killed create made (no resource-level permissions)',
+    why: 'actions without resource-level permissions (Describe*, List*, CreateKey); RunInstances for groups launched from a template',
   },
   {
     sid: 'ClusterManageKey',
@@ -226,7 +256,7 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
     why: 'Secrets Manager checks the cluster key when a secret is created with it',
   },
   {
-    sid: 'ClusterManageRoles',
+    sid: 'ClusterManageIam',
     commands: EVERY,
     actions: [
       'iam:GetRole',
@@ -238,48 +268,31 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
       'iam:DeleteRolePolicy',
       'iam:DeleteRole',
       'iam:PassRole',
-    ],
-    target: { kind: 'arns', arns: CLUSTER_ARNS.roles },
-    why: "the control-plane and worker roles with their inline policies; passed to the cluster's instances",
-  },
-  {
-    sid: 'ClusterManageInstanceProfiles',
-    commands: EVERY,
-    actions: [
       'iam:GetInstanceProfile',
       'iam:CreateInstanceProfile',
       'iam:TagInstanceProfile',
       'iam:AddRoleToInstanceProfile',
       'iam:RemoveRoleFromInstanceProfile',
       'iam:DeleteInstanceProfile',
+      'iam:CreateOpenIDConnectProvider',
+      'iam:TagOpenIDConnectProvider',
+      'iam:GetOpenIDConnectProvider',
+      'iam:DeleteOpenIDConnectProvider',
+      'iam:CreateServiceLinkedRole',
     ],
-    target: { kind: 'arns', arns: CLUSTER_ARNS.instanceProfiles },
-    why: 'the instance profiles holding the roles',
+    target: {
+      kind: 'arns',
+      arns: arnsOf(
+        CLUSTER_ARNS.roles,
+        CLUSTER_ARNS.instanceProfiles,
+        CLUSTER_ARNS.oidcProviders,
+        CLUSTER_ARNS.autoScalingServiceRole,
+      ),
+    },
+    why: "the node roles (inline policies as kboot iam-policy prints them), passed to the cluster's instances; their instance profiles; the IRSA OIDC provider; Auto Scaling's service-linked role on an account's first group",
   },
   {
-    sid: 'ClusterDescribeNetworkAndCompute',
-    commands: EVERY,
-    actions: [
-      'iam:ListOpenIDConnectProviders',
-      'elasticloadbalancing:DescribeLoadBalancers',
-      'elasticloadbalancing:DescribeTags',
-      'elasticloadbalancing:DescribeListeners',
-      'elasticloadbalancing:DescribeTargetGroups',
-      'elasticloadbalancing:DescribeLoadBalancerAttributes',
-      'elasticloadbalancing:DescribeTargetGroupAttributes',
-      'ec2:DescribeLaunchTemplates',
-      'ec2:DescribeLaunchTemplateVersions',
-      'ec2:DescribeSubnets',
-      'ec2:DescribeImages',
-      'autoscaling:DescribeAutoScalingGroups',
-      'autoscaling:DescribeLifecycleHooks',
-      'ec2:RunInstances',
-    ],
-    target: { kind: 'any-resource' },
-    why: 'find and compare the network and compute resources (Describe* take no resource-level permissions); RunInstances for groups launched from a template',
-  },
-  {
-    sid: 'ClusterManageApiLoadBalancer',
+    sid: 'ClusterManageNetworkAndCompute',
     commands: EVERY,
     actions: [
       'elasticloadbalancing:CreateLoadBalancer',
@@ -291,29 +304,20 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
       'elasticloadbalancing:DeleteListener',
       'elasticloadbalancing:DeleteLoadBalancer',
       'elasticloadbalancing:DeleteTargetGroup',
-    ],
-    target: { kind: 'arns', arns: CLUSTER_ARNS.loadBalancers },
-    why: 'the API load balancer, its target group and listener (names kboot-<cluster>-api, possibly shortened)',
-  },
-  {
-    sid: 'ClusterManageLaunchTemplates',
-    commands: EVERY,
-    actions: ['ec2:CreateLaunchTemplate', 'ec2:CreateTags', 'ec2:DeleteLaunchTemplate'],
-    target: { kind: 'arns', arns: CLUSTER_ARNS.launchTemplates },
-    why: 'the launch templates of the control plane and the worker groups',
-  },
-  {
-    sid: 'ClusterManageGroups',
-    commands: EVERY,
-    actions: [
+      'ec2:CreateLaunchTemplate',
+      'ec2:CreateTags',
+      'ec2:DeleteLaunchTemplate',
       'autoscaling:CreateAutoScalingGroup',
       'autoscaling:CreateOrUpdateTags',
       'autoscaling:PutLifecycleHook',
       'autoscaling:UpdateAutoScalingGroup',
       'autoscaling:DeleteAutoScalingGroup',
     ],
-    target: { kind: 'arns', arns: CLUSTER_ARNS.groups },
-    why: 'the Auto Scaling groups with their termination lifecycle hook; drained to zero before deletion',
+    target: {
+      kind: 'arns',
+      arns: arnsOf(CLUSTER_ARNS.loadBalancers, CLUSTER_ARNS.launchTemplates, CLUSTER_ARNS.groups),
+    },
+    why: 'the API load balancer, target group and listener; the launch templates; the Auto Scaling groups with their termination hook, drained to zero before deletion',
   },
   {
     sid: 'ClusterManageIrsaBucket',
@@ -322,32 +326,15 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
       's3:CreateBucket',
       's3:ListBucket',
       's3:PutBucketTagging',
+      's3:GetBucketTagging',
       's3:PutBucketPolicy',
       's3:GetBucketPolicy',
       's3:PutBucketPublicAccessBlock',
       's3:GetBucketPublicAccessBlock',
+      's3:DeleteObject',
       's3:DeleteBucket',
     ],
-    target: { kind: 'arns', arns: CLUSTER_ARNS.irsaBucket },
-    why: 'the IRSA bucket (addons.irsa.bucket) the OIDC documents are published in',
-  },
-  {
-    sid: 'ClusterEmptyIrsaBucket',
-    commands: DESTROY,
-    actions: ['s3:DeleteObject'],
-    target: { kind: 'arns', arns: CLUSTER_ARNS.irsaObjects },
-    why: 'empty the IRSA bucket before deleting it',
-  },
-  {
-    sid: 'ClusterManageOidcProvider',
-    commands: EVERY,
-    actions: [
-      'iam:CreateOpenIDConnectProvider',
-      'iam:TagOpenIDConnectProvider',
-      'iam:GetOpenIDConnectProvider',
-      'iam:DeleteOpenIDConnectProvider',
-    ],
-    target: { kind: 'arns', arns: CLUSTER_ARNS.oidcProviders },
-    why: "the IAM OIDC provider of the cluster's service account issuer",
+    target: { kind: 'arns', arns: arnsOf(CLUSTER_ARNS.irsaBucket, CLUSTER_ARNS.irsaObjects) },
+    why: 'the IRSA bucket (addons.irsa.bucket) the OIDC documents are published in, emptied before it is deleted',
   },
 ];

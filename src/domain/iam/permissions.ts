@@ -27,8 +27,15 @@
 import { OIDC_OBJECT_KEYS } from '../irsa/issuer.js';
 import type { IamRole } from './roles.js';
 import type { SecretKind } from './scope.js';
+import {
+  type ArnsOf,
+  CLUSTER_GRANT_SPECS,
+  type ClusterCommand,
+  type ClusterIamAction,
+} from './cluster-grants.js';
 
 export type KbootCommand =
+  | ClusterCommand
   | 'boot'
   | 'bootstrap-master'
   | 'join-master'
@@ -42,6 +49,7 @@ export type KbootCommand =
   | 'ami';
 
 export type IamAction =
+  | ClusterIamAction
   | 'dynamodb:GetItem'
   | 'dynamodb:PutItem'
   | 'dynamodb:UpdateItem'
@@ -79,7 +87,9 @@ export type GrantTarget =
   /** The cluster's Auto Scaling groups: tagged kubernetes.io/cluster/<name> (any group when unscoped). */
   | { kind: 'cluster-groups' }
   /** Actions without resource-level permissions (EC2 Describe*): `*`, in the region when known. */
-  | { kind: 'any-resource' };
+  | { kind: 'any-resource' }
+  /** ARNs of the cluster's own resources of one kind (cluster-grants.ts). */
+  | { kind: 'arns'; arns: ArnsOf };
 
 export interface Grant {
   /** Names the commands that need it (IAM allows letters and digits only). */
@@ -316,6 +326,9 @@ export const GRANTS: readonly Grant[] = [
     target: { kind: 'any-resource' },
     why: 'find the newest available kboot AMI',
   },
+
+  // operator: kboot cluster plan / create / destroy (cluster-grants.ts)
+  ...CLUSTER_GRANT_SPECS.map((grant): Grant => ({ ...grant, role: 'operator' })),
 ];
 
 /**

@@ -101,6 +101,8 @@ function statementOf(grant: Grant, scope: PolicyScope): PolicyStatement | undefi
               }),
             }),
       };
+    case 'arns':
+      return { ...base, Resource: target.arns(scope) };
     case 'any-resource':
       return {
         ...base,
