@@ -93,7 +93,7 @@ describe('cleanup of lost instances (real etcd)', { skip: missing }, () => {
     }
   }
 
-  it('removes the member of a terminated master before the next control-plane join', async () => {
+  it('removes the member of a terminated master before the next control-plane join', async (t) => {
     const { sim, masters, etcd } = await threeMasters('lost-one');
     const [m0, m1, m2] = masters as [SimInstance, SimInstance, SimInstance];
     // The instance dies without kboot leave: terminated in EC2, its etcd gone with it.
@@ -105,6 +105,7 @@ describe('cleanup of lost instances (real etcd)', { skip: missing }, () => {
     });
     const joined = await sim.run(replacement);
     assert.equal(joined.exitCode, 0, joined.stderr.slice(-3000));
+    assert.doesNotMatch(joined.stderr, /PRIVATE KEY|BEGIN CERTIFICATE/, 'no key or certificate in the logs');
 
     assert.deepEqual(await etcd.memberNames(), [m0.privateDns, m1.privateDns].sort());
     const removal = logsMatching(
@@ -113,6 +114,8 @@ describe('cleanup of lost instances (real etcd)', { skip: missing }, () => {
     );
     assert.equal(removal.length, 1, 'one removal logged');
     assert.match(String(removal[0]?.reason), new RegExp(`instance ${m2.instanceId} is terminated`));
+    const done = logsMatching(joined, /^etcd cleanup before joining done/)[0];
+    t.diagnostic(`the cleanup before the join (prepare phases included) took ${String(done?.took)}`);
 
     // Cleaned up first, with the certificates kubeadm's own prepare phases downloaded, then joined.
     const commands = sim
@@ -216,7 +219,7 @@ describe('cleanup of lost instances (real etcd)', { skip: missing }, () => {
     assert.equal(logsMatching(result, /^deleting Node /).length, 2);
   });
 
-  it('plans with --dry-run, then kboot rotate on its timer removes the member', async () => {
+  it('plans with --dry-run, then kboot rotate on its timer removes the member', async (t) => {
     const { sim, masters, etcd } = await threeMasters('rotate');
     const [m0, m1, m2] = masters as [SimInstance, SimInstance, SimInstance];
     await terminate(m2);
@@ -231,8 +234,13 @@ describe('cleanup of lost instances (real etcd)', { skip: missing }, () => {
 
     const rotated = await sim.run(m1, ['rotate', '--output', 'json']);
     assert.equal(rotated.exitCode, 0, rotated.stderr.slice(-2000));
-    const result = JSON.parse(rotated.stdout) as { cleanup: CleanupJson | null };
+    const result = JSON.parse(rotated.stdout) as {
+      cleanup: CleanupJson | null;
+      steps: { step: string; durationMs: number }[];
+    };
     assert.equal(result.cleanup?.outcome, 'cleaned');
+    const step = result.steps.find((s) => s.step === 'cleanup-lost-instances');
+    t.diagnostic(`the cleanup in rotate took ${step?.durationMs} ms (one removal)`);
     assert.deepEqual(await etcd.memberNames(), [m0.privateDns, m1.privateDns].sort());
     assert.equal(logsMatching(rotated, /^removing etcd member/).length, 1);
 
