@@ -23,12 +23,10 @@ export async function joinNode(deps: FlowDeps, steps: Steps): Promise<FlowResult
   if (alreadyMember !== undefined) return alreadyMember;
 
   const deadlineMs = clock.nowMs() + deps.settings.waitTimeoutMs;
-  // The local kubeadm's version, the node name (IMDS) and the config overrides are read while
-  // the cluster state is read (all only read); any failing fails the join at once.
-  const [kubeadm, nodeName, overrides, { record, join }] = await Promise.all([
+  // The local kubeadm's version is asked for while the cluster state is read (both only read);
+  // either failing fails the join at once.
+  const [kubeadm, { record, join }] = await Promise.all([
     steps.read('kubeadm-version', () => localKubeadm(deps)),
-    deps.privateDnsName(),
-    readKubeadmOverrides(deps),
     (async () => {
       const state = await deps.state();
       const initialized = await steps.read('wait-initialized', () =>
@@ -57,6 +55,10 @@ export async function joinNode(deps: FlowDeps, steps: Steps): Promise<FlowResult
     clusterName: identity.clusterName,
   });
 
+  // Read here, not beside the state reads: an IMDS request in flight while this process loads the
+  // AWS SDK (synchronous work) can have its timeout fire before its answer is read when the CPU is
+  // starved (the bench's 200 simulated instances on 2 cores: 193 workers failed so).
+  const [nodeName, overrides] = await Promise.all([deps.privateDnsName(), readKubeadmOverrides(deps)]);
   const input = {
     apiVersion: kubeadm.apiVersion,
     nodeName,
