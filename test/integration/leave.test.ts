@@ -12,6 +12,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DynamoDbClusterStore } from '../../src/adapters/aws/dynamodb-cluster-store.js';
 import { testDynamo, testSecrets } from '../support/aws.js';
+import { startAwsErrorStub } from '../support/aws-stub.js';
 import { SimCluster, type SimInstance } from '../support/cluster-sim.js';
 import { EtcdCluster, etcdMissing } from '../support/etcd-cluster.js';
 import {
@@ -281,6 +282,27 @@ describe('kboot leave', () => {
     assert.equal(result.exitCode, 0, result.stderr.slice(-2000));
     assert.ok(result.logs.some((line) => /has no lifecycle hook kboot-leave/.test(String(line.msg))));
     assert.equal(stub.calls.length, 0);
+  });
+
+  it('Auto Scaling denied: the node still leaves the cluster, and exit 4 says what failed', async () => {
+    const { sim, worker, kubectlLog } = await cluster('denied');
+    const denying = await startAwsErrorStub(
+      403,
+      'AccessDenied',
+      'not authorized to DescribeAutoScalingInstances',
+    );
+    try {
+      const result = await sim.run(worker, ['leave'], {
+        env: { AWS_ENDPOINT_URL_AUTO_SCALING: denying.endpoint },
+      });
+      assert.equal(result.exitCode, 4, result.stderr.slice(-2000));
+      assert.match(result.error?.hint ?? '', /autoscaling:DescribeAutoScalingInstances/);
+      byCommand(readKubectlLog(kubectlLog), 'drain', worker.privateDns);
+      byCommand(readKubectlLog(kubectlLog), 'delete', worker.privateDns);
+      resetOf(sim, worker);
+    } finally {
+      await denying.stop();
+    }
   });
 
   it('the drain deadline passes: logs what is left, goes on and completes the action', async () => {

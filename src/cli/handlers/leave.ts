@@ -54,14 +54,25 @@ export function leaveOptionsFrom(options: LeaveCommandOptions): LeaveOptions & {
   if (drainTimeoutMs < 1000) {
     throw new UsageError('--drain-timeout must be at least 1s', { hint: 'the default is 5m' });
   }
+  const heartbeatIntervalMs =
+    options.heartbeatInterval === undefined
+      ? undefined
+      : parseDurationMs(options.heartbeatInterval, '--heartbeat-interval');
+  if (heartbeatIntervalMs !== undefined && heartbeatIntervalMs < 1000) {
+    throw new UsageError('--heartbeat-interval must be at least 1s', {
+      hint: "leave it out: kboot records a heartbeat every third of the hook's heartbeat timeout",
+    });
+  }
+  const pollMs = parseDurationMs(options.pollInterval ?? '5s', '--poll-interval');
+  if (pollMs < 100) {
+    throw new UsageError('--poll-interval must be at least 100ms', { hint: 'the default is 5s' });
+  }
   return {
     hookName,
     drainTimeoutMs,
     ...(token === undefined ? {} : { lifecycleActionToken: token }),
-    ...(options.heartbeatInterval === undefined
-      ? {}
-      : { heartbeatIntervalMs: parseDurationMs(options.heartbeatInterval, '--heartbeat-interval') }),
-    pollMs: parseDurationMs(options.pollInterval ?? '5s', '--poll-interval'),
+    ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
+    pollMs,
   };
 }
 

@@ -149,7 +149,7 @@ export async function leave(deps: LeaveDeps, steps: Steps, options: LeaveOptions
     kubeconfig: { missing: 'not prepared' },
   };
 
-  const action = await steps.read('lifecycle-action', () => findLifecycleAction(leaving));
+  const action = await steps.read('lifecycle-action', () => findLifecycleActionOrGoOn(leaving));
   let heartbeat: Heartbeat | undefined;
   if (action !== undefined && !steps.dryRun) {
     const lifecycle = await deps.lifecycle();
@@ -253,6 +253,27 @@ export async function leave(deps: LeaveDeps, steps: Steps, options: LeaveOptions
 interface FoundAction {
   ref: LifecycleActionRef;
   heartbeatTimeoutSeconds: number;
+}
+
+/**
+ * Auto Scaling unreachable or denied: the node still leaves the cluster (termination is coming
+ * either way), and the exit code says what failed.
+ */
+async function findLifecycleActionOrGoOn(leaving: Leaving): Promise<FoundAction | undefined> {
+  try {
+    return await findLifecycleAction(leaving);
+  } catch (error) {
+    if (leaving.deps.signal.aborted) throw error;
+    leaving.failures.push({ step: 'lifecycle-action', error });
+    const message = error instanceof Error ? error.message : String(error);
+    report(
+      leaving,
+      'lifecycle-action',
+      'failed',
+      `could not find the lifecycle action (${message}); leaving the cluster without heartbeats or completion`,
+    );
+    return undefined;
+  }
 }
 
 async function findLifecycleAction(leaving: Leaving): Promise<FoundAction | undefined> {

@@ -46,6 +46,16 @@ describe('kboot leave options', () => {
     },
     { name: 'a drain deadline under 1 s', options: { drainTimeout: '10ms' }, message: /at least 1s/ },
     {
+      name: 'a heartbeat interval under 1 s',
+      options: { heartbeatInterval: '0s' },
+      message: /--heartbeat-interval must be at least 1s/,
+    },
+    {
+      name: 'a poll interval under 100 ms',
+      options: { pollInterval: '1ms' },
+      message: /--poll-interval must be at least 100ms/,
+    },
+    {
       name: 'a drain deadline that is no duration',
       options: { drainTimeout: 'soon' },
       message: /--drain-timeout/,
