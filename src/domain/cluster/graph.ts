@@ -8,7 +8,9 @@
  * network and compute kinds in compute.ts: the providers in src/adapters/aws/cluster/ read them.
  */
 
+import { clusterAddonsFromConfig } from '../addons/settings.js';
 import { irsaIssuerUrl } from '../irsa/issuer.js';
+import type { ClusterAddons } from '../state/cluster-record.js';
 import {
   API_PORT,
   type AsgProperties,
@@ -64,6 +66,8 @@ export interface ClusterRecordProperties {
   apiPort: number;
   /** The KMS key id is the `keyId` output of this resource. */
   kmsKeyFrom: string;
+  /** The addons that bind the whole cluster (spec `addons.cni`, `addons.cloudController`). */
+  addons: ClusterAddons;
 }
 
 /** `kms-key`: a symmetric key for the cluster's secrets, with an alias; outputs keyId, arn, alias. */
@@ -218,6 +222,7 @@ export function clusterGraph(spec: ClusterSpec): DesiredResource[] {
       apiEndpointFrom: KEYS.nlb,
       apiPort: API_PORT,
       kmsKeyFrom: KEYS.kmsKey,
+      addons: clusterAddonsFromConfig(spec.addons),
     }),
   );
 

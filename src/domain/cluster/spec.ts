@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ConfigError, isKbootError } from '../../core/errors.js';
 import { checkNetwork } from '../cidr/check.js';
 import type { CidrInputNames } from '../cidr/names.js';
-import { NodeConfigSchema } from '../config/node-config.js';
+import { AddonsSchema } from '../config/node-config.js';
 import { AWS_REGION_PATTERN } from '../irsa/issuer.js';
 
 export const DEFAULT_TABLE = 'kboot';
@@ -102,7 +102,7 @@ const workerGroup = z
   });
 
 /** The node config's addons, reused as is: the spec's addons become every node's config. */
-const addons = NodeConfigSchema.shape.addons;
+const addons = AddonsSchema.optional();
 
 export const ClusterSpecSchema = z.strictObject({
   name: z

@@ -356,6 +356,7 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
     assert.equal(record.podCidr, '10.244.0.0/16');
     assert.equal(record.serviceCidr, '10.96.0.0/12');
     assert.equal(record.createdBy, 'kboot cluster create');
+    assert.deepEqual(record.addons, { cni: 'none', cloudController: false });
 
     // Again: nothing created, no mutating call; plan says no change.
     const again = await cluster(['create', '--name', CLUSTER, '-f', specFile, '--output', 'json']);

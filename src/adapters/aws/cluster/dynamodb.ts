@@ -196,6 +196,7 @@ export class ClusterRecordProvider implements ResourceProvider<ClusterRecordProp
         serviceCidr: p.serviceCidr,
         kubernetesVersion: p.kubernetesVersion,
         kmsKeyId: dependencyOutput(context, p.kmsKeyFrom, ['keyId']),
+        addons: p.addons,
         createdBy: RECORD_CREATED_BY,
         createdAt: new Date(this.#clock.nowMs()).toISOString(),
       },
@@ -223,6 +224,7 @@ export class ClusterRecordProvider implements ResourceProvider<ClusterRecordProp
     if (existing === undefined) return [{ field: 'record', want: 'present', have: 'missing' }];
     return [
       ...differs('podCidr', p.podCidr, existing.podCidr),
+      ...differs('addons', p.addons, existing.addons),
       ...differs('serviceCidr', p.serviceCidr, existing.serviceCidr),
       ...differs(
         'kubernetesVersion',
