@@ -69,6 +69,8 @@ export interface JoinSample {
   joiner: JoinerLabel;
   /** Start → exec of `kubeadm join`. */
   toJoinExecMs: number;
+  /** kboot's own CPU time (user + sys, 10 ms ticks) at its exec of `kubeadm join`; null for the script. */
+  cpuToJoinExecMs: number | null;
   /** Start → the join recording its start (the light join: right after the exec). */
   toJoinMainMs: number;
   /** `kubeadm version`: exec → the fake's end; null when the fake did not run it. */
@@ -102,6 +104,8 @@ export interface JoinFixture {
 interface ExecStamp {
   atMs: number;
   command: string;
+  /** CPU time (user + sys) the exec'ing process had used, 10 ms resolution; undefined if unknown. */
+  parentCpuMs: number | undefined;
 }
 
 function readLines(file: string): string[] {
@@ -111,8 +115,13 @@ function readLines(file: string): string[] {
 
 function readExecStamps(file: string): ExecStamp[] {
   return readLines(file).map((line) => {
-    const [micros, command] = line.split(' ');
-    return { atMs: Number(micros) / 1000, command: command ?? '' };
+    const [micros, command, cpuMs] = line.split(' ');
+    const parentCpuMs = Number(cpuMs);
+    return {
+      atMs: Number(micros) / 1000,
+      command: command ?? '',
+      parentCpuMs: cpuMs === undefined || parentCpuMs < 0 ? undefined : parentCpuMs,
+    };
   });
 }
 
@@ -255,6 +264,7 @@ async function measureJoin(
   return {
     joiner: joinerLabel(joiner),
     toJoinExecMs: joinExec.atMs - startMs,
+    cpuToJoinExecMs: joiner.kind === 'kboot' ? (joinExec.parentCpuMs ?? null) : null,
     toJoinMainMs: join.startedAtMs - startMs,
     versionCallMs,
     exitMs,
