@@ -368,6 +368,52 @@ describe('kboot leave', () => {
     );
   });
 
+  it('kboot rotate publishes the node-leave credential once, keeps it, and renews it with under 24 h left', async () => {
+    const { sim, master, kubectlLog, apiDir } = await cluster('renew');
+    const read = async (): Promise<{ expiresAt: string; token: string }> => {
+      const secrets = testSecrets(moto);
+      try {
+        const out = await secrets.send(
+          new GetSecretValueCommand({ SecretId: 'kboot/renew/node-leave', VersionStage: 'AWSCURRENT' }),
+        );
+        const value = JSON.parse(out.SecretString as string) as { expiresAt: string; kubeconfig: string };
+        return { expiresAt: value.expiresAt, token: /token: (\S+)/.exec(value.kubeconfig)?.[1] ?? '' };
+      } finally {
+        secrets.destroy();
+      }
+    };
+    const first = await read();
+    const leftMs = Date.parse(first.expiresAt) - Date.now();
+    assert.ok(leftMs > 47 * 3_600_000 && leftMs <= 48 * 3_600_000, `a 48 h token: ${leftMs} ms left`);
+    assert.ok(
+      storedObject(apiDir, { kind: 'ServiceAccount', name: 'kboot-node-leave', namespace: 'kube-system' }),
+    );
+    assert.ok(
+      storedObject(apiDir, {
+        group: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: 'kboot:node-leave',
+      }),
+    );
+    const tokens = () => readKubectlLog(kubectlLog).filter((entry) => entry.command === 'create token');
+    assert.equal(tokens().length, 1);
+    assert.equal(tokens()[0]?.token?.expirationSeconds, 48 * 3600);
+    assert.ok(tokens().every((entry) => entry.kubeconfig?.path.endsWith('/etc/kubernetes/admin.conf')));
+
+    const at = (hours: number) => ({ env: { KBOOT_CLOCK_OFFSET_MS: String(hours * 3_600_000) } });
+    const kept = await sim.run(master, ['rotate'], at(20));
+    assert.equal(kept.exitCode, 0, kept.stderr.slice(-2000));
+    assert.deepEqual(await read(), first, '28 h left: kept');
+    const renewed = await sim.run(master, ['rotate'], at(30));
+    assert.equal(renewed.exitCode, 0, renewed.stderr.slice(-2000));
+    const second = await read();
+    assert.notEqual(second.token, first.token);
+    assert.ok(Date.parse(second.expiresAt) > Date.parse(first.expiresAt) + 29 * 3_600_000);
+    assert.equal(tokens().length, 2);
+    for (const run of [kept, renewed])
+      assert.ok(!run.stderr.includes(first.token) && !run.stderr.includes(second.token));
+  });
+
   it('--dry-run prints the named steps in order and changes nothing', async () => {
     const { sim, master } = await cluster('dry');
     const result = await sim.run(master, ['leave', '--dry-run']);
