@@ -586,7 +586,13 @@ describe('systemd units', () => {
       assert.equal(single(watch, 'Service', 'ExecStart'), '/usr/local/bin/kboot leave --watch');
       assert.equal(single(watch, 'Service', 'Restart'), 'on-failure');
       assert.ok(values(watch, 'Service', 'SuccessExitStatus').includes(String(ExitCode.interrupted)));
-      for (const after of ['network-online.target', 'kubelet.service', 'kboot-boot.service']) {
+      // kboot-leave.service too: at shutdown the watcher stops first, then the shutdown leave runs.
+      for (const after of [
+        'network-online.target',
+        'kubelet.service',
+        'kboot-boot.service',
+        'kboot-leave.service',
+      ]) {
         assert.ok(words(watch, 'Unit', 'After').includes(after), `After=${after}`);
       }
       assert.deepEqual(values(watch, 'Install', 'WantedBy'), ['multi-user.target']);
