@@ -28,7 +28,10 @@ import {
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
+  AttachRolePolicyCommand,
+  CreatePolicyCommand,
   CreateRoleCommand,
+  DetachRolePolicyCommand,
   GetInstanceProfileCommand,
   GetRolePolicyCommand,
   IAMClient,
@@ -556,6 +559,51 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
       assert.equal(other.Count, 1, "the other cluster's item stays");
     } finally {
       dynamodb.destroy();
+    }
+  });
+
+  it('reports what destroy could not delete, exits 8, and finishes on a re-run', async () => {
+    assert.equal((await cluster(['create', '--name', CLUSTER, '-f', specFile])).exitCode, 0);
+    // A managed policy attached by hand: IAM refuses to delete the role until it is detached.
+    const iam = new IAMClient(clientConfig(moto));
+    try {
+      const policy = await iam.send(
+        new CreatePolicyCommand({
+          PolicyName: 'by-hand',
+          PolicyDocument:
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}',
+        }),
+      );
+      const policyArn = policy.Policy?.Arn as string;
+      await iam.send(
+        new AttachRolePolicyCommand({ RoleName: `kboot-${CLUSTER}-worker`, PolicyArn: policyArn }),
+      );
+      const failed = await cluster(['destroy', '--name', CLUSTER, '--yes', '--output', 'json']);
+      assert.equal(failed.exitCode, 8, failed.stderr.slice(-2000));
+      assert.match(
+        failed.error?.msg ?? '',
+        /could not delete 3 resources of cluster "demo": iam-role\/worker \(/,
+      );
+      const outcome = Object.fromEntries(
+        (JSON.parse(failed.stdout) as { entries: { key: string; outcome: string }[] }).entries.map((e) => [
+          e.key,
+          e.outcome,
+        ]),
+      );
+      assert.equal(outcome['iam-role/worker'], 'failed');
+      assert.equal(outcome['kms-key'], 'blocked', 'the key the role depends on waits for it');
+      assert.equal(outcome['dynamodb-table'], 'blocked');
+      assert.equal(outcome['iam-role/control-plane'], 'deleted');
+      assert.deepEqual(await recordedKeys(), ['dynamodb-table', 'iam-role/worker', 'kms-key']);
+
+      await iam.send(
+        new DetachRolePolicyCommand({ RoleName: `kboot-${CLUSTER}-worker`, PolicyArn: policyArn }),
+      );
+      const finished = await cluster(['destroy', '--name', CLUSTER, '--yes']);
+      assert.equal(finished.exitCode, 0, finished.stderr.slice(-2000));
+      assert.deepEqual(await census(), NONE);
+    } finally {
+      iam.destroy();
     }
   });
 
