@@ -368,6 +368,22 @@ describe('kboot leave', () => {
     );
   });
 
+  it('--watch leaves on a spot terminate notice, not on a spot stop', async () => {
+    const { sim, worker } = await cluster('spot');
+    await group([worker]);
+    const watching = sim.spawn(worker, ['leave', '--watch', '--poll-interval', '200ms']);
+    const inTwoMinutes = new Date(Date.now() + 120_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    worker.imds.setSpotAction({ action: 'stop', time: inTwoMinutes });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(watching.child.exitCode, null, 'a spot stop brings the instance back: it stays');
+    stub.openAction(GROUP, 'kboot-leave', worker.instanceId);
+    worker.imds.setSpotAction({ action: 'terminate', time: inTwoMinutes });
+    const result = await watching.result;
+    assert.equal(result.exitCode, 0, result.stderr.slice(-2000));
+    assert.ok(result.logs.some((line) => /spot interruption notice: terminate/.test(String(line.reason))));
+    resetOf(sim, worker);
+  });
+
   it('kboot rotate publishes the node-leave credential once, keeps it, and renews it with under 24 h left', async () => {
     const { sim, master, kubectlLog, apiDir } = await cluster('renew');
     const read = async (): Promise<{ expiresAt: string; token: string }> => {
