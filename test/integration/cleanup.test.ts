@@ -12,7 +12,9 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
-import { testEc2 } from '../support/aws.js';
+import { DynamoDbClusterStore } from '../../src/adapters/aws/dynamodb-cluster-store.js';
+import { systemClock } from '../../src/core/clock.js';
+import { testDynamo, testEc2 } from '../support/aws.js';
 import type { RunResult } from '../support/cli.js';
 import { SimCluster, type SimInstance } from '../support/cluster-sim.js';
 import { EtcdCluster, etcdMissing } from '../support/etcd-cluster.js';
@@ -271,5 +273,39 @@ describe('cleanup of lost instances (real etcd)', { skip: missing }, () => {
     const bad = await sim.run(m0, ['cleanup'], { env: { KBOOT_ETCD_ENDPOINTS: 'http://127.0.0.1:2379' } });
     assert.equal(bad.exitCode, 2);
     assert.match(bad.error?.msg ?? '', /not an https:\/\/ URL/);
+  });
+
+  it('changes etcd membership one at a time: a joining master holds the lease, rotate skips, cleanup waits', async () => {
+    const { sim, masters, etcd } = await threeMasters('serialized');
+    const [m0, m1, m2] = masters as [SimInstance, SimInstance, SimInstance];
+    await terminate(m2);
+    await etcd.stopMember(m2.privateDns);
+    const dynamodb = testDynamo(moto);
+    const store = new DynamoDbClusterStore({ dynamodb, tableName: sim.table, clock: systemClock });
+    const lock = store.leaseLock(sim.name, 'control-plane-join');
+    try {
+      const held = await lock.tryAcquire({ owner: 'i-joining', nowMs: Date.now(), leaseMs: 60_000 });
+      assert.ok(held.acquired);
+
+      const rotated = await sim.run(m0, ['rotate', '--output', 'json']);
+      assert.equal(rotated.exitCode, 0, rotated.stderr.slice(-2000));
+      assert.equal((JSON.parse(rotated.stdout) as { cleanup: unknown }).cleanup, null);
+      assert.equal(logsMatching(rotated, /rotate skips the cleanup this time/).length, 1);
+
+      const waited = await sim.run(m1, ['cleanup', '--wait-timeout', '2s']);
+      assert.equal(waited.exitCode, 6, waited.stderr.slice(-2000));
+      assert.match(
+        waited.error?.msg ?? '',
+        /waiting for the control-plane-join lease of cluster "serialized"/,
+      );
+      assert.equal((await etcd.memberNames()).length, 3, 'nothing removed while a master joins');
+
+      if (held.acquired) await lock.release(held.lease, Date.now());
+      const cleaned = await sim.run(m1, ['cleanup']);
+      assert.equal(cleaned.exitCode, 0, cleaned.stderr.slice(-2000));
+      assert.deepEqual(await etcd.memberNames(), [m0.privateDns, m1.privateDns].sort());
+    } finally {
+      dynamodb.destroy();
+    }
   });
 });

@@ -41,6 +41,12 @@ export function registerDayTwo(program: Command, runtime: Runtime): void {
       'remove the etcd members and Node objects of instances that are terminated or gone (run on a control-plane member)',
     )
     .addOption(
+      new Option(
+        '--wait-timeout <duration>',
+        'how long to wait for a joining master to release the control-plane-join lease (default: 5m)',
+      ),
+    )
+    .addOption(
       new Option('--config <path>', 'node config file (resolved under --root)').default('/etc/kboot/config.yaml'),
     )
     .addOption(dryRunOption())

@@ -5,18 +5,23 @@
  * (a line, or --output json); quorum lost → exit 8 with what to do.
  */
 
+import { parseDurationMs } from '../../core/duration.js';
 import { IncompatibleError } from '../../core/errors.js';
-import { runCleanup } from '../../domain/cleanup/flow.js';
+import { cleanupCommandRun } from '../../domain/cleanup/flow.js';
 import { requireQuorum } from '../../domain/cleanup/run.js';
 import { readMembership } from '../../domain/flows/membership.js';
 import type { CommandContext } from '../context.js';
 import { type FlowEdgeOptions, flowSettings, loadNodeConfig, wireFlowDeps } from '../flow-deps.js';
 
-export type CleanupCommandOptions = Pick<FlowEdgeOptions, 'config' | 'dryRun'>;
+export type CleanupCommandOptions = Pick<FlowEdgeOptions, 'config' | 'dryRun' | 'waitTimeout'>;
+
+/** How long to wait for a joining master to release the control-plane-join lease. */
+const DEFAULT_WAIT = '5m';
 
 export async function cleanupCommand(options: CleanupCommandOptions, ctx: CommandContext): Promise<void> {
   const loaded = await loadNodeConfig(ctx, options.config);
-  const settings = flowSettings(options, loaded.config, ctx.env);
+  const waitMs = parseDurationMs(options.waitTimeout ?? DEFAULT_WAIT, '--wait-timeout');
+  const settings = flowSettings({ ...options, waitTimeout: undefined }, loaded.config, ctx.env);
   const { deps, close } = wireFlowDeps(ctx, 'cleanup', loaded, settings);
   try {
     const identity = await deps.identity();
@@ -35,7 +40,10 @@ export async function cleanupCommand(options: CleanupCommandOptions, ctx: Comman
         hint: "run 'kboot cleanup' on a control-plane member that has joined",
       });
     }
-    const report = await runCleanup(deps, cluster, { dryRun: settings.dryRun, nodes: true });
+    const report = await cleanupCommandRun(deps, cluster, identity.instance.instanceId, {
+      dryRun: settings.dryRun,
+      waitMs,
+    });
     if (ctx.output.format === 'json') ctx.output.json(report);
     else if (report.outcome !== 'quorum-lost') ctx.output.text(report.summary);
     requireQuorum(report);

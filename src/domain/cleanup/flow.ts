@@ -14,9 +14,11 @@
  */
 
 import { formatDurationMs } from '../../core/duration.js';
-import { StateConflictError } from '../../core/errors.js';
+import { ClusterTimeoutError, StateConflictError } from '../../core/errors.js';
 import type { FlowDeps } from '../flows/deps.js';
 import type { Steps } from '../flows/steps.js';
+import { acquireLease, runUnderLease } from '../state/hold-lease.js';
+import { describeHolder, leaseLabel } from '../state/lease.js';
 import { isGone } from './plan.js';
 import type { CleanupWiring } from './ports.js';
 import { type CleanupReport, cleanupLostInstances, requireQuorum } from './run.js';
@@ -41,6 +43,67 @@ export interface CleanupRunOptions {
   endpoints?: readonly string[];
   /** Rounds over the etcd endpoints per call. */
   etcdRounds?: number;
+  /** Aborts the run (the lease it runs under was lost); default: the flow's signal. */
+  signal?: AbortSignal;
+}
+
+/** Long enough for a cleanup (seconds), renewed while it runs; a dead holder frees it soon. */
+const CLEANUP_LEASE_MS = 2 * 60_000;
+
+export type UnderJoinLease<T> = { ran: true; value: T } | { ran: false; holder: string; description: string };
+
+/**
+ * etcd membership changes one at a time, cleanups included: the work runs holding the
+ * control-plane-join lease, as joining masters do. `waitMs` undefined: try once.
+ */
+export async function underJoinLease<T>(
+  deps: FlowDeps,
+  cluster: string,
+  owner: string,
+  waitMs: number | undefined,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<UnderJoinLease<T>> {
+  const state = await deps.state();
+  const lock = state.lock(cluster, 'control-plane-join');
+  const options = {
+    owner,
+    clock: deps.clock,
+    logger: deps.logger,
+    leaseMs: CLEANUP_LEASE_MS,
+    pollMs: deps.settings.pollMs,
+    signal: deps.signal,
+    ...(waitMs === undefined ? {} : { acquireDeadlineMs: deps.clock.nowMs() + waitMs }),
+  };
+  const acquired = await acquireLease(lock, options);
+  if (!acquired.acquired) {
+    return {
+      ran: false,
+      holder: acquired.current.owner ?? 'another master',
+      description: describeHolder(acquired.current, deps.clock.nowMs()),
+    };
+  }
+  return { ran: true, value: await runUnderLease(lock, acquired.lease, options, work) };
+}
+
+/** `kboot cleanup`: waits up to `waitMs` for joining masters, then cleans up under their lease. */
+export async function cleanupCommandRun(
+  deps: FlowDeps,
+  cluster: string,
+  owner: string,
+  options: { dryRun: boolean; waitMs: number },
+): Promise<CleanupReport> {
+  if (options.dryRun) return runCleanup(deps, cluster, { dryRun: true, nodes: true });
+  const outcome = await underJoinLease(deps, cluster, owner, options.waitMs, (signal) =>
+    runCleanup(deps, cluster, { dryRun: false, nodes: true, signal }),
+  );
+  if (outcome.ran) return outcome.value;
+  throw new ClusterTimeoutError(
+    `timed out after ${formatDurationMs(options.waitMs)} waiting for the ${leaseLabel(cluster, 'control-plane-join')} (${outcome.description})`,
+    {
+      hint: 'a master is joining (it cleans up before it joins); run kboot cleanup again later, or raise --wait-timeout',
+      details: { cluster, holder: outcome.holder },
+    },
+  );
 }
 
 /** One cleanup on this control-plane member with the real ports. */
@@ -60,23 +123,34 @@ export async function runCleanup(
   ]);
   return cleanupLostInstances(
     { registry: (signal) => wired.registry(cluster, signal), instances, etcd, nodes },
-    { cluster, logger: deps.logger, signal: deps.signal, dryRun: options.dryRun },
+    { cluster, logger: deps.logger, signal: options.signal ?? deps.signal, dryRun: options.dryRun },
   );
 }
 
-/** In `kboot rotate`: clean up, never fail the rotation for it. Null when it could not run. */
+/**
+ * In `kboot rotate`: clean up, never fail the rotation for it. Null when it did not run: a master
+ * joining holds the control-plane-join lease (and cleans up itself), or it failed.
+ */
 export async function cleanupInRotate(
   deps: FlowDeps,
   steps: Steps,
   cluster: string,
+  owner: string,
 ): Promise<CleanupReport | null> {
   if (deps.cleanup === undefined) return null;
   try {
-    // One round: on a healthy master etcd answers at once; a dead one waits for the next timer.
-    const report = await steps.read('cleanup-lost-instances', () =>
-      runCleanup(deps, cluster, { dryRun: steps.dryRun, nodes: true, etcdRounds: 1 }),
+    const outcome = await steps.read('cleanup-lost-instances', () =>
+      underJoinLease(deps, cluster, owner, undefined, (signal) =>
+        // One round: on a healthy master etcd answers at once; a dead one waits for the next timer.
+        runCleanup(deps, cluster, { dryRun: steps.dryRun, nodes: true, etcdRounds: 1, signal }),
+      ),
     );
-    return report;
+    if (outcome.ran) return outcome.value;
+    deps.logger.info(
+      { cluster, holder: outcome.holder },
+      `a master is joining (${outcome.description}); it cleans up before it joins, so rotate skips the cleanup this time`,
+    );
+    return null;
   } catch (error) {
     if (deps.signal.aborted) throw error;
     deps.logger.warn(

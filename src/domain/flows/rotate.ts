@@ -223,7 +223,7 @@ export async function rotate(deps: FlowDeps, steps: Steps, options: RotateOption
   const result = await runUnderLease(lock, acquired.lease, leaseOptions, async (signal) => ({
     ...(await rotateUnderLease(rotation, signal)),
     // Same timer, same lease: one master at a time cleans up after lost instances.
-    cleanup: await cleanupInRotate(deps, steps, cluster),
+    cleanup: await cleanupInRotate(deps, steps, cluster, owner),
   }));
   return { ...base, ...result };
 }

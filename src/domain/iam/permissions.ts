@@ -168,7 +168,7 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'BootstrapMasterJoinMasterRotateReadStateAndLeases',
     role: 'control-plane',
-    commands: [...MASTER_FLOWS, 'rotate'],
+    commands: [...MASTER_FLOWS, 'rotate', 'cleanup'],
     actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     target: { kind: 'cluster-items' },
     why: 'read the record and locks; take, renew and release leases; record failures and join material stamps',
