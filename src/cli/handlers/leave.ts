@@ -93,13 +93,13 @@ export async function leaveCommand(options: LeaveCommandOptions, ctx: CommandCon
       const { AutoScalingLifecycleActions } = await import('../../adapters/aws/autoscaling-lifecycle.js');
       return new AutoScalingLifecycleActions(await (await services.aws()).autoScaling());
     },
-    etcd: async () => {
+    etcd: async (endpoints) => {
       const { HttpEtcdMembership, LOCAL_ETCD_ENDPOINT } = await import('../../adapters/etcd/membership.js');
-      const endpoints = ctx.env.KBOOT_ETCD_ENDPOINTS?.split(',').filter(Boolean) ?? [LOCAL_ETCD_ENDPOINT];
+      const defaults = ctx.env.KBOOT_ETCD_ENDPOINTS?.split(',').filter(Boolean) ?? [LOCAL_ETCD_ENDPOINT];
       return HttpEtcdMembership.create({
         fs: loaded.fs,
         logger: deps.logger.child({ component: 'etcd' }),
-        endpoints,
+        endpoints: endpoints ?? defaults,
         sleepMs: (ms, signal) => ctx.clock.sleepMs(ms, signal),
       });
     },

@@ -54,8 +54,13 @@ export interface LeaveOptions {
 export interface LeaveDeps extends FlowDeps {
   kubectl: KubectlRunner;
   lifecycle(): Promise<LifecycleActions>;
-  /** With `probe` (the etcd adapter has it), the quorum check asks each member whether it is up. */
-  etcd(): Promise<
+  /**
+   * etcd at its default endpoints (the local member), or at `endpoints`. With `probe` (the etcd
+   * adapter has it), the quorum check asks each member whether it is up.
+   */
+  etcd(
+    endpoints?: readonly string[],
+  ): Promise<
     EtcdMembership & { probe?(member: EtcdMember, signal?: AbortSignal): Promise<{ alive: boolean }> }
   >;
   members(): Promise<MemberRemover>;
@@ -460,7 +465,13 @@ async function removeOwnEtcdMember(leaving: Leaving): Promise<string | { skipped
     );
     return { skipped: `refused to remove etcd member ${plan.member.name}: ${plan.reason}` };
   }
-  await etcd.remove(plan.member.id, deps.signal);
+  // Through the other members when they have client URLs: a member that applies its own removal
+  // shuts down, and might do so before its answer reaches kboot.
+  const peerUrls = members
+    .filter((member) => member.id !== plan.member.id && alive.has(member.id))
+    .flatMap((member) => member.clientUrls);
+  const via = peerUrls.length > 0 ? await deps.etcd(peerUrls) : etcd;
+  await via.remove(plan.member.id, deps.signal);
   return `removed etcd member ${plan.member.name} (${plan.member.id}); ${plan.votersAfter} voting member(s) remain`;
 }
 
