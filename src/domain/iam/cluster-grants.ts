@@ -16,7 +16,7 @@
  *   creates its resources in an existing table and leaves the table to the table's owner.
  */
 
-import type { PolicyScope } from './scope.js';
+import type { PolicyScope, SecretKind } from './scope.js';
 
 export type ClusterCommand = 'cluster-plan' | 'cluster-create' | 'cluster-destroy';
 
@@ -159,13 +159,13 @@ export interface ClusterGrantSpec {
     | { kind: 'cluster-items' }
     | { kind: 'whole-table' }
     | { kind: 'any-resource' }
-    | { kind: 'secrets'; secrets: readonly ('join' | 'control-plane' | 'admin.conf')[] }
-    | { kind: 'kms-key'; secrets: readonly ('join' | 'control-plane' | 'admin.conf')[] }
+    | { kind: 'secrets'; secrets: readonly SecretKind[] }
+    | { kind: 'kms-key'; secrets: readonly SecretKind[] }
     | { kind: 'arns'; arns: ArnsOf };
   why: string;
 }
 
-const SECRETS = ['join', 'control-plane', 'admin.conf'] as const;
+const SECRETS = ['join', 'control-plane', 'admin.conf', 'node-leave'] as const;
 
 /** Several kinds' ARNs in one statement (IAM matches each action against its own resource type). */
 function arnsOf(...kinds: ArnsOf[]): ArnsOf {
@@ -246,7 +246,7 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
       'secretsmanager:DeleteSecret',
     ],
     target: { kind: 'secrets', secrets: SECRETS },
-    why: "create the cluster's three secrets without a value (the first master publishes them); delete them",
+    why: "create the cluster's secrets without a value (the masters publish them); delete them",
   },
   {
     sid: 'ClusterCreateSecretsWithClusterKey',

@@ -200,7 +200,7 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
     kmsKeys: 1,
     roles: 2,
     instanceProfiles: 2,
-    secrets: 3,
+    secrets: 4,
     loadBalancers: 1,
     asgs: 3,
     launchTemplates: 2,
@@ -289,8 +289,8 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
       'kboot.io/managed-by': 'kboot',
     });
 
-    // The three secrets: no value yet, encrypted with the key, tagged.
-    for (const name of ['join', 'control-plane', 'admin.conf']) {
+    // The secrets: no value yet, encrypted with the key, tagged.
+    for (const name of ['join', 'control-plane', 'admin.conf', 'node-leave']) {
       const secret = await secrets.send(new DescribeSecretCommand({ SecretId: `kboot/${CLUSTER}/${name}` }));
       assert.equal(secret.KmsKeyId, keyArn, name);
       assert.ok(
