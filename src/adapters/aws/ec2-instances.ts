@@ -4,7 +4,8 @@
  * by private DNS name. Filters, never InstanceIds: an unknown id in InstanceIds fails the whole
  * call (InvalidInstanceID.NotFound), while a filter simply returns nothing for it. Terminated
  * instances stay listed for about an hour, with an empty private DNS name; after that they are
- * absent. Each instance's cluster tag is read (any of kboot's spellings) and reported.
+ * absent. Each instance's cluster tag is read (any of kboot's spellings, which no single EC2
+ * filter can match), and a name held by another cluster's instance does not count as ours.
  */
 
 import type { EC2Client, Instance } from '@aws-sdk/client-ec2';
@@ -84,7 +85,7 @@ export class Ec2InstanceDirectory implements InstanceDirectory {
   }
 
   async lookup(
-    query: { instanceIds: readonly string[]; privateDnsNames: readonly string[] },
+    query: { cluster: string; instanceIds: readonly string[]; privateDnsNames: readonly string[] },
     signal?: AbortSignal,
   ): Promise<InstanceLookup> {
     const ids = [...new Set(query.instanceIds)].sort();
@@ -97,8 +98,12 @@ export class Ec2InstanceDirectory implements InstanceDirectory {
     const byDnsName = new Map<string, InstanceFact>();
     for (const fact of [...byIdList, ...byNameList]) {
       byId.set(fact.instanceId, fact);
-      if (fact.privateDnsName !== undefined && fact.state !== 'terminated')
+      // The cluster tag filters names only: an instance tagged for another cluster got the name
+      // from a reused IP. One without a cluster tag still counts (keeping is the safe side).
+      const ours = fact.cluster === undefined || fact.cluster === query.cluster;
+      if (fact.privateDnsName !== undefined && fact.state !== 'terminated' && ours) {
         byDnsName.set(fact.privateDnsName, fact);
+      }
     }
     return { byId, byDnsName };
   }

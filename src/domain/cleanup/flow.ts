@@ -181,7 +181,7 @@ export async function cleanupBeforeJoin(
   );
   const instances = await wired.instances();
   const lookup = await instances.lookup(
-    { instanceIds: masters.map((member) => member.instanceId), privateDnsNames: [] },
+    { cluster, instanceIds: masters.map((member) => member.instanceId), privateDnsNames: [] },
     signal,
   );
   const lost = masters.filter((member) => isGone(lookup.byId.get(member.instanceId)?.state ?? 'absent'));

@@ -30,14 +30,17 @@ export interface InstanceFact {
 export interface InstanceLookup {
   /** Every instance EC2 returned, by id. An id asked for and not here does not exist. */
   byId: ReadonlyMap<string, InstanceFact>;
-  /** Instances by private DNS name (those not terminated: EC2 clears a terminated one's name). */
+  /**
+   * Instances by private DNS name: not terminated (EC2 clears a terminated one's name) and not
+   * tagged for another cluster (a reused private IP gives another cluster's instance the name).
+   */
   byDnsName: ReadonlyMap<string, InstanceFact>;
 }
 
 export interface InstanceDirectory {
   /** One DescribeInstances per kind of key asked (ids, DNS names); never throws for unknown ids. */
   lookup(
-    query: { instanceIds: readonly string[]; privateDnsNames: readonly string[] },
+    query: { cluster: string; instanceIds: readonly string[]; privateDnsNames: readonly string[] },
     signal?: AbortSignal,
   ): Promise<InstanceLookup>;
 }

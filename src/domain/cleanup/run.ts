@@ -163,7 +163,10 @@ export async function cleanupLostInstances(ports: CleanupPorts, ctx: CleanupCont
     }
   }
   const names = [...members.map((member) => member.name), ...nodes.map((node) => node.name)];
-  const lookup: InstanceLookup = await ports.instances.lookup(lookupQuery(names, registry, nodes), signal);
+  const lookup: InstanceLookup = await ports.instances.lookup(
+    { cluster, ...lookupQuery(names, registry, nodes) },
+    signal,
+  );
 
   const report: CleanupReport = {
     outcome: 'clean',
