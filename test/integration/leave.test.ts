@@ -241,6 +241,15 @@ describe('kboot leave', () => {
     } finally {
       dynamo.destroy();
     }
+    // A re-run finds everything done: no local etcd any more, no Node, no action waiting.
+    const again = await sim.run(master, ['leave', '--output', 'json'], {
+      env: { KBOOT_ETCD_ENDPOINTS: endpoints },
+    });
+    assert.equal(again.exitCode, 0, again.stderr.slice(-2000));
+    const steps = (JSON.parse(again.stdout) as { steps: { step: string; outcome: string }[] }).steps;
+    for (const step of ['etcd-member', 'drain', 'complete-lifecycle-action']) {
+      assert.equal(steps.find((s) => s.step === step)?.outcome, 'skipped', step);
+    }
   });
 
   it('a master refuses to remove its etcd member when the others could not keep quorum', {

@@ -35,6 +35,8 @@ export const LEAVE_ADMIN_CONF_PATH = `${LEAVE_DIR}/admin.conf`;
 /** A worker's node-leave kubeconfig, fetched from Secrets Manager for this run only. */
 export const LEAVE_NODE_KUBECONFIG_PATH = `${LEAVE_DIR}/node-leave.conf`;
 
+/** kubeadm's static pod manifest of the stacked etcd member; `kubeadm reset` removes it. */
+const ETCD_MANIFEST_PATH = '/etc/kubernetes/manifests/etcd.yaml';
 const KUBECTL_TIMEOUT_MS = 60_000;
 const KUBEADM_RESET_TIMEOUT_MS = 5 * 60_000;
 /** kubectl's answer for a Node that does not exist. */
@@ -151,7 +153,7 @@ export async function leave(deps: LeaveDeps, steps: Steps, options: LeaveOptions
     controlPlane: identity.role === 'control-plane',
     reports: [],
     failures: [],
-    kubeconfig: { missing: 'not prepared' },
+    kubeconfig: { missing: 'the kubeconfig step failed' },
   };
 
   const action = await steps.read('lifecycle-action', () => findLifecycleActionOrGoOn(leaving));
@@ -337,8 +339,12 @@ async function prepareKubeconfig(leaving: Leaving): Promise<string | { skipped: 
         skipped: `${ADMIN_CONF_PATH} is gone (kubeadm reset ran); using the copy a previous leave kept`,
       };
     }
-    leaving.kubeconfig = { missing: `${ADMIN_CONF_PATH} is missing and no earlier leave kept a copy` };
-    return { skipped: `${leaving.kubeconfig.missing}: the Kubernetes steps cannot run` };
+    leaving.kubeconfig = {
+      missing: `${ADMIN_CONF_PATH} is gone and no earlier leave kept a copy (this master was reset: by a completed leave, or by hand)`,
+    };
+    return {
+      skipped: `${leaving.kubeconfig.missing}; if its Node is still listed, delete it from another master`,
+    };
   }
   const secret = await (await deps.nodeLeaveStore()).read(cluster);
   if (secret === undefined) {
@@ -392,8 +398,16 @@ async function nodeExists(leaving: Leaving): Promise<boolean> {
   }
 }
 
+/** Why the Kubernetes steps cannot run (the kubeconfig step said, or failed), or undefined. */
+function noKubeconfig(leaving: Leaving): { skipped: string } | undefined {
+  if ('path' in leaving.kubeconfig) return undefined;
+  return { skipped: `no kubeconfig: ${leaving.kubeconfig.missing}` };
+}
+
 async function drain(leaving: Leaving): Promise<string | { skipped: string }> {
   const { nodeName, options, deps } = leaving;
+  const cannot = noKubeconfig(leaving);
+  if (cannot !== undefined) return cannot;
   if (!(await nodeExists(leaving))) return { skipped: `Node ${nodeName} does not exist: nothing to drain` };
   const timeoutSeconds = Math.ceil(options.drainTimeoutMs / 1000);
   try {
@@ -447,6 +461,12 @@ async function podsLeft(leaving: Leaving): Promise<string[]> {
 
 async function removeOwnEtcdMember(leaving: Leaving): Promise<string | { skipped: string }> {
   const { deps, nodeName, identity } = leaving;
+  if (!(await deps.fs.exists(ETCD_MANIFEST_PATH))) {
+    // A re-run after kubeadm reset: the local etcd and its client certificate are gone.
+    return {
+      skipped: `no local etcd (${ETCD_MANIFEST_PATH} is gone: kubeadm reset ran); a member left behind is removed by the surviving masters' cleanup`,
+    };
+  }
   const etcd = await deps.etcd();
   const members = await etcd.list(deps.signal);
   const self = { nodeName, privateIp: identity.instance.privateIpv4 };
@@ -493,6 +513,8 @@ async function kubeadmReset(leaving: Leaving): Promise<string> {
 
 async function deleteNode(leaving: Leaving): Promise<string | { skipped: string }> {
   const { nodeName } = leaving;
+  const cannot = noKubeconfig(leaving);
+  if (cannot !== undefined) return cannot;
   const out = await kubectl(leaving, ['delete', 'node', nodeName, '--ignore-not-found']);
   return out.trim() === '' ? { skipped: `Node ${nodeName} was already gone` } : `deleted Node ${nodeName}`;
 }
