@@ -76,22 +76,33 @@ export async function readEtcdTls(fs: FsRoot, files = ETCD_CLIENT_FILES): Promis
       });
     }
   };
-  const [ca, cert, key] = await Promise.all([read(files.caPath), read(files.certPath), read(files.keyPath)]);
+  // In order, so the first missing file is the one named.
+  const ca = await read(files.caPath);
+  const cert = await read(files.certPath);
+  const key = await read(files.keyPath);
   return { ca, cert, key };
 }
 
 type Attempt = { ok: true; body: unknown } | { ok: false; error: Error; retryable: boolean };
 
-/** TLS verification failures: another endpoint with the same certificates fails the same way. */
+/**
+ * TLS failures (our certificate refused, theirs not trusted, a bad key): another endpoint with
+ * the same certificates fails the same way, so they are not retried.
+ */
 const TLS_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'SELF_SIGNED_CERT_IN_CHAIN',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'ERR_OSSL_PEM_NO_START_LINE',
-  'ERR_OSSL_X509_KEY_VALUES_MISMATCH',
+  'CERT_NOT_YET_VALID',
 ]);
+const TLS_CODE_PREFIXES = ['ERR_TLS_', 'ERR_SSL_', 'ERR_OSSL_'];
+
+function isTlsFailure(code: string | undefined): boolean {
+  if (code === undefined) return false;
+  return TLS_CODES.has(code) || TLS_CODE_PREFIXES.some((prefix) => code.startsWith(prefix));
+}
 
 function post(
   settings: GatewaySettings,
@@ -156,7 +167,7 @@ function post(
     );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${settings.attemptTimeoutMs} ms`)));
     req.on('error', (error: NodeJS.ErrnoException) => {
-      resolve({ ok: false, error, retryable: !TLS_CODES.has(error.code ?? '') });
+      resolve({ ok: false, error, retryable: !isTlsFailure(error.code) });
     });
     req.end(JSON.stringify(body));
   });
