@@ -80,7 +80,8 @@ export interface LeaveStepReport {
 
 export interface LeaveResult {
   flow: 'leave';
-  outcome: 'left' | 'left-with-failures' | 'planned';
+  /** A leave with a failed step throws that step's error (after completing the lifecycle action). */
+  outcome: 'left' | 'planned';
   cluster: string;
   role: string;
   instanceId: string;
