@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { DeleteSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DynamoDbClusterStore } from '../../src/adapters/aws/dynamodb-cluster-store.js';
 import { testDynamo, testSecrets } from '../support/aws.js';
 import { startAwsErrorStub } from '../support/aws-stub.js';
@@ -351,6 +351,33 @@ describe('kboot leave', () => {
     assert.equal(
       stub.calls.filter((c) => c.action === 'CompleteLifecycleAction' && c.answer === 'ok').length,
       2,
+    );
+  });
+
+  it('no node-leave credential: the worker still resets and completes the action; exit 8 names the secret', async () => {
+    const { sim, worker, kubectlLog } = await cluster('nocred');
+    const secrets = testSecrets(moto);
+    try {
+      await secrets.send(
+        new DeleteSecretCommand({ SecretId: 'kboot/nocred/node-leave', ForceDeleteWithoutRecovery: true }),
+      );
+    } finally {
+      secrets.destroy();
+    }
+    await group([worker]);
+    stub.openAction(GROUP, 'kboot-leave', worker.instanceId);
+    const result = await sim.run(worker, ['leave']);
+    assert.equal(result.exitCode, 8, result.stderr.slice(-2000));
+    assert.match(result.error?.msg ?? '', /secret kboot\/nocred\/node-leave does not exist/);
+    assert.match(result.error?.hint ?? '', /kboot rotate/);
+    assert.ok(
+      !readKubectlLog(kubectlLog).some((entry) => entry.argv.includes(worker.privateDns)),
+      'no kubectl without a credential',
+    );
+    resetOf(sim, worker);
+    assert.equal(
+      stub.calls.filter((c) => c.action === 'CompleteLifecycleAction' && c.answer === 'ok').length,
+      1,
     );
   });
 
