@@ -2,8 +2,9 @@
  * A real etcd cluster for integration tests: Debian's `etcd` (etcd-server), three members on
  * loopback with client and peer TLS, certificates made with openssl from a CA (the simulated
  * cluster's own etcd CA when given, as kubeadm's stacked etcd uses `pki/etcd/ca.*`, else a new
- * one). Each member listens on its own free ports of 127.0.0.1; its name is the one given (the
- * simulated instance's private DNS name, as kubeadm names members after their node).
+ * one). Each member listens on etcd's own ports (2379, 2380) of a loopback address 127.a.b.c of
+ * its own; its name is the one given (the simulated instance's private DNS name, as kubeadm names
+ * members after their node).
  *
  * `etcdMissing()` says why the tests must skip (no `etcd` or `openssl` on PATH); .ci/run
  * installs etcd-server and etcd-client.
@@ -13,7 +14,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import path from 'node:path';
-import { freePort, tempDir } from './paths.js';
+import { tempDir } from './paths.js';
 
 export interface EtcdNode {
   name: string;
@@ -78,6 +79,12 @@ function issue(dir: string, name: string, cn: string, sans: string[], usage: str
   );
 }
 
+/** The first three octets of loopback addresses no other running test cluster is likely to use. */
+function loopbackBase(): string {
+  const octet = () => 1 + Math.floor(Math.random() * 254);
+  return `127.${octet()}.${octet()}`;
+}
+
 export class EtcdCluster {
   readonly dir: string;
   readonly nodes: EtcdNode[] = [];
@@ -116,19 +123,34 @@ export class EtcdCluster {
       copyFileSync(ca.keyPath, path.join(pki, 'ca.key'));
     }
     issue(pki, 'client', 'kube-apiserver-etcd-client', [], 'clientAuth');
-    for (const name of names) {
-      const [clientPort, peerPort] = [await freePort(), await freePort()];
-      issue(pki, name, name, ['DNS:localhost', `DNS:${name}`, 'IP:127.0.0.1'], 'serverAuth,clientAuth');
+    // etcd's own ports (2379 client, 2380 peer) on loopback addresses of this cluster's own: a
+    // port picked free and then bound later can be taken meanwhile by an outgoing connection
+    // (ports above 32767 are the kernel's ephemeral range); 2379/2380 on 127.a.b.c never are.
+    const base = loopbackBase();
+    names.forEach((name, index) => {
+      const address = `${base}.${index + 1}`;
+      issue(
+        pki,
+        name,
+        name,
+        ['DNS:localhost', `DNS:${name}`, `IP:${address}`, 'IP:127.0.0.1'],
+        'serverAuth,clientAuth',
+      );
       cluster.nodes.push({
         name,
-        clientUrl: `https://127.0.0.1:${clientPort}`,
-        peerUrl: `https://127.0.0.1:${peerPort}`,
+        clientUrl: `https://${address}:2379`,
+        peerUrl: `https://${address}:2380`,
         dataDir: path.join(cluster.dir, `${name}.etcd`),
         process: undefined,
       });
-    }
+    });
     for (const node of cluster.nodes) cluster.#spawn(node, 'new');
-    await cluster.waitHealthy(cluster.nodes.length);
+    try {
+      await cluster.waitHealthy(cluster.nodes.length);
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
     return cluster;
   }
 
