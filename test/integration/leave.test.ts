@@ -67,7 +67,7 @@ describe('kboot leave', () => {
     apiDir: string;
   }
 
-  /** A cluster (one master, one worker, both booted), the Node objects, and rotate's node-leave credential. */
+  /** A cluster (one master, one worker, both booted) and the Node objects; no rotate has run. */
   async function cluster(name: string, env: Record<string, string> = {}): Promise<Setup> {
     const sim = new SimCluster(moto, { name, env });
     sims.push(sim);
@@ -90,8 +90,6 @@ describe('kboot leave', () => {
       nodeObject(master.privateDns, { controlPlane: true }),
       nodeObject(worker.privateDns),
     ]);
-    const rotated = await sim.run(master, ['rotate']);
-    assert.equal(rotated.exitCode, 0, rotated.stderr.slice(-2000));
     return { sim, master, worker, kubectlLog, apiDir };
   }
 
@@ -169,6 +167,10 @@ describe('kboot leave', () => {
       assert.match(entry.kubeconfig?.path ?? '', /var\/lib\/kboot\/leave\/node-leave\.conf$/);
       assert.equal(entry.kubeconfig?.mode, '0600');
     }
+    // The credential the first master published at init, right after bootstrap (no rotate ran).
+    const published = log.filter((entry) => entry.command === 'create token');
+    assert.equal(published.length, 1);
+    assert.ok((published[0]?.endedAtMs ?? Infinity) <= drain.startedAtMs);
     const secretToken = await nodeLeaveToken('wleave');
     assert.ok(!result.stderr.includes(secretToken) && !result.stdout.includes(secretToken));
     assert.ok(log.every((entry) => !entry.argv.join(' ').includes(secretToken)));
@@ -421,7 +423,7 @@ describe('kboot leave', () => {
     resetOf(sim, worker);
   });
 
-  it('kboot rotate publishes the node-leave credential once, keeps it, and renews it with under 24 h left', async () => {
+  it('the first master publishes the node-leave credential at init; kboot rotate keeps it, and renews it with under 24 h left', async () => {
     const { sim, master, kubectlLog, apiDir } = await cluster('renew');
     const read = async (): Promise<{ expiresAt: string; token: string }> => {
       const secrets = testSecrets(moto);

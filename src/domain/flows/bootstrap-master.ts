@@ -5,12 +5,13 @@
  *   InitConfiguration with a bootstrap token and certificate key kboot generated (0600) →
  *   kubeadm init --upload-certs → CA hash from ca.crt → with IRSA (`addons.irsa`), the OIDC
  *   discovery document and JWKS of sa.pub to the bucket → the addons (CNI, AWS
- *   cloud-controller-manager, addons.d; src/domain/addons) with kubectl and admin.conf → publish
- *   join, control-plane and admin.conf secrets → set `initialized` (a transaction that checks the
- *   lease) → release.
+ *   cloud-controller-manager, addons.d; src/domain/addons) with kubectl and admin.conf → the
+ *   node-leave credential (src/domain/leave/publish-node-leave.ts), so a worker can leave from its
+ *   first minute → publish join, control-plane and admin.conf secrets → set `initialized` (a
+ *   transaction that checks the lease) → release.
  * Anything failing after kubeadm started: kubeadm reset -f, the failure recorded in the cluster
- * record, the lease released, exit with the kubeadm-failed code (kubectl-failed for an addon). A
- * retry starts over cleanly.
+ * record, the lease released, exit with the kubeadm-failed code (kubectl-failed for an addon or
+ * the node-leave credential). A retry starts over cleanly.
  */
 
 import { formatDurationMs } from '../../core/duration.js';
@@ -36,10 +37,12 @@ import { oidcDocuments } from '../irsa/documents.js';
 import { type IrsaSettings, resolveIrsa, serviceAccountIssuer } from '../irsa/issuer.js';
 import { SERVICE_ACCOUNT_PUBLIC_KEY_PATH } from '../irsa/publisher.js';
 import { JOIN_MATERIAL_SCHEMA_VERSION, type JoinMaterial } from '../join/material.js';
+import { nodeLeaveSecretId } from '../join/secret-ids.js';
 import { caCertHash } from '../kubeadm/ca-hash.js';
 import { renderInitConfig } from '../kubeadm/render.js';
 import { generateBootstrapToken, generateCertificateKey } from '../kubeadm/tokens.js';
 import { assertVersionSkew, formatKubeVersion, parseKubernetesVersion } from '../kubeadm/version.js';
+import { NODE_LEAVE_NAMESPACE, NODE_LEAVE_SERVICE_ACCOUNT } from '../leave/node-leave-credential.js';
 import { apiAddress, type ClusterRecord, newClusterRecord } from '../state/cluster-record.js';
 import { holdLease } from '../state/hold-lease.js';
 import type { LeaseRef } from '../state/lease.js';
@@ -194,7 +197,7 @@ export async function bootstrapMaster(
   if (steps.dryRun) {
     steps.planned.push({
       step: 'bootstrap-lease',
-      description: `take the bootstrap lease of cluster ${cluster}, write ${INIT_CONFIG_PATH}, run kubeadm init --upload-certs${irsa === undefined ? '' : `, publish the OIDC discovery document and JWKS for issuer ${irsa.issuer} to s3://${irsa.bucket}`}${addons.length === 0 ? ', publish join material and mark the cluster initialized' : ''}`,
+      description: `take the bootstrap lease of cluster ${cluster}, write ${INIT_CONFIG_PATH}, run kubeadm init --upload-certs${irsa === undefined ? '' : `, publish the OIDC discovery document and JWKS for issuer ${irsa.issuer} to s3://${irsa.bucket}`}`,
       files: [{ path: INIT_CONFIG_PATH, content: renderInitConfig(initInput, { mode: 'redacted' }) }],
     });
     for (const addon of addons) {
@@ -203,12 +206,16 @@ export async function bootstrapMaster(
         description: `apply addon ${addon.description} with kubectl apply --server-side (${ADMIN_CONF_PATH})`,
       });
     }
-    if (addons.length > 0) {
-      steps.planned.push({
+    steps.planned.push(
+      {
+        step: 'node-leave-credential',
+        description: `apply the node-leave RBAC and publish a token of ${NODE_LEAVE_NAMESPACE}/${NODE_LEAVE_SERVICE_ACCOUNT} as secret ${nodeLeaveSecretId(cluster)}`,
+      },
+      {
         step: 'publish-join-material',
         description: 'publish join material and mark the cluster initialized',
-      });
-    }
+      },
+    );
     return { ...base, outcome: 'planned', summary: 'dry run: nothing changed' };
   }
 
@@ -318,6 +325,20 @@ async function initialize(deps: FlowDeps, state: ClusterStatePorts, input: Initi
         input.addons,
       );
     }
+
+    step = 'node-leave-credential';
+    const publishNodeLeave = deps.nodeLeaveCredential;
+    if (publishNodeLeave === undefined)
+      throw new InternalError('no node-leave credential publisher is wired');
+    await publishNodeLeave(cluster, record.kmsKeyId === undefined ? {} : { kmsKeyId: record.kmsKeyId }).catch(
+      (error: unknown) => {
+        if (!(error instanceof KubectlError)) throw error;
+        throw new KubectlError(`the node-leave credential was not published: ${error.message}`, {
+          cause: error,
+          ...(error.hint === undefined ? {} : { hint: error.hint }),
+        });
+      },
+    );
 
     step = 'publish-join-material';
     const nowMs = clock.nowMs();

@@ -59,8 +59,8 @@ export interface FlowDeps {
   /** kubectl against a kubeconfig (the first master's addons); absent where a caller does not wire it. */
   kubectl?: KubectlRunner;
   /**
-   * Keeps the node-leave credential (`kboot/<cluster>/node-leave`) fresh: masters, in kboot
-   * rotate (src/domain/leave/publish-node-leave.ts). Absent: not published by this flow.
+   * Keeps the node-leave credential (`kboot/<cluster>/node-leave`) fresh: the first master at
+   * init, masters in kboot rotate (src/domain/leave/publish-node-leave.ts). Absent: not wired.
    */
   nodeLeaveCredential?(
     cluster: string,

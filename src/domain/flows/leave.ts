@@ -352,7 +352,7 @@ async function prepareKubeconfig(leaving: Leaving): Promise<string | { skipped: 
     throw new StateConflictError(
       `secret ${nodeLeaveSecretId(cluster)} does not exist, so this worker cannot drain itself`,
       {
-        hint: 'kboot rotate on the control-plane instances publishes it: check that its timer runs (systemctl status kboot-rotate.timer)',
+        hint: 'the first master publishes it at init and kboot rotate on the control-plane instances publishes it again: run kboot rotate on a master, and check that its timer runs (systemctl status kboot-rotate.timer)',
       },
     );
   }
@@ -374,7 +374,7 @@ function kubeconfigPath(leaving: Leaving, step: string): string {
   throw new KubectlError(`cannot ${step}: no kubeconfig (${leaving.kubeconfig.missing})`, {
     hint: leaving.controlPlane
       ? 'delete the Node by hand from another master: kubectl delete node NAME'
-      : "see the kubeconfig step's error above; the node-leave credential is published by kboot rotate on the masters",
+      : "see the kubeconfig step's error above; the node-leave credential is published at init and renewed by kboot rotate on the masters",
   });
 }
 

@@ -264,9 +264,9 @@ export const GRANTS: readonly Grant[] = [
     why: "remove the leaving master's member record",
   },
   {
-    sid: 'RotatePublishNodeLeaveCredential',
+    sid: 'BootstrapMasterRotatePublishNodeLeaveCredential',
     role: 'control-plane',
-    commands: ['rotate'],
+    commands: ['boot', 'bootstrap-master', 'rotate'],
     actions: [
       'secretsmanager:GetSecretValue',
       'secretsmanager:CreateSecret',
@@ -274,12 +274,12 @@ export const GRANTS: readonly Grant[] = [
       'secretsmanager:TagResource',
     ],
     target: { kind: 'secrets', secrets: ['node-leave'] },
-    why: 'publish and renew the node-leave credential (a 48 h ServiceAccount token) workers leave with',
+    why: 'publish (at init) and renew the node-leave credential (a 48 h ServiceAccount token) workers leave with',
   },
   {
-    sid: 'RotateEncryptNodeLeaveCredential',
+    sid: 'BootstrapMasterRotateEncryptNodeLeaveCredential',
     role: 'control-plane',
-    commands: ['rotate'],
+    commands: ['boot', 'bootstrap-master', 'rotate'],
     actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
     target: { kind: 'kms-key', secrets: ['node-leave'] },
     why: 'Secrets Manager encrypts and decrypts the node-leave credential with the cluster key',

@@ -22,6 +22,8 @@ import { fakeKubectlPath, type KubectlInvocation, readKubectlLog } from '../../s
 import { type Moto, startMoto } from '../../support/moto.js';
 
 const APPLY = ['apply', '--server-side', '--field-manager=kboot', '-f', '-'];
+const NODE_LEAVE_RBAC =
+  'apply ServiceAccount/kboot-node-leave,ClusterRole/kboot:node-leave,ClusterRoleBinding/kboot:node-leave';
 const ADDONS_CONFIG =
   'apiEndpoint: api.example.com\npodCidr: 10.100.0.0/16\naddons: { cni: cilium, cloudController: true }\n';
 
@@ -71,8 +73,18 @@ describe('boot flows: post-init addons', () => {
     for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
   }
 
+  /** kboot's addon applies (server-side), not the node-leave RBAC it applies after them. */
   function applies(sim: SimCluster): KubectlInvocation[] {
-    return readKubectlLog(sim.kubectlLog).filter((call) => call.command === 'apply');
+    return readKubectlLog(sim.kubectlLog).filter(
+      (call) => call.command === 'apply' && call.argv.includes('--server-side'),
+    );
+  }
+
+  /** The kubectl calls that publish the node-leave credential: the RBAC, then a token. */
+  function nodeLeaveCalls(sim: SimCluster): string[] {
+    return readKubectlLog(sim.kubectlLog)
+      .filter((call) => !call.argv.includes('--server-side'))
+      .map((call) => `${call.command} ${kinds(call).join(',')}`.trim());
   }
 
   function kinds(call: KubectlInvocation | undefined): string[] {
@@ -125,6 +137,13 @@ describe('boot flows: post-init addons', () => {
 
     const calls = applies(sim).slice(before);
     assert.equal(calls.length, 4, 'cilium, cloud controller, two addons.d files (the empty one skipped)');
+    // After the addons, the node-leave credential (the failed first run never got there).
+    assert.deepEqual(nodeLeaveCalls(sim), [NODE_LEAVE_RBAC, 'create token']);
+    const log = readKubectlLog(sim.kubectlLog);
+    assert.ok(
+      log.findIndex((call) => call.command === 'create token') > log.indexOf(calls[3] as KubectlInvocation),
+      'the node-leave credential after the last addon',
+    );
     for (const call of calls) {
       assert.deepEqual(call.argv, [
         '--kubeconfig',
@@ -214,18 +233,46 @@ describe('boot flows: post-init addons', () => {
     assert.equal(lastFailure?.step, 'addon cilium');
     assert.match(lastFailure?.message ?? '', /injected by FAKE_KUBECTL_FAIL_ON/);
     assert.equal(applies(sim).length, 1, 'the addons after the failed one were not applied');
+    assert.deepEqual(nodeLeaveCalls(sim), [], 'nor the node-leave credential');
     assert.ok(
       !existsSync(path.join(master.root, 'var/lib/kboot/kubeadm/init.yaml')),
       'the config with secrets was removed',
     );
   });
 
-  it('without a cloud controller, kubelets run with no cloud provider and kubectl is never called', async () => {
+  it('fails like an addon when the node-leave credential cannot be published: reset, failure recorded, lease released, exit 10', async () => {
+    const sim = await cluster('addons-leavecred', ADDONS_CONFIG, {
+      FAKE_KUBECTL_FAIL_ON: '^--kubeconfig .* create token ',
+    });
+    const master = await sim.addInstance('control-plane');
+    const failed = await sim.run(master, ['bootstrap-master']);
+    assert.equal(failed.exitCode, 10, failed.stderr.slice(-2000));
+    assert.match(
+      failed.error?.msg ?? '',
+      /^the node-leave credential was not published: kubectl create token exited 1: .*injected by FAKE_KUBECTL_FAIL_ON/,
+    );
+    assert.equal(applies(sim).length, 2, 'the addons were applied first');
+    assert.ok(
+      sim.invocations().some((i) => i.command === 'reset'),
+      'kubeadm reset ran',
+    );
+    assert.equal((await readItem(sim.name, 'lock#bootstrap'))?.owner, undefined, 'the lease was released');
+    const record = await readItem(sim.name, 'meta');
+    assert.equal(record?.initialized, undefined);
+    assert.equal((record?.lastFailure as { step?: string } | undefined)?.step, 'node-leave-credential');
+  });
+
+  it('without a cloud controller, kubelets run with no cloud provider and kubectl applies no addon', async () => {
     const sim = await cluster('addons-none', 'apiEndpoint: api.example.com\n');
     const master = await sim.addInstance('control-plane');
     const result = await sim.run(master, ['bootstrap-master', '--output', 'json']);
     assert.equal(result.exitCode, 0, result.stderr.slice(-2000));
-    assert.deepEqual(readKubectlLog(sim.kubectlLog), []);
+    assert.deepEqual(applies(sim), []);
+    assert.deepEqual(
+      nodeLeaveCalls(sim),
+      [NODE_LEAVE_RBAC, 'create token'],
+      'only the node-leave credential',
+    );
     assert.equal(kubeletArgs(sim, 'init', master.privateDns)['cloud-provider'], undefined);
     const record = await readItem(sim.name, 'meta');
     assert.deepEqual(record?.addons, { cni: 'none', cloudController: false });
@@ -251,7 +298,7 @@ describe('boot flows: post-init addons', () => {
     assert.match(lines[2] ?? '', /apply addon \/etc\/kboot\/addons\.d\/10-team\.yaml/);
     assert.match(
       result.stdout,
-      /1\. take the bootstrap lease .* run kubeadm init --upload-certs\n(\s+\d\. apply addon .*\n){3}\s+5\. publish join material and mark the cluster initialized\n/,
+      /1\. take the bootstrap lease .* run kubeadm init --upload-certs\n(\s+\d\. apply addon .*\n){3}\s+5\. apply the node-leave RBAC and publish a token of kube-system\/kboot-node-leave as secret kboot\/addons-dry\/node-leave\n\s+6\. publish join material and mark the cluster initialized\n/,
     );
     assert.deepEqual(readKubectlLog(sim.kubectlLog), []);
     assert.deepEqual(

@@ -72,6 +72,7 @@ describe('the permission catalogue', () => {
           'kms:GenerateDataKey',
           's3:PutObject',
           'secretsmanager:CreateSecret',
+          'secretsmanager:GetSecretValue',
           'secretsmanager:PutSecretValue',
           'secretsmanager:TagResource',
         ],
