@@ -12,6 +12,9 @@
 //
 // A binary is rebuilt only when its bundle or its Node base binary changed since the last build
 // (recorded in build/sea-state.json), so `npm test` costs little when nothing changed.
+//
+// Each binary's V8 code cache comes from a training worker join run by that arch's Node
+// (scripts/lib/code-cache.mjs): a join then compiles almost nothing.
 import {
   existsSync,
   linkSync,
@@ -26,6 +29,7 @@ import {
 import path from 'node:path';
 import { acquireBuildLock } from './lib/build-lock.mjs';
 import { bundleKboot, heavyEagerPackages, stampBundle, startupReport } from './lib/bundle.mjs';
+import { DEBUG_ENV } from './lib/code-cache.mjs';
 import { commandFor, runnerFor } from './lib/emulation.mjs';
 import { buildDateFrom, gitFacts } from './lib/git-info.mjs';
 import { BASE_ARCHES, ensureNodeBases } from './lib/node-base.mjs';
@@ -33,7 +37,7 @@ import { cleanNodeEnv, runProcess } from './lib/proc.mjs';
 import { buildSea, installBinary } from './lib/sea.mjs';
 
 /** Bump when the way a binary is made changes, so cached binaries are rebuilt. */
-const RECIPE = 1;
+const RECIPE = 2;
 
 const root = path.resolve(import.meta.dirname, '..');
 const buildDir = path.join(root, 'build');
@@ -69,24 +73,36 @@ function outputUnchanged(record, output) {
   return stat.size === record.size && stat.mtimeMs === record.mtimeMs;
 }
 
-async function smokeTest(arch, runner, binary, expectedVersion) {
+/**
+ * `--version` as the loader answers it, then through the bundle (with the code-cache report on):
+ * both print the version, and V8 must take the training join's code cache.
+ */
+async function smokeTest(arch, runner, binary, expectedVersion, useCodeCache) {
   if (!runner.available) {
     warn(`not smoke-testing ${arch}: ${runner.missing}`);
     return `${arch} skipped`;
   }
   const { command, args } = commandFor(runner, binary, ['--version']);
-  const result = await runProcess(command, args, { env: cleanNodeEnv(), timeoutMs: 120_000 });
-  const printed = result.stdout.trim();
-  if (result.code !== 0 || printed !== expectedVersion) {
-    throw new Error(
-      `smoke test failed: ${path.relative(root, binary)} --version ` +
-        `(${runner.describe}) exited ${result.code} printing "${printed}", expected "${expectedVersion}"\n${result.stderr.trim()}`,
-    );
+  const runs = [{}, ...(useCodeCache ? [{ [DEBUG_ENV]: '1' }] : [])];
+  let elapsedMs = 0;
+  for (const extra of runs) {
+    const result = await runProcess(command, args, { env: cleanNodeEnv(extra), timeoutMs: 120_000 });
+    const printed = result.stdout.trim();
+    const how = `${path.relative(root, binary)} --version (${runner.describe}${DEBUG_ENV in extra ? `, ${DEBUG_ENV}=1` : ''})`;
+    if (result.code !== 0 || printed !== expectedVersion) {
+      throw new Error(
+        `smoke test failed: ${how} exited ${result.code} printing "${printed}", expected "${expectedVersion}"\n${result.stderr.trim()}`,
+      );
+    }
+    if (DEBUG_ENV in extra && !result.stderr.includes('kboot: code cache accepted')) {
+      throw new Error(`smoke test failed: ${how}: V8 did not take the code cache\n${result.stderr.trim()}`);
+    }
+    elapsedMs += DEBUG_ENV in extra ? 0 : result.elapsedMs;
   }
-  return `${arch} ok (${runner.native ? '' : `${runner.describe}, `}${secs(result.elapsedMs)})`;
+  return `${arch} ok (${runner.native ? '' : `${runner.describe}, `}${secs(elapsedMs)}${useCodeCache ? ', code cache taken' : ''})`;
 }
 
-async function buildArch({ arch, base, stamped, bundleKey, state, hostBase }) {
+async function buildArch({ arch, base, stamped, bundleKey, state, hostBase, version }) {
   const runner = runnerFor(arch);
   const useCodeCache = runner.available;
   const output = path.join(distDir, `kboot-linux-${arch}`);
@@ -119,6 +135,7 @@ async function buildArch({ arch, base, stamped, bundleKey, state, hostBase }) {
     useCodeCache,
     runner,
     blobMaker: useCodeCache ? undefined : hostBase.binary,
+    version,
   });
   const stat = statSync(output);
   const newRecord = { key, size: stat.size, mtimeMs: stat.mtimeMs, blobBytes: timings.blobBytes };
@@ -211,6 +228,7 @@ async function main() {
         bundleKey: bundle.hash + buildDate,
         state,
         hostBase: bases[hostArch],
+        version: facts.version,
       }),
     ),
   );
@@ -224,7 +242,21 @@ async function main() {
       `  ${result.arch.padEnd(6)}  ${path.relative(root, result.output).padEnd(22)}  ${mb(result.record.size)}  ` +
         `${result.useCodeCache ? `code cache, blob by ${result.runner.describe}` : 'NO code cache (blob by the host Node)'}  ${how}`,
     );
-    if (result.built) smoke.push(await smokeTest(result.arch, result.runner, result.output, facts.version));
+    const training = result.timings?.training;
+    if (training !== undefined) {
+      say(`          code cache from a training join: ${kb(training.bytes)} (${secs(training.ms)})`);
+      if (!training.joined) {
+        warn(
+          `${result.arch}: the code-cache training join did not reach \`kubeadm join\`; the cache holds less ` +
+            `(a join costs more CPU). Its last output:\n${training.output}`,
+        );
+      }
+    }
+    if (result.built) {
+      smoke.push(
+        await smokeTest(result.arch, result.runner, result.output, facts.version, result.useCodeCache),
+      );
+    }
   }
   const linked = linkHostBinary();
   if (linked !== undefined) say(`  dist/kboot -> ${linked}`);

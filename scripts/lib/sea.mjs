@@ -1,12 +1,15 @@
 // One single executable for one arch (Node SEA):
-//   1. a SEA config (main = the arch's bundle, output = the preparation blob);
-//   2. the blob, made by THAT arch's base binary (`--experimental-sea-config`): the code cache in
-//      it is V8-version- and arch-specific, so a foreign arch runs under qemu;
+//   1. with a code cache: the training join's V8 code cache for the bundle (code-cache.mjs) and a
+//      SEA config whose main is the small loader and whose assets are the bundle and that cache;
+//      without one: a SEA config whose main is the bundle itself;
+//   2. the blob, made by THAT arch's base binary (`--experimental-sea-config`): the code caches
+//      are V8-version- and arch-specific, so a foreign arch runs under qemu;
 //   3. a copy of the base binary with the blob injected by postject (NODE_SEA_BLOB + the fuse);
 //   4. copied into dist/ with copy_file_range and renamed into place (see installBinary).
 import { chmodSync, copyFileSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { BUNDLE_ASSET, CACHE_ASSET, loaderSource, trainCodeCache } from './code-cache.mjs';
 import { commandFor } from './emulation.mjs';
 import { cleanNodeEnv, runChecked } from './proc.mjs';
 
@@ -20,7 +23,9 @@ const require = createRequire(import.meta.url);
  *   useCodeCache: boolean, runner: import('./emulation.mjs').Runner, blobMaker?: string }} options
  *   blobMaker: the binary that makes the blob when the arch's own cannot run here (only
  *   without a code cache; it must be the same Node version).
- * @returns {Promise<{ blobBytes: number, blobMs: number, injectMs: number }>}
+ *   version: what the loader answers to a bare --version.
+ * @returns {Promise<{ blobBytes: number, blobMs: number, injectMs: number,
+ *   training?: { bytes: number, joined: boolean, ms: number, output: string } }>}
  */
 export async function buildSea(options) {
   const { workDir } = options;
@@ -34,6 +39,21 @@ export async function buildSea(options) {
     useCodeCache: options.useCodeCache,
     useSnapshot: false,
   };
+  let training;
+  if (options.useCodeCache) {
+    const loader = path.join(workDir, 'loader.cjs');
+    const cacheFile = path.join(workDir, CACHE_ASSET);
+    writeFileSync(loader, loaderSource({ version: options.version }));
+    training = await trainCodeCache({
+      runner: options.runner,
+      nodeBinary: options.baseBinary,
+      loader,
+      bundle: options.main,
+      cacheFile,
+    });
+    config.main = loader;
+    config.assets = { [BUNDLE_ASSET]: options.main, [CACHE_ASSET]: cacheFile };
+  }
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
 
   const maker = options.blobMaker ?? options.baseBinary;
@@ -54,7 +74,12 @@ export async function buildSea(options) {
   );
   installBinary(injected, options.output);
   rmSync(injected, { force: true });
-  return { blobBytes: statSync(blob).size, blobMs: blobRun.elapsedMs, injectMs: injectRun.elapsedMs };
+  return {
+    blobBytes: statSync(blob).size,
+    blobMs: blobRun.elapsedMs,
+    injectMs: injectRun.elapsedMs,
+    training,
+  };
 }
 
 /**
