@@ -5,8 +5,6 @@
  */
 
 import { type Command, Option } from 'commander';
-import { buildInfo } from '../core/build-info.js';
-import { NotAvailableError } from '../core/errors.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.js';
 import { type CommandContext, createContext, OUTPUT_FORMATS, type OutputFormat } from './context.js';
 
@@ -46,15 +44,6 @@ export function lazyAction<O>(runtime: Runtime, load: () => Promise<Handler<With
     );
     const handler = await load();
     await handler({ ...(raw as unknown as O), args: command.args }, ctx);
-  };
-}
-
-/** The loader for a command whose implementation is not in this version. */
-export function notAvailable(commandName: string): () => Promise<Handler<unknown>> {
-  return async () => async () => {
-    throw new NotAvailableError(`'kboot ${commandName}' is not available in kboot ${buildInfo().version}`, {
-      hint: 'upgrade kboot to a version that ships this command (see CHANGELOG.md)',
-    });
   };
 }
 

@@ -54,12 +54,6 @@ export class ConfigError extends KbootError {
   readonly code = 'config';
 }
 
-/** A command whose implementation has not shipped in this version. */
-export class NotAvailableError extends KbootError {
-  readonly exitCode = ExitCode.usage;
-  readonly code = 'not-available';
-}
-
 /** AWS (or IMDS) could not be reached, or answered with a server error after retries. */
 export class AwsUnavailableError extends KbootError {
   readonly exitCode = ExitCode.awsUnavailable;

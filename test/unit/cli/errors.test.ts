@@ -14,7 +14,6 @@ import {
   InternalError,
   KubeadmError,
   KubectlError,
-  NotAvailableError,
   StateConflictError,
   toKbootError,
   UsageError,
@@ -24,7 +23,6 @@ describe('exit codes', () => {
   const table = [
     [new UsageError('x'), 2],
     [new ConfigError('x'), 2],
-    [new NotAvailableError('x'), 2],
     [new AwsUnavailableError('x'), 3],
     [new AwsDeniedError('x'), 4],
     [new AwsThrottledError('x'), 5],
@@ -40,7 +38,7 @@ describe('exit codes', () => {
   }
   it('gives every class its own exit code, except the usage family', () => {
     const codes = new Set(table.filter(([e]) => e.exitCode !== ExitCode.usage).map(([e]) => e.exitCode));
-    assert.equal(codes.size, table.length - 3);
+    assert.equal(codes.size, table.length - 2);
   });
   it('wraps unknown failures as internal, keeping the cause', () => {
     const cause = new TypeError('boom');
