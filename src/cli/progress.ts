@@ -43,7 +43,8 @@ export function terminalProgress(stream: NodeJS.WriteStream): Progress {
   let drawn = 0;
   let title = '';
   const draw = () => {
-    const width = stream.columns ?? 100;
+    // Lines never wrap (the cursor moves back by lines); a pty may report 0 columns.
+    const width = (stream.columns ?? 0) > 0 ? stream.columns : 100;
     const lines = [
       title,
       ...keys.map((key) => {

@@ -107,17 +107,19 @@ function engineFor(
   tags: Record<string, string>,
   command: string,
 ): Run {
-  const logger = ctx.logger.child({ command: `cluster ${command}`, cluster });
+  const live = process.stderr.isTTY && ctx.output.format === 'text';
+  // On a terminal the redrawn step list says what happens; info lines would break it.
+  const logger = ctx.logger.child(
+    { command: `cluster ${command}`, cluster },
+    live && ctx.logger.isLevelEnabled('info') && !ctx.logger.isLevelEnabled('debug') ? { level: 'warn' } : {},
+  );
   const clients = new AwsClients({ region, logger, env: ctx.env, traceFile: ctx.env.KBOOT_TRACE_AWS_CALLS });
   const engine = new ClusterEngine({
     cluster,
     region,
     state: { tableName: table, ...lazyState(clients, table) },
     providers: awsProviders({ clients, logger, clock: ctx.clock }),
-    progress:
-      process.stderr.isTTY && ctx.output.format === 'text'
-        ? terminalProgress(process.stderr)
-        : logProgress(logger),
+    progress: live ? terminalProgress(process.stderr) : logProgress(logger),
     logger,
     tagsFor: (key) => resourceTags({ name: cluster, tags }, key),
     signal: ctx.signal,

@@ -41,6 +41,15 @@ describe('progress', () => {
     progress.finish();
   });
 
+  it('draws whole lines when the terminal reports no width', () => {
+    const { stream, writes } = fakeTerminal();
+    (stream as { columns: number }).columns = 0;
+    const progress = terminalProgress(stream);
+    progress.start(['kms-key'], 'creating');
+    progress.update('kms-key', 'created', 'key-id');
+    assert.match(writes[1] ?? '', /✓ kms-key created key-id\n/);
+  });
+
   it('logs one line per change elsewhere', () => {
     const lines: Record<string, unknown>[] = [];
     const logger = pino(
