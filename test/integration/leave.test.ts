@@ -108,6 +108,28 @@ describe('kboot leave', () => {
     }
   }
 
+  /** A real etcd of the master and two peers, signed by the master's etcd CA. */
+  async function threeMemberEtcd(master: SimInstance): Promise<EtcdCluster> {
+    const pki = path.join(master.root, 'etc/kubernetes/pki/etcd');
+    const etcd = await EtcdCluster.start([master.privateDns, 'peer-b', 'peer-c'], {
+      certPath: path.join(pki, 'ca.crt'),
+      keyPath: path.join(pki, 'ca.key'),
+    });
+    etcds.push(etcd);
+    return etcd;
+  }
+
+  /** The instance in the group, with its termination lifecycle action open; returns the action's token. */
+  async function terminating(instance: SimInstance): Promise<string> {
+    await group([instance]);
+    return stub.openAction(GROUP, 'kboot-leave', instance.instanceId);
+  }
+
+  /** How many CompleteLifecycleAction calls the stub answered ok. */
+  function completedActions(): number {
+    return stub.calls.filter((c) => c.action === 'CompleteLifecycleAction' && c.answer === 'ok').length;
+  }
+
   function byCommand(log: KubectlInvocation[], command: string, node: string): KubectlInvocation {
     const found = log.find((entry) => entry.command === command && entry.argv.includes(node));
     assert.ok(found, `kubectl ${command} ${node} was run: ${log.map((e) => e.argv.join(' ')).join(' | ')}`);
@@ -124,8 +146,7 @@ describe('kboot leave', () => {
 
   it('a worker drains, resets, deletes its Node and completes the lifecycle action, with the node-leave credential', async () => {
     const { sim, worker, kubectlLog, apiDir } = await cluster('wleave', { FAKE_KUBECTL_DRAIN_MS: '3500' });
-    await group([worker]);
-    const token = stub.openAction(GROUP, 'kboot-leave', worker.instanceId);
+    const token = await terminating(worker);
     const result = await sim.run(worker, ['leave', '--heartbeat-interval', '1s', '--output', 'json']);
     assert.equal(result.exitCode, 0, result.stderr.slice(-3000));
     const report = JSON.parse(result.stdout) as {
@@ -191,16 +212,10 @@ describe('kboot leave', () => {
     skip: etcdMissing(),
   }, async () => {
     const { sim, master, kubectlLog, apiDir } = await cluster('mleave');
-    const pki = path.join(master.root, 'etc/kubernetes/pki/etcd');
-    const etcd = await EtcdCluster.start([master.privateDns, 'peer-b', 'peer-c'], {
-      certPath: path.join(pki, 'ca.crt'),
-      keyPath: path.join(pki, 'ca.key'),
-    });
-    etcds.push(etcd);
+    const etcd = await threeMemberEtcd(master);
     // etcd refuses to remove a member until its peers have been connected for 5 s.
     await new Promise((resolve) => setTimeout(resolve, 6000));
-    await group([master]);
-    stub.openAction(GROUP, 'kboot-leave', master.instanceId);
+    await terminating(master);
     // Its own member only, as on a real master (127.0.0.1:2379): kboot removes it through the others.
     const endpoints = etcd.node(master.privateDns).clientUrl;
     const result = await sim.run(master, ['leave', '--output', 'json'], {
@@ -258,12 +273,7 @@ describe('kboot leave', () => {
     skip: etcdMissing(),
   }, async () => {
     const { sim, master } = await cluster('quorum');
-    const pki = path.join(master.root, 'etc/kubernetes/pki/etcd');
-    const etcd = await EtcdCluster.start([master.privateDns, 'peer-b', 'peer-c'], {
-      certPath: path.join(pki, 'ca.crt'),
-      keyPath: path.join(pki, 'ca.key'),
-    });
-    etcds.push(etcd);
+    const etcd = await threeMemberEtcd(master);
     await etcd.stopMember('peer-c');
     const result = await sim.run(master, ['leave', '--output', 'json'], {
       env: { KBOOT_ETCD_ENDPOINTS: etcd.node(master.privateDns).clientUrl },
@@ -319,41 +329,30 @@ describe('kboot leave', () => {
 
   it('the drain deadline passes: logs what is left, goes on and completes the action', async () => {
     const { sim, worker, kubectlLog } = await cluster('deadline', { FAKE_KUBECTL_DRAIN_MS: '60000' });
-    await group([worker]);
-    stub.openAction(GROUP, 'kboot-leave', worker.instanceId);
+    await terminating(worker);
     const result = await sim.run(worker, ['leave', '--drain-timeout', '2s']);
     assert.equal(result.exitCode, 0, result.stderr.slice(-2000));
     assert.ok(result.logs.some((line) => /drain deadline \(2s\) passed/.test(String(line.msg))));
     const drain = byCommand(readKubectlLog(kubectlLog), 'drain', worker.privateDns);
     assert.notEqual(drain.exitCode, 0);
     resetOf(sim, worker);
-    assert.equal(
-      stub.calls.filter((c) => c.action === 'CompleteLifecycleAction' && c.answer === 'ok').length,
-      1,
-    );
+    assert.equal(completedActions(), 1);
   });
 
   it('kubectl failing or missing: the lifecycle action is still completed, and the exit code says kubectl failed', async () => {
     const { sim, worker } = await cluster('kfail');
-    await group([worker]);
-    stub.openAction(GROUP, 'kboot-leave', worker.instanceId);
+    await terminating(worker);
     const failing = await sim.run(worker, ['leave'], { env: { FAKE_KUBECTL_FAIL_ON: 'drain' } });
     assert.equal(failing.exitCode, 10, failing.stderr.slice(-2000));
     assert.match(failing.error?.msg ?? '', /kubectl drain/);
-    assert.equal(
-      stub.calls.filter((c) => c.action === 'CompleteLifecycleAction' && c.answer === 'ok').length,
-      1,
-    );
+    assert.equal(completedActions(), 1);
     resetOf(sim, worker);
 
     stub.openAction(GROUP, 'kboot-leave', worker.instanceId);
     const missing = await sim.run(worker, ['leave'], { env: { KBOOT_KUBECTL: '/nonexistent/kubectl' } });
     assert.equal(missing.exitCode, 10, missing.stderr.slice(-2000));
     assert.match(missing.error?.hint ?? '', /install kubectl/);
-    assert.equal(
-      stub.calls.filter((c) => c.action === 'CompleteLifecycleAction' && c.answer === 'ok').length,
-      2,
-    );
+    assert.equal(completedActions(), 2);
   });
 
   it('no node-leave credential: the worker still resets and completes the action; exit 8 names the secret', async () => {
@@ -366,8 +365,7 @@ describe('kboot leave', () => {
     } finally {
       secrets.destroy();
     }
-    await group([worker]);
-    stub.openAction(GROUP, 'kboot-leave', worker.instanceId);
+    await terminating(worker);
     const result = await sim.run(worker, ['leave']);
     assert.equal(result.exitCode, 8, result.stderr.slice(-2000));
     assert.match(result.error?.msg ?? '', /secret kboot\/nocred\/node-leave does not exist/);
@@ -377,10 +375,7 @@ describe('kboot leave', () => {
       'no kubectl without a credential',
     );
     resetOf(sim, worker);
-    assert.equal(
-      stub.calls.filter((c) => c.action === 'CompleteLifecycleAction' && c.answer === 'ok').length,
-      1,
-    );
+    assert.equal(completedActions(), 1);
   });
 
   it('--watch leaves once IMDS says the instance is Terminated; --only-if-terminating stays on a reboot', async () => {
@@ -401,10 +396,7 @@ describe('kboot leave', () => {
     const result = await watching.result;
     assert.equal(result.exitCode, 0, result.stderr.slice(-2000));
     resetOf(sim, worker);
-    assert.equal(
-      stub.calls.filter((c) => c.action === 'CompleteLifecycleAction' && c.answer === 'ok').length,
-      1,
-    );
+    assert.equal(completedActions(), 1);
   });
 
   it('--watch leaves on a spot terminate notice, not on a spot stop', async () => {

@@ -7,18 +7,15 @@ import {
   planEtcd,
   quorumOf,
 } from '../../../../src/domain/cleanup/plan.js';
-import type { Ec2InstanceState, InstanceFact, InstanceLookup } from '../../../../src/domain/cleanup/ports.js';
+import {
+  type Ec2InstanceState,
+  INSTANCE_STATES,
+  type InstanceFact,
+  type InstanceLookup,
+} from '../../../../src/domain/cleanup/ports.js';
 import type { EtcdMember } from '../../../../src/domain/etcd/members.js';
 
-const STATES: readonly (Ec2InstanceState | 'absent')[] = [
-  'pending',
-  'running',
-  'shutting-down',
-  'terminated',
-  'stopping',
-  'stopped',
-  'absent',
-];
+const STATES: readonly (Ec2InstanceState | 'absent')[] = [...INSTANCE_STATES, 'absent'];
 
 function member(i: number, extra: Partial<EtcdMember> = {}): EtcdMember {
   return {
