@@ -8,8 +8,8 @@
 
 import {
   type AttributeValue,
-  type DynamoDBClient,
   DeleteItemCommand,
+  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,

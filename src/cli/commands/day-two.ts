@@ -47,7 +47,9 @@ export function registerDayTwo(program: Command, runtime: Runtime): void {
       ),
     )
     .addOption(
-      new Option('--config <path>', 'node config file (resolved under --root)').default('/etc/kboot/config.yaml'),
+      new Option('--config <path>', 'node config file (resolved under --root)').default(
+        '/etc/kboot/config.yaml',
+      ),
     )
     .addOption(dryRunOption())
     .addOption(outputOption())

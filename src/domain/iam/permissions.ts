@@ -25,14 +25,14 @@
  */
 
 import { OIDC_OBJECT_KEYS } from '../irsa/issuer.js';
-import type { IamRole } from './roles.js';
-import type { SecretKind } from './scope.js';
 import {
   type ArnsOf,
   CLUSTER_GRANT_SPECS,
   type ClusterCommand,
   type ClusterIamAction,
 } from './cluster-grants.js';
+import type { IamRole } from './roles.js';
+import type { SecretKind } from './scope.js';
 
 export type KbootCommand =
   | ClusterCommand
