@@ -221,7 +221,12 @@ export async function trainCodeCache({ runner, nodeBinary, loader, bundle, cache
     chmodSync(kubeadm, 0o755);
     const marker = path.join(scratch, 'joined');
     rmSync(cacheFile, { force: true });
-    const env = cleanNodeEnv({
+    // Nothing of the builder's own AWS or kboot settings reaches the training join.
+    const inherited = Object.fromEntries(
+      Object.entries(cleanNodeEnv()).filter(([name]) => !/^(AWS_|KBOOT_)/.test(name)),
+    );
+    const env = {
+      ...inherited,
       KBOOT_CODE_CACHE_BUNDLE: bundle,
       KBOOT_CODE_CACHE_OUT: cacheFile,
       KBOOT_TRAINING_MARKER: marker,
@@ -237,9 +242,7 @@ export async function trainCodeCache({ runner, nodeBinary, loader, bundle, cache
       KBOOT_KUBEADM: kubeadm,
       KBOOT_POLL_MS: '200',
       KBOOT_LOG_FORMAT: 'json',
-    });
-    delete env.KBOOT_TRACE_AWS_CALLS;
-    delete env.AWS_PROFILE;
+    };
     const { command, args } = commandFor(runner, nodeBinary, [loader, 'boot', '--output', 'json']);
     const result = await runProcess(command, args, { cwd: scratch, env, timeoutMs: 5 * 60_000 });
     if (!existsSync(cacheFile)) {

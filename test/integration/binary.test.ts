@@ -49,10 +49,12 @@ function arm64SkipReason(): string | undefined {
 }
 
 /** Runs the arm64 binary natively on arm64, under qemu elsewhere. */
-function runArm64(args: readonly string[]) {
-  if (process.arch === 'arm64') return runKboot(args, { binary: distBinary('arm64'), timeoutMs: 120_000 });
+function runArm64(args: readonly string[], env: Record<string, string> = {}) {
+  if (process.arch === 'arm64')
+    return runKboot(args, { binary: distBinary('arm64'), env, timeoutMs: 120_000 });
   return runKboot(['-L', ARM64_SYSROOT, distBinary('arm64'), ...args], {
     binary: 'qemu-aarch64',
+    env,
     timeoutMs: 120_000,
   });
 }
@@ -136,6 +138,19 @@ describe('single executable', () => {
     assert.equal(elfMachine(kbootBinary()), ELF_MACHINE[process.arch]);
   });
 
+  it('compiles its bundle with the code cache of the training join made by the build', async () => {
+    // KBOOT_DEBUG_CODE_CACHE also makes --version go through the bundle, not the loader's answer.
+    const result = await runKboot(['--version'], {
+      binary: isolatedBinary,
+      cwd: isolatedDir,
+      env: { ...bareEnv, KBOOT_DEBUG_CODE_CACHE: '1' },
+    });
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(result.stderr, 'kboot: code cache accepted\n');
+    const plain = await runKboot(['--version'], { binary: isolatedBinary, cwd: isolatedDir, env: bareEnv });
+    assert.equal(result.stdout, plain.stdout);
+  });
+
   const arm64Skip = arm64SkipReason();
 
   it('the arm64 binary prints its version', { skip: arm64Skip ?? false, timeout: 180_000 }, async () => {
@@ -143,6 +158,12 @@ describe('single executable', () => {
     const result = await runArm64(['--version']);
     assert.equal(result.exitCode, 0, result.stderr);
     assert.equal(result.stdout.trim(), host.stdout.trim());
+  });
+
+  it('the arm64 binary takes its code cache', { skip: arm64Skip ?? false, timeout: 180_000 }, async () => {
+    const result = await runArm64(['--version'], { KBOOT_DEBUG_CODE_CACHE: '1' });
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(result.stderr, 'kboot: code cache accepted\n');
   });
 
   it('the arm64 binary says it is arm64', { skip: arm64Skip ?? false, timeout: 180_000 }, async () => {
