@@ -67,6 +67,25 @@ describe('boot flows: post-init addons', () => {
     }
   }
 
+  /** A failed init: kubeadm reset ran, the lease released, uninitialized, the failure recorded at `step`, no init config left. */
+  async function assertFailedCleanly(sim: SimCluster, master: SimInstance, step: string): Promise<void> {
+    assert.ok(
+      sim.invocations().some((i) => i.command === 'reset'),
+      'kubeadm reset ran',
+    );
+    const lock = await readItem(sim.name, 'lock#bootstrap');
+    assert.equal(lock?.owner, undefined, 'the lease was released');
+    const record = await readItem(sim.name, 'meta');
+    assert.equal(record?.initialized, undefined);
+    const lastFailure = record?.lastFailure as { step: string; message: string } | undefined;
+    assert.equal(lastFailure?.step, step);
+    assert.match(lastFailure?.message ?? '', /injected by FAKE_KUBECTL_FAIL_ON/);
+    assert.ok(
+      !existsSync(path.join(master.root, 'var/lib/kboot/kubeadm/init.yaml')),
+      'the config with secrets was removed',
+    );
+  }
+
   function addonsDir(instance: SimInstance, files: Record<string, string>): void {
     const dir = path.join(instance.root, 'etc/kboot/addons.d');
     mkdirSync(dir, { recursive: true });
@@ -221,23 +240,9 @@ describe('boot flows: post-init addons', () => {
       failed.error?.msg,
       'addon cilium (/var/lib/kboot/addons/10-cilium.yaml) was not applied: kubectl apply exited 1: Error from server (InternalError): an error on the server ("Internal Server Error: \\"injected by FAKE_KUBECTL_FAIL_ON\\"") has prevented the request from succeeding',
     );
-    assert.ok(
-      sim.invocations().some((i) => i.command === 'reset'),
-      'kubeadm reset ran',
-    );
-    const lock = await readItem(sim.name, 'lock#bootstrap');
-    assert.equal(lock?.owner, undefined, 'the lease was released');
-    const record = await readItem(sim.name, 'meta');
-    assert.equal(record?.initialized, undefined);
-    const lastFailure = record?.lastFailure as { step: string; message: string } | undefined;
-    assert.equal(lastFailure?.step, 'addon cilium');
-    assert.match(lastFailure?.message ?? '', /injected by FAKE_KUBECTL_FAIL_ON/);
+    await assertFailedCleanly(sim, master, 'addon cilium');
     assert.equal(applies(sim).length, 1, 'the addons after the failed one were not applied');
     assert.deepEqual(nodeLeaveCalls(sim), [], 'nor the node-leave credential');
-    assert.ok(
-      !existsSync(path.join(master.root, 'var/lib/kboot/kubeadm/init.yaml')),
-      'the config with secrets was removed',
-    );
   });
 
   it('fails like an addon when the node-leave credential cannot be published: reset, failure recorded, lease released, exit 10', async () => {
@@ -252,14 +257,7 @@ describe('boot flows: post-init addons', () => {
       /^the node-leave credential was not published: kubectl create token exited 1: .*injected by FAKE_KUBECTL_FAIL_ON/,
     );
     assert.equal(applies(sim).length, 2, 'the addons were applied first');
-    assert.ok(
-      sim.invocations().some((i) => i.command === 'reset'),
-      'kubeadm reset ran',
-    );
-    assert.equal((await readItem(sim.name, 'lock#bootstrap'))?.owner, undefined, 'the lease was released');
-    const record = await readItem(sim.name, 'meta');
-    assert.equal(record?.initialized, undefined);
-    assert.equal((record?.lastFailure as { step?: string } | undefined)?.step, 'node-leave-credential');
+    await assertFailedCleanly(sim, master, 'node-leave-credential');
   });
 
   it('without a cloud controller, kubelets run with no cloud provider and kubectl applies no addon', async () => {
