@@ -3,6 +3,7 @@
 // - format cjs, platform node, target node26, minified;
 // - `await import()` stays lazy: esbuild wraps a dynamically imported module in a lazy
 //   initializer, so a command's handler, pino-pretty and every AWS client run only when used;
+// - `import()` of a node: builtin becomes a require() in a promise (nothing else is external);
 // - top-level await cannot be expressed in CJS: esbuild rejects it, and the error says so;
 // - `import.meta` (empty in CJS) is mapped to an object with working url/filename/dirname;
 // - build facts reach src/core/build-info.ts through `define` (__KBOOT_BUILD_INFO__). The build
@@ -29,6 +30,11 @@ export async function bundleKboot({ root, facts }) {
       platform: 'node',
       format: 'cjs',
       target: 'node26',
+      // No `import()` is left in the bundle: esbuild turns each into a require() in a promise
+      // (node: builtins are all that stays external). The single executable compiles the bundle
+      // with vm.Script (scripts/lib/code-cache.mjs), where a real import() would need
+      // --experimental-vm-modules or the experimental main-context loader.
+      supported: { 'dynamic-import': false },
       minify: true,
       // Error class names appear in stacks (--log-level debug) and in logged `err.type`.
       keepNames: true,

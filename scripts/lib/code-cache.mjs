@@ -53,7 +53,7 @@ if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V') && proces
   const script = new vm.Script('(function (exports, require, module, __filename, __dirname) {' + source + '\\n})', {
     filename: ${JSON.stringify(BUNDLE_ASSET)},
     cachedData,
-    importModuleDynamically: (specifier) => import(specifier),
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   if (process.env.${DEBUG_ENV} !== undefined) {
     const state = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';

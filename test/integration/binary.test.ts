@@ -151,6 +151,21 @@ describe('single executable', () => {
     assert.equal(result.stdout, plain.stdout);
   });
 
+  it('loads a module it imports on demand (node:https for an https IMDS endpoint)', {
+    timeout: 60_000,
+  }, async () => {
+    // The bundle runs under vm.Script, where a real import() fails without an experimental flag.
+    const result = await runKboot(['identity'], {
+      binary: isolatedBinary,
+      cwd: isolatedDir,
+      env: { ...bareEnv, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_SERVICE_ENDPOINT: 'https://127.0.0.1:9' },
+      timeoutMs: 60_000,
+    });
+    assert.equal(result.exitCode, 3, result.stderr);
+    assert.match(result.stderr, /connection failed \(ECONNREFUSED\)/);
+    assert.doesNotMatch(result.stderr, /Warning|DYNAMIC_IMPORT/);
+  });
+
   const arm64Skip = arm64SkipReason();
 
   it('the arm64 binary prints its version', { skip: arm64Skip ?? false, timeout: 180_000 }, async () => {
