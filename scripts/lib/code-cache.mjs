@@ -243,7 +243,15 @@ export async function trainCodeCache({ runner, nodeBinary, loader, bundle, cache
       KBOOT_POLL_MS: '200',
       KBOOT_LOG_FORMAT: 'json',
     };
-    const { command, args } = commandFor(runner, nodeBinary, [loader, 'boot', '--output', 'json']);
+    const { command, args } = commandFor(runner, nodeBinary, [
+      loader,
+      'boot',
+      '--output',
+      'json',
+      // A stand-in that stops satisfying the flow ends the run in a minute, not kboot's 30 min.
+      '--wait-timeout',
+      '60s',
+    ]);
     const result = await runProcess(command, args, { cwd: scratch, env, timeoutMs: 5 * 60_000 });
     if (!existsSync(cacheFile)) {
       throw new Error(
