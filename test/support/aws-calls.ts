@@ -128,6 +128,11 @@ const IAM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   'ec2:DescribeLaunchTemplates': ['ec2:DescribeLaunchTemplates'],
   'ec2:DescribeLaunchTemplateVersions': ['ec2:DescribeLaunchTemplateVersions'],
   'ec2:DeleteLaunchTemplate': ['ec2:DeleteLaunchTemplate'],
+  'ec2:DescribeSecurityGroups': ['ec2:DescribeSecurityGroups'],
+  'ec2:CreateSecurityGroup': ['ec2:CreateSecurityGroup', 'ec2:CreateTags'],
+  'ec2:AuthorizeSecurityGroupIngress': ['ec2:AuthorizeSecurityGroupIngress'],
+  'ec2:RevokeSecurityGroupIngress': ['ec2:RevokeSecurityGroupIngress'],
+  'ec2:DeleteSecurityGroup': ['ec2:DeleteSecurityGroup'],
   'autoscaling:CreateAutoScalingGroup': [
     'autoscaling:CreateAutoScalingGroup',
     'autoscaling:CreateOrUpdateTags',

@@ -54,7 +54,10 @@ export interface LaunchTemplateProperties {
   instanceType: string;
   /** Key of the `iam-instance-profile` resource whose instance profile instances get. */
   instanceProfile: string;
+  /** Existing security groups (the spec's `network.securityGroupIds`). */
   securityGroupIds?: string[] | undefined;
+  /** Keys of `security-group` resources whose `groupId` output instances also get. */
+  securityGroupsFrom?: string[] | undefined;
   keyName?: string | undefined;
   /** IMDS hop limit: 1 (default) keeps pods away from the instance role. */
   metadataHopLimit?: number | undefined;

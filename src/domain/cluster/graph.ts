@@ -25,6 +25,12 @@ import {
   type UserDataNodeConfig,
 } from './compute.js';
 import { type DesiredResource, RESOURCE_TAGS } from './resource.js';
+import {
+  controlPlaneRules,
+  type SecurityGroupProperties,
+  type SecurityGroupRulesProperties,
+  workerRules,
+} from './security-groups.js';
 import type { ClusterSpec } from './spec.js';
 
 /** Keys of the resources every cluster has. */
@@ -42,6 +48,8 @@ export const KEYS = {
   asg: (name: string) => `asg/${name}`,
   irsaBucket: 'irsa-bucket',
   oidcProvider: 'oidc-provider',
+  securityGroup: (role: NodeRole) => `security-group/${role}`,
+  securityGroupRules: (role: NodeRole) => `security-group-rules/${role}`,
 } as const;
 
 export type NodeRole = 'control-plane' | 'worker';
@@ -227,6 +235,34 @@ export function clusterGraph(spec: ClusterSpec): DesiredResource[] {
     }),
   );
 
+  // Each group's rules name the other group: both groups first, then their rules.
+  const groupKeys = {
+    controlPlane: KEYS.securityGroup('control-plane'),
+    workers: KEYS.securityGroup('worker'),
+  };
+  for (const role of ['control-plane', 'worker'] as const) {
+    out.push(
+      resource<SecurityGroupProperties>(KEYS.securityGroup(role), 'security-group', [table], {
+        name: groupName(spec.name, role === 'worker' ? 'workers' : role),
+        description: `kboot: ${role} instances of cluster ${spec.name}`,
+        vpcId: spec.network.vpcId,
+      }),
+    );
+  }
+  for (const role of ['control-plane', 'worker'] as const) {
+    out.push(
+      resource<SecurityGroupRulesProperties>(
+        KEYS.securityGroupRules(role),
+        'security-group-rules',
+        [groupKeys.controlPlane, groupKeys.workers],
+        {
+          group: KEYS.securityGroup(role),
+          rules: role === 'control-plane' ? controlPlaneRules(spec, groupKeys) : workerRules(spec, groupKeys),
+        },
+      ),
+    );
+  }
+
   const irsaKeys: string[] = [];
   if (irsa !== undefined) {
     const region = irsa.region ?? spec.region;
@@ -283,7 +319,12 @@ export function clusterGraph(spec: ClusterSpec): DesiredResource[] {
       resource<LaunchTemplateProperties>(
         template.key,
         'launch-template',
-        [KEYS.instanceProfile(template.role), KEYS.nlb],
+        [
+          KEYS.instanceProfile(template.role),
+          KEYS.nlb,
+          KEYS.securityGroup(template.role),
+          KEYS.securityGroupRules(template.role),
+        ],
         {
           name: groupName(spec.name, template.group),
           role: template.role,
@@ -292,6 +333,10 @@ export function clusterGraph(spec: ClusterSpec): DesiredResource[] {
           kubernetesVersion: spec.kubernetesVersion,
           instanceType: template.instanceType,
           instanceProfile: KEYS.instanceProfile(template.role),
+          securityGroupsFrom: [KEYS.securityGroup(template.role)],
+          ...(spec.network.securityGroupIds.length === 0
+            ? {}
+            : { securityGroupIds: [...spec.network.securityGroupIds] }),
           metadataHopLimit: 1,
           nodeConfig,
           apiEndpointFrom: KEYS.nlb,

@@ -141,6 +141,26 @@ export const ClusterSpecSchema = z.strictObject({
       serviceCidr: cidr
         .default(DEFAULT_SERVICE_CIDR)
         .describe('service range: outside the VPC and the pod range'),
+      nodePortCidrs: z
+        .array(cidr)
+        .default([])
+        .describe(
+          "ranges the workers' security group admits to NodePort services (TCP 30000-32767); none by default",
+        ),
+      securityGroupIds: z
+        .array(
+          z
+            .string()
+            .regex(/^sg-[0-9a-f]{8,17}$/, { message: 'expected a security group id like sg-0abc1234' }),
+        )
+        .max(4, {
+          message:
+            "at most 4: instances also get the cluster's own group, and EC2 allows 5 a network interface",
+        })
+        .default([])
+        .describe(
+          "existing security groups every instance gets besides the cluster's own (control plane or workers)",
+        ),
     })
     .describe('where the cluster runs'),
   controlPlane: z

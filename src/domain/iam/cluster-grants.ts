@@ -86,6 +86,11 @@ export type ClusterIamAction =
   | 'ec2:DescribeLaunchTemplateVersions'
   | 'ec2:CreateLaunchTemplate'
   | 'ec2:DeleteLaunchTemplate'
+  | 'ec2:DescribeSecurityGroups'
+  | 'ec2:CreateSecurityGroup'
+  | 'ec2:AuthorizeSecurityGroupIngress'
+  | 'ec2:RevokeSecurityGroupIngress'
+  | 'ec2:DeleteSecurityGroup'
   | 'ec2:CreateTags'
   | 'ec2:RunInstances'
   | 'autoscaling:DescribeAutoScalingGroups'
@@ -135,6 +140,11 @@ export const CLUSTER_ARNS = {
   },
   launchTemplates: (scope: PolicyScope) => [
     `arn:${scope.partition}:ec2:${scope.region}:${scope.account}:launch-template/*`,
+  ],
+  /** CreateSecurityGroup is authorized on the group and on its VPC. */
+  securityGroups: (scope: PolicyScope) => [
+    `arn:${scope.partition}:ec2:${scope.region}:${scope.account}:security-group/*`,
+    `arn:${scope.partition}:ec2:${scope.region}:${scope.account}:vpc/*`,
   ],
   groups: (scope: PolicyScope) => [
     `arn:${scope.partition}:autoscaling:${scope.region}:${scope.account}:autoScalingGroup:*:autoScalingGroupName/kboot-${clusterPart(scope)}-*`,
@@ -215,6 +225,7 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
       'ec2:DescribeLaunchTemplates',
       'ec2:DescribeLaunchTemplateVersions',
       'ec2:DescribeImages',
+      'ec2:DescribeSecurityGroups',
       'autoscaling:DescribeAutoScalingGroups',
       'autoscaling:DescribeLifecycleHooks',
       'ec2:RunInstances',
@@ -307,6 +318,10 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
       'ec2:CreateLaunchTemplate',
       'ec2:CreateTags',
       'ec2:DeleteLaunchTemplate',
+      'ec2:CreateSecurityGroup',
+      'ec2:AuthorizeSecurityGroupIngress',
+      'ec2:RevokeSecurityGroupIngress',
+      'ec2:DeleteSecurityGroup',
       'autoscaling:CreateAutoScalingGroup',
       'autoscaling:CreateOrUpdateTags',
       'autoscaling:PutLifecycleHook',
@@ -315,9 +330,14 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
     ],
     target: {
       kind: 'arns',
-      arns: arnsOf(CLUSTER_ARNS.loadBalancers, CLUSTER_ARNS.launchTemplates, CLUSTER_ARNS.groups),
+      arns: arnsOf(
+        CLUSTER_ARNS.loadBalancers,
+        CLUSTER_ARNS.launchTemplates,
+        CLUSTER_ARNS.securityGroups,
+        CLUSTER_ARNS.groups,
+      ),
     },
-    why: 'the API load balancer, target group and listener; the launch templates; the Auto Scaling groups with their termination hook, drained to zero before deletion',
+    why: 'the API load balancer, target group and listener; the security groups and their ingress rules; the launch templates; the Auto Scaling groups with their termination hook, drained to zero before deletion',
   },
   {
     sid: 'ClusterManageIrsaBucket',

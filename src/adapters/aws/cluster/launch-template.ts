@@ -157,7 +157,10 @@ export class LaunchTemplateProvider implements ResourceProvider<LaunchTemplatePr
       imageId: await this.#imageId(p),
       instanceType: p.instanceType,
       instanceProfile: dependencyOutput(context, p.instanceProfile, ['arn', 'name']),
-      securityGroupIds: p.securityGroupIds,
+      securityGroupIds: [
+        ...(p.securityGroupsFrom ?? []).map((key) => dependencyOutput(context, key, ['groupId'])),
+        ...(p.securityGroupIds ?? []),
+      ],
       keyName: p.keyName,
       hopLimit: p.metadataHopLimit,
       userData,

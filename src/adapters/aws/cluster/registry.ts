@@ -17,6 +17,7 @@ import { KmsKeyProvider } from './kms.js';
 import { LaunchTemplateProvider } from './launch-template.js';
 import { NlbListenerProvider, NlbProvider, NlbTargetGroupProvider } from './nlb.js';
 import { SecretProvider } from './secrets.js';
+import { SecurityGroupProvider, SecurityGroupRulesProvider } from './security-group.js';
 
 export interface RegistrySettings {
   clients: AwsClients;
@@ -64,6 +65,8 @@ export function awsProviders(settings: RegistrySettings): ProviderRegistry {
     .add(new NlbProvider(common))
     .add(new NlbTargetGroupProvider(common))
     .add(new NlbListenerProvider(common))
+    .add(new SecurityGroupProvider(common))
+    .add(new SecurityGroupRulesProvider(common))
     .add(new LaunchTemplateProvider(common))
     .add(new AsgProvider(common))
     .add(new IrsaBucketProvider(common))

@@ -45,6 +45,8 @@ describe('cluster spec', () => {
     assert.deepEqual(spec.workers, { groups: [] });
     assert.deepEqual(spec.apiEndpoint, { scheme: 'internal' });
     assert.deepEqual(spec.tags, {});
+    assert.deepEqual(spec.network.nodePortCidrs, []);
+    assert.deepEqual(spec.network.securityGroupIds, []);
     assert.equal(parse(`region: us-east-1\ntable: state\n${BASE}`).region, 'us-east-1');
     assert.equal(parse(BASE, { region: 'us-west-2' }).region, 'us-west-2');
     assert.equal(parse(BASE, { table: 'from-flag' }).table, 'from-flag');
@@ -130,6 +132,24 @@ describe('cluster spec', () => {
       label: 'two groups of one name',
       text: `${BASE}workers: { groups: [ { name: g, instanceType: m6i.large, min: 0, max: 1 }, { name: g, instanceType: m6i.large, min: 0, max: 1 } ] }\n`,
       message: /workers\.groups\[1\]\.name: "g" is already workers\.groups\[0\]/,
+    },
+    {
+      label: 'a bad security group id',
+      text: BASE.replace('vpcCidr: 10.0.0.0/16', 'vpcCidr: 10.0.0.0/16\n  securityGroupIds: [default]'),
+      message: /network\.securityGroupIds\[0\]: expected a security group id/,
+    },
+    {
+      label: 'more security groups than an instance can take',
+      text: BASE.replace(
+        'vpcCidr: 10.0.0.0/16',
+        'vpcCidr: 10.0.0.0/16\n  securityGroupIds: [sg-0000000a, sg-0000000b, sg-0000000c, sg-0000000d, sg-0000000e]',
+      ),
+      message: /network\.securityGroupIds: at most 4/,
+    },
+    {
+      label: 'a bad NodePort range',
+      text: BASE.replace('vpcCidr: 10.0.0.0/16', 'vpcCidr: 10.0.0.0/16\n  nodePortCidrs: [everywhere]'),
+      message: /network\.nodePortCidrs\[0\]: expected an IPv4 CIDR/,
     },
     { label: 'a duplicate YAML key', text: `${BASE}kubernetesVersion: 1.31.3\n`, message: /not valid YAML/ },
   ];
