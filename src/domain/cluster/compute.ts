@@ -80,6 +80,19 @@ export interface UserDataNodeConfig {
   certSANs?: string[] | undefined;
   timeouts?: { waitForInit?: string; lease?: string; kubeadm?: string } | undefined;
   irsa?: { bucket: string; region?: string | undefined } | undefined;
+  /** What the first master reads from its node config when it applies the addons (spec `addons`). */
+  addons?:
+    | {
+        manifestsDir?: string | undefined;
+        images?:
+          | {
+              cilium?: string | undefined;
+              ciliumOperator?: string | undefined;
+              cloudController?: string | undefined;
+            }
+          | undefined;
+      }
+    | undefined;
 }
 
 export interface AsgProperties {

@@ -147,6 +147,17 @@ function workerAsgs(spec: ClusterSpec): WorkerAsg[] {
   });
 }
 
+/** The spec's addon settings the first master reads from its node config (not the cluster record). */
+function nodeAddons(spec: ClusterSpec): Pick<UserDataNodeConfig, 'addons'> {
+  const { manifestsDir, images } = spec.addons ?? {};
+  const kept = Object.fromEntries(Object.entries(images ?? {}).filter(([, value]) => value !== undefined));
+  const addons = {
+    ...(manifestsDir === undefined ? {} : { manifestsDir }),
+    ...(Object.keys(kept).length === 0 ? {} : { images: kept }),
+  };
+  return Object.keys(addons).length === 0 ? {} : { addons };
+}
+
 /** Every resource of the cluster, in a stable order (dependencies before dependents). */
 export function clusterGraph(spec: ClusterSpec): DesiredResource[] {
   const out: DesiredResource[] = [];
@@ -288,6 +299,7 @@ export function clusterGraph(spec: ClusterSpec): DesiredResource[] {
     ...(irsa === undefined
       ? {}
       : { irsa: { bucket: irsa.bucket, ...(irsa.region === undefined ? {} : { region: irsa.region }) } }),
+    ...nodeAddons(spec),
   };
 
   // Instances read the record, the secrets and (masters) the IRSA bucket at boot: their groups

@@ -30,14 +30,19 @@ export function nodeConfigDocument(config: UserDataNodeConfig): Record<string, u
     Object.entries(config.timeouts ?? {}).filter(([, value]) => value !== undefined),
   );
   if (Object.keys(timeouts).length > 0) document.timeouts = timeouts;
+  const addons: Record<string, unknown> = {};
   if (config.irsa !== undefined) {
-    document.addons = {
-      irsa: {
-        bucket: config.irsa.bucket,
-        ...(config.irsa.region === undefined ? {} : { region: config.irsa.region }),
-      },
+    addons.irsa = {
+      bucket: config.irsa.bucket,
+      ...(config.irsa.region === undefined ? {} : { region: config.irsa.region }),
     };
   }
+  if (config.addons?.manifestsDir !== undefined) addons.manifestsDir = config.addons.manifestsDir;
+  const images = Object.fromEntries(
+    Object.entries(config.addons?.images ?? {}).filter(([, value]) => value !== undefined),
+  );
+  if (Object.keys(images).length > 0) addons.images = images;
+  if (Object.keys(addons).length > 0) document.addons = addons;
   return document;
 }
 
