@@ -27,6 +27,7 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CLOUD_CONTROLLER_ACTIONS, CLOUD_CONTROLLER_SID } from '../../src/domain/iam/cloud-controller.js';
 import { commandActions, type KbootCommand } from '../../src/domain/iam/permissions.js';
 import type { IamRole } from '../../src/domain/iam/roles.js';
 import { clientConfig, createLoadBalancer, testDynamo, testEc2 } from '../support/aws.js';
@@ -535,7 +536,27 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
     assert.ok(notes.some((msg) => /no --account/.test(msg)));
   });
 
+  it("--cloud-controller adds the AWS cloud-controller-manager's statement, and nothing else, to the control-plane policy", async () => {
+    const { document: plain } = await printedPolicy('control-plane', scoped);
+    const { document } = await printedPolicy('control-plane', [...scoped, '--cloud-controller']);
+    assertPolicyShape(document, 'control-plane (cloud controller)');
+    // kboot's own statements are unchanged (still exactly its traced calls, checked above); the
+    // added one is not kboot's: its actions are the CCM's documented prerequisites, not unused grants.
+    assert.deepEqual(
+      document.Statement.filter((statement) => statement.Sid !== CLOUD_CONTROLLER_SID),
+      plain.Statement,
+    );
+    const ccm = document.Statement.find((statement) => statement.Sid === CLOUD_CONTROLLER_SID);
+    assert.deepEqual(ccm?.Action, [...CLOUD_CONTROLLER_ACTIONS]);
+    assert.deepEqual(ccm?.Resource, ['*']);
+  });
+
   const refusals: { label: string; args: string[]; message: RegExp }[] = [
+    {
+      label: '--cloud-controller for a role other than the control plane',
+      args: ['--role', 'worker', '--cloud-controller'],
+      message: /--cloud-controller is for --role control-plane, not worker/,
+    },
     { label: 'an unknown role', args: ['--role', 'admin'], message: /admin/ },
     { label: 'a bad account', args: ['--role', 'worker', '--account', '1234'], message: /12 digits/ },
     { label: 'a bad region', args: ['--role', 'worker', '--region', 'mars'], message: /invalid --region/ },

@@ -76,6 +76,12 @@ export function registerOperatorTools(program: Command, runtime: Runtime): void 
         'control-plane: the IRSA bucket (addons.irsa.bucket) the OIDC documents go to (default: any bucket)',
       ),
     )
+    .addOption(
+      new Option(
+        '--cloud-controller',
+        "control-plane: also the AWS cloud-controller-manager's actions (addons.cloudController)",
+      ),
+    )
     .addHelpText('after', '\n--table and --region (global options) scope the policy too; region default: *.')
     .action(lazyAction(runtime, async () => (await import('../handlers/iam-policy.js')).iamPolicy));
 

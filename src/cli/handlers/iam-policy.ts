@@ -1,6 +1,6 @@
 /**
  * `kboot iam-policy --role control-plane|worker|operator [--cluster NAME] [--table NAME]
- * [--region R] [--account ID] [--kms-key-arn ARN] [--irsa-bucket NAME]`: prints the role's least-privilege IAM policy
+ * [--region R] [--account ID] [--kms-key-arn ARN] [--irsa-bucket NAME] [--cloud-controller]`: prints the role's least-privilege IAM policy
  * document (JSON) on stdout. No AWS call. What the scope leaves open (every cluster, region or
  * account) is said on stderr, since JSON has no comments.
  */
@@ -21,6 +21,8 @@ export interface IamPolicyOptions {
   account?: string;
   kmsKeyArn?: string;
   irsaBucket?: string;
+  /** control-plane: add the AWS cloud-controller-manager's actions (addons.cloudController). */
+  cloudController?: boolean;
 }
 
 function parseRole(role: string): IamRole {
@@ -33,6 +35,11 @@ function parseRole(role: string): IamRole {
 
 export async function iamPolicy(options: IamPolicyOptions, ctx: CommandContext): Promise<void> {
   const role = parseRole(options.role);
+  if (options.cloudController === true && role !== 'control-plane') {
+    throw new UsageError(`--cloud-controller is for --role control-plane, not ${role}`, {
+      hint: 'the AWS cloud-controller-manager runs on the control plane: drop --cloud-controller or use --role control-plane',
+    });
+  }
   const scope = resolvePolicyScope({
     cluster: options.cluster,
     table: options.table,
@@ -46,5 +53,5 @@ export async function iamPolicy(options: IamPolicyOptions, ctx: CommandContext):
   if (scope.kmsKey !== undefined && options.region === undefined) {
     logger.info({ region: scope.region }, `the policy is for region ${scope.region}, the KMS key's region`);
   }
-  ctx.output.text(renderPolicy(policyDocument(role, scope)));
+  ctx.output.text(renderPolicy(policyDocument(role, scope, { cloudController: options.cloudController })));
 }

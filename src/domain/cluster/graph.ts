@@ -105,6 +105,8 @@ export interface IamRoleProperties {
   scope: { cluster: string; table: string; region: string; irsaBucket?: string };
   /** The policy names the key that is the `arn` output of this resource. */
   kmsKeyFrom: string;
+  /** control-plane with `addons.cloudController`: the policy also grants the AWS cloud-controller-manager's actions. */
+  cloudController?: boolean;
 }
 
 /** `iam-instance-profile`: holding the role; outputs arn, name. */
@@ -197,6 +199,9 @@ export function clusterGraph(spec: ClusterSpec): DesiredResource[] {
           ...(irsa === undefined ? {} : { irsaBucket: irsa.bucket }),
         },
         kmsKeyFrom: KEYS.kmsKey,
+        ...(role === 'control-plane' && spec.addons?.cloudController === true
+          ? { cloudController: true }
+          : {}),
       }),
     );
     out.push(

@@ -3,6 +3,7 @@
  * turned into statements with the scope's ARNs and conditions, and rendered as JSON. Pure.
  */
 
+import { type CloudControllerAction, cloudControllerStatement } from './cloud-controller.js';
 import { type Grant, grantsOf, type IamAction } from './permissions.js';
 import type { IamRole } from './roles.js';
 import {
@@ -25,7 +26,8 @@ export type PolicyCondition = Record<string, Record<string, string | string[]>>;
 export interface PolicyStatement {
   Sid: string;
   Effect: 'Allow';
-  Action: IamAction[];
+  /** kboot's own actions, or (its own statement) the AWS cloud-controller-manager's. */
+  Action: (IamAction | CloudControllerAction)[];
   Resource: string[];
   Condition?: PolicyCondition;
 }
@@ -114,17 +116,28 @@ function statementOf(grant: Grant, scope: PolicyScope): PolicyStatement | undefi
   }
 }
 
-export function policyDocument(role: IamRole, scope: PolicyScope): PolicyDocument {
+export interface PolicyOptions {
+  /** control-plane: also what the AWS cloud-controller-manager needs (cloud-controller.ts). */
+  cloudController?: boolean | undefined;
+}
+
+export function policyDocument(
+  role: IamRole,
+  scope: PolicyScope,
+  options: PolicyOptions = {},
+): PolicyDocument {
   const statements: PolicyStatement[] = [];
   for (const grant of grantsOf(role)) {
     const statement = statementOf(grant, scope);
     if (statement !== undefined) statements.push(statement);
   }
+  if (options.cloudController === true && role === 'control-plane')
+    statements.push(cloudControllerStatement());
   return { Version: POLICY_VERSION, Statement: statements };
 }
 
 /** Every action the document allows, sorted. */
-export function documentActions(document: PolicyDocument): IamAction[] {
+export function documentActions(document: PolicyDocument): (IamAction | CloudControllerAction)[] {
   return [...new Set(document.Statement.flatMap((statement) => statement.Action))].sort();
 }
 

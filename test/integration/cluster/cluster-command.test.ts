@@ -90,7 +90,7 @@ workers:
   groups:
     - { name: general, instanceType: m6i.large, min: 0, max: 3, placement: per-az }
 apiEndpoint: { scheme: internal }
-addons: { irsa: { bucket: demo-oidc-issuer } }
+addons: { cloudController: true, irsa: { bucket: demo-oidc-issuer } }
 tags: { team: platform }
 ${extra}`;
 }
@@ -299,7 +299,8 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
       );
     }
 
-    // The roles carry exactly the policy `kboot iam-policy` prints for the cluster and its key.
+    // The roles carry exactly the policy `kboot iam-policy` prints for the cluster and its key
+    // (the control plane's with the cloud controller's statement: the spec enables it).
     for (const role of ['control-plane', 'worker']) {
       const printed = await runKboot(
         [
@@ -316,6 +317,7 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
           keyArn,
           '--irsa-bucket',
           'demo-oidc-issuer',
+          ...(role === 'control-plane' ? ['--cloud-controller'] : []),
         ],
         { env: { KBOOT_TABLE: undefined } },
       );
@@ -328,6 +330,11 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
       };
       const wanted = JSON.parse(printed.stdout) as { Statement: { Sid: string }[] };
       assert.deepEqual(document, wanted);
+      assert.equal(
+        document.Statement.some((statement) => statement.Sid === 'AwsCloudControllerManager'),
+        role === 'control-plane',
+        `${role}: the cloud controller's statement`,
+      );
       const profile = await iam.send(
         new GetInstanceProfileCommand({ InstanceProfileName: `kboot-${CLUSTER}-${role}` }),
       );
@@ -359,7 +366,7 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
     assert.equal(record.podCidr, '10.244.0.0/16');
     assert.equal(record.serviceCidr, '10.96.0.0/12');
     assert.equal(record.createdBy, 'kboot cluster create');
-    assert.deepEqual(record.addons, { cni: 'none', cloudController: false });
+    assert.deepEqual(record.addons, { cni: 'none', cloudController: true });
 
     // Again: nothing created, no mutating call; plan says no change.
     const again = await cluster(['create', '--name', CLUSTER, '-f', specFile, '--output', 'json']);

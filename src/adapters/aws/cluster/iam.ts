@@ -92,7 +92,9 @@ class IamCalls {
 export function rolePolicy(properties: IamRoleProperties, kmsKeyArn: string): string {
   const key = parseKmsKeyArn(kmsKeyArn);
   const scope = resolvePolicyScope({ ...properties.scope, account: key.account, kmsKeyArn });
-  return renderPolicy(policyDocument(properties.policyRole, scope));
+  return renderPolicy(
+    policyDocument(properties.policyRole, scope, { cloudController: properties.cloudController === true }),
+  );
 }
 
 function sameJson(a: string, b: string): boolean {

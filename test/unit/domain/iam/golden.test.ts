@@ -1,7 +1,7 @@
 /**
  * Golden files for the policy renderer: every folder test/unit/domain/iam/cases/<name>/ holds
  *  - input.json: { "role": "control-plane" | "worker" | "operator", "scope": { cluster?, table?,
- *    region?, account?, kmsKeyArn? } } — the flags of `kboot iam-policy`;
+ *    region?, account?, kmsKeyArn? }, "cloudController"?: true } — the flags of `kboot iam-policy`;
  *  - expected.json: the document printed, compared as JSON (the files are formatted by biome like
  *    the rest of test/; the exact text layout is checked in policy.test.ts).
  * UPDATE_GOLDEN=1 rewrites expected.json from the current output (review the diff, then run
@@ -28,8 +28,11 @@ describe('iam policy golden files', () => {
       const spec = JSON.parse(readFileSync(path.join(dir, 'input.json'), 'utf8')) as {
         role: IamRole;
         scope: PolicyScopeInput;
+        cloudController?: boolean;
       };
-      const rendered = renderPolicy(policyDocument(spec.role, resolvePolicyScope(spec.scope)));
+      const rendered = renderPolicy(
+        policyDocument(spec.role, resolvePolicyScope(spec.scope), { cloudController: spec.cloudController }),
+      );
       const expectedFile = path.join(dir, 'expected.json');
       if (update) writeFileSync(expectedFile, rendered);
       assert.deepEqual(JSON.parse(rendered), JSON.parse(readFileSync(expectedFile, 'utf8')));
