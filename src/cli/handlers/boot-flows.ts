@@ -4,25 +4,27 @@
  * flows' ports (flow-deps.ts), the result printed.
  */
 
-import { boot } from '../../domain/flows/boot.js';
-import { bootstrapMaster } from '../../domain/flows/bootstrap-master.js';
-import type { FlowResult } from '../../domain/flows/deps.js';
-import { joinMaster } from '../../domain/flows/join-master.js';
-import { joinNode } from '../../domain/flows/join-node.js';
+import type { FlowDeps, FlowName, FlowResult } from '../../domain/flows/deps.js';
 import { renderPlan, Steps } from '../../domain/flows/steps.js';
 import type { CommandContext } from '../context.js';
 import { type FlowEdgeOptions, flowSettings, loadNodeConfig, wireFlowDeps } from '../flow-deps.js';
 
 export type BootFlowOptions = FlowEdgeOptions;
 
-const FLOWS = {
-  boot,
-  'bootstrap-master': bootstrapMaster,
-  'join-master': joinMaster,
-  'join-node': joinNode,
-} as const;
+type Flow = (deps: FlowDeps, steps: Steps) => Promise<FlowResult>;
 
-function flowHandler(flow: keyof typeof FLOWS) {
+/**
+ * Each flow's modules load when it runs: a worker's join never evaluates the control plane's
+ * (addons, IRSA, ip-num's CIDR maths), which would cost it CPU at every boot.
+ */
+const FLOWS: Record<FlowName, () => Promise<Flow>> = {
+  boot: async () => (await import('../../domain/flows/boot.js')).boot,
+  'bootstrap-master': async () => (await import('../../domain/flows/bootstrap-master.js')).bootstrapMaster,
+  'join-master': async () => (await import('../../domain/flows/join-master.js')).joinMaster,
+  'join-node': async () => (await import('../../domain/flows/join-node.js')).joinNode,
+};
+
+function flowHandler(flow: FlowName) {
   return async (options: BootFlowOptions, ctx: CommandContext): Promise<void> => {
     const loaded = await loadNodeConfig(ctx, options.config);
     const settings = flowSettings(options, loaded.config, ctx.env);
@@ -30,7 +32,8 @@ function flowHandler(flow: keyof typeof FLOWS) {
     const steps = new Steps(deps.logger, ctx.clock, settings.dryRun);
     let result: FlowResult;
     try {
-      result = await FLOWS[flow](deps, steps);
+      const run = await FLOWS[flow]();
+      result = await run(deps, steps);
     } finally {
       close();
     }

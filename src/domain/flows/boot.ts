@@ -6,15 +6,16 @@
  * the lease runs out.
  */
 
-import { bootstrapMaster } from './bootstrap-master.js';
 import type { FlowDeps, FlowResult } from './deps.js';
-import { joinMaster } from './join-master.js';
 import { joinNode } from './join-node.js';
 import type { Steps } from './steps.js';
 
 export async function boot(deps: FlowDeps, steps: Steps): Promise<FlowResult> {
   const identity = await deps.identity();
   if (identity.role === 'worker') return { ...(await joinNode(deps, steps)), flow: 'boot' };
+  // The control plane's modules load only here: a worker's boot never evaluates them.
+  const { bootstrapMaster } = await import('./bootstrap-master.js');
+  const { joinMaster } = await import('./join-master.js');
   const bootstrap = await bootstrapMaster(deps, steps, { waitForLease: true });
   if (bootstrap.outcome !== 'already-initialized') return { ...bootstrap, flow: 'boot' };
   deps.logger.info('the cluster is initialized; joining as a control-plane member');
