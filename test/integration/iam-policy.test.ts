@@ -15,9 +15,14 @@
  */
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  DetachLoadBalancerTargetGroupsCommand,
+} from '@aws-sdk/client-auto-scaling';
 import { DeleteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateImageCommand,
@@ -226,6 +231,31 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
     }
     await traced('operator', 'cluster-create', `${name}-find`, args('create'), everyCluster);
     await traced('operator', 'cluster-plan', `${name}-plan-again`, args('plan'), everyCluster);
+    // A changed spec (the workers' instance type and size) and the API target group detached from
+    // the control-plane group by hand: create updates the template and both groups in place.
+    writeFileSync(
+      spec,
+      readFileSync(spec, 'utf8').replace(
+        'instanceType: m6i.large, min: 0, max: 2',
+        'instanceType: m6i.xlarge, min: 0, max: 3',
+      ),
+    );
+    const autoScaling = new AutoScalingClient(clientConfig(moto));
+    try {
+      const groupName = `kboot-${name}-control-plane`;
+      const group = await autoScaling.send(
+        new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
+      );
+      await autoScaling.send(
+        new DetachLoadBalancerTargetGroupsCommand({
+          AutoScalingGroupName: groupName,
+          TargetGroupARNs: group.AutoScalingGroups?.[0]?.TargetGroupARNs ?? [],
+        }),
+      );
+    } finally {
+      autoScaling.destroy();
+    }
+    await traced('operator', 'cluster-create', `${name}-update`, args('create'), everyCluster);
     await traced('operator', 'cluster-destroy', `${name}-destroy`, args('destroy', '--yes'), everyCluster);
   }
 

@@ -150,6 +150,7 @@ const IAM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   'autoscaling:CompleteLifecycleAction': ['autoscaling:CompleteLifecycleAction'],
   'dynamodb:DeleteItem': ['dynamodb:DeleteItem'],
   'autoscaling:UpdateAutoScalingGroup': ['autoscaling:UpdateAutoScalingGroup'],
+  'autoscaling:AttachLoadBalancerTargetGroups': ['autoscaling:AttachLoadBalancerTargetGroups'],
   'autoscaling:DeleteAutoScalingGroup': ['autoscaling:DeleteAutoScalingGroup'],
   's3:HeadBucket': ['s3:ListBucket'],
   's3:CreateBucket': ['s3:CreateBucket'],

@@ -139,6 +139,8 @@ function lazyState(clients: AwsClients, table: string): Omit<DynamoDbResourceSta
   return {
     readResources: async (cluster, signal) => (await get()).readResources(cluster, signal),
     recordResource: async (cluster, record, signal) => (await get()).recordResource(cluster, record, signal),
+    replaceResource: async (cluster, record, signal) =>
+      (await get()).replaceResource(cluster, record, signal),
     forgetResource: async (cluster, key, signal) => (await get()).forgetResource(cluster, key, signal),
     clearCluster: async (cluster, signal) => (await get()).clearCluster(cluster, signal),
     holdsOtherItems: async (cluster, signal) => (await get()).holdsOtherItems(cluster, signal),

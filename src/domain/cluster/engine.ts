@@ -30,6 +30,8 @@ export interface ResourceState {
   readResources(cluster: string, signal?: AbortSignal): Promise<ResourceRecord[] | undefined>;
   /** A conditional put: fails with StateConflictError when the key is recorded already. */
   recordResource(cluster: string, record: ResourceRecord, signal?: AbortSignal): Promise<void>;
+  /** Overwrites a recorded resource's record (after an update); fails when it is not recorded. */
+  replaceResource(cluster: string, record: ResourceRecord, signal?: AbortSignal): Promise<void>;
   forgetResource(cluster: string, key: string, signal?: AbortSignal): Promise<void>;
   /** Deletes every item left in the cluster's partition (record, locks, members); returns how many. */
   clearCluster(cluster: string, signal?: AbortSignal): Promise<number>;
@@ -49,6 +51,9 @@ export type ResourceStatus =
   | 'found'
   | 'adopted'
   | 'exists'
+  | 'updating'
+  | 'updated'
+  | 'drifted'
   | 'deleting'
   | 'deleted'
   | 'gone'
@@ -108,9 +113,11 @@ export interface Plan {
 export interface CreateEntry {
   key: string;
   kind: string;
-  outcome: 'created' | 'found' | 'adopted' | 'exists' | 'failed' | 'blocked';
+  outcome: 'created' | 'found' | 'adopted' | 'exists' | 'updated' | 'drifted' | 'failed' | 'blocked';
   id?: string;
   error?: string;
+  /** updated: what was changed; drifted: what differs and cannot be changed in place. */
+  drift?: Drift[];
 }
 
 export interface CreateResult {
@@ -138,6 +145,20 @@ export interface DestroyResult {
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** What to do about drift of a kind that cannot change in place. */
+export function notInPlace(kind: string): string {
+  switch (kind) {
+    case 'nlb':
+    case 'nlb-target-group':
+    case 'nlb-listener':
+      return 'the API endpoint would change; change the resource back by hand, or destroy and create the cluster again';
+    case 'cluster-record':
+      return "the cluster's CIDRs, endpoint, key and addons are fixed at creation; change the spec back, or destroy and create the cluster again";
+    default:
+      return 'change it back by hand (or the spec back), or destroy and create the cluster again';
+  }
 }
 
 function emptySummary(): Record<PlanAction, number> {
@@ -248,6 +269,52 @@ export class ClusterEngine {
     };
   }
 
+  /**
+   * A recorded resource on create: unchanged; drifted and updated in place (the new record
+   * replaces the old, so dependents read its new outputs, e.g. a group a template's new version);
+   * or drifted in a way its kind cannot change in place, reported with what to do. Adopted
+   * resources are never changed.
+   */
+  async #bringToSpec(
+    resource: DesiredResource,
+    recorded: ResourceRecord,
+    provider: ResourceProvider,
+    context: ResourceContext,
+    records: Map<string, ResourceRecord>,
+    entries: Map<string, CreateEntry>,
+  ): Promise<void> {
+    const { cluster, state, progress, signal, logger } = this.#s;
+    const base = { key: resource.key, kind: resource.kind };
+    const drift =
+      recorded.adopted === true || provider.drift === undefined
+        ? []
+        : await provider.drift(resource, recorded, context);
+    if (drift.length === 0) {
+      entries.set(resource.key, { ...base, outcome: 'exists', id: recorded.id });
+      progress.update(resource.key, 'exists', recorded.id);
+      return;
+    }
+    const fields = drift.map((d) => d.field).join(', ');
+    if (provider.update === undefined) {
+      logger.warn(
+        { resource: resource.key, drift },
+        `${resource.key} differs from the spec (${fields}), and a ${resource.kind} cannot be changed in place: ${notInPlace(resource.kind)}`,
+      );
+      entries.set(resource.key, { ...base, outcome: 'drifted', id: recorded.id, drift });
+      progress.update(resource.key, 'drifted', fields);
+      return;
+    }
+    progress.update(resource.key, 'updating', fields);
+    const updated = await provider.update(resource, recorded, context);
+    if (JSON.stringify(updated) !== JSON.stringify(recorded)) {
+      await state.replaceResource(cluster, updated, signal);
+    }
+    records.set(resource.key, updated);
+    logger.info({ resource: resource.key, drift }, `updated ${resource.key} (${fields})`);
+    entries.set(resource.key, { ...base, outcome: 'updated', id: updated.id, drift });
+    progress.update(resource.key, 'updated', fields);
+  }
+
   /** Creates (or resumes creating) every resource of the graph. Throws after reporting when one failed. */
   async create(graph: readonly DesiredResource[]): Promise<CreateResult> {
     const { cluster, state, progress, signal, logger } = this.#s;
@@ -265,12 +332,11 @@ export class ClusterEngine {
       const resource = desired.get(key) as DesiredResource;
       const base = { key, kind: resource.kind };
       const recorded = records.get(key);
+      const provider = this.#provider(resource.kind);
       if (recorded !== undefined) {
-        entries.set(key, { ...base, outcome: 'exists', id: recorded.id });
-        progress.update(key, 'exists', recorded.id);
+        await this.#bringToSpec(resource, recorded, provider, context, records, entries);
         return;
       }
-      const provider = this.#provider(resource.kind);
       progress.update(key, 'looking');
       const found = await provider.find(resource, context);
       let record: ResourceRecord;

@@ -36,7 +36,7 @@ export function renderPlan(plan: Plan, options: { dryRunOf?: 'create' } = {}): s
   );
   if (s.drift > 0) {
     lines.push(
-      'kboot does not update drifted resources: change them back, or destroy and create the cluster again',
+      'create updates drifted launch templates, Auto Scaling groups, role policies and security group rules in place; it reports other drift with what to do',
     );
   }
   return `${lines.join('\n')}\n`;

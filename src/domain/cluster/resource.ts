@@ -95,6 +95,17 @@ export interface ResourceProvider<Properties = Record<string, unknown>> {
     record: ResourceRecord,
     context: ResourceContext,
   ): Promise<Drift[]>;
+  /**
+   * Brings a recorded resource that drifted back to the spec in place; returns its record (new
+   * outputs, e.g. a launch template's new version, are recorded anew). Called by create only,
+   * after `drift` reported a change; idempotent. Absent: the kind cannot change in place, and
+   * create reports the drift with what to do instead.
+   */
+  update?(
+    desired: DesiredResource<Properties>,
+    record: ResourceRecord,
+    context: ResourceContext,
+  ): Promise<ResourceRecord>;
   /** Waits as long as the resource needs (an ASG draining to zero, an NLB going away). */
   delete(record: ResourceRecord, context: ResourceContext): Promise<DeleteOutcome>;
 }

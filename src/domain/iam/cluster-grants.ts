@@ -86,6 +86,9 @@ export type ClusterIamAction =
   | 'ec2:DescribeLaunchTemplateVersions'
   | 'ec2:CreateLaunchTemplate'
   | 'ec2:DeleteLaunchTemplate'
+  | 'ec2:CreateLaunchTemplateVersion'
+  | 'ec2:ModifyLaunchTemplate'
+  | 'autoscaling:AttachLoadBalancerTargetGroups'
   | 'ec2:DescribeSecurityGroups'
   | 'ec2:CreateSecurityGroup'
   | 'ec2:AuthorizeSecurityGroupIngress'
@@ -318,6 +321,8 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
       'ec2:CreateLaunchTemplate',
       'ec2:CreateTags',
       'ec2:DeleteLaunchTemplate',
+      'ec2:CreateLaunchTemplateVersion',
+      'ec2:ModifyLaunchTemplate',
       'ec2:CreateSecurityGroup',
       'ec2:AuthorizeSecurityGroupIngress',
       'ec2:RevokeSecurityGroupIngress',
@@ -326,6 +331,7 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
       'autoscaling:CreateOrUpdateTags',
       'autoscaling:PutLifecycleHook',
       'autoscaling:UpdateAutoScalingGroup',
+      'autoscaling:AttachLoadBalancerTargetGroups',
       'autoscaling:DeleteAutoScalingGroup',
     ],
     target: {
@@ -337,7 +343,7 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
         CLUSTER_ARNS.groups,
       ),
     },
-    why: 'the API load balancer, target group and listener; the security groups and their ingress rules; the launch templates; the Auto Scaling groups with their termination hook, drained to zero before deletion',
+    why: 'the API load balancer, target group and listener; the security groups and their ingress rules; the launch templates and their new versions when the spec changed; the Auto Scaling groups with their termination hook, updated to the spec, drained to zero before deletion',
   },
   {
     sid: 'ClusterManageIrsaBucket',

@@ -386,6 +386,71 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
       [],
     );
 
+    // A changed spec: the workers' size and instance type. create updates their template (a new
+    // default version) and their groups in place, touches nothing else; plan then shows no change.
+    writeFileSync(
+      specFile,
+      specText(network).replace(
+        '{ name: general, instanceType: m6i.large, min: 0, max: 3,',
+        '{ name: general, instanceType: m6i.xlarge, min: 0, max: 5,',
+      ),
+    );
+    const drifted = await cluster(['plan', '--name', CLUSTER, '-f', specFile, '--output', 'json']);
+    const driftedPlan = JSON.parse(drifted.stdout) as { entries: { key: string; action: string }[] };
+    const workerKeys = [
+      'asg/workers-general-us-east-1a',
+      'asg/workers-general-us-east-1b',
+      'launch-template/workers-general',
+    ];
+    assert.deepEqual(
+      driftedPlan.entries
+        .filter((e) => e.action === 'drift')
+        .map((e) => e.key)
+        .sort(),
+      workerKeys,
+    );
+    const updated = await cluster(['create', '--name', CLUSTER, '-f', specFile, '--output', 'json']);
+    assert.equal(updated.exitCode, 0, updated.stderr.slice(-3000));
+    const updatedResult = JSON.parse(updated.stdout) as {
+      entries: { key: string; outcome: string }[];
+      outputs: Record<string, Record<string, string>>;
+    };
+    assert.deepEqual(
+      updatedResult.entries
+        .filter((e) => e.outcome !== 'exists')
+        .map((e) => `${e.key} ${e.outcome}`)
+        .sort(),
+      workerKeys.map((key) => `${key} updated`),
+    );
+    assert.equal(updatedResult.outputs['launch-template/workers-general']?.version, '2');
+    assert.deepEqual(updated.calls.filter((c) => MUTATING.test(c.split(':')[1] ?? '')).sort(), [
+      'autoscaling:PutLifecycleHook',
+      'autoscaling:PutLifecycleHook',
+      'autoscaling:UpdateAutoScalingGroup',
+      'autoscaling:UpdateAutoScalingGroup',
+      'dynamodb:PutItem', // the template's record, with its new version
+      'ec2:CreateLaunchTemplateVersion',
+      'ec2:ModifyLaunchTemplate',
+    ]);
+    const resized = new AutoScalingClient(clientConfig(moto));
+    const workerGroups = (
+      await resized.send(
+        new DescribeAutoScalingGroupsCommand({
+          AutoScalingGroupNames: [`kboot-${CLUSTER}-workers-general-us-east-1a`],
+        }),
+      )
+    ).AutoScalingGroups;
+    resized.destroy();
+    assert.equal(workerGroups?.[0]?.MaxSize, 5);
+    assert.equal(workerGroups?.[0]?.LaunchTemplate?.Version, '2');
+    const settled = await cluster(['plan', '--name', CLUSTER, '-f', specFile, '--output', 'json']);
+    assert.deepEqual((JSON.parse(settled.stdout) as { summary: Record<string, number> }).summary, {
+      create: 0,
+      adopt: 0,
+      drift: 0,
+      'no-change': keys.length,
+    });
+
     // Destroy: refused without --yes off a terminal, then done with it.
     const refused = await cluster(['destroy', '--name', CLUSTER]);
     assert.equal(refused.exitCode, 2);

@@ -182,6 +182,16 @@ export class IamRoleProvider implements ResourceProvider<IamRoleProperties> {
     return found;
   }
 
+  /** A drifted policy (a spec that now enables the cloud controller, a new kboot's grants) is put again. */
+  async update(
+    desired: DesiredResource<IamRoleProperties>,
+    existing: ResourceRecord,
+    context: ResourceContext,
+  ) {
+    await this.#putPolicy(desired, context);
+    return existing;
+  }
+
   async drift(
     desired: DesiredResource<IamRoleProperties>,
     _record: ResourceRecord,

@@ -252,6 +252,16 @@ export class SecurityGroupRulesProvider implements ResourceProvider<SecurityGrou
     }
   }
 
+  /** Rules the spec asks for now (or removed by hand) are added; rules kboot no longer wants stay. */
+  async update(
+    desired: DesiredResource<SecurityGroupRulesProperties>,
+    existing: ResourceRecord,
+    context: ResourceContext,
+  ): Promise<ResourceRecord> {
+    await this.create(desired, context);
+    return existing;
+  }
+
   async drift(
     desired: DesiredResource<SecurityGroupRulesProperties>,
     existing: ResourceRecord,

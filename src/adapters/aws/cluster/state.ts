@@ -151,6 +151,42 @@ export class DynamoDbResourceState implements ResourceState {
     }
   }
 
+  async replaceResource(cluster: string, record: ResourceRecord, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#dynamodb.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall(
+            { [PK]: clusterPk(cluster), [SK]: resourceSk(record.key), ...record },
+            { removeUndefinedValues: true },
+          ),
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PK },
+        }),
+        { abortSignal: signal },
+      );
+    } catch (error) {
+      if (isConditionFailed(error)) {
+        throw new StateConflictError(
+          `${record.key} of cluster "${cluster}" was forgotten by someone else meanwhile`,
+          {
+            cause: error,
+            hint: "another 'kboot cluster destroy' of this cluster may be running: let it finish, then run 'kboot cluster plan'",
+            details: { key: record.key },
+          },
+        );
+      }
+      rethrowDynamo(
+        error,
+        this.#call(
+          `recording the update of ${record.key} of cluster "${cluster}"`,
+          'dynamodb:PutItem',
+          signal,
+        ),
+      );
+    }
+  }
+
   async #delete(cluster: string, sk: string, signal: AbortSignal | undefined): Promise<void> {
     try {
       await this.#dynamodb.send(

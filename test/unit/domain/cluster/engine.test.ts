@@ -80,6 +80,10 @@ class MemoryState implements ResourceState {
     assert.ok(!this.records.has(record.key), `${record.key} recorded twice`);
     this.records.set(record.key, record);
   }
+  async replaceResource(_cluster: string, record: ResourceRecord) {
+    assert.ok(this.records.has(record.key), `${record.key} replaced but not recorded`);
+    this.records.set(record.key, record);
+  }
   async forgetResource(_cluster: string, key: string) {
     this.records.delete(key);
   }
@@ -271,6 +275,59 @@ describe('cluster engine', () => {
     assert.deepEqual(world.calls, []);
     assert.equal(result.entries.length, GRAPH.length);
     assert.ok(result.entries.every((e) => e.outcome === 'would-delete'));
+  });
+
+  it('updates drifted resources whose kind can change in place, records new outputs, and reports the others', async () => {
+    const world = new World();
+    const state = new MemoryState();
+    await engine(world, state).create(GRAPH);
+    const drifted = new Set(['asg', 'kms-key', 'secret/a']);
+    const withDrift = (kind: string, canUpdate: boolean): ResourceProvider => ({
+      ...fakeProvider(kind, world),
+      async drift(desired) {
+        return drifted.has(desired.key) ? [{ field: 'size', want: '5', have: '3' }] : [];
+      },
+      ...(canUpdate
+        ? {
+            async update(desired, record) {
+              world.calls.push(`update ${desired.key}`);
+              drifted.delete(desired.key);
+              return { ...record, outputs: { ...record.outputs, version: '2' } };
+            },
+          }
+        : {}),
+    });
+    const providers = new Map<string, ResourceProvider>([
+      ['table', fakeProvider('table', world)],
+      ['key', withDrift('key', false)],
+      ['secret', withDrift('secret', true)],
+      ['asg', withDrift('asg', true)],
+    ]);
+    const updating = new ClusterEngine({
+      cluster: 'demo',
+      region: 'eu-west-1',
+      state,
+      providers: { get: (kind) => providers.get(kind) },
+      progress: quietProgress,
+      logger: silentLogger(),
+      tagsFor: () => ({}),
+      signal: new AbortController().signal,
+    });
+    world.calls.length = 0;
+    const result = await updating.create(GRAPH);
+    const outcome = (key: string) => result.entries.find((e) => e.key === key)?.outcome;
+    assert.equal(outcome('asg'), 'updated');
+    assert.equal(outcome('secret/a'), 'updated');
+    assert.equal(outcome('kms-key'), 'drifted', 'a kind without update is reported, not changed');
+    assert.equal(outcome('secret/b'), 'exists');
+    assert.deepEqual(world.calls.sort(), ['update asg', 'update secret/a']);
+    assert.equal(state.records.get('asg')?.outputs.version, '2', 'the new outputs are recorded');
+    assert.equal(result.outputs['secret/a']?.version, '2');
+    const plan = await updating.plan(GRAPH);
+    assert.deepEqual(
+      plan.entries.filter((e) => e.action === 'drift').map((e) => e.key),
+      ['kms-key'],
+    );
   });
 
   it('refuses a graph with a kind it has no provider for, before any change', async () => {
