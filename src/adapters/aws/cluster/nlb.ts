@@ -50,19 +50,20 @@ import {
   dependencyOutput,
   differs,
   fromAwsTags,
-  madeByKboot,
-  nameTaken,
   type ProviderSettings,
   type ResolvedSettings,
   record,
+  refuseUnlessOurs,
   resolveSettings,
   toAwsTags,
+  unlessNotFound,
   waitUntil,
 } from './provider-kit.js';
 
-const LB_NOT_FOUND = 'LoadBalancerNotFoundException';
-const TG_NOT_FOUND = 'TargetGroupNotFoundException';
-const LISTENER_NOT_FOUND = 'ListenerNotFoundException';
+const LB_NOT_FOUND = new Set(['LoadBalancerNotFoundException']);
+const TG_NOT_FOUND = new Set(['TargetGroupNotFoundException']);
+/** A listener is gone when it is, or when its load balancer is. */
+const LISTENER_NOT_FOUND = new Set(['ListenerNotFoundException', 'LoadBalancerNotFoundException']);
 
 /**
  * Cross-zone load balancing on: every AZ's address of the load balancer reaches every master, so a
@@ -78,16 +79,96 @@ export const LOAD_BALANCER_ATTRIBUTES = { 'load_balancing.cross_zone.enabled': '
  */
 export const TARGET_GROUP_ATTRIBUTES = { 'preserve_client_ip.enabled': 'false' } as const;
 
-function attributeList(attributes: Readonly<Record<string, string>>) {
-  return Object.entries(attributes).map(([Key, Value]) => ({ Key, Value }));
+type Attributes = { Key?: string | undefined; Value?: string | undefined }[] | undefined;
+
+/** How one kind of elbv2 resource (load balancer, target group) gets and shows its attributes. */
+interface AttributeKind {
+  what: string;
+  want: Readonly<Record<string, string>>;
+  /** The IAM actions' stem: elasticloadbalancing:Modify<stem> and Describe<stem>. */
+  actions: string;
+  set(elbv2: ElasticLoadBalancingV2Client, arn: string, signal: AbortSignal): Promise<unknown>;
+  read(elbv2: ElasticLoadBalancingV2Client, arn: string, signal: AbortSignal): Promise<Attributes>;
 }
 
-function attributeDrift(
-  want: Readonly<Record<string, string>>,
-  have: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined,
-): Drift[] {
-  const actual = Object.fromEntries((have ?? []).map((a) => [a.Key ?? '', a.Value ?? '']));
-  return Object.entries(want).flatMap(([key, value]) =>
+const LB_ATTRIBUTES: AttributeKind = {
+  what: 'load balancer',
+  want: LOAD_BALANCER_ATTRIBUTES,
+  actions: 'LoadBalancerAttributes',
+  set: (elbv2, arn, signal) =>
+    elbv2.send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerArn: arn,
+        Attributes: toAwsTags(LOAD_BALANCER_ATTRIBUTES),
+      }),
+      { abortSignal: signal },
+    ),
+  read: async (elbv2, arn, signal) =>
+    (
+      await elbv2.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: arn }), {
+        abortSignal: signal,
+      })
+    ).Attributes,
+};
+
+const TG_ATTRIBUTES: AttributeKind = {
+  what: 'target group',
+  want: TARGET_GROUP_ATTRIBUTES,
+  actions: 'TargetGroupAttributes',
+  set: (elbv2, arn, signal) =>
+    elbv2.send(
+      new ModifyTargetGroupAttributesCommand({
+        TargetGroupArn: arn,
+        Attributes: toAwsTags(TARGET_GROUP_ATTRIBUTES),
+      }),
+      { abortSignal: signal },
+    ),
+  read: async (elbv2, arn, signal) =>
+    (
+      await elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }), {
+        abortSignal: signal,
+      })
+    ).Attributes,
+};
+
+/** A resource a killed create made before its attributes gets them (never an adopted one). */
+async function completeAttributes(
+  settings: ResolvedSettings,
+  kind: AttributeKind,
+  found: ResourceRecord,
+  signal: AbortSignal,
+): Promise<ResourceRecord> {
+  if (found.adopted === true) return found;
+  try {
+    await kind.set(await settings.clients.elbv2(), found.id, signal);
+  } catch (error) {
+    rethrowAws(
+      error,
+      `setting the attributes of ${kind.what} ${found.id}`,
+      `elasticloadbalancing:Modify${kind.actions}`,
+    );
+  }
+  return found;
+}
+
+async function attributeDrift(
+  elbv2: ElasticLoadBalancingV2Client,
+  kind: AttributeKind,
+  arn: string,
+  signal: AbortSignal,
+): Promise<Drift[]> {
+  let have: Attributes;
+  try {
+    have = await kind.read(elbv2, arn, signal);
+  } catch (error) {
+    rethrowAws(
+      error,
+      `reading the attributes of ${kind.what} ${arn}`,
+      `elasticloadbalancing:Describe${kind.actions}`,
+    );
+  }
+  const actual = fromAwsTags(have);
+  return Object.entries(kind.want).flatMap(([key, value]) =>
     differs(`attributes.${key}`, value, actual[key] ?? '(unset)'),
   );
 }
@@ -97,36 +178,15 @@ async function tagsOf(elbv2: ElasticLoadBalancingV2Client, arn: string, signal: 
   return fromAwsTags(out.TagDescriptions?.[0]?.Tags);
 }
 
-async function loadBalancerNamed(
+async function loadBalancerWhere(
   elbv2: ElasticLoadBalancingV2Client,
-  name: string,
+  query: { Names: string[] } | { LoadBalancerArns: string[] },
   signal: AbortSignal,
 ): Promise<LoadBalancer | undefined> {
-  try {
-    const out = await elbv2.send(new DescribeLoadBalancersCommand({ Names: [name] }), {
-      abortSignal: signal,
-    });
-    return out.LoadBalancers?.[0];
-  } catch (error) {
-    if (awsErrorName(error) === LB_NOT_FOUND) return undefined;
-    throw error;
-  }
-}
-
-async function loadBalancerByArn(
-  elbv2: ElasticLoadBalancingV2Client,
-  arn: string,
-  signal: AbortSignal,
-): Promise<LoadBalancer | undefined> {
-  try {
-    const out = await elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [arn] }), {
-      abortSignal: signal,
-    });
-    return out.LoadBalancers?.[0];
-  } catch (error) {
-    if (awsErrorName(error) === LB_NOT_FOUND) return undefined;
-    throw error;
-  }
+  const out = await unlessNotFound(LB_NOT_FOUND, () =>
+    elbv2.send(new DescribeLoadBalancersCommand(query), { abortSignal: signal }),
+  );
+  return out?.LoadBalancers?.[0];
 }
 
 function lbRecord(
@@ -150,12 +210,10 @@ export class NlbProvider implements ResourceProvider<NlbProperties> {
     const { name } = desired.properties;
     const elbv2 = await this.#settings.clients.elbv2();
     try {
-      const lb = await loadBalancerNamed(elbv2, name, context.signal);
+      const lb = await loadBalancerWhere(elbv2, { Names: [name] }, context.signal);
       if (lb?.LoadBalancerArn === undefined) return undefined;
       const tags = await tagsOf(elbv2, lb.LoadBalancerArn, context.signal);
-      if (!madeByKboot(tags, context.cluster, desired.key)) {
-        throw nameTaken('load balancer', name, desired, context.cluster);
-      }
+      refuseUnlessOurs(tags, 'load balancer', name, desired, context);
       return lbRecord(desired, lb, this.#settings);
     } catch (error) {
       rethrowAws(
@@ -188,7 +246,7 @@ export class NlbProvider implements ResourceProvider<NlbProperties> {
       );
       const lb = out.LoadBalancers?.[0];
       if (lb?.LoadBalancerArn === undefined) throw new Error('CreateLoadBalancer returned no load balancer');
-      await this.#setAttributes(elbv2, lb.LoadBalancerArn, context.signal);
+      await LB_ATTRIBUTES.set(elbv2, lb.LoadBalancerArn, context.signal);
       this.#settings.logger.info(
         { key: desired.key, arn: lb.LoadBalancerArn },
         `created load balancer ${name}`,
@@ -203,57 +261,21 @@ export class NlbProvider implements ResourceProvider<NlbProperties> {
     }
   }
 
-  async #setAttributes(elbv2: ElasticLoadBalancingV2Client, arn: string, signal: AbortSignal): Promise<void> {
-    await elbv2.send(
-      new ModifyLoadBalancerAttributesCommand({
-        LoadBalancerArn: arn,
-        Attributes: attributeList(LOAD_BALANCER_ATTRIBUTES),
-      }),
-      { abortSignal: signal },
-    );
-  }
-
-  /** A load balancer a killed create made before its attributes gets them (never an adopted one). */
   async complete(_desired: DesiredResource<NlbProperties>, found: ResourceRecord, context: ResourceContext) {
-    if (found.adopted === true) return found;
-    try {
-      await this.#setAttributes(await this.#settings.clients.elbv2(), found.id, context.signal);
-    } catch (error) {
-      rethrowAws(
-        error,
-        `setting the attributes of load balancer ${found.id}`,
-        'elasticloadbalancing:ModifyLoadBalancerAttributes',
-      );
-    }
-    return found;
+    return completeAttributes(this.#settings, LB_ATTRIBUTES, found, context.signal);
   }
 
   async drift(desired: DesiredResource<NlbProperties>, existing: ResourceRecord, context: ResourceContext) {
     const elbv2 = await this.#settings.clients.elbv2();
     let lb: LoadBalancer | undefined;
     try {
-      lb = await loadBalancerByArn(elbv2, existing.id, context.signal);
+      lb = await loadBalancerWhere(elbv2, { LoadBalancerArns: [existing.id] }, context.signal);
     } catch (error) {
       rethrowAws(error, `reading load balancer ${existing.id}`, 'elasticloadbalancing:DescribeLoadBalancers');
     }
     if (lb === undefined) return [{ field: 'exists', want: 'true', have: 'false' }];
     const subnets = (lb.AvailabilityZones ?? []).map((zone) => zone.SubnetId ?? '').sort();
-    let attributes: Drift[];
-    try {
-      const out = await elbv2.send(
-        new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: existing.id }),
-        {
-          abortSignal: context.signal,
-        },
-      );
-      attributes = attributeDrift(LOAD_BALANCER_ATTRIBUTES, out.Attributes);
-    } catch (error) {
-      rethrowAws(
-        error,
-        `reading the attributes of load balancer ${existing.id}`,
-        'elasticloadbalancing:DescribeLoadBalancerAttributes',
-      );
-    }
+    const attributes = await attributeDrift(elbv2, LB_ATTRIBUTES, existing.id, context.signal);
     return [
       ...differs('scheme', desired.properties.scheme, lb.Scheme),
       ...differs('subnetIds', [...desired.properties.subnetIds].sort(), subnets),
@@ -265,7 +287,8 @@ export class NlbProvider implements ResourceProvider<NlbProperties> {
     const elbv2 = await this.#settings.clients.elbv2();
     const arn = existing.id;
     try {
-      if ((await loadBalancerByArn(elbv2, arn, context.signal)) === undefined) return 'already-gone';
+      const lbs = { LoadBalancerArns: [arn] };
+      if ((await loadBalancerWhere(elbv2, lbs, context.signal)) === undefined) return 'already-gone';
       await elbv2.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: arn }), {
         abortSignal: context.signal,
       });
@@ -273,7 +296,7 @@ export class NlbProvider implements ResourceProvider<NlbProperties> {
         this.#settings,
         `load balancer ${arn} to go away`,
         async () => {
-          const lb = await loadBalancerByArn(elbv2, arn, context.signal);
+          const lb = await loadBalancerWhere(elbv2, lbs, context.signal);
           return { done: lb === undefined, progress: `state ${lb?.State?.Code ?? 'gone'}` };
         },
         context.signal,
@@ -294,13 +317,10 @@ async function targetGroupWhere(
   query: { Names: string[] } | { TargetGroupArns: string[] },
   signal: AbortSignal,
 ): Promise<TargetGroup | undefined> {
-  try {
-    const out = await elbv2.send(new DescribeTargetGroupsCommand(query), { abortSignal: signal });
-    return out.TargetGroups?.[0];
-  } catch (error) {
-    if (awsErrorName(error) === TG_NOT_FOUND) return undefined;
-    throw error;
-  }
+  const out = await unlessNotFound(TG_NOT_FOUND, () =>
+    elbv2.send(new DescribeTargetGroupsCommand(query), { abortSignal: signal }),
+  );
+  return out?.TargetGroups?.[0];
 }
 
 function tgRecord(
@@ -334,9 +354,7 @@ export class NlbTargetGroupProvider implements ResourceProvider<NlbTargetGroupPr
       const tg = await targetGroupWhere(elbv2, { Names: [name] }, context.signal);
       if (tg?.TargetGroupArn === undefined) return undefined;
       const tags = await tagsOf(elbv2, tg.TargetGroupArn, context.signal);
-      if (!madeByKboot(tags, context.cluster, desired.key)) {
-        throw nameTaken('target group', name, desired, context.cluster);
-      }
+      refuseUnlessOurs(tags, 'target group', name, desired, context);
       return tgRecord(desired, tg, this.#settings);
     } catch (error) {
       rethrowAws(
@@ -393,7 +411,7 @@ export class NlbTargetGroupProvider implements ResourceProvider<NlbTargetGroupPr
       );
       const tg = out.TargetGroups?.[0];
       if (tg?.TargetGroupArn === undefined) throw new Error('CreateTargetGroup returned no target group');
-      await this.#setAttributes(elbv2, tg.TargetGroupArn, context.signal);
+      await TG_ATTRIBUTES.set(elbv2, tg.TargetGroupArn, context.signal);
       this.#settings.logger.info(
         { key: desired.key, arn: tg.TargetGroupArn },
         `created target group ${name}`,
@@ -408,33 +426,12 @@ export class NlbTargetGroupProvider implements ResourceProvider<NlbTargetGroupPr
     }
   }
 
-  async #setAttributes(elbv2: ElasticLoadBalancingV2Client, arn: string, signal: AbortSignal): Promise<void> {
-    await elbv2.send(
-      new ModifyTargetGroupAttributesCommand({
-        TargetGroupArn: arn,
-        Attributes: attributeList(TARGET_GROUP_ATTRIBUTES),
-      }),
-      { abortSignal: signal },
-    );
-  }
-
-  /** A target group a killed create made before its attributes gets them (never an adopted one). */
   async complete(
     _desired: DesiredResource<NlbTargetGroupProperties>,
     found: ResourceRecord,
     context: ResourceContext,
   ) {
-    if (found.adopted === true) return found;
-    try {
-      await this.#setAttributes(await this.#settings.clients.elbv2(), found.id, context.signal);
-    } catch (error) {
-      rethrowAws(
-        error,
-        `setting the attributes of target group ${found.id}`,
-        'elasticloadbalancing:ModifyTargetGroupAttributes',
-      );
-    }
-    return found;
+    return completeAttributes(this.#settings, TG_ATTRIBUTES, found, context.signal);
   }
 
   async drift(
@@ -451,22 +448,7 @@ export class NlbTargetGroupProvider implements ResourceProvider<NlbTargetGroupPr
     }
     if (tg === undefined) return [{ field: 'exists', want: 'true', have: 'false' }];
     const want = healthCheckSettings(desired.properties.healthCheck);
-    let attributes: Drift[];
-    try {
-      const out = await elbv2.send(
-        new DescribeTargetGroupAttributesCommand({ TargetGroupArn: existing.id }),
-        {
-          abortSignal: context.signal,
-        },
-      );
-      attributes = attributeDrift(TARGET_GROUP_ATTRIBUTES, out.Attributes);
-    } catch (error) {
-      rethrowAws(
-        error,
-        `reading the attributes of target group ${existing.id}`,
-        'elasticloadbalancing:DescribeTargetGroupAttributes',
-      );
-    }
+    const attributes = await attributeDrift(elbv2, TG_ATTRIBUTES, existing.id, context.signal);
     return [
       ...attributes,
       ...differs('port', API_PORT, tg.Port),
@@ -503,7 +485,7 @@ export class NlbTargetGroupProvider implements ResourceProvider<NlbTargetGroupPr
       );
       return 'deleted';
     } catch (error) {
-      if (awsErrorName(error) === TG_NOT_FOUND) return 'already-gone';
+      if (TG_NOT_FOUND.has(awsErrorName(error) ?? '')) return 'already-gone';
       rethrowAws(
         error,
         `deleting target group ${existing.id}`,
@@ -518,14 +500,10 @@ async function listenersOf(
   query: { LoadBalancerArn: string } | { ListenerArns: string[] },
   signal: AbortSignal,
 ): Promise<Listener[]> {
-  try {
-    const out = await elbv2.send(new DescribeListenersCommand(query), { abortSignal: signal });
-    return out.Listeners ?? [];
-  } catch (error) {
-    const name = awsErrorName(error);
-    if (name === LISTENER_NOT_FOUND || name === LB_NOT_FOUND) return [];
-    throw error;
-  }
+  const out = await unlessNotFound(LISTENER_NOT_FOUND, () =>
+    elbv2.send(new DescribeListenersCommand(query), { abortSignal: signal }),
+  );
+  return out?.Listeners ?? [];
 }
 
 function forwardsTo(listener: Listener): string | undefined {
@@ -554,9 +532,7 @@ export class NlbListenerProvider implements ResourceProvider<NlbListenerProperti
       );
       if (listener?.ListenerArn === undefined) return undefined;
       const tags = await tagsOf(elbv2, listener.ListenerArn, context.signal);
-      if (!madeByKboot(tags, context.cluster, desired.key)) {
-        throw nameTaken('listener', `${lbArn} port ${API_PORT}`, desired, context.cluster);
-      }
+      refuseUnlessOurs(tags, 'listener', `${lbArn} port ${API_PORT}`, desired, context);
       return this.#listenerRecord(desired, listener);
     } catch (error) {
       rethrowAws(
@@ -627,7 +603,7 @@ export class NlbListenerProvider implements ResourceProvider<NlbListenerProperti
       });
       return 'deleted';
     } catch (error) {
-      if (awsErrorName(error) === LISTENER_NOT_FOUND) return 'already-gone';
+      if (awsErrorName(error) === 'ListenerNotFoundException') return 'already-gone';
       rethrowAws(
         error,
         `deleting listener ${existing.id}`,

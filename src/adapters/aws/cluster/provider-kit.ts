@@ -18,6 +18,7 @@ import {
   type ResourceContext,
   type ResourceRecord,
 } from '../../../domain/cluster/resource.js';
+import { awsErrorName } from '../errors.js';
 
 /** The clients these providers use (AwsClients has them all). */
 export interface ClusterClients {
@@ -94,6 +95,46 @@ export function nameTaken(
       details: { name, key: desired.key },
     },
   );
+}
+
+/**
+ * Find by name, then refuse: throws `nameTaken` unless these tags say kboot made the resource for
+ * `desired` in this cluster.
+ */
+export function refuseUnlessOurs(
+  tags: Readonly<Record<string, string>>,
+  what: string,
+  name: string,
+  desired: DesiredResource<unknown>,
+  context: ResourceContext,
+): void {
+  if (!madeByKboot(tags, context.cluster, desired.key)) throw nameTaken(what, name, desired, context.cluster);
+}
+
+/** The found record, marked adopted (used, never deleted) unless these tags say kboot made it. */
+export function ownOrAdopted(
+  tags: Readonly<Record<string, string>>,
+  found: ResourceRecord,
+  desired: DesiredResource<unknown>,
+  context: ResourceContext,
+): ResourceRecord {
+  return madeByKboot(tags, context.cluster, desired.key) ? found : { ...found, adopted: true };
+}
+
+/**
+ * What `look` answers, or undefined when AWS says the resource is not there (its error name is one
+ * of `notFound`): a resource never made, or already gone.
+ */
+export async function unlessNotFound<T>(
+  notFound: ReadonlySet<string>,
+  look: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await look();
+  } catch (error) {
+    if (notFound.has(awsErrorName(error) ?? '')) return undefined;
+    throw error;
+  }
 }
 
 export function record(
