@@ -119,39 +119,33 @@ export class DynamoDbResourceState implements ResourceState {
     );
   }
 
+  /** Records a resource kboot just made; refuses when another create recorded it meanwhile. */
   async recordResource(cluster: string, record: ResourceRecord, signal?: AbortSignal): Promise<void> {
-    try {
-      await this.#dynamodb.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: marshall(
-            { [PK]: clusterPk(cluster), [SK]: resourceSk(record.key), ...record },
-            { removeUndefinedValues: true },
-          ),
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': PK },
-        }),
-        { abortSignal: signal },
-      );
-    } catch (error) {
-      if (isConditionFailed(error)) {
-        throw new StateConflictError(
-          `${record.key} of cluster "${cluster}" was recorded by someone else meanwhile`,
-          {
-            cause: error,
-            hint: "another 'kboot cluster create' of this cluster is running: let it finish, then run 'kboot cluster plan'",
-            details: { key: record.key },
-          },
-        );
-      }
-      rethrowDynamo(
-        error,
-        this.#call(`recording ${record.key} of cluster "${cluster}"`, 'dynamodb:PutItem', signal),
-      );
-    }
+    await this.#put(cluster, record, signal, {
+      condition: 'attribute_not_exists(#pk)',
+      conflict: 'was recorded by someone else meanwhile',
+      hint: "another 'kboot cluster create' of this cluster is running: let it finish, then run 'kboot cluster plan'",
+      doing: `recording ${record.key} of cluster "${cluster}"`,
+    });
   }
 
+  /** Rewrites the record of a resource changed in place; refuses when a destroy forgot it meanwhile. */
   async replaceResource(cluster: string, record: ResourceRecord, signal?: AbortSignal): Promise<void> {
+    await this.#put(cluster, record, signal, {
+      condition: 'attribute_exists(#pk)',
+      conflict: 'was forgotten by someone else meanwhile',
+      hint: "another 'kboot cluster destroy' of this cluster may be running: let it finish, then run 'kboot cluster plan'",
+      doing: `recording the update of ${record.key} of cluster "${cluster}"`,
+    });
+  }
+
+  /** One conditional PutItem of a resource record; a failed condition is a StateConflictError. */
+  async #put(
+    cluster: string,
+    record: ResourceRecord,
+    signal: AbortSignal | undefined,
+    put: { condition: string; conflict: string; hint: string; doing: string },
+  ): Promise<void> {
     try {
       await this.#dynamodb.send(
         new PutItemCommand({
@@ -160,30 +154,20 @@ export class DynamoDbResourceState implements ResourceState {
             { [PK]: clusterPk(cluster), [SK]: resourceSk(record.key), ...record },
             { removeUndefinedValues: true },
           ),
-          ConditionExpression: 'attribute_exists(#pk)',
+          ConditionExpression: put.condition,
           ExpressionAttributeNames: { '#pk': PK },
         }),
         { abortSignal: signal },
       );
     } catch (error) {
       if (isConditionFailed(error)) {
-        throw new StateConflictError(
-          `${record.key} of cluster "${cluster}" was forgotten by someone else meanwhile`,
-          {
-            cause: error,
-            hint: "another 'kboot cluster destroy' of this cluster may be running: let it finish, then run 'kboot cluster plan'",
-            details: { key: record.key },
-          },
-        );
+        throw new StateConflictError(`${record.key} of cluster "${cluster}" ${put.conflict}`, {
+          cause: error,
+          hint: put.hint,
+          details: { key: record.key },
+        });
       }
-      rethrowDynamo(
-        error,
-        this.#call(
-          `recording the update of ${record.key} of cluster "${cluster}"`,
-          'dynamodb:PutItem',
-          signal,
-        ),
-      );
+      rethrowDynamo(error, this.#call(put.doing, 'dynamodb:PutItem', signal));
     }
   }
 
