@@ -53,6 +53,7 @@ import {
   clusterFromPk,
   clusterPk,
   conditionFailedItem,
+  type ItemKey,
   isConditionFailed,
   itemData,
   itemKey,
@@ -60,6 +61,7 @@ import {
   META_SK,
   memberSk,
   PK,
+  pages,
   parseSk,
   rethrowDynamo,
   SK,
@@ -431,10 +433,9 @@ export class DynamoDbClusterStore
 
   async readClusterState(cluster: string, signal?: AbortSignal): Promise<ClusterState | undefined> {
     const items: Record<string, AttributeValue>[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
     try {
-      do {
-        const out = await this.#dynamodb.send(
+      const query = (startKey: ItemKey | undefined) =>
+        this.#dynamodb.send(
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: '#pk = :pk',
@@ -445,9 +446,7 @@ export class DynamoDbClusterStore
           }),
           { abortSignal: signal },
         );
-        items.push(...(out.Items ?? []));
-        startKey = out.LastEvaluatedKey;
-      } while (startKey !== undefined);
+      for await (const page of pages(query)) items.push(...page);
     } catch (error) {
       rethrowDynamo(error, this.#call(`reading the state of cluster "${cluster}"`, 'dynamodb:Query', signal));
     }
@@ -456,20 +455,19 @@ export class DynamoDbClusterStore
 
   async listClusterStates(signal?: AbortSignal): Promise<ClusterState[]> {
     const byCluster = new Map<string, Record<string, AttributeValue>[]>();
-    let startKey: Record<string, AttributeValue> | undefined;
     try {
-      do {
-        const out = await this.#dynamodb.send(
+      const scan = (startKey: ItemKey | undefined) =>
+        this.#dynamodb.send(
           new ScanCommand({ TableName: this.tableName, ConsistentRead: true, ExclusiveStartKey: startKey }),
           { abortSignal: signal },
         );
-        for (const item of out.Items ?? []) {
+      for await (const page of pages(scan)) {
+        for (const item of page) {
           const cluster = clusterFromPk(item[PK]?.S ?? '');
           if (cluster === undefined) continue;
           byCluster.set(cluster, [...(byCluster.get(cluster) ?? []), item]);
         }
-        startKey = out.LastEvaluatedKey;
-      } while (startKey !== undefined);
+      }
     } catch (error) {
       rethrowDynamo(error, this.#call('listing clusters', 'dynamodb:Scan', signal));
     }

@@ -54,6 +54,24 @@ export function itemKey(cluster: string, sk: string): ItemKey {
   return { [PK]: { S: clusterPk(cluster) }, [SK]: { S: sk } };
 }
 
+/**
+ * The items of a Query or Scan, page after page (each page's LastEvaluatedKey is the next one's
+ * ExclusiveStartKey) until the last; stopping the loop early reads no further page.
+ */
+export async function* pages(
+  read: (startKey: ItemKey | undefined) => Promise<{
+    Items?: ItemKey[] | undefined;
+    LastEvaluatedKey?: ItemKey | undefined;
+  }>,
+): AsyncGenerator<ItemKey[]> {
+  let startKey: ItemKey | undefined;
+  do {
+    const out = await read(startKey);
+    yield out.Items ?? [];
+    startKey = out.LastEvaluatedKey;
+  } while (startKey !== undefined);
+}
+
 /** An item's attributes without its keys, as plain values. */
 export function itemData(item: Record<string, AttributeValue>): Record<string, unknown> {
   const data = unmarshall(item);

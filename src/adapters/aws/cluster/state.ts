@@ -21,10 +21,12 @@ import type { ResourceRecord } from '../../../domain/cluster/resource.js';
 import {
   type CallContext,
   clusterPk,
+  type ItemKey,
   isConditionFailed,
   itemData,
   itemKey,
   PK,
+  pages,
   rethrowDynamo,
   SK,
 } from '../dynamodb-items.js';
@@ -81,10 +83,9 @@ export class DynamoDbResourceState implements ResourceState {
     signal: AbortSignal | undefined,
   ): Promise<Record<string, AttributeValue>[] | undefined> {
     const items: Record<string, AttributeValue>[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
     try {
-      do {
-        const out = await this.#dynamodb.send(
+      const query = (startKey: ItemKey | undefined) =>
+        this.#dynamodb.send(
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression:
@@ -99,9 +100,7 @@ export class DynamoDbResourceState implements ResourceState {
           }),
           { abortSignal: signal },
         );
-        items.push(...(out.Items ?? []));
-        startKey = out.LastEvaluatedKey;
-      } while (startKey !== undefined);
+      for await (const page of pages(query)) items.push(...page);
     } catch (error) {
       if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
       rethrowDynamo(error, this.#call(`reading the state of cluster "${cluster}"`, 'dynamodb:Query', signal));
@@ -196,10 +195,9 @@ export class DynamoDbResourceState implements ResourceState {
   }
 
   async holdsOtherItems(cluster: string, signal?: AbortSignal): Promise<boolean> {
-    let startKey: Record<string, AttributeValue> | undefined;
     try {
-      do {
-        const out = await this.#dynamodb.send(
+      const scan = (startKey: ItemKey | undefined) =>
+        this.#dynamodb.send(
           new ScanCommand({
             TableName: this.tableName,
             ProjectionExpression: '#pk',
@@ -211,9 +209,7 @@ export class DynamoDbResourceState implements ResourceState {
           }),
           { abortSignal: signal },
         );
-        if ((out.Items ?? []).length > 0) return true;
-        startKey = out.LastEvaluatedKey;
-      } while (startKey !== undefined);
+      for await (const page of pages(scan)) if (page.length > 0) return true;
     } catch (error) {
       rethrowDynamo(error, this.#call('looking for other clusters in the table', 'dynamodb:Scan', signal));
     }
