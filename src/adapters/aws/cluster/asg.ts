@@ -40,11 +40,10 @@ import {
   dependencyOutput,
   differs,
   fromAwsTags,
-  madeByKboot,
-  nameTaken,
   type ProviderSettings,
   type ResolvedSettings,
   record,
+  refuseUnlessOurs,
   resolveSettings,
   waitUntil,
 } from './provider-kit.js';
@@ -109,9 +108,7 @@ export class AsgProvider implements ResourceProvider<AsgProperties> {
     try {
       const group = await groupNamed(autoScaling, name, context.signal);
       if (group === undefined) return undefined;
-      if (!madeByKboot(fromAwsTags(group.Tags), context.cluster, desired.key)) {
-        throw nameTaken('Auto Scaling group', name, desired, context.cluster);
-      }
+      refuseUnlessOurs(fromAwsTags(group.Tags), 'Auto Scaling group', name, desired, context);
       return this.#record(desired, group);
     } catch (error) {
       rethrowAws(error, `looking for Auto Scaling group ${name}`, 'autoscaling:DescribeAutoScalingGroups');

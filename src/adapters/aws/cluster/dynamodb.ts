@@ -28,7 +28,7 @@ import { DynamoDbClusterStore } from '../dynamodb-cluster-store.js';
 import { itemKey, META_SK, PK, rethrowDynamo, SK } from '../dynamodb-items.js';
 import { ensureTable } from '../dynamodb-table.js';
 import { awsErrorName } from '../errors.js';
-import { dependencyOutput, differs, fromAwsTags, madeByKboot, record, toAwsTags } from './provider-kit.js';
+import { dependencyOutput, differs, fromAwsTags, ownOrAdopted, record, toAwsTags } from './provider-kit.js';
 
 export interface StateProviderSettings {
   clients: { dynamodb(): Promise<DynamoDBClient> };
@@ -92,7 +92,7 @@ export class DynamoDbTableProvider implements ResourceProvider<DynamoDbTableProp
     const found = record(desired, name, { name, arn: table.TableArn }, this.#clock, table.TableArn);
     // A table kboot made for this cluster is its own; any other (shared by clusters, made by
     // `kboot` before this command existed, or by another tool) is used and never deleted.
-    return madeByKboot(tags, context.cluster, desired.key) ? found : { ...found, adopted: true };
+    return ownOrAdopted(tags, found, desired, context);
   }
 
   async create(

@@ -37,7 +37,7 @@ import type {
 import { policyDocument, renderPolicy } from '../../../domain/iam/policy.js';
 import { parseKmsKeyArn, resolvePolicyScope } from '../../../domain/iam/scope.js';
 import { awsErrorName, rethrowAws } from '../errors.js';
-import { dependencyOutput, fromAwsTags, madeByKboot, nameTaken, record, toAwsTags } from './provider-kit.js';
+import { dependencyOutput, fromAwsTags, record, refuseUnlessOurs, toAwsTags } from './provider-kit.js';
 
 export interface IamProviderSettings {
   clients: { iam(): Promise<IAMClient> };
@@ -134,9 +134,7 @@ export class IamRoleProvider implements ResourceProvider<IamRoleProperties> {
   async find(desired: DesiredResource<IamRoleProperties>, context: ResourceContext) {
     const role = await this.#role(desired.properties.name, context.signal);
     if (role === undefined) return undefined;
-    if (!madeByKboot(fromAwsTags(role.Tags), context.cluster, desired.key)) {
-      throw nameTaken('IAM role', desired.properties.name, desired, context.cluster);
-    }
+    refuseUnlessOurs(fromAwsTags(role.Tags), 'IAM role', desired.properties.name, desired, context);
     return this.#record(desired, role);
   }
 
@@ -269,9 +267,8 @@ export class IamInstanceProfileProvider implements ResourceProvider<IamInstanceP
   async find(desired: DesiredResource<IamInstanceProfileProperties>, context: ResourceContext) {
     const profile = await this.#profile(desired.properties.name, context.signal);
     if (profile === undefined) return undefined;
-    if (!madeByKboot(fromAwsTags(profile.Tags), context.cluster, desired.key)) {
-      throw nameTaken('IAM instance profile', desired.properties.name, desired, context.cluster);
-    }
+    const { name } = desired.properties;
+    refuseUnlessOurs(fromAwsTags(profile.Tags), 'IAM instance profile', name, desired, context);
     return this.#record(desired, profile);
   }
 

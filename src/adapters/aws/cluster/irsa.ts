@@ -52,7 +52,7 @@ import { awsErrorName, rethrowAws } from '../errors.js';
 import {
   differs,
   fromAwsTags,
-  madeByKboot,
+  ownOrAdopted,
   type ProviderSettings,
   type ResolvedSettings,
   record,
@@ -86,10 +86,6 @@ export const OIDC_PUBLIC_ACCESS_BLOCK = {
 
 function statusOf(error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-}
-
-function adoptedRecord(rec: ResourceRecord): ResourceRecord {
-  return { ...rec, adopted: true };
 }
 
 export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties> {
@@ -150,8 +146,7 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
     try {
       if (!(await this.#exists(s3, bucket, context.signal))) return undefined;
       const tags = await this.#tags(s3, bucket, context.signal);
-      if (!madeByKboot(tags, context.cluster, desired.key)) return adoptedRecord(this.#record(desired));
-      return this.#record(desired);
+      return ownOrAdopted(tags, this.#record(desired), desired, context);
     } catch (error) {
       rethrowAws(
         error,
@@ -340,7 +335,7 @@ export class OidcProviderProvider implements ResourceProvider<OidcProviderProper
       const provider = await this.#get(iam, arn, context.signal);
       if (provider === undefined) return undefined;
       const rec = this.#record(desired, arn);
-      return madeByKboot(fromAwsTags(provider.Tags), context.cluster, desired.key) ? rec : adoptedRecord(rec);
+      return ownOrAdopted(fromAwsTags(provider.Tags), rec, desired, context);
     } catch (error) {
       rethrowAws(
         error,

@@ -27,7 +27,7 @@ import type {
   ResourceRecord,
 } from '../../../domain/cluster/resource.js';
 import { awsErrorName, rethrowAws } from '../errors.js';
-import { madeByKboot, record } from './provider-kit.js';
+import { madeByKboot, ownOrAdopted, record } from './provider-kit.js';
 
 export interface KmsProviderSettings {
   clients: { kms(): Promise<KMSClient> };
@@ -115,7 +115,7 @@ export class KmsKeyProvider implements ResourceProvider<KmsKeyProperties> {
     if (usable(byAlias)) {
       const tags = await this.#tags(byAlias.KeyId, context.signal);
       const found = this.#record(desired, byAlias);
-      return madeByKboot(tags, context.cluster, desired.key) ? found : { ...found, adopted: true };
+      return ownOrAdopted(tags, found, desired, context);
     }
     // Made, then killed before the alias: find it by kboot's tags and give it its alias.
     let marker: string | undefined;

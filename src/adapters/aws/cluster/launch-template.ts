@@ -41,13 +41,13 @@ import { awsErrorName, rethrowAws } from '../errors.js';
 import {
   dependencyOutput,
   fromAwsTags,
-  madeByKboot,
-  nameTaken,
   type ProviderSettings,
   type ResolvedSettings,
   record,
+  refuseUnlessOurs,
   resolveSettings,
   toAwsTags,
+  unlessNotFound,
 } from './provider-kit.js';
 
 const NOT_FOUND = new Set([
@@ -77,15 +77,10 @@ export class LaunchTemplateProvider implements ResourceProvider<LaunchTemplatePr
     name: string,
     signal: AbortSignal,
   ): Promise<LaunchTemplate | undefined> {
-    try {
-      const out = await ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] }), {
-        abortSignal: signal,
-      });
-      return out.LaunchTemplates?.[0];
-    } catch (error) {
-      if (NOT_FOUND.has(awsErrorName(error) ?? '')) return undefined;
-      throw error;
-    }
+    const out = await unlessNotFound(NOT_FOUND, () =>
+      ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] }), { abortSignal: signal }),
+    );
+    return out?.LaunchTemplates?.[0];
   }
 
   #record(desired: DesiredResource<unknown>, template: LaunchTemplate, version: number): ResourceRecord {
@@ -104,9 +99,7 @@ export class LaunchTemplateProvider implements ResourceProvider<LaunchTemplatePr
     try {
       const template = await this.#templateNamed(ec2, name, context.signal);
       if (template === undefined) return undefined;
-      if (!madeByKboot(fromAwsTags(template.Tags), context.cluster, desired.key)) {
-        throw nameTaken('launch template', name, desired, context.cluster);
-      }
+      refuseUnlessOurs(fromAwsTags(template.Tags), 'launch template', name, desired, context);
       return this.#record(
         desired,
         template,

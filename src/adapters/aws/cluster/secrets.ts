@@ -25,7 +25,7 @@ import type {
   ResourceRecord,
 } from '../../../domain/cluster/resource.js';
 import { awsErrorName, rethrowAws } from '../errors.js';
-import { dependencyOutput, fromAwsTags, madeByKboot, record, toAwsTags } from './provider-kit.js';
+import { dependencyOutput, fromAwsTags, ownOrAdopted, record, toAwsTags } from './provider-kit.js';
 
 export interface SecretProviderSettings {
   clients: { secretsManager(): Promise<SecretsManagerClient> };
@@ -84,9 +84,7 @@ export class SecretProvider implements ResourceProvider<SecretProperties> {
     }
     const found = this.#record(desired, secret.ARN);
     // Published by a first master of a cluster made by another tool: used, never deleted.
-    return madeByKboot(fromAwsTags(secret.Tags), context.cluster, desired.key)
-      ? found
-      : { ...found, adopted: true };
+    return ownOrAdopted(fromAwsTags(secret.Tags), found, desired, context);
   }
 
   async create(desired: DesiredResource<SecretProperties>, context: ResourceContext) {

@@ -38,13 +38,13 @@ import { awsErrorName, rethrowAws } from '../errors.js';
 import {
   dependencyOutput,
   fromAwsTags,
-  madeByKboot,
-  nameTaken,
   type ProviderSettings,
   type ResolvedSettings,
   record,
+  refuseUnlessOurs,
   resolveSettings,
   toAwsTags,
+  unlessNotFound,
   waitUntil,
 } from './provider-kit.js';
 
@@ -55,15 +55,10 @@ async function groupById(
   groupId: string,
   signal: AbortSignal,
 ): Promise<SecurityGroup | undefined> {
-  try {
-    const out = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }), {
-      abortSignal: signal,
-    });
-    return out.SecurityGroups?.[0];
-  } catch (error) {
-    if (NOT_FOUND.has(awsErrorName(error) ?? '')) return undefined;
-    throw error;
-  }
+  const out = await unlessNotFound(NOT_FOUND, () =>
+    ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }), { abortSignal: signal }),
+  );
+  return out?.SecurityGroups?.[0];
 }
 
 /** Every rule of EC2's permissions, one per source, as comparable text. */
@@ -116,9 +111,7 @@ export class SecurityGroupProvider implements ResourceProvider<SecurityGroupProp
       );
       const group = out.SecurityGroups?.[0];
       if (group?.GroupId === undefined) return undefined;
-      if (!madeByKboot(fromAwsTags(group.Tags), context.cluster, desired.key)) {
-        throw nameTaken('security group', name, desired, context.cluster);
-      }
+      refuseUnlessOurs(fromAwsTags(group.Tags), 'security group', name, desired, context);
       return this.#record(desired, group.GroupId, name);
     } catch (error) {
       rethrowAws(error, `looking for security group ${name}`, 'ec2:DescribeSecurityGroups');
