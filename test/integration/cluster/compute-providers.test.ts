@@ -8,7 +8,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   CreateAutoScalingGroupCommand,
   DeleteLifecycleHookCommand,
@@ -29,34 +29,23 @@ import { CreateInstanceProfileCommand } from '@aws-sdk/client-iam';
 import { parse } from 'yaml';
 import { AsgProvider } from '../../../src/adapters/aws/cluster/asg.js';
 import { LaunchTemplateProvider } from '../../../src/adapters/aws/cluster/launch-template.js';
+import { fromAwsTags as tagMap } from '../../../src/adapters/aws/cluster/provider-kit.js';
 import { ConfigError, StateConflictError } from '../../../src/core/errors.js';
 import type { AsgProperties, LaunchTemplateProperties } from '../../../src/domain/cluster/compute.js';
 import { LEAVE_LIFECYCLE_HOOK } from '../../../src/domain/cluster/lifecycle-hook.js';
 import type { DesiredResource, ResourceRecord } from '../../../src/domain/cluster/resource.js';
 import { parseNodeConfig } from '../../../src/domain/config/node-config.js';
-import { type Moto, startMoto } from '../../support/moto.js';
-import { context, network, settings, type TestClients, testClients } from './provider-support.js';
+import { context, motoPerTest, network, settings, type TestClients } from './provider-support.js';
 
 const CLUSTER = 'prod';
 const BASE_AMI = 'ami-12c6146b';
 const DNS = 'kboot-prod-api-1234.elb.us-east-1.amazonaws.com';
 
-function tagMap(tags: { Key?: string; Value?: string }[] | undefined): Record<string, string> {
-  return Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-}
-
 describe('compute providers against moto', () => {
-  let moto: Moto;
   let clients: TestClients;
-  before(async () => {
-    moto = await startMoto();
+  motoPerTest((fresh) => {
+    clients = fresh;
   });
-  after(() => moto.stop());
-  beforeEach(async () => {
-    await moto.reset();
-    clients = testClients(moto);
-  });
-  afterEach(() => clients.destroy());
 
   /** A kboot AMI for Kubernetes 1.31.2, and the instance profile of the role. */
   async function arrange(role: 'control-plane' | 'worker' = 'control-plane') {

@@ -6,7 +6,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   CreateLoadBalancerCommand,
   CreateTargetGroupCommand,
@@ -41,6 +41,7 @@ import {
   NlbProvider,
   NlbTargetGroupProvider,
 } from '../../../src/adapters/aws/cluster/nlb.js';
+import { fromAwsTags as tagMap } from '../../../src/adapters/aws/cluster/provider-kit.js';
 import { findClusterLoadBalancer } from '../../../src/adapters/aws/elbv2-api-endpoint.js';
 import { ClusterTimeoutError, StateConflictError } from '../../../src/core/errors.js';
 import type {
@@ -52,9 +53,10 @@ import type {
 } from '../../../src/domain/cluster/compute.js';
 import type { DesiredResource } from '../../../src/domain/cluster/resource.js';
 import { irsaIssuerUrl, OIDC_OBJECT_KEYS } from '../../../src/domain/irsa/issuer.js';
-import { type Moto, startMoto } from '../../support/moto.js';
+import type { Moto } from '../../support/moto.js';
 import {
   context,
+  motoPerTest,
   network,
   outputsFrom,
   settings,
@@ -65,22 +67,13 @@ import {
 
 const CLUSTER = 'prod';
 
-function tagMap(tags: { Key?: string; Value?: string }[] | undefined): Record<string, string> {
-  return Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-}
-
 describe('network providers against moto', () => {
   let moto: Moto;
   let clients: TestClients;
-  before(async () => {
-    moto = await startMoto();
+  motoPerTest((fresh, suiteMoto) => {
+    clients = fresh;
+    moto = suiteMoto;
   });
-  after(() => moto.stop());
-  beforeEach(async () => {
-    await moto.reset();
-    clients = testClients(moto);
-  });
-  afterEach(() => clients.destroy());
 
   async function desiredApi() {
     const { vpcId, subnetIds } = await network(clients.raw.ec2);

@@ -4,6 +4,7 @@
  * of dependencies given by the test, and a clock whose sleeps are short.
  */
 
+import { after, afterEach, before, beforeEach } from 'node:test';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -17,7 +18,7 @@ import {
   type ResourceRecord,
 } from '../../../src/domain/cluster/resource.js';
 import { clientConfig } from '../../support/aws.js';
-import type { Moto } from '../../support/moto.js';
+import { type Moto, startMoto } from '../../support/moto.js';
 import { silentLogger } from '../../support/silent-logger.js';
 
 export interface TestClients extends ClusterClients {
@@ -60,6 +61,25 @@ export function testClients(moto: Moto, region = 'us-east-1'): TestClients {
       for (const client of [...Object.values(raw), ...others.values()]) client.destroy();
     },
   };
+}
+
+/**
+ * Inside a describe: one moto for the suite, reset before each test, and fresh clients for each
+ * test (handed to `use`), destroyed after it.
+ */
+export function motoPerTest(use: (clients: TestClients, moto: Moto) => void): void {
+  let moto: Moto;
+  let clients: TestClients;
+  before(async () => {
+    moto = await startMoto();
+  });
+  after(() => moto.stop());
+  beforeEach(async () => {
+    await moto.reset();
+    clients = testClients(moto);
+    use(clients, moto);
+  });
+  afterEach(() => clients.destroy());
 }
 
 /** A clock that really sleeps, but at most 50 ms at a time. */

@@ -7,7 +7,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   CreateSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
@@ -26,14 +26,13 @@ import type {
   SecurityGroupRulesProperties,
 } from '../../../src/domain/cluster/security-groups.js';
 import { parseClusterSpec } from '../../../src/domain/cluster/spec.js';
-import { type Moto, startMoto } from '../../support/moto.js';
 import {
   context,
+  motoPerTest,
   network,
   outputsFrom,
   settings,
   type TestClients,
-  testClients,
 } from './provider-support.js';
 
 const CLUSTER = 'prod';
@@ -81,17 +80,10 @@ function rulesOf(permissions: IpPermission[] | undefined, names: Record<string, 
 }
 
 describe('security group providers against moto', () => {
-  let moto: Moto;
   let clients: TestClients;
-  before(async () => {
-    moto = await startMoto();
+  motoPerTest((fresh) => {
+    clients = fresh;
   });
-  after(() => moto.stop());
-  beforeEach(async () => {
-    await moto.reset();
-    clients = testClients(moto);
-  });
-  afterEach(() => clients.destroy());
 
   async function describeGroups(ids: string[]) {
     const out = await clients.raw.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: ids }));
