@@ -5,13 +5,11 @@
  *    { "$secret": "…" } (test values only);
  *  - overrides/*.yaml (optional): override files, read in name order like /etc/kboot/kubeadm-patches;
  *  - expected.yaml: the exact output.
- * UPDATE_GOLDEN=1 rewrites expected.yaml from the current output (review the diff).
+ * test/support/golden.ts runs them; UPDATE_GOLDEN=1 rewrites expected.yaml (review the diff).
  */
 
-import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
 import { Secret } from '../../../../src/core/secrets.js';
 import { parseOverrides } from '../../../../src/domain/kubeadm/overrides.js';
 import {
@@ -27,10 +25,7 @@ import type {
   TokenCreateConfigInput,
   UploadCertsConfigInput,
 } from '../../../../src/domain/kubeadm/types.js';
-import { repoRoot } from '../../../support/paths.js';
-
-const casesDir = path.join(repoRoot(), 'test', 'cases');
-const update = process.env.UPDATE_GOLDEN === '1';
+import { goldenSuite } from '../../../support/golden.js';
 
 /** Turns every { "$secret": "…" } into a Secret. */
 function withSecrets(value: unknown): unknown {
@@ -75,35 +70,16 @@ function render(caseDir: string): string {
   }
 }
 
-const caseNames = readdirSync(casesDir)
-  .filter((name) => name.startsWith('kubeadm-') && existsSync(path.join(casesDir, name, 'input.json')))
-  .sort();
-
-describe('kubeadm config golden files (test/cases/kubeadm-*)', () => {
-  it('has the cases this suite promises', () => {
-    for (const name of [
-      'kubeadm-init-v1beta3',
-      'kubeadm-init-v1beta4',
-      'kubeadm-init-v1beta4-overrides',
-      'kubeadm-join-worker-v1beta3',
-      'kubeadm-join-worker-v1beta4',
-      'kubeadm-join-control-plane-v1beta4',
-    ]) {
-      assert.ok(caseNames.includes(name), `missing test/cases/${name}`);
-    }
-  });
-
-  for (const name of caseNames) {
-    it(name, () => {
-      const caseDir = path.join(casesDir, name);
-      const actual = render(caseDir);
-      const expectedPath = path.join(caseDir, 'expected.yaml');
-      if (update || !existsSync(expectedPath)) {
-        if (!update) assert.fail(`${expectedPath} is missing: run with UPDATE_GOLDEN=1 and review it`);
-        writeFileSync(expectedPath, actual);
-        return;
-      }
-      assert.equal(actual, readFileSync(expectedPath, 'utf8'));
-    });
-  }
+goldenSuite({
+  title: 'kubeadm config golden files (test/cases/kubeadm-*)',
+  prefix: 'kubeadm-',
+  promised: [
+    'kubeadm-init-v1beta3',
+    'kubeadm-init-v1beta4',
+    'kubeadm-init-v1beta4-overrides',
+    'kubeadm-join-worker-v1beta3',
+    'kubeadm-join-worker-v1beta4',
+    'kubeadm-join-control-plane-v1beta4',
+  ],
+  render,
 });
