@@ -36,15 +36,22 @@ import type {
 } from '../../../domain/cluster/resource.js';
 import { policyDocument, renderPolicy } from '../../../domain/iam/policy.js';
 import { parseKmsKeyArn, resolvePolicyScope } from '../../../domain/iam/scope.js';
-import { awsErrorName, rethrowAws } from '../errors.js';
-import { dependencyOutput, fromAwsTags, record, refuseUnlessOurs, toAwsTags } from './provider-kit.js';
+import { awsErrorName } from '../errors.js';
+import {
+  dependencyOutput,
+  fromAwsTags,
+  record,
+  refuseUnlessOurs,
+  sendClassified,
+  toAwsTags,
+} from './provider-kit.js';
 
 export interface IamProviderSettings {
   clients: { iam(): Promise<IAMClient> };
   clock?: Clock;
 }
 
-const NOT_FOUND = 'NoSuchEntityException';
+const NOT_FOUND = new Set(['NoSuchEntityException']);
 
 /** EC2 may assume the role (the instance profile hands it to instances). */
 export const EC2_ASSUME_ROLE_POLICY = JSON.stringify({
@@ -62,15 +69,7 @@ class IamCalls {
   /** Sends; NoSuchEntity comes back as undefined when `missingOk`, other failures are classified. */
   async send<T>(command: unknown, signal: AbortSignal, doing: string, permission: string): Promise<T> {
     const iam = await this.#settings.clients.iam();
-    try {
-      return await (iam.send as (c: unknown, o: unknown) => Promise<T>).call(iam, command, {
-        abortSignal: signal,
-      });
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      if (awsErrorName(error) === NOT_FOUND) throw error;
-      rethrowAws(error, doing, permission);
-    }
+    return sendClassified<T>(iam, command, { signal, doing, permission, notFound: NOT_FOUND });
   }
 
   async maybe<T>(
@@ -82,7 +81,7 @@ class IamCalls {
     try {
       return await this.send<T>(command, signal, doing, permission);
     } catch (error) {
-      if (awsErrorName(error) === NOT_FOUND) return undefined;
+      if (NOT_FOUND.has(awsErrorName(error) ?? '')) return undefined;
       throw error;
     }
   }

@@ -26,8 +26,10 @@ import type {
   ResourceProvider,
   ResourceRecord,
 } from '../../../domain/cluster/resource.js';
-import { awsErrorName, rethrowAws } from '../errors.js';
-import { madeByKboot, ownOrAdopted, record } from './provider-kit.js';
+import { awsErrorName } from '../errors.js';
+import { madeByKboot, ownOrAdopted, record, sendClassified } from './provider-kit.js';
+
+const NOT_FOUND = new Set(['NotFoundException']);
 
 export interface KmsProviderSettings {
   clients: { kms(): Promise<KMSClient> };
@@ -64,15 +66,7 @@ export class KmsKeyProvider implements ResourceProvider<KmsKeyProperties> {
 
   async #send<T>(command: unknown, signal: AbortSignal, doing: string, permission: string): Promise<T> {
     const kms = await this.#settings.clients.kms();
-    try {
-      return await (kms.send as (c: unknown, o: unknown) => Promise<T>).call(kms, command, {
-        abortSignal: signal,
-      });
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      if (awsErrorName(error) === 'NotFoundException') throw error;
-      rethrowAws(error, doing, permission);
-    }
+    return sendClassified<T>(kms, command, { signal, doing, permission, notFound: NOT_FOUND });
   }
 
   async #describe(keyId: string, signal: AbortSignal): Promise<KeyMetadata | undefined> {

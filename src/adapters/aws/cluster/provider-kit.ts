@@ -18,7 +18,7 @@ import {
   type ResourceContext,
   type ResourceRecord,
 } from '../../../domain/cluster/resource.js';
-import { awsErrorName } from '../errors.js';
+import { awsErrorName, rethrowAws } from '../errors.js';
 
 /** The clients these providers use (AwsClients has them all). */
 export interface ClusterClients {
@@ -134,6 +134,27 @@ export async function unlessNotFound<T>(
   } catch (error) {
     if (notFound.has(awsErrorName(error) ?? '')) return undefined;
     throw error;
+  }
+}
+
+/**
+ * Sends `command` on any SDK client with the signal. An abort throws the signal's reason; an error
+ * named in `notFound` is thrown as it came, for the caller to take as "not there"; any other
+ * failure is classified (rethrowAws) with what kboot was doing and the permission it needs.
+ */
+export async function sendClassified<T>(
+  client: { send: unknown },
+  command: unknown,
+  call: { signal: AbortSignal; doing: string; permission: string; notFound: ReadonlySet<string> },
+): Promise<T> {
+  try {
+    return await (client.send as (c: unknown, o: unknown) => Promise<T>).call(client, command, {
+      abortSignal: call.signal,
+    });
+  } catch (error) {
+    if (call.signal.aborted) throw call.signal.reason;
+    if (call.notFound.has(awsErrorName(error) ?? '')) throw error;
+    rethrowAws(error, call.doing, call.permission);
   }
 }
 

@@ -24,8 +24,17 @@ import type {
   ResourceProvider,
   ResourceRecord,
 } from '../../../domain/cluster/resource.js';
-import { awsErrorName, rethrowAws } from '../errors.js';
-import { dependencyOutput, fromAwsTags, ownOrAdopted, record, toAwsTags } from './provider-kit.js';
+import { awsErrorName } from '../errors.js';
+import {
+  dependencyOutput,
+  fromAwsTags,
+  ownOrAdopted,
+  record,
+  sendClassified,
+  toAwsTags,
+} from './provider-kit.js';
+
+const NOT_FOUND = new Set(['ResourceNotFoundException']);
 
 export interface SecretProviderSettings {
   clients: { secretsManager(): Promise<SecretsManagerClient> };
@@ -44,15 +53,7 @@ export class SecretProvider implements ResourceProvider<SecretProperties> {
 
   async #send<T>(command: unknown, signal: AbortSignal, doing: string, permission: string): Promise<T> {
     const client = await this.#settings.clients.secretsManager();
-    try {
-      return await (client.send as (c: unknown, o: unknown) => Promise<T>).call(client, command, {
-        abortSignal: signal,
-      });
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      if (awsErrorName(error) === 'ResourceNotFoundException') throw error;
-      rethrowAws(error, doing, permission);
-    }
+    return sendClassified<T>(client, command, { signal, doing, permission, notFound: NOT_FOUND });
   }
 
   async #describe(name: string, signal: AbortSignal): Promise<DescribeSecretCommandOutput | undefined> {
