@@ -138,12 +138,19 @@ async function buildArch({ arch, base, stamped, bundleKey, state, hostBase, vers
     version,
   });
   const stat = statSync(output);
-  const newRecord = { key, size: stat.size, mtimeMs: stat.mtimeMs, blobBytes: timings.blobBytes };
+  const trained = timings.training === undefined || !('failed' in timings.training);
+  // A binary whose training failed is not recorded under this key: the next build tries again.
+  const newRecord = {
+    key: trained ? key : 'untrained',
+    size: stat.size,
+    mtimeMs: stat.mtimeMs,
+    blobBytes: timings.blobBytes,
+  };
   return {
     arch,
     output,
     runner,
-    useCodeCache,
+    useCodeCache: useCodeCache && trained,
     built: true,
     record: newRecord,
     timings,
@@ -240,10 +247,15 @@ async function main() {
       : 'unchanged, cached';
     say(
       `  ${result.arch.padEnd(6)}  ${path.relative(root, result.output).padEnd(22)}  ${mb(result.record.size)}  ` +
-        `${result.useCodeCache ? `code cache, blob by ${result.runner.describe}` : 'NO code cache (blob by the host Node)'}  ${how}`,
+        `${result.useCodeCache ? `code cache, blob by ${result.runner.describe}` : result.runner.available ? `NO training cache, blob by ${result.runner.describe}` : 'NO code cache (blob by the host Node)'}  ${how}`,
     );
     const training = result.timings?.training;
-    if (training !== undefined) {
+    if (training !== undefined && 'failed' in training) {
+      warn(
+        `${result.arch}: the code-cache training join failed, so this binary has NO training cache ` +
+          `(a join costs more CPU; the next build tries again): ${training.failed}`,
+      );
+    } else if (training !== undefined) {
       say(`          code cache from a training join: ${kb(training.bytes)} (${secs(training.ms)})`);
       if (!training.joined) {
         warn(

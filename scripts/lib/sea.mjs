@@ -25,7 +25,8 @@ const require = createRequire(import.meta.url);
  *   without a code cache; it must be the same Node version).
  *   version: what the loader answers to a bare --version.
  * @returns {Promise<{ blobBytes: number, blobMs: number, injectMs: number,
- *   training?: { bytes: number, joined: boolean, ms: number, output: string } }>}
+ *   training?: { bytes: number, joined: boolean, ms: number, output: string } | { failed: string } }>}
+ *   training.failed: the training run wrote no cache; the binary was made without the loader.
  */
 export async function buildSea(options) {
   const { workDir } = options;
@@ -44,15 +45,20 @@ export async function buildSea(options) {
     const loader = path.join(workDir, 'loader.cjs');
     const cacheFile = path.join(workDir, CACHE_ASSET);
     writeFileSync(loader, loaderSource({ version: options.version }));
-    training = await trainCodeCache({
-      runner: options.runner,
-      nodeBinary: options.baseBinary,
-      loader,
-      bundle: options.main,
-      cacheFile,
-    });
-    config.main = loader;
-    config.assets = { [BUNDLE_ASSET]: options.main, [CACHE_ASSET]: cacheFile };
+    try {
+      training = await trainCodeCache({
+        runner: options.runner,
+        nodeBinary: options.baseBinary,
+        loader,
+        bundle: options.main,
+        cacheFile,
+      });
+      config.main = loader;
+      config.assets = { [BUNDLE_ASSET]: options.main, [CACHE_ASSET]: cacheFile };
+    } catch (error) {
+      // No training cache: the binary still works, its main the bundle with the SEA's own cache.
+      training = { failed: error instanceof Error ? error.message : String(error) };
+    }
   }
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
 
