@@ -16,12 +16,8 @@ import { ConfigError, StateConflictError, UsageError } from '../../core/errors.j
 import { ClusterEngine, type EngineHooks, undeleted } from '../../domain/cluster/engine.js';
 import { clusterGraph, resourceTags } from '../../domain/cluster/graph.js';
 import { renderCreate, renderDestroy, renderPlan } from '../../domain/cluster/render.js';
-import {
-  type ClusterSpec,
-  DEFAULT_TABLE,
-  parseClusterSpec,
-  SPEC_CLUSTER_NAME,
-} from '../../domain/cluster/spec.js';
+import { type ClusterSpec, parseClusterSpec, SPEC_CLUSTER_NAME } from '../../domain/cluster/spec.js';
+import { DEFAULT_TABLE } from '../../domain/iam/scope.js';
 import type { CommandContext } from '../context.js';
 import { logProgress, terminalProgress } from '../progress.js';
 

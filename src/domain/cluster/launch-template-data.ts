@@ -14,6 +14,7 @@
  *   instances in place of `kubernetes.io/cluster/<name>`.
  */
 
+import { DEFAULT_TABLE } from '../iam/scope.js';
 import {
   KBOOT_CLUSTER_TAG_IMDS,
   LEGACY_CLUSTER_TAG,
@@ -23,7 +24,6 @@ import {
 } from '../identity/tags.js';
 import type { Drift } from './resource.js';
 
-export const DEFAULT_TABLE_NAME = 'kboot';
 export const DEFAULT_HOP_LIMIT = 1;
 
 export interface LaunchTemplateInput {
@@ -82,7 +82,7 @@ export function instanceTags(
   tags[LEGACY_CLUSTER_TAG] = cluster;
   tags[KBOOT_CLUSTER_TAG_IMDS] = cluster;
   tags[ROLE_TAG_IMDS] = role;
-  if (table !== DEFAULT_TABLE_NAME) tags[TABLE_TAG_IMDS] = table;
+  if (table !== DEFAULT_TABLE) tags[TABLE_TAG_IMDS] = table;
   return tags;
 }
 

@@ -12,9 +12,9 @@ import { ConfigError, isKbootError } from '../../core/errors.js';
 import { checkNetwork } from '../cidr/check.js';
 import type { CidrInputNames } from '../cidr/names.js';
 import { AddonsSchema } from '../config/node-config.js';
+import { DEFAULT_TABLE } from '../iam/scope.js';
 import { AWS_REGION_PATTERN } from '../irsa/issuer.js';
 
-export const DEFAULT_TABLE = 'kboot';
 export const DEFAULT_POD_CIDR = '10.244.0.0/16';
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
 
