@@ -148,7 +148,7 @@ function message(error: unknown): string {
 }
 
 /** What to do about drift of a kind that cannot change in place. */
-export function notInPlace(kind: string): string {
+function notInPlace(kind: string): string {
   switch (kind) {
     case 'nlb':
     case 'nlb-target-group':

@@ -122,7 +122,7 @@ function resource<P>(key: string, kind: string, dependsOn: string[], properties:
 }
 
 /** `kboot-<cluster>-<suffix>`: the names of the cluster's IAM roles and instance profiles. */
-export function iamName(spec: Pick<ClusterSpec, 'name'>, suffix: string): string {
+function iamName(spec: Pick<ClusterSpec, 'name'>, suffix: string): string {
   return `kboot-${spec.name}-${suffix}`;
 }
 

@@ -24,7 +24,7 @@ import {
 } from '../identity/tags.js';
 import type { Drift } from './resource.js';
 
-export const DEFAULT_HOP_LIMIT = 1;
+const DEFAULT_HOP_LIMIT = 1;
 
 export interface LaunchTemplateInput {
   cluster: string;

@@ -19,7 +19,7 @@ export interface UserDataInput {
 }
 
 /** The node config document, in the field order of README "Node config"; absent fields left out. */
-export function nodeConfigDocument(config: UserDataNodeConfig): Record<string, unknown> {
+function nodeConfigDocument(config: UserDataNodeConfig): Record<string, unknown> {
   const document: Record<string, unknown> = { table: config.table };
   if (config.apiEndpoint !== undefined) document.apiEndpoint = config.apiEndpoint;
   if (config.podCidr !== undefined) document.podCidr = config.podCidr;

@@ -39,7 +39,7 @@ export interface StateProviderSettings {
 }
 
 /** Who writes the cluster record (its `createdBy`). */
-export const RECORD_CREATED_BY = 'kboot cluster create';
+const RECORD_CREATED_BY = 'kboot cluster create';
 
 export class DynamoDbTableProvider implements ResourceProvider<DynamoDbTableProperties> {
   readonly kind = 'dynamodb-table';

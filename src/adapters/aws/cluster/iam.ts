@@ -54,7 +54,7 @@ export interface IamProviderSettings {
 const NOT_FOUND = new Set(['NoSuchEntityException']);
 
 /** EC2 may assume the role (the instance profile hands it to instances). */
-export const EC2_ASSUME_ROLE_POLICY = JSON.stringify({
+const EC2_ASSUME_ROLE_POLICY = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 });
@@ -88,7 +88,7 @@ class IamCalls {
 }
 
 /** The role's policy document as `kboot iam-policy` renders it for the cluster and its key. */
-export function rolePolicy(properties: IamRoleProperties, kmsKeyArn: string): string {
+function rolePolicy(properties: IamRoleProperties, kmsKeyArn: string): string {
   const key = parseKmsKeyArn(kmsKeyArn);
   const scope = resolvePolicyScope({ ...properties.scope, account: key.account, kmsKeyArn });
   return renderPolicy(

@@ -61,7 +61,7 @@ import {
 } from './provider-kit.js';
 
 /** Public read of the two OIDC documents, nothing else (README "IRSA"). */
-export function oidcBucketPolicy(bucket: string): string {
+function oidcBucketPolicy(bucket: string): string {
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [
@@ -77,7 +77,7 @@ export function oidcBucketPolicy(bucket: string): string {
 }
 
 /** ACLs can never make anything public; a bucket policy may (the one above). */
-export const OIDC_PUBLIC_ACCESS_BLOCK = {
+const OIDC_PUBLIC_ACCESS_BLOCK = {
   BlockPublicAcls: true,
   IgnorePublicAcls: true,
   BlockPublicPolicy: false,

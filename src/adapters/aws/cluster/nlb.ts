@@ -69,7 +69,7 @@ const LISTENER_NOT_FOUND = new Set(['ListenerNotFoundException', 'LoadBalancerNo
  * Cross-zone load balancing on: every AZ's address of the load balancer reaches every master, so a
  * one-master cluster (or an AZ without a healthy master) still answers wherever DNS points.
  */
-export const LOAD_BALANCER_ATTRIBUTES = { 'load_balancing.cross_zone.enabled': 'true' } as const;
+const LOAD_BALANCER_ATTRIBUTES = { 'load_balancing.cross_zone.enabled': 'true' } as const;
 
 /**
  * Client IP preservation off: masters (kubeadm on the first one, every kubelet on a master) reach
@@ -77,7 +77,7 @@ export const LOAD_BALANCER_ATTRIBUTES = { 'load_balancing.cross_zone.enabled': '
  * connection it routes back to the instance that opened it (AWS: no hairpinning with instance
  * targets). The API server then sees the load balancer's address, not the client's.
  */
-export const TARGET_GROUP_ATTRIBUTES = { 'preserve_client_ip.enabled': 'false' } as const;
+const TARGET_GROUP_ATTRIBUTES = { 'preserve_client_ip.enabled': 'false' } as const;
 
 type Attributes = { Key?: string | undefined; Value?: string | undefined }[] | undefined;
 
@@ -333,7 +333,7 @@ function tgRecord(
 }
 
 /** The health check settings for the target group: what the API server answers. */
-export function healthCheckSettings(kind: NlbTargetGroupProperties['healthCheck']) {
+function healthCheckSettings(kind: NlbTargetGroupProperties['healthCheck']) {
   return kind === 'https'
     ? { HealthCheckProtocol: 'HTTPS' as const, HealthCheckPath: '/readyz', HealthCheckPort: 'traffic-port' }
     : { HealthCheckProtocol: 'TCP' as const, HealthCheckPort: 'traffic-port' };

@@ -82,12 +82,7 @@ export function madeByKboot(tags: Readonly<Record<string, string>>, cluster: str
  * A resource with kboot's deterministic name exists, but kboot's tags say it is not this one:
  * made by hand or by another tool. kboot neither adopts nor replaces it.
  */
-export function nameTaken(
-  what: string,
-  name: string,
-  desired: DesiredResource<unknown>,
-  cluster: string,
-): Error {
+function nameTaken(what: string, name: string, desired: DesiredResource<unknown>, cluster: string): Error {
   return new StateConflictError(
     `${what} ${name} exists but was not made by kboot for ${desired.key} of cluster "${cluster}" (its ${RESOURCE_TAGS.cluster} / ${RESOURCE_TAGS.resource} tags differ)`,
     {

@@ -32,9 +32,9 @@ import {
 } from '../dynamodb-items.js';
 import { awsErrorName } from '../errors.js';
 
-export const RESOURCE_SK_PREFIX = 'resource#';
+const RESOURCE_SK_PREFIX = 'resource#';
 
-export function resourceSk(key: string): string {
+function resourceSk(key: string): string {
   return `${RESOURCE_SK_PREFIX}${key}`;
 }
 
