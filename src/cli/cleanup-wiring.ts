@@ -6,6 +6,7 @@
  */
 
 import type { FsRoot } from '../adapters/fs/root.js';
+import type { KubectlRunner } from '../adapters/process/kubectl.js';
 import { UsageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { CleanupWiring } from '../domain/cleanup/ports.js';
@@ -41,6 +42,7 @@ export function wireCleanup(
   services: InstanceServices,
   fs: FsRoot,
   logger: Logger,
+  kubectl: KubectlRunner,
 ): CleanupWiring {
   const etcdEndpointsOverride = parseEtcdEndpoints(ctx.env.KBOOT_ETCD_ENDPOINTS);
   return {
@@ -70,11 +72,7 @@ export function wireCleanup(
     },
     nodes: async () => {
       if (!(await fs.exists(ADMIN_KUBECONFIG_PATH))) return undefined;
-      const [{ kubectlRunner }, { KubectlNodeObjects }] = await Promise.all([
-        import('../adapters/process/kubectl.js'),
-        import('../adapters/kubernetes/kubectl-nodes.js'),
-      ]);
-      const kubectl = kubectlRunner({ command: ctx.env.KBOOT_KUBECTL ?? 'kubectl', logger, env: ctx.env });
+      const { KubectlNodeObjects } = await import('../adapters/kubernetes/kubectl-nodes.js');
       return new KubectlNodeObjects(kubectl, fs.resolve(ADMIN_KUBECONFIG_PATH));
     },
   };

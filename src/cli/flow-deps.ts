@@ -63,7 +63,8 @@ export function flowSettings(
 }
 
 export interface WiredFlowDeps {
-  deps: FlowDeps;
+  /** kubectl and the cleanup are always wired here (FlowDeps leaves them optional for tests). */
+  deps: FlowDeps & Required<Pick<FlowDeps, 'kubectl' | 'cleanup'>>;
   /** IMDS and the AWS clients behind `deps`, for commands that need more ports (leave). */
   services: InstanceServices;
   /** Releases the AWS clients; call when the flow is done. */
@@ -80,7 +81,8 @@ export function wireFlowDeps(
   const { fs, config } = loaded;
   const services = instanceServices({ ...ctx, table: ctx.table ?? config.table });
   const logger = ctx.logger.child({ flow });
-  const deps: FlowDeps = {
+  const kubectl = kubectlRunner({ command: ctx.env.KBOOT_KUBECTL ?? 'kubectl', logger, env: ctx.env });
+  const deps: WiredFlowDeps['deps'] = {
     logger,
     clock: ctx.clock,
     fs,
@@ -118,7 +120,8 @@ export function wireFlowDeps(
       env: { ...ctx.env, KBOOT_ROOT: ctx.root },
       defaultTimeoutMs: settings.kubeadmTimeoutMs,
     }),
-    kubectl: kubectlRunner({ command: ctx.env.KBOOT_KUBECTL ?? 'kubectl', logger, env: ctx.env }),
+    kubectl,
+    cleanup: wireCleanup(ctx, services, fs, logger, kubectl),
   };
   deps.nodeLeaveCredential = async (cluster, options) => {
     const [{ SecretsNodeLeaveStore }, { ensureNodeLeaveCredential }] = await Promise.all([
@@ -126,13 +129,11 @@ export function wireFlowDeps(
       import('../domain/leave/publish-node-leave.js'),
     ]);
     const store = new SecretsNodeLeaveStore(await (await services.aws()).secretsManager(), ctx.signal);
-    const kubectl = kubectlRunner({ command: ctx.env.KBOOT_KUBECTL ?? 'kubectl', logger, env: ctx.env });
     return ensureNodeLeaveCredential(
       { kubectl, store, fs, clock: ctx.clock, logger, signal: ctx.signal },
       cluster,
       options,
     );
   };
-  deps.cleanup = wireCleanup(ctx, services, fs, logger);
   return { deps, services, close: () => services.close() };
 }

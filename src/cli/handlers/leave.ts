@@ -6,7 +6,6 @@
  * result printed (a line, the --dry-run plan, or --output json).
  */
 
-import { kubectlRunner } from '../../adapters/process/kubectl.js';
 import { parseDurationMs } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
 import { LEAVE_LIFECYCLE_HOOK } from '../../domain/cluster/lifecycle-hook.js';
@@ -81,21 +80,16 @@ export async function leaveCommand(options: LeaveCommandOptions, ctx: CommandCon
   const loaded = await loadNodeConfig(ctx, options.config);
   const settings = flowSettings(options, loaded.config, ctx.env);
   const { deps, services, close } = wireFlowDeps(ctx, 'leave', loaded, settings);
-  const kubectl = kubectlRunner({
-    command: ctx.env.KBOOT_KUBECTL ?? 'kubectl',
-    logger: deps.logger,
-    env: ctx.env,
-  });
   const leaveDeps: LeaveDeps = {
     ...deps,
-    kubectl,
     lifecycle: async () => {
       const { AutoScalingLifecycleActions } = await import('../../adapters/aws/autoscaling-lifecycle.js');
       return new AutoScalingLifecycleActions(await (await services.aws()).autoScaling());
     },
     etcd: async (endpoints) => {
       const { HttpEtcdMembership, LOCAL_ETCD_ENDPOINT } = await import('../../adapters/etcd/membership.js');
-      const defaults = ctx.env.KBOOT_ETCD_ENDPOINTS?.split(',').filter(Boolean) ?? [LOCAL_ETCD_ENDPOINT];
+      // KBOOT_ETCD_ENDPOINTS, parsed and checked once by the wiring (cli/cleanup-wiring.ts).
+      const defaults = deps.cleanup.etcdEndpointsOverride ?? [LOCAL_ETCD_ENDPOINT];
       return HttpEtcdMembership.create({
         fs: loaded.fs,
         logger: deps.logger.child({ component: 'etcd' }),
