@@ -13,7 +13,7 @@ import type { CleanupWiring } from '../domain/cleanup/ports.js';
 import type { CommandContext } from './context.js';
 import type { InstanceServices } from './instance.js';
 
-export const ADMIN_KUBECONFIG_PATH = '/etc/kubernetes/admin.conf';
+const ADMIN_KUBECONFIG_PATH = '/etc/kubernetes/admin.conf';
 
 export function parseEtcdEndpoints(text: string | undefined): string[] | undefined {
   if (text === undefined || text.trim() === '') return undefined;

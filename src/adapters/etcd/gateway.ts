@@ -17,7 +17,7 @@ import type { FsRoot } from '../fs/root.js';
 import { type BackoffPolicy, backoffDelayMs } from '../imds/backoff.js';
 
 /** Where kubeadm writes what the API server uses to reach etcd (under the filesystem root). */
-export const ETCD_CLIENT_FILES = {
+const ETCD_CLIENT_FILES = {
   caPath: '/etc/kubernetes/pki/etcd/ca.crt',
   certPath: '/etc/kubernetes/pki/apiserver-etcd-client.crt',
   keyPath: '/etc/kubernetes/pki/apiserver-etcd-client.key',

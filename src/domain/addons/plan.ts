@@ -11,7 +11,7 @@ import { cloudControllerImage, cloudControllerObjects, configureCloudRoutes } fr
 import { manifestYaml } from './objects.js';
 
 /** Where kboot keeps the manifests it rendered, for the operator to read or re-apply. */
-export const RENDERED_ADDONS_DIR = '/var/lib/kboot/addons';
+const RENDERED_ADDONS_DIR = '/var/lib/kboot/addons';
 
 export interface Addon {
   /** `cilium`, `aws-cloud-controller-manager`, or `addons.d/<file>`. */

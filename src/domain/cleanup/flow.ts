@@ -50,13 +50,13 @@ export interface CleanupRunOptions {
 /** Long enough for a cleanup (seconds), renewed while it runs; a dead holder frees it soon. */
 const CLEANUP_LEASE_MS = 2 * 60_000;
 
-export type UnderJoinLease<T> = { ran: true; value: T } | { ran: false; holder: string; description: string };
+type UnderJoinLease<T> = { ran: true; value: T } | { ran: false; holder: string; description: string };
 
 /**
  * etcd membership changes one at a time, cleanups included: the work runs holding the
  * control-plane-join lease, as joining masters do. `waitMs` undefined: try once.
  */
-export async function underJoinLease<T>(
+async function underJoinLease<T>(
   deps: FlowDeps,
   cluster: string,
   owner: string,

@@ -51,7 +51,7 @@ export function registryByNodeName(members: readonly MemberRecord[]): Map<string
 }
 
 /** Where a name's instance is, and in which state. A live instance under any key wins. */
-export function locate(
+function locate(
   name: string,
   keys: { registryId?: string | undefined; providerId?: string | undefined },
   lookup: InstanceLookup,
@@ -129,7 +129,7 @@ export interface EtcdFacts {
   lookup: InstanceLookup;
 }
 
-export function decideMember(member: EtcdMember, facts: EtcdFacts): MemberDecision {
+function decideMember(member: EtcdMember, facts: EtcdFacts): MemberDecision {
   const probe = facts.probes.get(member.id) ?? { alive: false, reason: 'not probed' };
   const located = locate(member.name, { registryId: facts.registry.get(member.name) }, facts.lookup);
   const what = describeInstance(located);

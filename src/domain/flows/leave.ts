@@ -29,11 +29,11 @@ import type { FlowDeps } from './deps.js';
 import { ADMIN_CONF_PATH } from './paths.js';
 import type { Steps } from './steps.js';
 
-export const LEAVE_DIR = '/var/lib/kboot/leave';
+const LEAVE_DIR = '/var/lib/kboot/leave';
 /** A master's copy of admin.conf: `kubeadm reset` deletes admin.conf before the Node is deleted. */
-export const LEAVE_ADMIN_CONF_PATH = `${LEAVE_DIR}/admin.conf`;
+const LEAVE_ADMIN_CONF_PATH = `${LEAVE_DIR}/admin.conf`;
 /** A worker's node-leave kubeconfig, fetched from Secrets Manager for this run only. */
-export const LEAVE_NODE_KUBECONFIG_PATH = `${LEAVE_DIR}/node-leave.conf`;
+const LEAVE_NODE_KUBECONFIG_PATH = `${LEAVE_DIR}/node-leave.conf`;
 
 /** kubeadm's static pod manifest of the stacked etcd member; `kubeadm reset` removes it. */
 const ETCD_MANIFEST_PATH = '/etc/kubernetes/manifests/etcd.yaml';

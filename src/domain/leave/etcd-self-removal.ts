@@ -22,7 +22,7 @@ function peerHost(url: string): string | undefined {
   }
 }
 
-export function findOwnMember(
+function findOwnMember(
   members: readonly EtcdMember[],
   self: { nodeName: string; privateIp: string },
 ): EtcdMember | undefined {

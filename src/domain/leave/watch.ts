@@ -10,7 +10,7 @@ import { lifecycleState, spotInstanceAction } from '../../adapters/imds/readers.
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 
-export const TERMINATING_STATES: ReadonlySet<string> = new Set(['Terminated', 'Warmed:Terminated']);
+const TERMINATING_STATES: ReadonlySet<string> = new Set(['Terminated', 'Warmed:Terminated']);
 
 /** Why the instance is being terminated, or undefined when IMDS shows nothing. */
 export async function terminationSignal(imds: Imds): Promise<string | undefined> {
