@@ -10,10 +10,9 @@ import type { KubectlRunner } from '../adapters/process/kubectl.js';
 import { UsageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { CleanupWiring } from '../domain/cleanup/ports.js';
+import { ADMIN_CONF_PATH } from '../domain/flows/paths.js';
 import type { CommandContext } from './context.js';
 import type { InstanceServices } from './instance.js';
-
-const ADMIN_KUBECONFIG_PATH = '/etc/kubernetes/admin.conf';
 
 export function parseEtcdEndpoints(text: string | undefined): string[] | undefined {
   if (text === undefined || text.trim() === '') return undefined;
@@ -71,9 +70,9 @@ export function wireCleanup(
       });
     },
     nodes: async () => {
-      if (!(await fs.exists(ADMIN_KUBECONFIG_PATH))) return undefined;
+      if (!(await fs.exists(ADMIN_CONF_PATH))) return undefined;
       const { KubectlNodeObjects } = await import('../adapters/kubernetes/kubectl-nodes.js');
-      return new KubectlNodeObjects(kubectl, fs.resolve(ADMIN_KUBECONFIG_PATH));
+      return new KubectlNodeObjects(kubectl, fs.resolve(ADMIN_CONF_PATH));
     },
   };
 }
