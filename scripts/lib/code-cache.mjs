@@ -11,7 +11,7 @@
 // and arch-specific) against an in-process stand-in for IMDS, DynamoDB and Secrets Manager that
 // answers the calls a worker join makes, and a stand-in kubeadm. A run that does not reach
 // `kubeadm join` still leaves a valid (smaller) cache; the build then warns.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -145,7 +145,8 @@ function answer(request, body, nowMs) {
     const secret = {
       schemaVersion: 1,
       apiEndpoint: `${CLUSTER}-api.elb.us-east-1.amazonaws.com:6443`,
-      token: 'abcdef.0123456789abcdef',
+      // A bootstrap token in kubeadm's format, made up per build: the training join only renders it.
+      token: `${randomBytes(3).toString('hex')}.${randomBytes(8).toString('hex')}`,
       tokenExpiresAt: at(86_400_000),
       caCertHashes: [`sha256:${createHash('sha256').update('training').digest('hex')}`],
       kubernetesVersion: 'v1.31.2',
