@@ -12,6 +12,7 @@
 
 import { DynamoDbClusterStore } from '../../adapters/aws/dynamodb-cluster-store.js';
 import { UsageError } from '../../core/errors.js';
+import { DEFAULT_TABLE } from '../../domain/iam/scope.js';
 import type { Identity } from '../../domain/identity/resolve.js';
 import type { ClusterState } from '../../domain/state/cluster-store.js';
 import {
@@ -21,8 +22,6 @@ import {
 } from '../../domain/state/status-view.js';
 import type { CommandContext, OutputFormat } from '../context.js';
 import { type InstanceServices, instanceServices } from '../instance.js';
-
-export const DEFAULT_TABLE = 'kboot';
 
 /** IMDS budget for status: an operator's laptop has no IMDS, and must not wait 10 s to learn it. */
 const STATUS_IMDS_TUNING = { maxAttempts: 2, requestTimeoutMs: 500, deadlineMs: 1500 } as const;
