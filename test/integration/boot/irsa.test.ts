@@ -59,7 +59,7 @@ describe('IRSA: OIDC documents for the service account issuer', () => {
     return sim;
   }
 
-  /** The bucket, with the policy README "IRSA" gives: anyone may read the two documents. */
+  /** The bucket, with the policy docs/nodes.md "IRSA" gives: anyone may read the two documents. */
   async function createBucket(): Promise<void> {
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const policy = {

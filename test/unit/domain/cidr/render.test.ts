@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { checkNetwork } from '../../../../src/domain/cidr/check.js';
 import { planNetwork } from '../../../../src/domain/cidr/plan.js';
@@ -9,6 +11,7 @@ import {
   renderPlanText,
   renderTable,
 } from '../../../../src/domain/cidr/render.js';
+import { repoRoot } from '../../../support/paths.js';
 
 const PLAN_10_20_3_AZS = `VPC 10.20.0.0/16: subnets for 3 availability zones
 
@@ -48,8 +51,14 @@ describe('renderTable', () => {
 });
 
 describe('renderPlanText', () => {
-  it('renders the README example exactly', () => {
+  it('renders the documented example exactly', () => {
     assert.equal(renderPlanText(planNetwork({ vpcCidr: '10.20.0.0/16', azCount: 3 })), PLAN_10_20_3_AZS);
+  });
+
+  it('is shown as it renders in docs/cluster.md', () => {
+    const page = readFileSync(path.join(repoRoot(), 'docs', 'cluster.md'), 'utf8');
+    const example = `$ kboot cidr plan --vpc-cidr 10.20.0.0/16 --azs 3\n${PLAN_10_20_3_AZS}\n\`\`\``;
+    assert.ok(page.includes(example), 'docs/cluster.md "Planning network ranges" shows this plan exactly');
   });
 
   it('flags pods that share the VPC range, in the table and in a note', () => {

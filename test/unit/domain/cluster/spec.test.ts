@@ -1,6 +1,6 @@
 /**
  * The cluster spec: defaults, the settling of name, region and table against the flags, every
- * refusal naming its field, and README's reference table kept equal to the schema's.
+ * refusal naming its field, and the reference table in docs/cluster.md kept equal to the schema's.
  */
 
 import assert from 'node:assert/strict';
@@ -163,20 +163,20 @@ describe('cluster spec', () => {
     for (const row of specFieldDocs()) assert.notEqual(row.description, '', row.path);
   });
 
-  it("README's spec reference is the schema's (UPDATE_GOLDEN=1 rewrites it)", () => {
-    const file = path.join(repoRoot(), 'README.md');
-    const readme = readFileSync(file, 'utf8');
+  it("docs/cluster.md's spec reference is the schema's (UPDATE_GOLDEN=1 rewrites it)", () => {
+    const file = path.join(repoRoot(), 'docs', 'cluster.md');
+    const page = readFileSync(file, 'utf8');
     const start = '<!-- cluster-spec-reference: generated from src/domain/cluster/spec.ts -->\n';
     const end = '<!-- /cluster-spec-reference -->';
-    const from = readme.indexOf(start);
-    assert.ok(from >= 0, 'README has the generated spec reference');
-    const to = readme.indexOf(end, from);
+    const from = page.indexOf(start);
+    assert.ok(from >= 0, 'docs/cluster.md has the generated spec reference');
+    const to = page.indexOf(end, from);
     if (process.env.UPDATE_GOLDEN === '1') {
-      writeFileSync(file, readme.slice(0, from + start.length) + renderSpecReference() + readme.slice(to));
+      writeFileSync(file, page.slice(0, from + start.length) + renderSpecReference() + page.slice(to));
       return;
     }
     assert.equal(
-      readme.slice(from + start.length, to),
+      page.slice(from + start.length, to),
       renderSpecReference(),
       'regenerate it: UPDATE_GOLDEN=1 node scripts/test.mjs test/unit/domain/cluster/spec.test.ts',
     );
