@@ -4,9 +4,11 @@
  * flows' ports (flow-deps.ts), the flow run and its result printed (run-flow.ts).
  */
 
+import { formatDurationMs } from '../../core/duration.js';
 import type { FlowDeps, FlowResult } from '../../domain/flows/deps.js';
-import type { FlowRun } from '../../domain/steps/runner.js';
+import { type FlowRun, FlowStopped } from '../../domain/steps/runner.js';
 import type { RunSettings } from '../../domain/steps/step.js';
+import { bootTimeline, describeTimeline } from '../../domain/steps/timeline.js';
 import type { CommandContext } from '../context.js';
 import { type FlowEdgeOptions, flowSettings, loadNodeConfig, wireFlowDeps } from '../flow-deps.js';
 import { runFlowCommand, runSettings, UNDO_BUDGET_MS } from '../run-flow.js';
@@ -45,6 +47,27 @@ const FLOWS: Record<BootFlowName, () => Promise<Run>> = {
   },
 };
 
+/**
+ * One `boot timeline` line at the end of every boot (the moments from the instance's launch, and
+ * each step), so a slow boot can be read from the journal. No AWS call: the launch time is in the
+ * identity document kboot read anyway.
+ */
+async function logTimeline(
+  deps: FlowDeps,
+  run: Pick<FlowRun<unknown>, 'timings' | 'milestones' | 'startedAtMs'>,
+  finished: boolean,
+): Promise<void> {
+  const launchedAtMs = await deps.identity().then(
+    (identity) => identity.instance.launchedAtMs,
+    () => undefined,
+  );
+  const timeline = bootTimeline({ ...run, launchedAtMs, finished });
+  deps.logger.info(
+    { timeline, sinceProcessStartMs: Math.round(performance.now()) },
+    `boot timeline: ${describeTimeline(timeline, formatDurationMs)}`,
+  );
+}
+
 function flowHandler(flow: BootFlowName) {
   return async (options: BootFlowOptions, ctx: CommandContext): Promise<void> => {
     const loaded = await loadNodeConfig(ctx, options.config);
@@ -52,9 +75,19 @@ function flowHandler(flow: BootFlowName) {
     const { deps, close } = wireFlowDeps(ctx, flow, loaded, settings);
     try {
       const run = await FLOWS[flow]();
-      await runFlowCommand(ctx, { flow, dryRun: settings.dryRun }, () =>
-        run(deps, runSettings({ ...ctx, logger: deps.logger }, settings.dryRun, UNDO_BUDGET_MS.boot)),
-      );
+      await runFlowCommand(ctx, { flow, dryRun: settings.dryRun }, async () => {
+        try {
+          const done = await run(
+            deps,
+            runSettings({ ...ctx, logger: deps.logger }, settings.dryRun, UNDO_BUDGET_MS.boot),
+          );
+          if (!settings.dryRun) await logTimeline(deps, done, done.result.outcome !== 'already-member');
+          return done;
+        } catch (error) {
+          if (error instanceof FlowStopped) await logTimeline(deps, error, false);
+          throw error;
+        }
+      });
     } finally {
       close();
     }

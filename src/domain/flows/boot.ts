@@ -27,10 +27,13 @@ export async function runBoot(deps: FlowDeps, settings: RunSettings): Promise<Fl
   if (bootstrap.result.outcome !== 'already-initialized') return asBoot(bootstrap);
   deps.logger.info('the cluster is initialized; joining as a control-plane member');
   const join = await runFlow(joinMasterFlow, deps, settings);
+  // One timeline from the start of the first flow.
+  const shiftMs = join.startedAtMs - bootstrap.startedAtMs;
   return asBoot({
     ...join,
-    timings: [...bootstrap.timings, ...join.timings],
+    timings: [...bootstrap.timings, ...join.timings.map((t) => ({ ...t, atMs: t.atMs + shiftMs }))],
     planned: [...bootstrap.planned, ...join.planned],
-    milestones: [...bootstrap.milestones, ...join.milestones],
+    milestones: [...bootstrap.milestones, ...join.milestones.map((m) => ({ ...m, atMs: m.atMs + shiftMs }))],
+    startedAtMs: bootstrap.startedAtMs,
   });
 }

@@ -57,6 +57,7 @@ import {
   alreadyMemberResult,
   identityStep,
   membershipStep,
+  memberTimeline,
   plannedResult,
   type StartState,
 } from './start-steps.js';
@@ -515,8 +516,9 @@ const memberRecord: BootstrapStep = {
   name: 'member-record',
   kind: 'change',
   describe: () => 'record this control-plane member (and its boot timeline) in the cluster state',
-  noUndo: 'a member record only describes: a missing one is written again by kboot status readers never',
-  async run({ state, deps, signal }) {
+  noUndo:
+    'a member record only describes the member: the cluster is initialized whether or not it is written',
+  async run({ state, deps, signal, progress }) {
     const lease = state.get('lease');
     await state.get('ports').records.recordMember(
       lease.cluster,
@@ -526,6 +528,7 @@ const memberRecord: BootstrapStep = {
         joinedAt: new Date(deps.clock.nowMs()).toISOString(),
         fence: lease.fence,
         nodeName: state.get('nodeName'),
+        bootTimeline: memberTimeline(progress(), state.get('identity')),
       },
       signal,
     );

@@ -40,6 +40,7 @@ import {
   alreadyMemberResult,
   identityStep,
   membershipStep,
+  memberTimeline,
   plannedResult,
   type StartState,
 } from './start-steps.js';
@@ -276,7 +277,7 @@ const memberRecord: JoinMasterStep = {
   kind: 'change',
   describe: () => 'record this control-plane member (and its boot timeline) in the cluster state',
   noUndo: 'the last step: if it fails, the undo of kubeadm-join resets the node and a retry joins again',
-  async run({ state, deps, signal }) {
+  async run({ state, deps, signal, progress }) {
     const identity = state.get('identity');
     const lease = state.get('lease');
     await state.get('ports').records.recordMember(
@@ -287,6 +288,7 @@ const memberRecord: JoinMasterStep = {
         joinedAt: new Date(deps.clock.nowMs()).toISOString(),
         fence: lease.fence,
         nodeName: state.get('nodeName'),
+        bootTimeline: memberTimeline(progress(), state.get('identity')),
       },
       signal,
     );

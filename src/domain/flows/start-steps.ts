@@ -7,7 +7,8 @@ import { IncompatibleError } from '../../core/errors.js';
 import type { Identity } from '../identity/resolve.js';
 import type { Role } from '../identity/tags.js';
 import type { FlowState } from '../steps/state.js';
-import type { Step } from '../steps/step.js';
+import type { Step, StepContext } from '../steps/step.js';
+import { bootTimeline } from '../steps/timeline.js';
 import type { FlowDeps, FlowName, FlowOutcome, FlowResult } from './deps.js';
 import { type MembershipState, readMembership } from './membership.js';
 
@@ -63,6 +64,19 @@ export function membershipStep<T extends StartState>(): Step<T, FlowDeps> {
       return { end: ALREADY_MEMBER };
     },
   };
+}
+
+/** A member record's boot timeline: the run so far, up to the step that records the member. */
+export function memberTimeline(
+  progress: ReturnType<StepContext<StartState, FlowDeps>['progress']>,
+  identity: Identity,
+): { launchToStartMs: number | null; milestones: Record<string, number> } {
+  const timeline = bootTimeline({
+    ...progress,
+    launchedAtMs: identity.instance.launchedAtMs,
+    finished: true,
+  });
+  return { launchToStartMs: timeline.launchToStartMs, milestones: timeline.milestones };
 }
 
 /** The result of a flow that found this instance already a member. */

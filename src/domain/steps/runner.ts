@@ -44,6 +44,8 @@ export interface FlowRun<R> {
   planned: PlannedStep[];
   /** Moments steps marked (`ctx.mark`), in order. */
   milestones: Milestone[];
+  /** When the run started (clock ms): timings and milestones count from here. */
+  startedAtMs: number;
 }
 
 /** Thrown by runFlow: the error of the failure, with the flow's timings for `--output json`. */
@@ -52,6 +54,7 @@ export class FlowStopped extends Error {
     readonly failure: FlowFailure,
     readonly timings: StepTiming[],
     readonly milestones: Milestone[],
+    readonly startedAtMs: number,
   ) {
     super(failure.error.message, { cause: failure.error });
     this.name = 'FlowStopped';
@@ -103,7 +106,7 @@ export async function runFlow<T extends object, D, R>(
   const mark = (milestone: string): void => {
     milestones.push({ milestone, atMs: clock.nowMs() - startedMs });
   };
-  const progress = () => ({ timings, milestones });
+  const progress = () => ({ timings, milestones, startedAtMs: startedMs });
   const context: StepContext<T, D> = {
     state,
     deps,
@@ -141,7 +144,7 @@ export async function runFlow<T extends object, D, R>(
       }
       const current: Started<T, D> = { step, leases: [], done: false };
       started.push(current);
-      logger.info({ step: step.name }, step.describe(state, deps));
+      logger.info({ step: step.name, phase: 'run' }, step.describe(state, deps));
       const outcome = await runStep(step, context, stop.signal, settings);
       const durationMs = clock.nowMs() - startedMs - atMs;
       if (outcome.kind === 'threw') {
@@ -176,8 +179,14 @@ export async function runFlow<T extends object, D, R>(
   }
 
   await unwind(flow, started, { state, deps, logger, failure }, settings);
-  if (failure !== undefined) throw new FlowStopped(failure, timings, milestones);
-  return { result: flow.result(state, { dryRun: settings.dryRun, ended }), timings, planned, milestones };
+  if (failure !== undefined) throw new FlowStopped(failure, timings, milestones, startedMs);
+  return {
+    result: flow.result(state, { dryRun: settings.dryRun, ended }),
+    timings,
+    planned,
+    milestones,
+    startedAtMs: startedMs,
+  };
 }
 
 type StepOutcome = { kind: 'ran'; end: string | undefined } | { kind: 'threw'; error: unknown };
@@ -320,7 +329,7 @@ async function unwind<T extends object, D, R>(
         );
         break;
       }
-      logger.info({ step: link.step, [link.what]: true }, link.safeguard.describe);
+      logger.info({ step: link.step, phase: link.what }, link.safeguard.describe);
       try {
         await link.safeguard.run(context);
       } catch (error) {

@@ -57,7 +57,7 @@ export interface StepContext<T extends object, D> {
   /** Notes a moment inside the step for the flow's timeline ("initialized-seen"). */
   mark(milestone: string): void;
   /** The run so far: the steps done (with their timings) and the moments marked. */
-  progress(): { timings: readonly StepTiming[]; milestones: readonly Milestone[] };
+  progress(): { timings: readonly StepTiming[]; milestones: readonly Milestone[]; startedAtMs: number };
 }
 
 /** What undo and cleanup receive: `signal` aborts when the undo budget runs out. */
