@@ -63,8 +63,7 @@ export function flowSettings(
 }
 
 export interface WiredFlowDeps {
-  /** kubectl and the cleanup are always wired here (FlowDeps leaves them optional for tests). */
-  deps: FlowDeps & Required<Pick<FlowDeps, 'kubectl' | 'cleanup'>>;
+  deps: FlowDeps;
   /** IMDS and the AWS clients behind `deps`, for commands that need more ports (leave). */
   services: InstanceServices;
   /** Releases the AWS clients; call when the flow is done. */
@@ -86,7 +85,6 @@ export function wireFlowDeps(
     logger,
     clock: ctx.clock,
     fs,
-    signal: ctx.signal,
     config,
     settings,
     identity: () => services.identity(),
@@ -122,18 +120,18 @@ export function wireFlowDeps(
     }),
     kubectl,
     cleanup: wireCleanup(ctx, services, fs, logger, kubectl),
-  };
-  deps.nodeLeaveCredential = async (cluster, options) => {
-    const [{ SecretsNodeLeaveStore }, { ensureNodeLeaveCredential }] = await Promise.all([
-      import('../adapters/aws/secrets-node-leave.js'),
-      import('../domain/leave/publish-node-leave.js'),
-    ]);
-    const store = new SecretsNodeLeaveStore(await (await services.aws()).secretsManager(), ctx.signal);
-    return ensureNodeLeaveCredential(
-      { kubectl, store, fs, clock: ctx.clock, logger, signal: ctx.signal },
-      cluster,
-      options,
-    );
+    nodeLeaveCredential: async (cluster, { signal, ...options }) => {
+      const [{ SecretsNodeLeaveStore }, { ensureNodeLeaveCredential }] = await Promise.all([
+        import('../adapters/aws/secrets-node-leave.js'),
+        import('../domain/leave/publish-node-leave.js'),
+      ]);
+      const store = new SecretsNodeLeaveStore(await (await services.aws()).secretsManager(), ctx.signal);
+      return ensureNodeLeaveCredential(
+        { kubectl, store, fs, clock: ctx.clock, logger, signal },
+        cluster,
+        options,
+      );
+    },
   };
   return { deps, services, close: () => services.close() };
 }

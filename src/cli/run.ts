@@ -2,24 +2,49 @@
  * The CLI proper, loaded by src/main.ts for every command but a bare `kboot --version`: parses
  * argv, runs the command, and turns an error into a single line on stderr and an exit code
  * (main.ts exits with it).
+ *
+ * SIGTERM and SIGINT abort the command's signal: a flow stops its step (its child gets SIGTERM,
+ * then SIGKILL), undoes what it did within its budget, releases its leases and exits 130. The
+ * listeners stay installed for the whole run (`process.on`, never `once`): with none left, the
+ * signal-exit handler execa installs would re-raise the signal and kill kboot before it undoes
+ * anything. A second signal stops at once, saying what was left undone.
  */
 
 import { CommanderError } from 'commander';
-import { InterruptedError, isKbootError, toKbootError } from '../core/errors.js';
+import { ExitCode, InterruptedError, isKbootError, toKbootError } from '../core/errors.js';
 import { buildProgram } from './program.js';
 import { commandPath, fromCommanderError, reportError } from './report.js';
 
 export async function runCli(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
+  let forceExit: (code: number) => void = () => {};
+  const forced = new Promise<number>((resolve) => {
+    forceExit = resolve;
+  });
   const onSignal = (signal: NodeJS.Signals): void => {
-    controller.abort(
-      new InterruptedError(`interrupted by ${signal}`, { hint: 'run the command again to resume' }),
+    if (!controller.signal.aborted) {
+      controller.abort(
+        new InterruptedError(`interrupted by ${signal}`, { hint: 'run the command again to resume' }),
+      );
+      return;
+    }
+    process.stderr.write(
+      `kboot: error: interrupted again by ${signal}: stopping now, without finishing the undo (see the log for what was left)\n`,
     );
+    forceExit(ExitCode.interrupted);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await Promise.race([runProgram(argv, controller.signal), forced]);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
 
-  const program = buildProgram({ signal: controller.signal });
+async function runProgram(argv: readonly string[], signal: AbortSignal): Promise<number> {
+  const program = buildProgram({ signal });
   if (argv[2] === '__complete') {
     const { completeFromArgv } = await import('./completion/entry.js');
     process.stdout.write(completeFromArgv(program, argv.slice(3)));

@@ -378,9 +378,12 @@ describe('kboot rotate', () => {
     const invocationsBefore = sim.invocations().length;
     const planned = await sim.run(master, ['rotate', '--dry-run'], at(20 * HOUR));
     assert.equal(planned.exitCode, 0, planned.stderr.slice(-2000));
-    assert.match(planned.stdout, /^kboot rotate would:\n {2}1\. create a new bootstrap token \(TTL 1d\)/);
+    assert.match(
+      planned.stdout,
+      /^kboot rotate would:\n {2}1\. take the rotate lease of cluster [^\n]*\n {2}2\. create a new bootstrap token \(TTL 1d\)/,
+    );
     assert.match(planned.stdout, /the current token expires in (3h59m\d+s|4h), under the 8h threshold/);
-    assert.match(planned.stdout, /2\. re-upload the control-plane certificates under a new certificate key/);
+    assert.match(planned.stdout, /3\. re-upload the control-plane certificates under a new certificate key/);
     assert.match(planned.stdout, /the current key expired 18h/);
     assert.match(planned.stdout, /--- \/var\/lib\/kboot\/kubeadm\/token\.yaml \(mode 0600\)/);
     assert.match(planned.stdout, /token: "\[REDACTED\]"/);
@@ -400,7 +403,7 @@ describe('kboot rotate', () => {
     assert.equal(report.outcome, 'planned');
     assert.deepEqual(
       report.plan.map((change) => change.step),
-      ['renew-token', 'renew-certificate-key'],
+      ['rotate-lease', 'renew-token', 'renew-certificate-key', 'node-leave-credential'],
     );
     assert.equal(report.token.action, 'would-renew');
   });

@@ -217,6 +217,7 @@ export class HttpImds implements Imds {
       instanceType: document.instanceType,
       imageId: document.imageId,
       architecture: document.architecture,
+      ...(document.launchedAtMs === undefined ? {} : { launchedAtMs: document.launchedAtMs }),
     };
   }
 

@@ -17,6 +17,8 @@ export interface IdentityDocument {
   instanceType: string;
   imageId: string;
   architecture: string;
+  /** pendingTime: when the instance launched. Optional: absent or unparsable, it is left out. */
+  launchedAtMs?: number;
 }
 
 const REQUIRED = [
@@ -52,5 +54,7 @@ export function parseIdentityDocument(text: string, endpoint: string): IdentityD
   if (missing.length > 0) throw malformed(`missing ${missing.join(', ')}`);
   const out = {} as IdentityDocument;
   for (const key of REQUIRED) out[key] = fields[key] as string;
+  const launchedAtMs = typeof fields.pendingTime === 'string' ? Date.parse(fields.pendingTime) : Number.NaN;
+  if (Number.isFinite(launchedAtMs)) out.launchedAtMs = launchedAtMs;
   return out;
 }

@@ -21,6 +21,8 @@ export interface InstanceIdentity {
   instanceType: string;
   imageId: string;
   architecture: string;
+  /** When the instance launched (the document's pendingTime), when IMDS says. */
+  launchedAtMs?: number;
 }
 
 /**

@@ -6,12 +6,10 @@
  */
 
 import { parseDurationMs } from '../../core/duration.js';
-import { IncompatibleError } from '../../core/errors.js';
-import { cleanupCommandRun } from '../../domain/cleanup/flow.js';
 import { requireQuorum } from '../../domain/cleanup/run.js';
-import { readMembership } from '../../domain/flows/membership.js';
 import type { CommandContext } from '../context.js';
 import { type FlowEdgeOptions, flowSettings, loadNodeConfig, wireFlowDeps } from '../flow-deps.js';
+import { runFlowCommand, runSettings, UNDO_BUDGET_MS } from '../run-flow.js';
 
 export type CleanupCommandOptions = Pick<FlowEdgeOptions, 'config' | 'dryRun' | 'waitTimeout'>;
 
@@ -24,29 +22,20 @@ export async function cleanupCommand(options: CleanupCommandOptions, ctx: Comman
   const settings = flowSettings({ ...options, waitTimeout: undefined }, loaded.config, ctx.env);
   const { deps, close } = wireFlowDeps(ctx, 'cleanup', loaded, settings);
   try {
-    const identity = await deps.identity();
-    if (identity.role !== 'control-plane') {
-      throw new IncompatibleError(
-        `this instance is tagged ${identity.role}, so it cannot run 'kboot cleanup'`,
-        {
-          hint: "run 'kboot cleanup' on a control-plane member (it uses etcd's client certificate and admin.conf)",
-        },
+    const [{ runFlow }, { cleanupFlow }] = await Promise.all([
+      import('../../domain/steps/runner.js'),
+      import('../../domain/flows/cleanup.js'),
+    ]);
+    const run = () =>
+      runFlow(
+        cleanupFlow,
+        deps,
+        runSettings({ ...ctx, logger: deps.logger }, settings.dryRun, UNDO_BUDGET_MS.cleanup),
+        { waitMs },
       );
-    }
-    const cluster = identity.clusterName;
-    const membership = await readMembership(deps.fs, cluster);
-    if (membership.state !== 'member') {
-      throw new IncompatibleError(`this instance has not joined cluster ${cluster}, so it cannot clean up`, {
-        hint: "run 'kboot cleanup' on a control-plane member that has joined",
-      });
-    }
-    const report = await cleanupCommandRun(deps, cluster, identity.instance.instanceId, {
-      dryRun: settings.dryRun,
-      waitMs,
-    });
-    if (ctx.output.format === 'json') ctx.output.json(report);
-    else if (report.outcome !== 'quorum-lost') ctx.output.text(report.summary);
-    requireQuorum(report);
+    // Dry run or not, the output is the report (the plan is in it); quorum lost is exit 8.
+    const { result } = await runFlowCommand(ctx, { flow: 'cleanup', dryRun: false }, run);
+    requireQuorum(result);
   } finally {
     close();
   }

@@ -9,11 +9,11 @@
 import { parseDurationMs } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
 import { LEAVE_LIFECYCLE_HOOK } from '../../domain/cluster/lifecycle-hook.js';
-import { type LeaveDeps, type LeaveOptions, type LeaveResult, leave } from '../../domain/flows/leave.js';
-import { renderPlan, Steps } from '../../domain/flows/steps.js';
+import type { LeaveDeps, LeaveOptions } from '../../domain/flows/leave.js';
 import { terminationSignal, waitForTermination } from '../../domain/leave/watch.js';
 import type { CommandContext } from '../context.js';
 import { type FlowEdgeOptions, flowSettings, loadNodeConfig, wireFlowDeps } from '../flow-deps.js';
+import { runFlowCommand, runSettings, UNDO_BUDGET_MS } from '../run-flow.js';
 
 export interface LeaveCommandOptions extends FlowEdgeOptions {
   drainTimeout?: string;
@@ -110,8 +110,6 @@ export async function leaveCommand(options: LeaveCommandOptions, ctx: CommandCon
       return new SecretsNodeLeaveStore(await (await services.aws()).secretsManager(), ctx.signal);
     },
   };
-  const steps = new Steps(deps.logger, ctx.clock, settings.dryRun);
-  let result: LeaveResult | undefined;
   try {
     if (options.watch === true && !settings.dryRun) {
       await waitForTermination({
@@ -131,19 +129,19 @@ export async function leaveCommand(options: LeaveCommandOptions, ctx: CommandCon
       }
       deps.logger.info({ reason }, 'this instance is being terminated: leaving the cluster');
     }
-    result = await leave(leaveDeps, steps, leaveOptions);
+    const [{ runFlow }, { leaveFlow }] = await Promise.all([
+      import('../../domain/steps/runner.js'),
+      import('../../domain/flows/leave.js'),
+    ]);
+    await runFlowCommand(ctx, { flow: 'leave', dryRun: settings.dryRun, timingsKey: 'timings' }, () =>
+      runFlow(
+        leaveFlow,
+        leaveDeps,
+        runSettings({ ...ctx, logger: deps.logger }, settings.dryRun, UNDO_BUDGET_MS.leave),
+        { options: leaveOptions },
+      ),
+    );
   } finally {
     close();
-  }
-  if (ctx.output.format === 'json') {
-    ctx.output.json({
-      ...result,
-      ...(settings.dryRun ? { plan: steps.planned } : {}),
-      timings: steps.timings,
-    });
-  } else if (settings.dryRun) {
-    ctx.output.text(renderPlan('leave', steps.planned));
-  } else {
-    ctx.output.text(result.summary);
   }
 }

@@ -4,15 +4,15 @@
  */
 
 import { parseDurationMs } from '../../core/duration.js';
-import { type RotateOptions, type RotateResult, rotate } from '../../domain/flows/rotate.js';
+import type { RotateOptions } from '../../domain/flows/rotate/rotation.js';
 import {
   DEFAULT_CERTIFICATE_KEY_RENEW_BEFORE_MS,
   DEFAULT_TOKEN_RENEW_BEFORE_MS,
   DEFAULT_TOKEN_TTL_MS,
 } from '../../domain/flows/rotate-plan.js';
-import { renderPlan, Steps } from '../../domain/flows/steps.js';
 import type { CommandContext } from '../context.js';
 import { type FlowEdgeOptions, flowSettings, loadNodeConfig, wireFlowDeps } from '../flow-deps.js';
+import { runFlowCommand, runSettings, UNDO_BUDGET_MS } from '../run-flow.js';
 
 export interface RotateCommandOptions extends FlowEdgeOptions {
   renewBefore?: string;
@@ -47,22 +47,23 @@ export async function rotateCommand(options: RotateCommandOptions, ctx: CommandC
     tokenTtlMs: rotateOptions.tokenTtlMs,
   };
   const { deps, close } = wireFlowDeps(ctx, 'rotate', loaded, settings);
-  const steps = new Steps(deps.logger, ctx.clock, settings.dryRun);
-  let result: RotateResult;
   try {
-    result = await rotate(deps, steps, rotateOptions);
+    const [{ runFlow }, { rotateFlow }] = await Promise.all([
+      import('../../domain/steps/runner.js'),
+      import('../../domain/flows/rotate/flow.js'),
+    ]);
+    await runFlowCommand(
+      ctx,
+      { flow: 'rotate', dryRun: settings.dryRun, summaryWhenNothingPlanned: true },
+      () =>
+        runFlow(
+          rotateFlow,
+          deps,
+          runSettings({ ...ctx, logger: deps.logger }, settings.dryRun, UNDO_BUDGET_MS.rotate),
+          { options: rotateOptions },
+        ),
+    );
   } finally {
     close();
-  }
-  if (ctx.output.format === 'json') {
-    ctx.output.json({
-      ...result,
-      ...(settings.dryRun ? { plan: steps.planned } : {}),
-      steps: steps.timings,
-    });
-  } else if (settings.dryRun && steps.planned.length > 0) {
-    ctx.output.text(renderPlan('rotate', steps.planned));
-  } else {
-    ctx.output.text(result.summary);
   }
 }

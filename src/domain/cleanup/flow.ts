@@ -1,6 +1,7 @@
 /**
  * Where the cleanup of lost instances runs:
- * - `kboot cleanup` on a control-plane member (operators; --dry-run shows the plan);
+ * - `kboot cleanup` on a control-plane member (operators; --dry-run shows the plan; the flow is
+ *   src/domain/flows/cleanup.ts);
  * - `kboot rotate`, on its timer, under the rotate lease (one master at a time); a failure there
  *   is logged and rotate goes on (its join material matters more);
  * - before every control-plane join (join-master, holding the control-plane-join lease): etcd
@@ -14,26 +15,13 @@
  */
 
 import { formatDurationMs } from '../../core/duration.js';
-import { ClusterTimeoutError, StateConflictError } from '../../core/errors.js';
 import type { FlowDeps } from '../flows/deps.js';
-import type { Steps } from '../flows/steps.js';
-import { acquireLease, runUnderLease } from '../state/hold-lease.js';
-import { describeHolder, leaseLabel } from '../state/lease.js';
+import { acquireLease, holdAcquired } from '../state/hold-lease.js';
 import { isGone } from './plan.js';
-import type { CleanupWiring } from './ports.js';
 import { type CleanupReport, cleanupLostInstances, requireQuorum } from './run.js';
 
 /** etcd's client port on every control-plane member (kubeadm's stacked etcd). */
 export const ETCD_CLIENT_PORT = 2379;
-
-function wiring(deps: FlowDeps): CleanupWiring {
-  if (deps.cleanup === undefined) {
-    throw new StateConflictError('the cleanup of lost instances is not wired in this build', {
-      hint: 'report this as a bug',
-    });
-  }
-  return deps.cleanup;
-}
 
 export interface CleanupRunOptions {
   dryRun: boolean;
@@ -43,68 +31,12 @@ export interface CleanupRunOptions {
   endpoints?: readonly string[];
   /** Rounds over the etcd endpoints per call. */
   etcdRounds?: number;
-  /** Aborts the run (the lease it runs under was lost); default: the flow's signal. */
-  signal?: AbortSignal;
+  /** Aborts the run (the flow was stopped, or the lease it runs under was lost). */
+  signal: AbortSignal;
 }
 
 /** Long enough for a cleanup (seconds), renewed while it runs; a dead holder frees it soon. */
-const CLEANUP_LEASE_MS = 2 * 60_000;
-
-type UnderJoinLease<T> = { ran: true; value: T } | { ran: false; holder: string; description: string };
-
-/**
- * etcd membership changes one at a time, cleanups included: the work runs holding the
- * control-plane-join lease, as joining masters do. `waitMs` undefined: try once.
- */
-async function underJoinLease<T>(
-  deps: FlowDeps,
-  cluster: string,
-  owner: string,
-  waitMs: number | undefined,
-  work: (signal: AbortSignal) => Promise<T>,
-): Promise<UnderJoinLease<T>> {
-  const state = await deps.state();
-  const lock = state.lock(cluster, 'control-plane-join');
-  const options = {
-    owner,
-    clock: deps.clock,
-    logger: deps.logger,
-    leaseMs: CLEANUP_LEASE_MS,
-    pollMs: deps.settings.pollMs,
-    signal: deps.signal,
-    ...(waitMs === undefined ? {} : { acquireDeadlineMs: deps.clock.nowMs() + waitMs }),
-  };
-  const acquired = await acquireLease(lock, options);
-  if (!acquired.acquired) {
-    return {
-      ran: false,
-      holder: acquired.current.owner ?? 'another master',
-      description: describeHolder(acquired.current, deps.clock.nowMs()),
-    };
-  }
-  return { ran: true, value: await runUnderLease(lock, acquired.lease, options, work) };
-}
-
-/** `kboot cleanup`: waits up to `waitMs` for joining masters, then cleans up under their lease. */
-export async function cleanupCommandRun(
-  deps: FlowDeps,
-  cluster: string,
-  owner: string,
-  options: { dryRun: boolean; waitMs: number },
-): Promise<CleanupReport> {
-  if (options.dryRun) return runCleanup(deps, cluster, { dryRun: true, nodes: true });
-  const outcome = await underJoinLease(deps, cluster, owner, options.waitMs, (signal) =>
-    runCleanup(deps, cluster, { dryRun: false, nodes: true, signal }),
-  );
-  if (outcome.ran) return outcome.value;
-  throw new ClusterTimeoutError(
-    `timed out after ${formatDurationMs(options.waitMs)} waiting for the ${leaseLabel(cluster, 'control-plane-join')} (${outcome.description})`,
-    {
-      hint: 'a master is joining (it cleans up before it joins); run kboot cleanup again later, or raise --wait-timeout',
-      details: { cluster, holder: outcome.holder },
-    },
-  );
-}
+export const CLEANUP_LEASE_MS = 2 * 60_000;
 
 /** One cleanup on this control-plane member with the real ports. */
 export async function runCleanup(
@@ -112,7 +44,7 @@ export async function runCleanup(
   cluster: string,
   options: CleanupRunOptions,
 ): Promise<CleanupReport> {
-  const wired = wiring(deps);
+  const wired = deps.cleanup;
   const [instances, etcd, nodes] = await Promise.all([
     wired.instances(),
     wired.etcd({
@@ -123,36 +55,77 @@ export async function runCleanup(
   ]);
   return cleanupLostInstances(
     { registry: (signal) => wired.registry(cluster, signal), instances, etcd, nodes },
-    { cluster, logger: deps.logger, signal: options.signal ?? deps.signal, dryRun: options.dryRun },
+    { cluster, logger: deps.logger, signal: options.signal, dryRun: options.dryRun },
   );
 }
 
 /**
- * In `kboot rotate`: clean up, never fail the rotation for it. Null when it did not run: a master
- * joining holds the control-plane-join lease (and cleans up itself), or it failed.
+ * In `kboot rotate`, first: what a cleanup would remove (reads only; one round over etcd: on a
+ * healthy master it answers at once). Null when it could not tell (logged; the next timer tries
+ * again): never fail the rotation for it.
+ */
+export async function planCleanupInRotate(
+  deps: FlowDeps,
+  cluster: string,
+  signal: AbortSignal,
+): Promise<CleanupReport | null> {
+  try {
+    return await runCleanup(deps, cluster, { dryRun: true, nodes: true, etcdRounds: 1, signal });
+  } catch (error) {
+    if (signal.aborted) throw error;
+    deps.logger.warn(
+      { err: error, cluster },
+      'could not check for lost instances; the next kboot rotate tries again (or run kboot cleanup)',
+    );
+    return null;
+  }
+}
+
+/**
+ * In `kboot rotate`, when the plan found something: clean up under the control-plane-join lease
+ * (etcd membership changes one at a time), trying it once; never fail the rotation for it. Null
+ * when it did not run: a master joining holds the lease (and cleans up itself), or it failed
+ * (logged; the next timer tries again).
  */
 export async function cleanupInRotate(
   deps: FlowDeps,
-  steps: Steps,
   cluster: string,
   owner: string,
+  signal: AbortSignal,
 ): Promise<CleanupReport | null> {
-  if (deps.cleanup === undefined) return null;
   try {
-    const outcome = await steps.read('cleanup-lost-instances', () =>
-      underJoinLease(deps, cluster, owner, undefined, (signal) =>
-        // One round: on a healthy master etcd answers at once; a dead one waits for the next timer.
-        runCleanup(deps, cluster, { dryRun: steps.dryRun, nodes: true, etcdRounds: 1, signal }),
-      ),
-    );
-    if (outcome.ran) return outcome.value;
-    deps.logger.info(
-      { cluster, holder: outcome.holder },
-      `a master is joining (${outcome.description}); it cleans up before it joins, so rotate skips the cleanup this time`,
-    );
-    return null;
+    const state = await deps.state();
+    const lock = state.lock(cluster, 'control-plane-join');
+    const options = {
+      owner,
+      clock: deps.clock,
+      logger: deps.logger,
+      leaseMs: CLEANUP_LEASE_MS,
+      pollMs: deps.settings.pollMs,
+      signal,
+    };
+    const acquired = await acquireLease(lock, options);
+    if (!acquired.acquired) {
+      deps.logger.info(
+        { cluster, holder: acquired.current.owner },
+        'a master is joining; it cleans up before it joins, so rotate skips the cleanup this time',
+      );
+      return null;
+    }
+    const holding = holdAcquired(lock, acquired.lease, options);
+    try {
+      // One round: on a healthy master etcd answers at once; a dead one waits for the next timer.
+      return await runCleanup(deps, cluster, {
+        dryRun: false,
+        nodes: true,
+        etcdRounds: 1,
+        signal: AbortSignal.any([signal, holding.lost]),
+      });
+    } finally {
+      await holding.release();
+    }
   } catch (error) {
-    if (deps.signal.aborted) throw error;
+    if (signal.aborted) throw error;
     deps.logger.warn(
       { err: error, cluster },
       'could not clean up after lost instances; the next kboot rotate tries again (or run kboot cleanup)',
@@ -170,11 +143,11 @@ export async function cleanupBeforeJoin(
   deps: FlowDeps,
   cluster: string,
   selfInstanceId: string,
+  signal: AbortSignal,
   prepare: () => Promise<void>,
 ): Promise<CleanupReport | null> {
-  if (deps.cleanup === undefined) return null;
   const wired = deps.cleanup;
-  const { logger, signal, clock } = deps;
+  const { logger, clock } = deps;
   const startedMs = clock.nowMs();
   const masters = (await wired.registry(cluster, signal)).filter(
     (member) => member.role === 'control-plane' && member.instanceId !== selfInstanceId,
@@ -201,7 +174,9 @@ export async function cleanupBeforeJoin(
     .map((member) => lookup.byId.get(member.instanceId))
     .filter((fact) => fact !== undefined && !isGone(fact.state) && fact.privateIp !== undefined)
     .map((fact) => `https://${fact?.privateIp}:${ETCD_CLIENT_PORT}`);
-  const report = requireQuorum(await runCleanup(deps, cluster, { dryRun: false, nodes: false, endpoints }));
+  const report = requireQuorum(
+    await runCleanup(deps, cluster, { dryRun: false, nodes: false, endpoints, signal }),
+  );
   logger.info(
     { outcome: report.outcome, took: formatDurationMs(clock.nowMs() - startedMs) },
     'etcd cleanup before joining done',

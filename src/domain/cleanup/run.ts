@@ -284,6 +284,24 @@ export async function cleanupLostInstances(ports: CleanupPorts, ctx: CleanupCont
   return report;
 }
 
+/** A dry run that found nothing to remove, as the report of a run that removed nothing. */
+export function nothingRemoved(plan: CleanupReport): CleanupReport {
+  return {
+    ...plan,
+    outcome: 'clean',
+    summary: `nothing of cluster ${plan.cluster} belongs to a lost instance`,
+  };
+}
+
+/** Whether a (dry-run) report has something to remove, or a lost quorum to report. */
+export function needsCleanup(report: CleanupReport): boolean {
+  return (
+    report.outcome === 'quorum-lost' ||
+    report.etcd.members.some((member) => member.action === 'would-remove') ||
+    report.nodes.nodes.some((node) => node.action === 'would-delete')
+  );
+}
+
 /** Quorum lost is a failure for `kboot cleanup` and a join: exit 8 with the explanation. */
 export function requireQuorum(report: CleanupReport): CleanupReport {
   if (report.outcome !== 'quorum-lost') return report;

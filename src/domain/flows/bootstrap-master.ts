@@ -1,24 +1,24 @@
 /**
  * `kboot bootstrap-master`: the first control-plane instance initializes the cluster.
- *   identity → the cluster record (written here, conditionally, when no `kboot cluster create`
- *   made it) → already initialized? → take the bootstrap lease → re-check → render the
- *   InitConfiguration with a bootstrap token and certificate key kboot generated (0600) →
- *   kubeadm init --upload-certs → CA hash from ca.crt → with IRSA (`addons.irsa`), the OIDC
- *   discovery document and JWKS of sa.pub to the bucket → the addons (CNI, AWS
- *   cloud-controller-manager, addons.d; src/domain/addons) with kubectl and admin.conf → the
- *   node-leave credential (src/domain/leave/publish-node-leave.ts), so a worker can leave from its
- *   first minute → publish join, control-plane and admin.conf secrets → set `initialized` (a
- *   transaction that checks the lease) → release.
- * Anything failing after kubeadm started: kubeadm reset -f, the failure recorded in the cluster
- * record, the lease released, exit with the kubeadm-failed code (kubectl-failed for an addon or
- * the node-leave credential). A retry starts over cleanly.
+ *   identity → already a member? → local kubeadm → the cluster record (written here,
+ *   conditionally, when no `kboot cluster create` made it) → already initialized? → version skew →
+ *   the init inputs (a bootstrap token and certificate key kboot generates; addons rendered and
+ *   read before anything changes) → the bootstrap lease → initialized meanwhile? → the
+ *   InitConfiguration (0600, removed at the end) → kubeadm init --upload-certs (undo: kubeadm
+ *   reset) → CA hash from ca.crt → with IRSA (`addons.irsa`), the OIDC discovery document and JWKS
+ *   to the bucket → the addons (CNI, AWS cloud-controller-manager, addons.d) → the node-leave
+ *   credential → membership file → join, control-plane and admin.conf secrets, then `initialized`
+ *   (a transaction that checks the lease: the point after which nothing is undone) → the member
+ *   record → the lease released.
+ * A failure, a stop or a lost lease before `initialized` unwinds: kubeadm reset, the init config
+ * removed, the lease released, the failure recorded in the cluster record; a retry starts over
+ * cleanly.
  */
 
 import { formatDurationMs } from '../../core/duration.js';
 import {
+  ClusterTimeoutError,
   ConfigError,
-  InternalError,
-  isKbootError,
   KubeadmError,
   KubectlError,
   StateConflictError,
@@ -41,32 +41,54 @@ import { nodeLeaveSecretId } from '../join/secret-ids.js';
 import { caCertHash } from '../kubeadm/ca-hash.js';
 import { renderInitConfig } from '../kubeadm/render.js';
 import { generateBootstrapToken, generateCertificateKey } from '../kubeadm/tokens.js';
+import type { InitConfigInput } from '../kubeadm/types.js';
 import { assertVersionSkew, formatKubeVersion, parseKubernetesVersion } from '../kubeadm/version.js';
 import { NODE_LEAVE_NAMESPACE, NODE_LEAVE_SERVICE_ACCOUNT } from '../leave/node-leave-credential.js';
 import { apiAddress, type ClusterRecord, newClusterRecord } from '../state/cluster-record.js';
-import { holdLease } from '../state/hold-lease.js';
 import type { LeaseRef } from '../state/lease.js';
-import {
-  type LocalKubeadm,
-  localKubeadm,
-  readKubeadmOverrides,
-  resetAfterFailure,
-  startFlow,
-} from './common.js';
+import { leaseStep } from '../steps/lease-step.js';
+import type { Flow, Step } from '../steps/step.js';
+import { type LocalKubeadm, localKubeadm, readKubeadmOverrides, resetAfterFailure } from './common.js';
 import type { ClusterStatePorts, FlowDeps, FlowResult } from './deps.js';
-import { membershipFor, readMembership, writeMembership } from './membership.js';
-import { ADMIN_CONF_PATH, CA_CERT_PATH, INIT_CONFIG_PATH } from './paths.js';
-import type { Steps } from './steps.js';
+import { membershipFor, writeMembership } from './membership.js';
+import { ADMIN_CONF_PATH, CA_CERT_PATH, INIT_CONFIG_PATH, MEMBERSHIP_PATH } from './paths.js';
+import {
+  ALREADY_MEMBER,
+  alreadyMemberResult,
+  identityStep,
+  membershipStep,
+  memberTimeline,
+  plannedResult,
+  type StartState,
+} from './start-steps.js';
 
 /** kubeadm deletes the certificates `--upload-certs` stored after two hours. */
 export const UPLOADED_CERTS_LIFETIME_MS = 2 * 60 * 60_000;
 const DEFAULT_POD_CIDR = '10.244.0.0/16';
 const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
+/** How the flow ends when another master initialized the cluster first. */
+export const ALREADY_INITIALIZED = 'the cluster is already initialized';
 
-export interface BootstrapOptions {
-  /** Wait for a lease another master holds (`bootstrap-master`, `boot`), until the wait deadline. */
-  waitForLease: boolean;
+export interface BootstrapState extends StartState {
+  kubeadm: LocalKubeadm;
+  ports: ClusterStatePorts;
+  record: ClusterRecord;
+  /** Set when no record existed: the record this master writes. */
+  proposedRecord: ClusterRecord;
+  nodeName: string;
+  token: Secret;
+  certificateKey: Secret;
+  irsa: IrsaSettings | undefined;
+  addons: Addon[];
+  initInput: InitConfigInput;
+  lease: LeaseRef;
+  caHash: string;
+  adminConf: Secret;
+  /** The addon being applied, for the failure record ("addon cilium"). */
+  applyingAddon: string;
 }
+
+type BootstrapStep = Step<BootstrapState, FlowDeps>;
 
 /**
  * The record this master would write when none exists: node config, tags and discovery (region
@@ -114,233 +136,339 @@ async function proposedRecord(
   );
 }
 
-async function ensureRecord(
-  deps: FlowDeps,
-  state: ClusterStatePorts,
-  identity: Identity,
-  kubeadm: LocalKubeadm,
-): Promise<ClusterRecord> {
-  const existing = await state.records.readRecord(identity.clusterName, deps.signal);
-  if (existing !== undefined) return existing;
-  const proposed = await proposedRecord(deps, identity, kubeadm, state.records.tableName);
-  const outcome = await state.records.putRecordIfAbsent(proposed, deps.signal);
-  if (outcome.created) {
-    deps.logger.info(
-      { cluster: identity.clusterName, apiEndpoint: proposed.apiEndpoint, table: state.records.tableName },
-      'wrote the cluster record',
-    );
-  } else if (outcome.differences.length > 0) {
-    deps.logger.warn(
-      { differences: outcome.differences },
-      'another master wrote the cluster record first with different settings; using its record',
-    );
-  }
-  return outcome.record;
+function alreadyInitialized(record: ClusterRecord, deps: FlowDeps): { end: string } {
+  deps.logger.info({ by: record.initialized?.by, at: record.initialized?.at }, ALREADY_INITIALIZED);
+  return { end: ALREADY_INITIALIZED };
 }
 
-export async function bootstrapMaster(
-  deps: FlowDeps,
-  steps: Steps,
-  options: BootstrapOptions = { waitForLease: true },
-): Promise<FlowResult> {
-  const { logger, clock } = deps;
-  const { identity, base, alreadyMember } = await startFlow(deps, steps, 'bootstrap-master', 'control-plane');
-  if (alreadyMember !== undefined) return alreadyMember;
-  const cluster = identity.clusterName;
-  const owner = identity.instance.instanceId;
-  const kubeadm = await steps.read('kubeadm-version', () => localKubeadm(deps));
-  const state = await deps.state();
-  const record = steps.dryRun
-    ? ((await state.records.readRecord(cluster, deps.signal)) ??
-      (await proposedRecord(deps, identity, kubeadm, state.records.tableName)))
-    : await steps.read('cluster-record', () => ensureRecord(deps, state, identity, kubeadm));
-  if (record.initialized !== undefined) {
-    logger.info(
-      { by: record.initialized.by, at: record.initialized.at },
-      'the cluster is already initialized',
-    );
-    return { ...base, outcome: 'already-initialized', summary: `cluster ${cluster} is already initialized` };
-  }
-  assertVersionSkew({
-    action: 'init',
-    kubeadm: kubeadm.version,
-    cluster: parseKubernetesVersion(record.kubernetesVersion, 'the cluster version'),
-    clusterName: cluster,
-  });
-  const [nodeName, overrides] = await Promise.all([deps.privateDnsName(), readKubeadmOverrides(deps)]);
-  const token = generateBootstrapToken();
-  const certificateKey = generateCertificateKey();
-  const endpoint = apiAddress(record.apiEndpoint);
-  const irsaConfig = deps.config.addons?.irsa;
-  const irsa = irsaConfig === undefined ? undefined : resolveIrsa(irsaConfig, record.region);
-  const clusterAddons = effectiveClusterAddons(record, deps.config.addons);
-  const addons = await steps.read('addons', () => readAddons(deps, record));
-  const initInput = {
-    apiVersion: kubeadm.apiVersion,
-    nodeName,
-    cloudProvider: kubeletCloudProvider(clusterAddons),
-    overrides,
-    clusterName: cluster,
-    kubernetesVersion: record.kubernetesVersion,
-    controlPlaneEndpoint: `${endpoint.host}:${endpoint.port}`,
-    advertiseAddress: identity.instance.privateIpv4,
-    podSubnet: record.podCidr,
-    serviceSubnet: record.serviceCidr,
-    certSANs: deps.config.certSANs ?? [],
-    bootstrapTokens: [
-      { token, ttlMs: deps.settings.tokenTtlMs, description: `kboot: created by ${owner} at cluster init` },
-    ],
-    certificateKey,
-    kubeletConfiguration: { cgroupDriver: 'systemd' as const },
-    ...(irsa === undefined ? {} : { serviceAccount: serviceAccountIssuer(irsa) }),
-  };
-  if (steps.dryRun) {
-    steps.planned.push({
-      step: 'bootstrap-lease',
-      description: `take the bootstrap lease of cluster ${cluster}, write ${INIT_CONFIG_PATH}, run kubeadm init --upload-certs${irsa === undefined ? '' : `, publish the OIDC discovery document and JWKS for issuer ${irsa.issuer} to s3://${irsa.bucket}`}`,
-      files: [{ path: INIT_CONFIG_PATH, content: renderInitConfig(initInput, { mode: 'redacted' }) }],
-    });
-    for (const addon of addons) {
-      steps.planned.push({
-        step: `addon ${addon.name}`,
-        description: `apply addon ${addon.description} with kubectl apply --server-side (${ADMIN_CONF_PATH})`,
-      });
+const kubeadmVersion: BootstrapStep = {
+  name: 'kubeadm-version',
+  kind: 'read',
+  describe: () => 'read the local kubeadm version',
+  async run({ state, deps, signal }) {
+    state.set({ kubeadm: await localKubeadm(deps, signal) });
+    return undefined;
+  },
+};
+
+const readRecord: BootstrapStep = {
+  name: 'cluster-record',
+  kind: 'read',
+  describe: () => 'read the cluster record (or work out the one to write, from config, tags and discovery)',
+  async run({ state, deps, signal }) {
+    const ports = await deps.state();
+    const identity = state.get('identity');
+    state.set({ ports });
+    const existing = await ports.records.readRecord(identity.clusterName, signal);
+    if (existing !== undefined) {
+      state.set({ record: existing });
+      return existing.initialized === undefined ? undefined : alreadyInitialized(existing, deps);
     }
-    steps.planned.push(
-      {
-        step: 'node-leave-credential',
-        description: `apply the node-leave RBAC and publish a token of ${NODE_LEAVE_NAMESPACE}/${NODE_LEAVE_SERVICE_ACCOUNT} as secret ${nodeLeaveSecretId(cluster)}`,
+    const proposed = await proposedRecord(deps, identity, state.get('kubeadm'), ports.records.tableName);
+    state.set({ record: proposed, proposedRecord: proposed });
+    return undefined;
+  },
+};
+
+const writeRecord: BootstrapStep = {
+  name: 'write-cluster-record',
+  kind: 'change',
+  describe: (state) =>
+    `write the record of cluster ${state.get('identity').clusterName} (only if no other master wrote one first)`,
+  skip: (state) => (state.has('proposedRecord') ? undefined : 'the cluster has a record'),
+  noUndo:
+    'the record describes the cluster, not this attempt: a retry uses it (a conditional put, never overwritten)',
+  async run({ state, deps, signal }) {
+    const { records } = state.get('ports');
+    const proposed = state.get('proposedRecord');
+    const outcome = await records.putRecordIfAbsent(proposed, signal);
+    if (outcome.created) {
+      deps.logger.info(
+        { cluster: proposed.clusterName, apiEndpoint: proposed.apiEndpoint, table: records.tableName },
+        'wrote the cluster record',
+      );
+    } else if (outcome.differences.length > 0) {
+      deps.logger.warn(
+        { differences: outcome.differences },
+        'another master wrote the cluster record first with different settings; using its record',
+      );
+    }
+    state.set({ record: outcome.record });
+    return outcome.record.initialized === undefined ? undefined : alreadyInitialized(outcome.record, deps);
+  },
+};
+
+const versionSkew: BootstrapStep = {
+  name: 'version-skew',
+  kind: 'read',
+  describe: () => "check the local kubeadm against the cluster's Kubernetes version",
+  async run({ state }) {
+    assertVersionSkew({
+      action: 'init',
+      kubeadm: state.get('kubeadm').version,
+      cluster: parseKubernetesVersion(state.get('record').kubernetesVersion, 'the cluster version'),
+      clusterName: state.get('identity').clusterName,
+    });
+    return undefined;
+  },
+};
+
+const initInputs: BootstrapStep = {
+  name: 'init-inputs',
+  kind: 'read',
+  describe: () =>
+    'read the node name, kubeadm overrides and addons, and make the bootstrap token and certificate key',
+  async run({ state, deps }) {
+    const identity = state.get('identity');
+    const record = state.get('record');
+    const owner = identity.instance.instanceId;
+    const [nodeName, overrides, addons] = await Promise.all([
+      deps.privateDnsName(),
+      readKubeadmOverrides(deps),
+      // Rendered and read before the lease is taken, so a bad addons.d file name or an unknown
+      // Kubernetes minor stops the run before anything changes.
+      readAddons(deps, record),
+    ]);
+    const token = generateBootstrapToken();
+    const certificateKey = generateCertificateKey();
+    const endpoint = apiAddress(record.apiEndpoint);
+    const irsaConfig = deps.config.addons?.irsa;
+    const irsa = irsaConfig === undefined ? undefined : resolveIrsa(irsaConfig, record.region);
+    const initInput: InitConfigInput = {
+      apiVersion: state.get('kubeadm').apiVersion,
+      nodeName,
+      cloudProvider: kubeletCloudProvider(effectiveClusterAddons(record, deps.config.addons)),
+      overrides,
+      clusterName: identity.clusterName,
+      kubernetesVersion: record.kubernetesVersion,
+      controlPlaneEndpoint: `${endpoint.host}:${endpoint.port}`,
+      advertiseAddress: identity.instance.privateIpv4,
+      podSubnet: record.podCidr,
+      serviceSubnet: record.serviceCidr,
+      certSANs: deps.config.certSANs ?? [],
+      bootstrapTokens: [
+        { token, ttlMs: deps.settings.tokenTtlMs, description: `kboot: created by ${owner} at cluster init` },
+      ],
+      certificateKey,
+      kubeletConfiguration: { cgroupDriver: 'systemd' as const },
+      ...(irsa === undefined ? {} : { serviceAccount: serviceAccountIssuer(irsa) }),
+    };
+    state.set({ nodeName, token, certificateKey, irsa, addons, initInput });
+    return undefined;
+  },
+};
+
+const bootstrapLease = leaseStep<BootstrapState, FlowDeps>({
+  name: 'bootstrap-lease',
+  describe: (state) => `take the bootstrap lease of cluster ${state.get('identity').clusterName}`,
+  async request({ state, deps }) {
+    const identity = state.get('identity');
+    return {
+      lock: state.get('ports').lock(identity.clusterName, 'bootstrap'),
+      options: {
+        owner: identity.instance.instanceId,
+        clock: deps.clock,
+        leaseMs: deps.settings.leaseMs,
+        pollMs: deps.settings.pollMs,
+        acquireDeadlineMs: deps.clock.nowMs() + deps.settings.waitTimeoutMs,
       },
-      {
-        step: 'publish-join-material',
-        description: 'publish join material and mark the cluster initialized',
-      },
-    );
-    return { ...base, outcome: 'planned', summary: 'dry run: nothing changed' };
-  }
+    };
+  },
+  acquired({ state, logger }, lease) {
+    logger.info({ fence: lease.fence }, 'holding the bootstrap lease; initializing the cluster');
+    state.set({ lease });
+  },
+  busy(_ctx, _current, notAcquired) {
+    throw notAcquired;
+  },
+});
 
-  const lock = state.lock(cluster, 'bootstrap');
-  const result = await holdLease(
-    lock,
-    {
-      owner,
-      clock,
-      logger,
-      leaseMs: deps.settings.leaseMs,
-      pollMs: deps.settings.pollMs,
-      signal: deps.signal,
-      ...(options.waitForLease ? { acquireDeadlineMs: clock.nowMs() + deps.settings.waitTimeoutMs } : {}),
-    },
-    async (signal, fence) => {
-      const current = await state.records.readRecord(cluster, signal);
-      if (current?.initialized !== undefined) return 'already-initialized' as const;
-      logger.info({ fence }, 'holding the bootstrap lease; initializing the cluster');
-      const lease: LeaseRef = { cluster, lock: 'bootstrap', owner, fence };
-      await initialize(deps, state, {
-        signal,
-        lease,
-        record: current ?? record,
-        initInput,
-        irsa,
-        addons,
-        token,
-        certificateKey,
-      });
-      return 'initialized' as const;
-    },
-  );
-  if (result === 'already-initialized') {
-    logger.info('another master initialized the cluster while this one waited for the lease');
-    return { ...base, outcome: 'already-initialized', summary: `cluster ${cluster} is already initialized` };
-  }
-  return { ...base, outcome: 'initialized', summary: `initialized cluster ${cluster} on ${nodeName}` };
-}
+const recheckInitialized: BootstrapStep = {
+  name: 'recheck-initialized',
+  kind: 'read',
+  afterChange: true,
+  describe: () => 'check again, under the lease, that no other master initialized the cluster meanwhile',
+  async run({ state, deps, signal }) {
+    const current = await state.get('ports').records.readRecord(state.get('identity').clusterName, signal);
+    if (current === undefined) return undefined;
+    state.set({ record: current });
+    if (current.initialized === undefined) return undefined;
+    deps.logger.info('another master initialized the cluster while this one waited for the lease');
+    return alreadyInitialized(current, deps);
+  },
+};
 
-interface InitializeInput {
-  signal: AbortSignal;
-  lease: LeaseRef;
-  record: ClusterRecord;
-  initInput: Parameters<typeof renderInitConfig>[0];
-  /** Set when IRSA is configured: where the OIDC documents go. */
-  irsa: IrsaSettings | undefined;
-  /** Applied in this order after kubeadm init (and IRSA), before the join material. */
-  addons: readonly Addon[];
-  token: Secret;
-  certificateKey: Secret;
-}
+const writeInitConfig: BootstrapStep = {
+  name: 'write-init-config',
+  kind: 'change',
+  describe: () => `write the kubeadm init config to ${INIT_CONFIG_PATH} (mode 0600)`,
+  files: (state) => [
+    { path: INIT_CONFIG_PATH, content: renderInitConfig(state.get('initInput'), { mode: 'redacted' }) },
+  ],
+  async run({ state, deps }) {
+    await deps.fs.writePrivateFile(INIT_CONFIG_PATH, renderInitConfig(state.get('initInput')));
+    return undefined;
+  },
+  cleanup: {
+    describe: `remove ${INIT_CONFIG_PATH} (it holds the bootstrap token and certificate key)`,
+    run: async ({ deps }) => deps.fs.remove(INIT_CONFIG_PATH),
+  },
+};
 
-async function initialize(deps: FlowDeps, state: ClusterStatePorts, input: InitializeInput): Promise<void> {
-  const { logger, clock, fs } = deps;
-  const { signal, lease, record } = input;
-  const cluster = lease.cluster;
-  let step = 'write-init-config';
-  await fs.writePrivateFile(INIT_CONFIG_PATH, renderInitConfig(input.initInput));
-  const membership = await readMembership(fs, cluster);
-  if (membership.state === 'partial') await resetAfterFailure(deps, 'an earlier init did not finish');
-  try {
-    step = 'kubeadm-init';
-    const startedMs = clock.nowMs();
+const resetPartialInit: BootstrapStep = {
+  name: 'reset-partial-init',
+  kind: 'change',
+  describe: () => 'reset the remains of an earlier, unfinished init (kubeadm reset -f)',
+  skip: (state) =>
+    state.get('membership').state === 'partial' ? undefined : 'no earlier, unfinished init to reset',
+  noUndo: 'kubeadm reset leaves the node clean; the next steps start from there',
+  async run({ deps }) {
+    await resetAfterFailure(deps, 'an earlier init did not finish');
+    return undefined;
+  },
+};
+
+const kubeadmInit: BootstrapStep = {
+  name: 'kubeadm-init',
+  kind: 'change',
+  describe: () => 'run kubeadm init --upload-certs',
+  async run({ deps, signal }) {
+    const startedMs = deps.clock.nowMs();
     await deps.kubeadm.run(
       [
         'init',
         '--config',
-        fs.resolve(INIT_CONFIG_PATH),
+        deps.fs.resolve(INIT_CONFIG_PATH),
         '--upload-certs',
         '--skip-token-print',
         '--skip-certificate-key-print',
       ],
       { timeoutMs: deps.settings.kubeadmTimeoutMs, signal },
     );
-    logger.info({ took: formatDurationMs(clock.nowMs() - startedMs) }, 'kubeadm init finished');
+    deps.logger.info({ took: formatDurationMs(deps.clock.nowMs() - startedMs) }, 'kubeadm init finished');
+    return undefined;
+  },
+  undo: {
+    describe: 'run kubeadm reset -f, so the next attempt starts clean',
+    run: async ({ deps, failure, signal }) =>
+      resetAfterFailure(deps, `bootstrap stopped at ${failure?.step ?? 'a later step'}`, signal),
+  },
+};
 
-    step = 'ca-cert-hash';
-    const caPem = await fs.readText(CA_CERT_PATH);
+const caCertHashStep: BootstrapStep = {
+  name: 'ca-cert-hash',
+  kind: 'read',
+  afterChange: true,
+  describe: () => `compute the CA certificate hash from ${CA_CERT_PATH} and read ${ADMIN_CONF_PATH}`,
+  async run({ state, deps }) {
+    const caPem = await deps.fs.readText(CA_CERT_PATH);
     if (caPem === undefined) throw new KubeadmError(`kubeadm init did not write ${CA_CERT_PATH}`);
-    const caHash = caCertHash(caPem, CA_CERT_PATH);
-    const adminConf = await fs.readText(ADMIN_CONF_PATH);
+    const adminConf = await deps.fs.readText(ADMIN_CONF_PATH);
     if (adminConf === undefined) throw new KubeadmError(`kubeadm init did not write ${ADMIN_CONF_PATH}`);
+    state.set({ caHash: caCertHash(caPem, CA_CERT_PATH), adminConf: new Secret(adminConf) });
+    return undefined;
+  },
+};
 
-    if (input.irsa !== undefined) {
-      step = 'irsa';
-      await publishOidcDocuments(deps, input.irsa);
-    }
+const irsaStep: BootstrapStep = {
+  name: 'irsa',
+  kind: 'change',
+  describe: (state) => {
+    const irsa = state.get('irsa');
+    return `publish the OIDC discovery document and JWKS for issuer ${irsa?.issuer} to s3://${irsa?.bucket}`;
+  },
+  skip: (state) => (state.get('irsa') === undefined ? 'IRSA is not configured (addons.irsa)' : undefined),
+  noUndo: "the next init publishes its own service account key's documents over them",
+  async run({ state, deps }) {
+    const irsa = state.get('irsa');
+    if (irsa !== undefined) await publishOidcDocuments(deps, irsa);
+    return undefined;
+  },
+};
 
-    if (input.addons.length > 0) {
-      step = 'addons';
-      const kubectl = deps.kubectl;
-      if (kubectl === undefined) throw new InternalError('addons are configured but no kubectl is wired');
-      await applyAddons(
-        {
-          kubectl,
-          fs,
-          logger,
-          clock,
-          kubeconfigPath: ADMIN_CONF_PATH,
-          timeoutMs: deps.settings.addonTimeoutMs ?? 2 * 60_000,
-          signal,
-          onAddon: (addon) => {
-            step = `addon ${addon.name}`;
-          },
-        },
-        input.addons,
-      );
-    }
+const addonsStep: BootstrapStep = {
+  name: 'addons',
+  kind: 'change',
+  describe: (state) =>
+    `apply the addons (${state
+      .get('addons')
+      .map((addon) => addon.description)
+      .join(', ')}) with kubectl apply --server-side (${ADMIN_CONF_PATH})`,
+  skip: (state) => (state.get('addons').length === 0 ? 'no addons configured' : undefined),
+  noUndo: 'the undo of kubeadm-init resets the node; what was applied goes with its API server',
+  async run({ state, deps, signal }) {
+    await applyAddons(
+      {
+        kubectl: deps.kubectl,
+        fs: deps.fs,
+        logger: deps.logger,
+        clock: deps.clock,
+        kubeconfigPath: ADMIN_CONF_PATH,
+        timeoutMs: deps.settings.addonTimeoutMs ?? 2 * 60_000,
+        signal,
+        onAddon: (addon) => state.set({ applyingAddon: `addon ${addon.name}` }),
+      },
+      state.get('addons'),
+    );
+    return undefined;
+  },
+};
 
-    step = 'node-leave-credential';
-    const publishNodeLeave = deps.nodeLeaveCredential;
-    if (publishNodeLeave === undefined)
-      throw new InternalError('no node-leave credential publisher is wired');
-    await publishNodeLeave(cluster, record.kmsKeyId === undefined ? {} : { kmsKeyId: record.kmsKeyId }).catch(
-      (error: unknown) => {
+const nodeLeaveCredential: BootstrapStep = {
+  name: 'node-leave-credential',
+  kind: 'change',
+  describe: (state) =>
+    `apply the node-leave RBAC and publish a token of ${NODE_LEAVE_NAMESPACE}/${NODE_LEAVE_SERVICE_ACCOUNT} as secret ${nodeLeaveSecretId(state.get('identity').clusterName)}`,
+  noUndo:
+    'kboot rotate publishes it again; the undo of kubeadm-init removes the service account with the API server',
+  async run({ state, deps, signal }) {
+    const record = state.get('record');
+    await deps
+      .nodeLeaveCredential(record.clusterName, {
+        signal,
+        ...(record.kmsKeyId === undefined ? {} : { kmsKeyId: record.kmsKeyId }),
+      })
+      .catch((error: unknown) => {
         if (!(error instanceof KubectlError)) throw error;
         throw new KubectlError(`the node-leave credential was not published: ${error.message}`, {
           cause: error,
           ...(error.hint === undefined ? {} : { hint: error.hint }),
         });
-      },
-    );
+      });
+    return undefined;
+  },
+};
 
-    step = 'publish-join-material';
+const membershipFile: BootstrapStep = {
+  name: 'membership-file',
+  kind: 'change',
+  describe: () => `remember that this instance initialized the cluster (${MEMBERSHIP_PATH}, 0600)`,
+  async run({ state, deps }) {
+    const lease = state.get('lease');
+    await writeMembership(
+      deps.fs,
+      membershipFor(lease.cluster, 'control-plane', lease.owner, 'init', deps.clock.nowMs()),
+    );
+    return undefined;
+  },
+  undo: {
+    describe: `remove ${MEMBERSHIP_PATH}`,
+    run: async ({ deps }) => deps.fs.remove(MEMBERSHIP_PATH),
+  },
+};
+
+const publishAndMarkInitialized: BootstrapStep = {
+  name: 'publish-join-material',
+  kind: 'change',
+  describe: () =>
+    'publish the join, control-plane and admin.conf secrets, and mark the cluster initialized (under the lease)',
+  commits:
+    'once the cluster is marked initialized, other instances join it: this master is never reset after that',
+  async run({ state, deps, signal }) {
+    const { logger, clock } = deps;
+    const lease = state.get('lease');
+    const record = state.get('record');
+    const cluster = lease.cluster;
     const nowMs = clock.nowMs();
     const tokenExpiresAt = new Date(nowMs + deps.settings.tokenTtlMs).toISOString();
     const certificateKeyExpiresAt = new Date(nowMs + UPLOADED_CERTS_LIFETIME_MS).toISOString();
@@ -350,73 +478,64 @@ async function initialize(deps: FlowDeps, state: ClusterStatePorts, input: Initi
       join: {
         schemaVersion: JOIN_MATERIAL_SCHEMA_VERSION,
         apiEndpoint: `${endpoint.host}:${endpoint.port}`,
-        token: input.token,
+        token: state.get('token'),
         tokenExpiresAt,
-        caCertHashes: [caHash],
+        caCertHashes: [state.get('caHash')],
         kubernetesVersion: record.kubernetesVersion,
         updatedAt,
       },
       controlPlane: {
         schemaVersion: JOIN_MATERIAL_SCHEMA_VERSION,
-        certificateKey: input.certificateKey,
+        certificateKey: state.get('certificateKey'),
         certificateKeyExpiresAt,
         updatedAt,
       },
-      adminConf: new Secret(adminConf),
+      adminConf: state.get('adminConf'),
     };
     const store = await deps.joinMaterial();
+    signal.throwIfAborted();
     await store.publish(
       cluster,
       material,
       record.kmsKeyId === undefined ? {} : { kmsKeyId: record.kmsKeyId },
     );
     logger.info(
-      { cluster, caCertHash: caHash, tokenExpiresAt },
+      { cluster, caCertHash: state.get('caHash'), tokenExpiresAt },
       'published join material to Secrets Manager',
     );
-
-    step = 'mark-initialized';
-    if (signal.aborted) throw signal.reason;
-    await state.records.markInitialized(lease, clock.nowMs(), signal);
+    signal.throwIfAborted();
+    const records = state.get('ports').records;
+    await records.markInitialized(lease, clock.nowMs(), signal);
     logger.info({ cluster, fence: lease.fence }, 'marked the cluster initialized');
-    await state.records.updateJoinMaterial(
-      cluster,
-      { updatedAt, tokenExpiresAt, certificateKeyExpiresAt },
+    await records.updateJoinMaterial(cluster, { updatedAt, tokenExpiresAt, certificateKeyExpiresAt }, signal);
+    return undefined;
+  },
+};
+
+const memberRecord: BootstrapStep = {
+  name: 'member-record',
+  kind: 'change',
+  describe: () => 'record this control-plane member (and its boot timeline) in the cluster state',
+  noUndo:
+    'a member record only describes the member: the cluster is initialized whether or not it is written',
+  async run({ state, deps, signal, progress }) {
+    const lease = state.get('lease');
+    await state.get('ports').records.recordMember(
+      lease.cluster,
+      {
+        instanceId: lease.owner,
+        role: 'control-plane',
+        joinedAt: new Date(deps.clock.nowMs()).toISOString(),
+        fence: lease.fence,
+        nodeName: state.get('nodeName'),
+        bootTimeline: memberTimeline(progress(), state.get('identity')),
+      },
       signal,
     );
-    await writeMembership(fs, membershipFor(cluster, 'control-plane', lease.owner, 'init', clock.nowMs()));
-    await state.records.recordMember(cluster, {
-      instanceId: lease.owner,
-      role: 'control-plane',
-      joinedAt: updatedAt,
-      fence: lease.fence,
-      nodeName: input.initInput.nodeName,
-    });
-  } catch (error) {
-    await resetAfterFailure(deps, `bootstrap failed at ${step}`);
-    const message = redactText(error instanceof Error ? error.message : String(error));
-    try {
-      await state.records.recordFailure(cluster, {
-        by: lease.owner,
-        at: new Date(clock.nowMs()).toISOString(),
-        step,
-        message,
-      });
-    } catch (recordError) {
-      logger.error({ err: recordError }, 'could not record the failure in the cluster record');
-    }
-    if (error instanceof StateConflictError) throw error;
-    if (signal.aborted && signal.reason instanceof StateConflictError) throw signal.reason;
-    if (error instanceof KubeadmError || error instanceof KubectlError) throw error;
-    throw new KubeadmError(`bootstrapping cluster ${cluster} failed at ${step}: ${message}`, {
-      cause: error,
-      hint:
-        isKbootError(error) && error.hint !== undefined ? error.hint : 'kboot reset this node; run it again',
-    });
-  } finally {
-    await fs.remove(INIT_CONFIG_PATH);
-  }
-}
+    deps.logger.info({ cluster: lease.cluster }, `initialized cluster ${lease.cluster}`);
+    return undefined;
+  },
+};
 
 /**
  * The addons this master will apply, rendered and read before the lease is taken, so a bad
@@ -465,3 +584,79 @@ async function publishOidcDocuments(deps: FlowDeps, irsa: IrsaSettings): Promise
     'published the OIDC discovery document and JWKS for IRSA to S3',
   );
 }
+
+export const bootstrapMasterFlow: Flow<BootstrapState, FlowDeps, FlowResult> = {
+  name: 'bootstrap-master',
+  steps: [
+    identityStep('bootstrap-master', 'control-plane'),
+    membershipStep(),
+    kubeadmVersion,
+    readRecord,
+    writeRecord,
+    versionSkew,
+    initInputs,
+    bootstrapLease,
+    recheckInitialized,
+    writeInitConfig,
+    resetPartialInit,
+    kubeadmInit,
+    caCertHashStep,
+    irsaStep,
+    addonsStep,
+    nodeLeaveCredential,
+    membershipFile,
+    publishAndMarkInitialized,
+    memberRecord,
+  ],
+  result(state, run) {
+    const base = state.get('base');
+    if (run.ended === ALREADY_MEMBER) return alreadyMemberResult(state);
+    if (run.ended === ALREADY_INITIALIZED) {
+      return {
+        ...base,
+        outcome: 'already-initialized',
+        summary: `cluster ${base.cluster} is already initialized`,
+      };
+    }
+    if (run.dryRun) return plannedResult(state);
+    return {
+      ...base,
+      outcome: 'initialized',
+      summary: `initialized cluster ${base.cluster} on ${state.get('nodeName')}`,
+    };
+  },
+  errorFor(failure, state) {
+    // Once the lease is held, a failure of any class but these means the node could not be set
+    // up: kubeadm's exit code, naming the step (the node has been reset).
+    const { error } = failure;
+    if (
+      !state.has('lease') ||
+      failure.cause !== 'failed' ||
+      error instanceof StateConflictError ||
+      error instanceof KubeadmError ||
+      error instanceof KubectlError ||
+      error instanceof ClusterTimeoutError
+    )
+      return error;
+    return new KubeadmError(
+      `bootstrapping cluster ${state.get('lease').cluster} failed at ${failure.step}: ${error.message}`,
+      { cause: error, hint: error.hint ?? 'kboot reset this node; run it again' },
+    );
+  },
+  async recordFailure({ state, failure, deps, signal }) {
+    // Only a master that held the lease changed anything worth recording.
+    const lease = state.peek('lease');
+    if (lease === undefined) return;
+    const step = failure.step === 'addons' ? (state.peek('applyingAddon') ?? failure.step) : failure.step;
+    await state.get('ports').records.recordFailure(
+      lease.cluster,
+      {
+        by: lease.owner,
+        at: new Date(deps.clock.nowMs()).toISOString(),
+        step,
+        message: redactText(failure.error.message),
+      },
+      signal,
+    );
+  },
+};

@@ -43,7 +43,6 @@ export interface FlowDeps {
   logger: Logger;
   clock: Clock;
   fs: FsRoot;
-  signal: AbortSignal;
   config: NodeConfig;
   settings: FlowSettings;
   identity(): Promise<Identity>;
@@ -56,21 +55,29 @@ export interface FlowDeps {
   /** The DNS name of the load balancer tagged for the cluster, if there is one (discovery). */
   discoverApiEndpoint(cluster: string): Promise<string | undefined>;
   kubeadm: KubeadmRunner;
-  /** kubectl against a kubeconfig (the first master's addons); absent where a caller does not wire it. */
-  kubectl?: KubectlRunner;
+  /** kubectl against a kubeconfig (the first master's addons). */
+  kubectl: KubectlRunner;
   /**
    * Keeps the node-leave credential (`kboot/<cluster>/node-leave`) fresh: the first master at
-   * init, masters in kboot rotate (src/domain/leave/publish-node-leave.ts). Absent: not wired.
+   * init, masters in kboot rotate (src/domain/leave/publish-node-leave.ts).
    */
-  nodeLeaveCredential?(
+  nodeLeaveCredential(
     cluster: string,
-    options: { kmsKeyId?: string },
+    options: { kmsKeyId?: string; signal: AbortSignal },
   ): Promise<{ action: string; expiresAt: string }>;
-  /** The cleanup of lost instances (rotate, join-master); absent where a caller does not wire it. */
-  cleanup?: CleanupWiring;
+  /** The cleanup of lost instances (rotate, join-master). */
+  cleanup: CleanupWiring;
 }
 
-export type FlowName = 'boot' | 'bootstrap-master' | 'join-master' | 'join-node';
+/** The boot flows (FlowResult) and the day-two flows, which have results of their own. */
+export type FlowName =
+  | 'boot'
+  | 'bootstrap-master'
+  | 'join-master'
+  | 'join-node'
+  | 'rotate'
+  | 'cleanup'
+  | 'leave';
 
 export type FlowOutcome =
   | 'initialized'

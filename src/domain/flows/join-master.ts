@@ -1,160 +1,330 @@
 /**
  * `kboot join-master`: another control-plane member joins.
- *   already a member? → identity → wait for `initialized` → kubeadm version vs the cluster's →
- *   take the control-plane-join lease (etcd adds one member at a time) → join + control-plane
- *   material → render the JoinConfiguration with the certificate key (0600) → when the member
- *   registry shows a control-plane instance gone: kubeadm's download-certs and certs phases, then
- *   remove the dead etcd members (src/domain/cleanup/flow.ts) → kubeadm join →
- *   remember membership → release.
+ *   identity → already a member? → `initialized` → local kubeadm and version skew → node name and
+ *   overrides → the control-plane-join lease (etcd adds one member at a time) → join and
+ *   control-plane material → the JoinConfiguration with the certificate key (0600, removed at the
+ *   end) → the remains of an earlier join reset → when the member registry shows a control-plane
+ *   instance gone: kubeadm's download-certs and certs phases, then the dead etcd members removed
+ *   (src/domain/cleanup/flow.ts) → kubeadm join (undo: kubeadm reset, which also takes this
+ *   member out of etcd) → membership file → member record → the lease released.
  */
 
-import { KubeadmError, StateConflictError } from '../../core/errors.js';
+import { KubeadmError } from '../../core/errors.js';
 import { effectiveClusterAddons, kubeletCloudProvider } from '../addons/settings.js';
 import { cleanupBeforeJoin, prepareEtcdClient } from '../cleanup/flow.js';
 import type { ControlPlaneSecret, JoinSecret } from '../join/material.js';
+import type { JoinMaterialStore } from '../join/store.js';
+import type { KubeadmOverride } from '../kubeadm/overrides.js';
 import { renderJoinConfig } from '../kubeadm/render.js';
 import { assertVersionSkew, parseKubernetesVersion } from '../kubeadm/version.js';
-import { holdLease } from '../state/hold-lease.js';
+import type { ClusterRecord } from '../state/cluster-record.js';
+import type { Lease } from '../state/lease.js';
 import { waitForInitialized } from '../state/wait-initialized.js';
+import { leaseStep } from '../steps/lease-step.js';
+import type { FlowState } from '../steps/state.js';
+import type { Flow, Step } from '../steps/step.js';
 import {
+  type LocalKubeadm,
   localKubeadm,
   readFreshControlPlane,
   readFreshJoin,
   readKubeadmOverrides,
   resetAfterFailure,
-  startFlow,
 } from './common.js';
-import type { FlowDeps, FlowResult } from './deps.js';
+import type { ClusterStatePorts, FlowDeps, FlowResult } from './deps.js';
+import { resetPartialJoin } from './join-node.js';
 import { membershipFor, writeMembership } from './membership.js';
-import { JOIN_CONFIG_PATH } from './paths.js';
-import type { Steps } from './steps.js';
+import { JOIN_CONFIG_PATH, MEMBERSHIP_PATH } from './paths.js';
+import {
+  ALREADY_MEMBER,
+  alreadyMemberResult,
+  identityStep,
+  membershipStep,
+  memberTimeline,
+  plannedResult,
+  type StartState,
+} from './start-steps.js';
 
-export async function joinMaster(deps: FlowDeps, steps: Steps): Promise<FlowResult> {
-  const { logger, clock } = deps;
-  const { identity, base, membership, alreadyMember } = await startFlow(
-    deps,
-    steps,
-    'join-master',
-    'control-plane',
-  );
-  if (alreadyMember !== undefined) return alreadyMember;
-  const cluster = identity.clusterName;
+export interface JoinMasterState extends StartState {
+  ports: ClusterStatePorts;
+  /** When waiting for initialization, the join lease and fresh material gives up. */
+  deadlineMs: number;
+  record: ClusterRecord;
+  kubeadm: LocalKubeadm;
+  nodeName: string;
+  overrides: KubeadmOverride[];
+  store: JoinMaterialStore;
+  lease: Lease;
+  join: JoinSecret;
+  controlPlane: ControlPlaneSecret;
+}
 
-  const deadlineMs = clock.nowMs() + deps.settings.waitTimeoutMs;
-  const state = await deps.state();
-  const record = await steps.read('wait-initialized', () =>
-    waitForInitialized(state.records, cluster, {
-      deadlineMs,
-      pollMs: deps.settings.pollMs,
-      clock,
-      logger,
-      signal: deps.signal,
-    }),
-  );
-  const kubeadm = await steps.read('kubeadm-version', () => localKubeadm(deps));
-  assertVersionSkew({
-    action: 'join-control-plane',
-    kubeadm: kubeadm.version,
-    cluster: parseKubernetesVersion(record.kubernetesVersion, 'the cluster version'),
-    clusterName: cluster,
-  });
-  const [nodeName, overrides, store] = await Promise.all([
-    deps.privateDnsName(),
-    readKubeadmOverrides(deps),
-    deps.joinMaterial(),
-  ]);
+type JoinMasterStep = Step<JoinMasterState, FlowDeps>;
 
-  const renderInput = (join: JoinSecret, controlPlane: ControlPlaneSecret) => ({
-    apiVersion: kubeadm.apiVersion,
-    nodeName,
-    cloudProvider: kubeletCloudProvider(effectiveClusterAddons(record, deps.config.addons)),
-    overrides,
+function renderInput(
+  state: FlowState<JoinMasterState>,
+  deps: FlowDeps,
+  join: JoinSecret,
+  controlPlane: ControlPlaneSecret,
+) {
+  return {
+    apiVersion: state.get('kubeadm').apiVersion,
+    nodeName: state.get('nodeName'),
+    cloudProvider: kubeletCloudProvider(effectiveClusterAddons(state.get('record'), deps.config.addons)),
+    overrides: state.get('overrides'),
     discovery: { apiServerEndpoint: join.apiEndpoint, token: join.token, caCertHashes: join.caCertHashes },
     controlPlane: {
-      advertiseAddress: identity.instance.privateIpv4,
+      advertiseAddress: state.get('identity').instance.privateIpv4,
       certificateKey: controlPlane.certificateKey,
     },
-  });
+  };
+}
 
-  if (steps.dryRun) {
+const waitInitialized: JoinMasterStep = {
+  name: 'wait-initialized',
+  kind: 'read',
+  describe: () => 'wait for the cluster to be initialized',
+  async run({ state, deps, signal, mark }) {
+    const deadlineMs = deps.clock.nowMs() + deps.settings.waitTimeoutMs;
+    const ports = await deps.state();
+    const record = await waitForInitialized(ports.records, state.get('identity').clusterName, {
+      deadlineMs,
+      pollMs: deps.settings.pollMs,
+      clock: deps.clock,
+      logger: deps.logger,
+      signal,
+    });
+    mark('initialized-seen');
+    state.set({ ports, deadlineMs, record });
+    return undefined;
+  },
+};
+
+const kubeadmVersion: JoinMasterStep = {
+  name: 'kubeadm-version',
+  kind: 'read',
+  describe: () => "read the local kubeadm version and check it against the cluster's",
+  async run({ state, deps, signal }) {
+    const kubeadm = await localKubeadm(deps, signal);
+    assertVersionSkew({
+      action: 'join-control-plane',
+      kubeadm: kubeadm.version,
+      cluster: parseKubernetesVersion(state.get('record').kubernetesVersion, 'the cluster version'),
+      clusterName: state.get('identity').clusterName,
+    });
+    state.set({ kubeadm });
+    return undefined;
+  },
+};
+
+const joinInputs: JoinMasterStep = {
+  name: 'node-name',
+  kind: 'read',
+  describe: () => 'read the node name (IMDS) and the kubeadm config overrides',
+  async run({ state, deps }) {
+    const [nodeName, overrides, store] = await Promise.all([
+      deps.privateDnsName(),
+      readKubeadmOverrides(deps),
+      deps.joinMaterial(),
+    ]);
+    state.set({ nodeName, overrides, store });
+    return undefined;
+  },
+};
+
+const joinLease = leaseStep<JoinMasterState, FlowDeps>({
+  name: 'control-plane-join-lease',
+  describe: (state) =>
+    `take the control-plane-join lease of cluster ${state.get('identity').clusterName} (masters join one at a time)`,
+  async request({ state, deps, logger }) {
+    const identity = state.get('identity');
+    logger.info({ cluster: identity.clusterName }, 'waiting for the control-plane-join lease');
+    return {
+      lock: state.get('ports').lock(identity.clusterName, 'control-plane-join'),
+      options: {
+        owner: identity.instance.instanceId,
+        clock: deps.clock,
+        leaseMs: deps.settings.leaseMs,
+        acquireDeadlineMs: state.get('deadlineMs'),
+        pollMs: deps.settings.pollMs,
+      },
+    };
+  },
+  acquired({ state, logger }, lease) {
+    logger.info({ fence: lease.fence }, 'holding the control-plane-join lease');
+    state.set({ lease });
+  },
+  busy(_ctx, _current, notAcquired) {
+    throw notAcquired;
+  },
+});
+
+const joinMaterial: JoinMasterStep = {
+  name: 'join-material',
+  kind: 'read',
+  afterChange: true,
+  describe: () => 'read fresh join and control-plane material (waiting for kboot rotate if it is stale)',
+  async run({ state, deps, signal }) {
+    const store = state.get('store');
+    const cluster = state.get('identity').clusterName;
+    const deadlineMs = state.get('deadlineMs');
+    const join = await readFreshJoin(deps, store, cluster, deadlineMs, signal);
+    const controlPlane = await readFreshControlPlane(deps, store, cluster, deadlineMs, signal);
+    state.set({ join, controlPlane });
+    return undefined;
+  },
+};
+
+const writeJoinConfig: JoinMasterStep = {
+  name: 'write-join-config',
+  kind: 'change',
+  describe: () => `write the kubeadm join config with the certificate key to ${JOIN_CONFIG_PATH} (mode 0600)`,
+  async files(state, deps) {
+    // A dry run holds no lease and waits for nothing: the material as it is now.
+    const store = state.get('store');
+    const cluster = state.get('identity').clusterName;
     const [join, controlPlane] = await Promise.all([
       store.readJoin(cluster),
       store.readControlPlane(cluster),
     ]);
-    steps.planned.push({
-      step: 'control-plane-join',
-      description: `take the control-plane-join lease of cluster ${cluster}, write ${JOIN_CONFIG_PATH} and run kubeadm join as a control-plane member`,
-      files: [
-        {
-          path: JOIN_CONFIG_PATH,
-          content: renderJoinConfig(renderInput(join, controlPlane), { mode: 'redacted' }),
-        },
-      ],
-    });
-    return { ...base, outcome: 'planned', summary: 'dry run: nothing changed' };
-  }
+    const input = renderInput(state, deps, join, controlPlane);
+    return [{ path: JOIN_CONFIG_PATH, content: renderJoinConfig(input, { mode: 'redacted' }) }];
+  },
+  async run({ state, deps }) {
+    const input = renderInput(state, deps, state.get('join'), state.get('controlPlane'));
+    await deps.fs.writePrivateFile(JOIN_CONFIG_PATH, renderJoinConfig(input));
+    return undefined;
+  },
+  cleanup: {
+    describe: `remove ${JOIN_CONFIG_PATH} (it holds the bootstrap token and certificate key)`,
+    run: async ({ deps }) => deps.fs.remove(JOIN_CONFIG_PATH),
+  },
+};
 
-  logger.info({ cluster }, 'waiting for the control-plane-join lease (masters join one at a time)');
-  await holdLease(
-    state.lock(cluster, 'control-plane-join'),
-    {
-      owner: identity.instance.instanceId,
-      clock,
-      logger,
-      leaseMs: deps.settings.leaseMs,
-      acquireDeadlineMs: deadlineMs,
-      pollMs: deps.settings.pollMs,
-      signal: deps.signal,
-    },
-    async (signal, fence) => {
-      logger.info({ fence }, 'holding the control-plane-join lease');
-      const join = await readFreshJoin(deps, store, cluster, deadlineMs);
-      const controlPlane = await readFreshControlPlane(deps, store, cluster, deadlineMs);
-      const input = renderInput(join, controlPlane);
-      await deps.fs.writePrivateFile(JOIN_CONFIG_PATH, renderJoinConfig(input));
-      if (membership.state === 'partial') await resetAfterFailure(deps, 'an earlier join did not finish');
-      try {
-        await cleanupBeforeJoin(deps, cluster, identity.instance.instanceId, () =>
-          prepareEtcdClient(deps, JOIN_CONFIG_PATH, signal),
-        );
-      } catch (error) {
-        await deps.fs.remove(JOIN_CONFIG_PATH);
-        await resetAfterFailure(deps, 'the etcd cleanup before joining failed');
-        throw error;
-      }
-      try {
-        await deps.kubeadm.run(['join', '--config', deps.fs.resolve(JOIN_CONFIG_PATH)], {
-          timeoutMs: deps.settings.kubeadmTimeoutMs,
-          signal,
-        });
-      } catch (error) {
-        await resetAfterFailure(deps, 'kubeadm join --control-plane failed');
-        if (error instanceof KubeadmError && signal.aborted && signal.reason instanceof StateConflictError) {
-          throw signal.reason;
-        }
-        throw error instanceof KubeadmError
-          ? error
-          : new KubeadmError('kubeadm join failed', { cause: error });
-      } finally {
-        await deps.fs.remove(JOIN_CONFIG_PATH);
-      }
-      await writeMembership(
-        deps.fs,
-        membershipFor(cluster, 'control-plane', identity.instance.instanceId, 'join', clock.nowMs()),
-      );
-      await state.records.recordMember(cluster, {
+const resetOnUndo = {
+  describe:
+    'run kubeadm reset -f (it also takes a joined member out of etcd), so the next attempt starts clean',
+  run: async ({
+    deps,
+    failure,
+    signal,
+  }: {
+    deps: FlowDeps;
+    failure: { step: string } | undefined;
+    signal: AbortSignal;
+  }) =>
+    resetAfterFailure(deps, `the control-plane join stopped at ${failure?.step ?? 'a later step'}`, signal),
+};
+
+const cleanupLostMembers: JoinMasterStep = {
+  name: 'cleanup-lost-members',
+  kind: 'change',
+  describe: () =>
+    'remove the etcd members of control-plane instances that are gone (only when the member registry shows one)',
+  async run({ state, deps, signal }) {
+    const identity = state.get('identity');
+    await cleanupBeforeJoin(deps, identity.clusterName, identity.instance.instanceId, signal, () =>
+      prepareEtcdClient(deps, JOIN_CONFIG_PATH, signal),
+    );
+    return undefined;
+  },
+  // kubeadm's certificate phases may have run: the reset removes what they wrote.
+  undo: resetOnUndo,
+};
+
+const kubeadmJoin: JoinMasterStep = {
+  name: 'kubeadm-join',
+  kind: 'change',
+  describe: (state) =>
+    `run kubeadm join --control-plane against ${state.peek('join')?.apiEndpoint ?? 'the API endpoint'}`,
+  async run({ deps, signal }) {
+    try {
+      await deps.kubeadm.run(['join', '--config', deps.fs.resolve(JOIN_CONFIG_PATH)], {
+        timeoutMs: deps.settings.kubeadmTimeoutMs,
+        signal,
+      });
+    } catch (error) {
+      throw error instanceof KubeadmError ? error : new KubeadmError('kubeadm join failed', { cause: error });
+    }
+    return undefined;
+  },
+  undo: resetOnUndo,
+};
+
+const membershipFile: JoinMasterStep = {
+  name: 'membership-file',
+  kind: 'change',
+  describe: () => `remember that this instance joined (${MEMBERSHIP_PATH}, 0600)`,
+  async run({ state, deps }) {
+    const identity = state.get('identity');
+    await writeMembership(
+      deps.fs,
+      membershipFor(
+        identity.clusterName,
+        'control-plane',
+        identity.instance.instanceId,
+        'join',
+        deps.clock.nowMs(),
+      ),
+    );
+    return undefined;
+  },
+  undo: { describe: `remove ${MEMBERSHIP_PATH}`, run: async ({ deps }) => deps.fs.remove(MEMBERSHIP_PATH) },
+};
+
+const memberRecord: JoinMasterStep = {
+  name: 'member-record',
+  kind: 'change',
+  describe: () => 'record this control-plane member (and its boot timeline) in the cluster state',
+  noUndo: 'the last step: if it fails, the undo of kubeadm-join resets the node and a retry joins again',
+  async run({ state, deps, signal, progress }) {
+    const identity = state.get('identity');
+    const lease = state.get('lease');
+    await state.get('ports').records.recordMember(
+      identity.clusterName,
+      {
         instanceId: identity.instance.instanceId,
         role: 'control-plane',
-        joinedAt: new Date(clock.nowMs()).toISOString(),
-        fence,
-        nodeName,
-      });
-    },
-  );
-  logger.info({ cluster, nodeName }, 'joined the cluster as a control-plane member');
-  return {
-    ...base,
-    outcome: 'joined-control-plane',
-    summary: `joined cluster ${cluster} as control-plane member ${nodeName}`,
-  };
-}
+        joinedAt: new Date(deps.clock.nowMs()).toISOString(),
+        fence: lease.fence,
+        nodeName: state.get('nodeName'),
+        bootTimeline: memberTimeline(progress(), state.get('identity')),
+      },
+      signal,
+    );
+    deps.logger.info(
+      { cluster: identity.clusterName, nodeName: state.get('nodeName') },
+      'joined the cluster as a control-plane member',
+    );
+    return undefined;
+  },
+};
+
+export const joinMasterFlow: Flow<JoinMasterState, FlowDeps, FlowResult> = {
+  name: 'join-master',
+  steps: [
+    identityStep('join-master', 'control-plane'),
+    membershipStep(),
+    waitInitialized,
+    kubeadmVersion,
+    joinInputs,
+    joinLease,
+    joinMaterial,
+    writeJoinConfig,
+    resetPartialJoin,
+    cleanupLostMembers,
+    kubeadmJoin,
+    membershipFile,
+    memberRecord,
+  ],
+  result(state, run) {
+    if (run.ended === ALREADY_MEMBER) return alreadyMemberResult(state);
+    if (run.dryRun) return plannedResult(state);
+    const cluster = state.get('identity').clusterName;
+    return {
+      ...state.get('base'),
+      outcome: 'joined-control-plane',
+      summary: `joined cluster ${cluster} as control-plane member ${state.get('nodeName')}`,
+    };
+  },
+};

@@ -9,9 +9,11 @@
  *   that, with the quorum check) → delete the Node → a master: its member record → stop the
  *   heartbeats → complete the lifecycle action (CONTINUE).
  * Every step checks before acting, so a re-run after a partial leave does what is left. A failing
- * step is logged and the next ones still run, and the lifecycle action is completed whatever
- * failed (the instance is terminated either way; making Auto Scaling wait for the hook's
- * timeout would only delay it); the exit code is then the first failure's.
+ * step is logged and the next ones still run (each step here is `bestEffort`), and the lifecycle
+ * action is completed whatever failed (the instance is terminated either way; making Auto Scaling
+ * wait for the hook's timeout would only delay it); the last step then fails with the first
+ * failure's error, so the exit code is its class. A stop (SIGTERM) ends the leave at once: the
+ * heartbeats stop and the worker's credential is removed as the flow unwinds.
  */
 
 import type { KubectlRunner } from '../../adapters/process/kubectl.js';
@@ -25,9 +27,10 @@ import { type Heartbeat, heartbeatIntervalMs, startHeartbeat } from '../leave/he
 import type { LifecycleActionRef, LifecycleActions } from '../leave/lifecycle.js';
 import type { NodeLeaveStore } from '../leave/node-leave-store.js';
 import type { MemberRemover } from '../state/cluster-store.js';
+import type { FlowState } from '../steps/state.js';
+import type { Flow, Step } from '../steps/step.js';
 import type { FlowDeps } from './deps.js';
 import { ADMIN_CONF_PATH } from './paths.js';
-import type { Steps } from './steps.js';
 
 const LEAVE_DIR = '/var/lib/kboot/leave';
 /** A master's copy of admin.conf: `kubeadm reset` deletes admin.conf before the Node is deleted. */
@@ -95,8 +98,8 @@ export interface LeaveResult {
 
 interface Leaving {
   deps: LeaveDeps;
-  steps: Steps;
   options: LeaveOptions;
+  dryRun: boolean;
   identity: Identity;
   cluster: string;
   nodeName: string;
@@ -105,7 +108,19 @@ interface Leaving {
   failures: { step: string; error: unknown }[];
   /** The kubeconfig kubectl uses (resolved path), or why there is none. */
   kubeconfig: { path: string } | { missing: string };
+  /** Set signal of the running step. */
+  signal: AbortSignal;
 }
+
+export interface LeaveState {
+  leaving: Leaving;
+  action: FoundAction | undefined;
+  heartbeat: Heartbeat | undefined;
+  /** Set by the edge. */
+  options: LeaveOptions;
+}
+
+type LeaveStep = Step<LeaveState, LeaveDeps>;
 
 function report(leaving: Leaving, step: string, outcome: StepOutcome, detail: string): void {
   leaving.reports.push({ step, outcome, detail });
@@ -114,149 +129,264 @@ function report(leaving: Leaving, step: string, outcome: StepOutcome, detail: st
   else log.info({ step, outcome }, detail);
 }
 
-/** Runs one step of the leave; a failure is recorded and the leave goes on. */
-async function attempt(
-  leaving: Leaving,
-  step: string,
-  description: string,
-  run: () => Promise<string | { skipped: string }>,
-): Promise<void> {
-  if (leaving.steps.dryRun) {
-    await leaving.steps.change(step, description, async () => undefined);
-    leaving.reports.push({ step, outcome: 'planned', detail: description });
-    return;
-  }
-  try {
-    const outcome = await leaving.steps.change(step, description, run);
-    if (outcome === undefined) return;
-    if (typeof outcome === 'string') report(leaving, step, 'done', outcome);
-    else report(leaving, step, 'skipped', outcome.skipped);
-  } catch (error) {
-    if (leaving.deps.signal.aborted) throw error;
-    leaving.failures.push({ step, error });
-    const message = error instanceof Error ? error.message : String(error);
-    report(leaving, step, 'failed', `${step} failed: ${message}`);
-  }
+/**
+ * A leave step: runs `run`, records what it did (done, skipped and why); a failure is recorded and
+ * the leave goes on — unless the flow was stopped, which ends it.
+ */
+function bestEffort(spec: {
+  name: string;
+  describe: (leaving: Leaving) => string;
+  skip?: (state: FlowState<LeaveState>) => string | undefined;
+  noUndo: string;
+  run: (leaving: Leaving, state: FlowState<LeaveState>) => Promise<string | { skipped: string }>;
+}): LeaveStep {
+  return {
+    name: spec.name,
+    kind: 'change',
+    describe: (state) => spec.describe(state.get('leaving')),
+    ...(spec.skip === undefined ? {} : { skip: spec.skip }),
+    noUndo: spec.noUndo,
+    async run({ state, signal }) {
+      const leaving = state.get('leaving');
+      leaving.signal = signal;
+      try {
+        const outcome = await spec.run(leaving, state);
+        if (typeof outcome === 'string') report(leaving, spec.name, 'done', outcome);
+        else report(leaving, spec.name, 'skipped', outcome.skipped);
+      } catch (error) {
+        if (signal.aborted) throw error;
+        leaving.failures.push({ step: spec.name, error });
+        const message = error instanceof Error ? error.message : String(error);
+        report(leaving, spec.name, 'failed', `${spec.name} failed: ${message}`);
+      }
+      return undefined;
+    },
+  };
 }
 
-export async function leave(deps: LeaveDeps, steps: Steps, options: LeaveOptions): Promise<LeaveResult> {
-  const { logger } = deps;
-  const identity = await steps.read('identity', () => deps.identity());
-  const nodeName = await steps.read('node-name', () => deps.privateDnsName());
-  const instanceId = identity.instance.instanceId;
-  const leaving: Leaving = {
-    deps,
-    steps,
-    options,
-    identity,
-    cluster: identity.clusterName,
-    nodeName,
-    controlPlane: identity.role === 'control-plane',
-    reports: [],
-    failures: [],
-    kubeconfig: { missing: 'the kubeconfig step failed' },
-  };
+const identityStep: LeaveStep = {
+  name: 'identity',
+  kind: 'read',
+  describe: () => 'read who this instance is (IMDS) and its node name',
+  async run({ state, deps, signal }) {
+    const identity = await deps.identity();
+    const nodeName = await deps.privateDnsName();
+    state.set({
+      leaving: {
+        deps,
+        options: state.get('options'),
+        dryRun: deps.settings.dryRun,
+        identity,
+        cluster: identity.clusterName,
+        nodeName,
+        controlPlane: identity.role === 'control-plane',
+        reports: [],
+        failures: [],
+        kubeconfig: { missing: 'the kubeconfig step failed' },
+        signal,
+      },
+    });
+    return undefined;
+  },
+};
 
-  const action = await steps.read('lifecycle-action', () => findLifecycleActionOrGoOn(leaving));
-  let heartbeat: Heartbeat | undefined;
-  if (action !== undefined && !steps.dryRun) {
+const lifecycleAction: LeaveStep = {
+  name: 'lifecycle-action',
+  kind: 'read',
+  describe: () => "find the instance's Auto Scaling group and kboot's termination hook",
+  async run({ state, signal }) {
+    const leaving = state.get('leaving');
+    leaving.signal = signal;
+    state.set({ action: await findLifecycleActionOrGoOn(leaving) });
+    return undefined;
+  },
+};
+
+const heartbeats: LeaveStep = {
+  name: 'heartbeats',
+  kind: 'change',
+  describe: () => 'record lifecycle action heartbeats in the background while leaving',
+  skip: (state) => (state.get('action') === undefined ? 'no lifecycle action' : undefined),
+  async run({ state, deps, logger }) {
+    const action = state.get('action');
+    if (action === undefined) return undefined;
     const lifecycle = await deps.lifecycle();
+    const options = state.get('options');
     const intervalMs = options.heartbeatIntervalMs ?? heartbeatIntervalMs(action.heartbeatTimeoutSeconds);
     logger.info(
       { every: formatDurationMs(intervalMs) },
-      'recording lifecycle action heartbeats in the background while leaving',
+      'recording lifecycle action heartbeats in the background',
     );
-    heartbeat = startHeartbeat({
-      intervalMs,
-      clock: deps.clock,
-      logger,
-      beat: (signal) => lifecycle.recordHeartbeat(action.ref, signal),
+    state.set({
+      heartbeat: startHeartbeat({
+        intervalMs,
+        clock: deps.clock,
+        logger,
+        beat: (signal) => lifecycle.recordHeartbeat(action.ref, signal),
+      }),
     });
-  }
+    return undefined;
+  },
+  cleanup: {
+    describe: 'stop the lifecycle action heartbeats',
+    run: async ({ state }) => stopHeartbeats(state),
+  },
+};
 
-  try {
-    await attempt(leaving, 'kubeconfig', kubeconfigDescription(leaving), () => prepareKubeconfig(leaving));
-    await attempt(
-      leaving,
-      'drain',
-      `cordon and drain node ${nodeName} (evictions respect PodDisruptionBudgets; deadline ${formatDurationMs(options.drainTimeoutMs)}, then go on)`,
-      () => drain(leaving),
-    );
-    if (leaving.controlPlane) {
-      await attempt(
-        leaving,
-        'etcd-member',
-        `remove this master's etcd member ${nodeName} (not if the others could not keep quorum)`,
-        () => removeOwnEtcdMember(leaving),
-      );
-    }
-    await attempt(leaving, 'kubeadm-reset', resetDescription(leaving), () => kubeadmReset(leaving));
-    await attempt(leaving, 'delete-node', `delete the Node object ${nodeName}`, () => deleteNode(leaving));
-    if (leaving.controlPlane) {
-      await attempt(
-        leaving,
-        'member-record',
-        `remove member record ${instanceId} of cluster ${leaving.cluster} from the state table`,
-        async () => {
-          await (await deps.members()).removeMember(leaving.cluster, instanceId, deps.signal);
-          return `removed the member record of ${instanceId}`;
-        },
-      );
-    }
-  } finally {
-    if (heartbeat !== undefined) {
-      await heartbeat.stop();
-      logger.info({ heartbeats: heartbeat.sent }, 'stopped lifecycle action heartbeats');
-    }
-  }
+async function stopHeartbeats(state: FlowState<LeaveState>): Promise<void> {
+  const heartbeat = state.peek('heartbeat');
+  if (heartbeat === undefined || heartbeat.stopped) return;
+  await heartbeat.stop();
+  state
+    .get('leaving')
+    .deps.logger.info({ heartbeats: heartbeat.sent }, 'stopped lifecycle action heartbeats');
+}
 
-  if (action === undefined) {
-    leaving.reports.push({
-      step: 'complete-lifecycle-action',
-      outcome: 'skipped',
-      detail: 'no lifecycle action to complete',
-    });
-  } else {
-    await attempt(
-      leaving,
-      'complete-lifecycle-action',
-      `complete lifecycle action ${action.ref.hookName} of Auto Scaling group ${action.ref.groupName} with CONTINUE`,
-      async () => {
-        const outcome = await (await deps.lifecycle()).complete(action.ref, 'CONTINUE', deps.signal);
-        return outcome === 'completed'
-          ? `completed lifecycle action ${action.ref.hookName} (CONTINUE): Auto Scaling terminates the instance`
-          : {
-              skipped: `no lifecycle action of hook ${action.ref.hookName} is waiting (already completed, or timed out)`,
-            };
-      },
-    );
-  }
-  await cleanUpKubeconfig(leaving);
+const kubeconfigStep: LeaveStep = {
+  ...bestEffort({
+    name: 'kubeconfig',
+    describe: kubeconfigDescription,
+    noUndo: 'its cleanup removes the credential',
+    run: (leaving) => prepareKubeconfig(leaving),
+  }),
+  noUndo: undefined,
+  // A worker's credential goes at once; a master keeps its admin.conf copy until a leave succeeds.
+  cleanup: {
+    describe: `remove the kubeconfig copies under ${LEAVE_DIR} (a master's admin.conf copy only once the leave succeeded)`,
+    run: async ({ state, deps }) => {
+      await deps.fs.remove(LEAVE_NODE_KUBECONFIG_PATH);
+      const leaving = state.get('leaving');
+      if (leaving.failures.length === 0) await deps.fs.remove(LEAVE_ADMIN_CONF_PATH);
+    },
+  },
+};
 
-  const base = {
-    flow: 'leave' as const,
-    cluster: leaving.cluster,
-    role: identity.role,
-    instanceId,
-    nodeName,
-    autoScalingGroup: action?.ref.groupName ?? null,
-    lifecycleHook: action?.ref.hookName ?? null,
-    heartbeats: heartbeat?.sent ?? 0,
-    steps: leaving.reports,
-  };
-  if (steps.dryRun) return { ...base, outcome: 'planned', summary: 'dry run: nothing changed' };
-  const first = leaving.failures[0];
-  if (first !== undefined) {
+const drainStep = bestEffort({
+  name: 'drain',
+  describe: (leaving) =>
+    `cordon and drain node ${leaving.nodeName} (evictions respect PodDisruptionBudgets; deadline ${formatDurationMs(leaving.options.drainTimeoutMs)}, then go on)`,
+  noUndo: 'the instance is being terminated: its pods are not brought back',
+  run: (leaving) => drain(leaving),
+});
+
+const etcdMember = bestEffort({
+  name: 'etcd-member',
+  describe: (leaving) =>
+    `remove this master's etcd member ${leaving.nodeName} (not if the others could not keep quorum)`,
+  skip: (state) => (state.get('leaving').controlPlane ? undefined : 'a worker has no etcd member'),
+  noUndo: 'the instance is being terminated: its member is not added back',
+  run: (leaving) => removeOwnEtcdMember(leaving),
+});
+
+const kubeadmResetStep = bestEffort({
+  name: 'kubeadm-reset',
+  describe: resetDescription,
+  noUndo: 'the instance is being terminated',
+  run: (leaving) => kubeadmReset(leaving),
+});
+
+const deleteNodeStep = bestEffort({
+  name: 'delete-node',
+  describe: (leaving) => `delete the Node object ${leaving.nodeName}`,
+  noUndo: 'the instance is being terminated',
+  run: (leaving) => deleteNode(leaving),
+});
+
+const memberRecord = bestEffort({
+  name: 'member-record',
+  describe: (leaving) =>
+    `remove member record ${leaving.identity.instance.instanceId} of cluster ${leaving.cluster} from the state table`,
+  skip: (state) => (state.get('leaving').controlPlane ? undefined : 'a worker has no member record'),
+  noUndo: 'the instance is being terminated',
+  run: async (leaving) => {
+    const instanceId = leaving.identity.instance.instanceId;
+    await (await leaving.deps.members()).removeMember(leaving.cluster, instanceId, leaving.signal);
+    return `removed the member record of ${instanceId}`;
+  },
+});
+
+const stopHeartbeatsStep: LeaveStep = {
+  name: 'stop-heartbeats',
+  kind: 'change',
+  describe: () => 'stop the lifecycle action heartbeats',
+  skip: (state) => (state.get('action') === undefined ? 'no lifecycle action' : undefined),
+  noUndo: 'nothing to undo',
+  async run({ state }) {
+    await stopHeartbeats(state);
+    return undefined;
+  },
+};
+
+const completeLifecycleAction = bestEffort({
+  name: 'complete-lifecycle-action',
+  describe: (leaving) =>
+    `complete kboot's lifecycle action of ${leaving.identity.instance.instanceId} with CONTINUE`,
+  noUndo: 'Auto Scaling terminates the instance: the last step',
+  run: async (leaving, state) => {
+    const action = state.get('action');
+    if (action === undefined) return { skipped: 'no lifecycle action to complete' };
+    const outcome = await (await leaving.deps.lifecycle()).complete(action.ref, 'CONTINUE', leaving.signal);
+    return outcome === 'completed'
+      ? `completed lifecycle action ${action.ref.hookName} (CONTINUE): Auto Scaling terminates the instance`
+      : {
+          skipped: `no lifecycle action of hook ${action.ref.hookName} is waiting (already completed, or timed out)`,
+        };
+  },
+});
+
+const outcomeStep: LeaveStep = {
+  name: 'outcome',
+  kind: 'read',
+  describe: () => 'report the first failure, if any',
+  async run({ state, logger }) {
+    const leaving = state.get('leaving');
+    const first = leaving.failures[0];
+    if (first === undefined) return undefined;
     const failed = leaving.failures.map((failure) => failure.step).join(', ');
     logger.error({ failedSteps: failed }, `left cluster ${leaving.cluster} with failures in: ${failed}`);
     throw first.error;
-  }
-  return {
-    ...base,
-    outcome: 'left',
-    summary: `${nodeName} left cluster ${leaving.cluster}${action === undefined ? '' : `; lifecycle action of ${action.ref.groupName} completed`}`,
-  };
-}
+  },
+};
+
+export const leaveFlow: Flow<LeaveState, LeaveDeps, LeaveResult> = {
+  name: 'leave',
+  steps: [
+    identityStep,
+    lifecycleAction,
+    heartbeats,
+    kubeconfigStep,
+    drainStep,
+    etcdMember,
+    kubeadmResetStep,
+    deleteNodeStep,
+    memberRecord,
+    stopHeartbeatsStep,
+    completeLifecycleAction,
+    outcomeStep,
+  ],
+  result(state, run) {
+    const leaving = state.get('leaving');
+    const action = state.peek('action');
+    const instanceId = leaving.identity.instance.instanceId;
+    const base = {
+      flow: 'leave' as const,
+      cluster: leaving.cluster,
+      role: leaving.identity.role,
+      instanceId,
+      nodeName: leaving.nodeName,
+      autoScalingGroup: action?.ref.groupName ?? null,
+      lifecycleHook: action?.ref.hookName ?? null,
+      heartbeats: state.peek('heartbeat')?.sent ?? 0,
+      steps: leaving.reports,
+    };
+    if (run.dryRun) return { ...base, outcome: 'planned', summary: 'dry run: nothing changed' };
+    return {
+      ...base,
+      outcome: 'left',
+      summary: `${leaving.nodeName} left cluster ${leaving.cluster}${action === undefined ? '' : `; lifecycle action of ${action.ref.groupName} completed`}`,
+    };
+  },
+};
 
 interface FoundAction {
   ref: LifecycleActionRef;
@@ -271,7 +401,7 @@ async function findLifecycleActionOrGoOn(leaving: Leaving): Promise<FoundAction 
   try {
     return await findLifecycleAction(leaving);
   } catch (error) {
-    if (leaving.deps.signal.aborted) throw error;
+    if (leaving.signal.aborted) throw error;
     leaving.failures.push({ step: 'lifecycle-action', error });
     const message = error instanceof Error ? error.message : String(error);
     report(
@@ -288,7 +418,7 @@ async function findLifecycleAction(leaving: Leaving): Promise<FoundAction | unde
   const { deps, options, identity } = leaving;
   const instanceId = identity.instance.instanceId;
   const lifecycle = await deps.lifecycle();
-  const group = await lifecycle.findGroup(instanceId, deps.signal);
+  const group = await lifecycle.findGroup(instanceId, leaving.signal);
   if (group === undefined) {
     deps.logger.info(
       { instanceId },
@@ -296,7 +426,7 @@ async function findLifecycleAction(leaving: Leaving): Promise<FoundAction | unde
     );
     return undefined;
   }
-  const hook = await lifecycle.findHook(group.groupName, options.hookName, deps.signal);
+  const hook = await lifecycle.findHook(group.groupName, options.hookName, leaving.signal);
   if (hook === undefined) {
     deps.logger.warn(
       { group: group.groupName, hook: options.hookName },
@@ -383,7 +513,7 @@ async function kubectl(leaving: Leaving, args: string[], timeoutMs = KUBECTL_TIM
   const result = await deps.kubectl.run(args, {
     kubeconfigPath: kubeconfigPath(leaving, `run kubectl ${args[0]}`),
     timeoutMs,
-    signal: deps.signal,
+    signal: leaving.signal,
   });
   return result.stdout;
 }
@@ -469,12 +599,14 @@ async function removeOwnEtcdMember(leaving: Leaving): Promise<string | { skipped
     };
   }
   const etcd = await deps.etcd();
-  const members = await etcd.list(deps.signal);
+  const members = await etcd.list(leaving.signal);
   const self = { nodeName, privateIp: identity.instance.privateIpv4 };
   const alive = new Set<string>();
   for (const member of members) {
     const up =
-      etcd.probe === undefined ? member.clientUrls.length > 0 : (await etcd.probe(member, deps.signal)).alive;
+      etcd.probe === undefined
+        ? member.clientUrls.length > 0
+        : (await etcd.probe(member, leaving.signal)).alive;
     if (up) alive.add(member.id);
   }
   const plan = planSelfRemoval(members, self, (member) => alive.has(member.id));
@@ -492,7 +624,7 @@ async function removeOwnEtcdMember(leaving: Leaving): Promise<string | { skipped
     .filter((member) => member.id !== plan.member.id && alive.has(member.id))
     .flatMap((member) => member.clientUrls);
   const via = peerUrls.length > 0 ? await deps.etcd(peerUrls) : etcd;
-  await via.remove(plan.member.id, deps.signal);
+  await via.remove(plan.member.id, leaving.signal);
   return `removed etcd member ${plan.member.name} (${plan.member.id}); ${plan.votersAfter} voting member(s) remain`;
 }
 
@@ -508,7 +640,7 @@ function resetDescription(leaving: Leaving): string {
 
 async function kubeadmReset(leaving: Leaving): Promise<string> {
   const { deps } = leaving;
-  await deps.kubeadm.run(resetArgs(leaving), { timeoutMs: KUBEADM_RESET_TIMEOUT_MS, signal: deps.signal });
+  await deps.kubeadm.run(resetArgs(leaving), { timeoutMs: KUBEADM_RESET_TIMEOUT_MS, signal: leaving.signal });
   return `ran kubeadm ${resetArgs(leaving).join(' ')}`;
 }
 
@@ -518,16 +650,4 @@ async function deleteNode(leaving: Leaving): Promise<string | { skipped: string 
   if (cannot !== undefined) return cannot;
   const out = await kubectl(leaving, ['delete', 'node', nodeName, '--ignore-not-found']);
   return out.trim() === '' ? { skipped: `Node ${nodeName} was already gone` } : `deleted Node ${nodeName}`;
-}
-
-/** A worker's credential goes at once; a master keeps its admin.conf copy until a leave succeeds. */
-async function cleanUpKubeconfig(leaving: Leaving): Promise<void> {
-  if (leaving.steps.dryRun) return;
-  const { fs, logger } = leaving.deps;
-  try {
-    await fs.remove(LEAVE_NODE_KUBECONFIG_PATH);
-    if (leaving.failures.length === 0) await fs.remove(LEAVE_ADMIN_CONF_PATH);
-  } catch (error) {
-    logger.warn({ err: error }, `could not remove the kubeconfig copies under ${LEAVE_DIR}`);
-  }
 }

@@ -16,6 +16,9 @@ export function heartbeatIntervalMs(heartbeatTimeoutSeconds: number): number {
 export interface Heartbeat {
   /** Heartbeats recorded so far. */
   readonly sent: number;
+  /** True once stop() was called. */
+  readonly stopped: boolean;
+  /** Stops the heartbeats (idempotent) and waits for a beat in flight. */
   stop(): Promise<void>;
 }
 
@@ -51,6 +54,9 @@ export function startHeartbeat(options: {
   return {
     get sent() {
       return state.sent;
+    },
+    get stopped() {
+      return controller.signal.aborted;
     },
     async stop() {
       controller.abort(new Error('heartbeat stopped'));

@@ -121,7 +121,7 @@ export async function holdLease<T>(
   return runUnderLease(lock, outcome.lease, options, work);
 }
 
-function notAcquiredError(lock: LeaseLock, options: AcquireOptions, current: LockRecord): Error {
+export function notAcquiredError(lock: LeaseLock, options: AcquireOptions, current: LockRecord): Error {
   const label = leaseLabel(lock.cluster, lock.name);
   const holder = describeHolder(current, options.clock.nowMs());
   const hint = `check the holder's logs and \`kboot status --cluster ${lock.cluster}\`; a dead holder is replaced once its lease expires`;
@@ -316,4 +316,50 @@ async function callBefore<T>(
     controller.abort();
     stop.removeEventListener('abort', onStop);
   }
+}
+
+/** An acquired lease kept by a flow's runner (src/domain/steps): renewed until released or lost. */
+export interface LeaseHolding {
+  readonly lease: Lease;
+  readonly label: string;
+  /** Aborted with a StateConflictError when the lease is lost. */
+  readonly lost: AbortSignal;
+  /** Stops renewing, then releases the lease unless it was lost; logs, never throws. */
+  release(): Promise<void>;
+}
+
+/** Renews `acquired` in the background until `release()`; its loss aborts `lost`. */
+export function holdAcquired(lock: LeaseLock, acquired: Lease, options: HoldLeaseOptions): LeaseHolding {
+  const { clock, logger } = options;
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const held = { lease: acquired };
+  const lost = new AbortController();
+  const stopRenewing = new AbortController();
+  const renewing = keepRenewing(lock, held, {
+    clock,
+    logger,
+    leaseMs,
+    renewIntervalMs: options.renewIntervalMs ?? Math.floor(leaseMs / 3),
+    stop: stopRenewing.signal,
+    onLost: (error) => lost.abort(error),
+  });
+  return {
+    get lease() {
+      return held.lease;
+    },
+    label: leaseLabel(lock.cluster, lock.name),
+    lost: lost.signal,
+    async release() {
+      stopRenewing.abort();
+      await renewing;
+      if (lost.signal.aborted) {
+        logger.warn(
+          { cluster: lock.cluster, lock: lock.name, fence: held.lease.fence },
+          `not releasing the ${leaseLabel(lock.cluster, lock.name)}: it was lost`,
+        );
+        return;
+      }
+      await releaseAfterFailure(lock, held.lease, options);
+    },
+  };
 }

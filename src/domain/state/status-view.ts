@@ -4,6 +4,7 @@
  */
 
 import { formatDurationMs } from '../../core/duration.js';
+import { describeTimeline } from '../steps/timeline.js';
 import { apiAddress, type RecordedFailure } from './cluster-record.js';
 import type { ClusterState } from './cluster-store.js';
 import { LOCK_NAMES, type LockName, type LockRecord, leaseState } from './lease.js';
@@ -217,7 +218,7 @@ export function renderClusterStatus(view: ClusterStatusView, nowMs: number): str
     lines.push(
       row(
         '',
-        `${member.instanceId} ${member.role} joined ${member.joinedAt}${member.fence === undefined ? '' : ` (fence ${member.fence})`}`,
+        `${member.instanceId} ${member.role} joined ${member.joinedAt}${member.fence === undefined ? '' : ` (fence ${member.fence})`}${member.bootTimeline === undefined ? '' : `; boot: ${describeTimeline(member.bootTimeline, formatDurationMs)}`}`,
       ),
     );
   }

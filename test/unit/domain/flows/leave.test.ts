@@ -16,12 +16,13 @@ import { systemClock } from '../../../../src/core/clock.js';
 import { KubectlError } from '../../../../src/core/errors.js';
 import { Secret } from '../../../../src/core/secrets.js';
 import type { EtcdMember } from '../../../../src/domain/etcd/members.js';
-import { type LeaveDeps, leave } from '../../../../src/domain/flows/leave.js';
+import { type LeaveDeps, type LeaveResult, leaveFlow } from '../../../../src/domain/flows/leave.js';
 import { ADMIN_CONF_PATH } from '../../../../src/domain/flows/paths.js';
-import { Steps } from '../../../../src/domain/flows/steps.js';
 import type { Identity } from '../../../../src/domain/identity/resolve.js';
 import type { Role } from '../../../../src/domain/identity/tags.js';
 import type { LifecycleActions } from '../../../../src/domain/leave/lifecycle.js';
+import { FlowStopped, runFlow } from '../../../../src/domain/steps/runner.js';
+import type { PlannedStep, RunSettings } from '../../../../src/domain/steps/step.js';
 import { silentLogger } from '../../../support/silent-logger.js';
 
 const NODE = 'ip-10-0-1-10.ec2.internal';
@@ -93,7 +94,6 @@ async function run(scenario: Scenario) {
     logger: silentLogger(),
     clock: systemClock,
     fs,
-    signal: new AbortController().signal,
     config: {},
     settings: {
       dryRun: scenario.dryRun === true,
@@ -148,15 +148,33 @@ async function run(scenario: Scenario) {
       }),
       publish: unexpected('publish'),
     }),
-  } as LeaveDeps;
-  const steps = new Steps(deps.logger, systemClock, scenario.dryRun === true);
+    nodeLeaveCredential: unexpected('nodeLeaveCredential'),
+    cleanup: {
+      registry: unexpected('registry'),
+      instances: unexpected('instances'),
+      etcd: unexpected('cleanup etcd'),
+      nodes: unexpected('nodes'),
+      etcdEndpointsOverride: undefined,
+    },
+  } satisfies LeaveDeps;
   const options = { hookName: 'kboot-leave', drainTimeoutMs: 1000, heartbeatIntervalMs: 20 };
+  const settings: RunSettings = {
+    logger: deps.logger,
+    clock: systemClock,
+    signal: new AbortController().signal,
+    dryRun: scenario.dryRun === true,
+    undoBudgetMs: 10_000,
+    stopGraceMs: 1_000,
+  };
   let error: unknown;
-  let result: Awaited<ReturnType<typeof leave>> | undefined;
+  let result: LeaveResult | undefined;
+  let steps: { planned: PlannedStep[] } = { planned: [] };
   try {
-    result = await leave(deps, steps, options);
+    const done = await runFlow(leaveFlow, deps, settings, { options });
+    result = done.result;
+    steps = done;
   } catch (caught) {
-    error = caught;
+    error = caught instanceof FlowStopped ? caught.failure.error : caught;
   }
   return { events, kubeconfigs, result, error, steps };
 }
@@ -250,12 +268,14 @@ describe('the leave flow', () => {
     assert.deepEqual(
       steps.planned.map((change) => change.step),
       [
+        'heartbeats',
         'kubeconfig',
         'drain',
         'etcd-member',
         'kubeadm-reset',
         'delete-node',
         'member-record',
+        'stop-heartbeats',
         'complete-lifecycle-action',
       ],
     );

@@ -29,11 +29,10 @@ import { CA_CERT_PATH, KUBELET_CONF_PATH } from '../../../../src/domain/flows/pa
 import {
   type RotateOptions,
   type RotateResult,
-  rotate,
+  rotateFlow,
   TOKEN_CONFIG_PATH,
   UPLOAD_CERTS_CONFIG_PATH,
-} from '../../../../src/domain/flows/rotate.js';
-import { Steps } from '../../../../src/domain/flows/steps.js';
+} from '../../../../src/domain/flows/rotate/flow.js';
 import type { Identity } from '../../../../src/domain/identity/resolve.js';
 import type { Role } from '../../../../src/domain/identity/tags.js';
 import { JoinMaterialMissingError } from '../../../../src/domain/join/errors.js';
@@ -46,6 +45,8 @@ import type { JoinMaterialStore } from '../../../../src/domain/join/store.js';
 import { caCertHash } from '../../../../src/domain/kubeadm/ca-hash.js';
 import type { ClusterRecord, JoinMaterialStamp } from '../../../../src/domain/state/cluster-record.js';
 import type { LockName } from '../../../../src/domain/state/lease.js';
+import { type FlowRun, FlowStopped, runFlow } from '../../../../src/domain/steps/runner.js';
+import type { RunSettings } from '../../../../src/domain/steps/step.js';
 import { silentLogger } from '../../../support/silent-logger.js';
 import { captureLogger } from '../state/capture-logger.js';
 import { FakeLeaseLock } from '../state/fake-lease-lock.js';
@@ -246,7 +247,6 @@ class World {
       logger: this.logger,
       clock: this.clock,
       fs: this.fs,
-      signal: new AbortController().signal,
       config: {},
       settings: {
         dryRun: false,
@@ -297,7 +297,21 @@ class World {
       joinMaterial: async () => this.store(),
       oidcPublisher: unexpected('oidcPublisher'),
       kubeadm: this.kubeadm(),
-    } as FlowDeps;
+      kubectl: { run: unexpected('kubectl') },
+      nodeLeaveCredential: async () => ({ action: 'kept', expiresAt: iso(START_MS + HOUR) }),
+      // A cluster with nothing lost: the cleanup looks and finds nothing to remove.
+      cleanup: {
+        registry: async () => [],
+        instances: async () => ({ lookup: async () => ({ byId: new Map(), byDnsName: new Map() }) }),
+        etcd: async () => ({
+          list: async () => [],
+          remove: unexpected('etcd remove'),
+          probe: unexpected('probe'),
+        }),
+        nodes: async () => undefined,
+        etcdEndpointsOverride: undefined,
+      },
+    } satisfies FlowDeps;
   }
 
   async becomeMember(): Promise<void> {
@@ -305,14 +319,34 @@ class World {
     await writeMembership(this.fs, membershipFor(CLUSTER, 'control-plane', SELF, 'init', START_MS - HOUR));
   }
 
-  run(options: Partial<RotateOptions> = {}, dryRun = false): Promise<RotateResult> {
-    const steps = new Steps(this.logger, this.clock, dryRun);
-    return this.clock.run(rotate(this.deps(), steps, { ...OPTIONS, ...options }));
+  settings(dryRun: boolean): RunSettings {
+    return {
+      logger: this.logger,
+      clock: this.clock,
+      signal: new AbortController().signal,
+      dryRun,
+      undoBudgetMs: MINUTE,
+      stopGraceMs: 15_000,
+    };
   }
 
-  runWithSteps(dryRun: boolean): { steps: Steps; result: Promise<RotateResult> } {
-    const steps = new Steps(this.logger, this.clock, dryRun);
-    return { steps, result: this.clock.run(rotate(this.deps(), steps, OPTIONS)) };
+  /** The flow, unwrapped: a stopped flow rejects with its error, as the CLI sees it. */
+  async start(options: Partial<RotateOptions> = {}, dryRun = false): Promise<FlowRun<RotateResult>> {
+    try {
+      return await runFlow(rotateFlow, this.deps(), this.settings(dryRun), {
+        options: { ...OPTIONS, ...options },
+      });
+    } catch (error) {
+      throw error instanceof FlowStopped ? error.failure.error : error;
+    }
+  }
+
+  async run(options: Partial<RotateOptions> = {}, dryRun = false): Promise<RotateResult> {
+    return (await this.clock.run(this.start(options, dryRun))).result;
+  }
+
+  async runDry(): Promise<FlowRun<RotateResult>> {
+    return this.clock.run(this.start({}, true));
   }
 
   commands(): string[] {
@@ -625,7 +659,7 @@ describe('kboot rotate: the certificate key', () => {
     w.controlPlane = controlPlaneSecret(START_MS + 25 * MINUTE);
     const joinLock = w.lock('control-plane-join');
     joinLock.record = { owner: 'i-joiner', expiresAtMs: START_MS + 10 * MINUTE, fence: 3 };
-    const running = rotate(w.deps(), new Steps(w.logger, w.clock, false), OPTIONS);
+    const running = w.start().then((run) => run.result);
     running.catch(() => undefined);
     await w.clock.advanceMs(4 * MINUTE);
     assert.deepEqual(uploads(w), [], 'uploaded while a master was joining');
@@ -723,20 +757,25 @@ describe('kboot rotate --dry-run', () => {
         expires: iso(START_MS - HOUR),
       },
     ];
-    const { steps, result } = w.runWithSteps(true);
-    const planned = await result;
+    const { result: planned, planned: steps } = await w.runDry();
     assert.equal(planned.outcome, 'planned');
     assert.deepEqual(
-      steps.planned.map((change) => change.step),
-      ['renew-token', 'renew-certificate-key', 'delete-expired-tokens'],
+      steps.map((change) => change.step),
+      [
+        'rotate-lease',
+        'renew-token',
+        'renew-certificate-key',
+        'delete-expired-tokens',
+        'node-leave-credential',
+      ],
     );
-    assert.match(
-      steps.planned[0]?.description ?? '',
-      /the current token expires in 3h, under the 8h threshold/,
+    const material = steps.filter(
+      (change) => change.step !== 'rotate-lease' && change.step !== 'node-leave-credential',
     );
-    assert.match(steps.planned[1]?.description ?? '', /holding the control-plane-join lease/);
-    assert.match(steps.planned[2]?.description ?? '', /old001/);
-    for (const change of steps.planned) {
+    assert.match(material[0]?.description ?? '', /the current token expires in 3h, under the 8h threshold/);
+    assert.match(material[1]?.description ?? '', /holding the control-plane-join lease/);
+    assert.match(material[2]?.description ?? '', /old001/);
+    for (const change of steps) {
       for (const file of change.files ?? []) {
         assert.match(file.content, /\[REDACTED\]/);
         assert.doesNotMatch(file.content, /[a-z0-9]{6}\.[a-z0-9]{16}|[a-f0-9]{64}/);
@@ -752,9 +791,12 @@ describe('kboot rotate --dry-run', () => {
 
   it('plans nothing for fresh material, and runs no kubeadm', async () => {
     const w = await world();
-    const { steps, result } = w.runWithSteps(true);
-    const planned = await result;
-    assert.deepEqual(steps.planned, []);
+    const { result: planned, planned: steps } = await w.runDry();
+    assert.deepEqual(
+      steps.map((change) => change.step),
+      ['rotate-lease', 'node-leave-credential'],
+      'only the lease and the credential refresh (which checks its own expiry)',
+    );
     assert.match(planned.summary, /is fresh; nothing would change/);
     assert.deepEqual(w.events, []);
   });

@@ -1,0 +1,107 @@
+/**
+ * The steps every boot flow starts with: who am I, may I run this flow, have I already joined?
+ * And the kubeadm-side helpers the join steps share.
+ */
+
+import { IncompatibleError } from '../../core/errors.js';
+import type { Identity } from '../identity/resolve.js';
+import type { Role } from '../identity/tags.js';
+import type { FlowState } from '../steps/state.js';
+import type { Step, StepContext } from '../steps/step.js';
+import { bootTimeline } from '../steps/timeline.js';
+import type { FlowDeps, FlowName, FlowOutcome, FlowResult } from './deps.js';
+import { type MembershipState, readMembership } from './membership.js';
+
+/** The fields every FlowResult of a run shares. */
+export type FlowBase = Pick<FlowResult, 'flow' | 'cluster' | 'role' | 'instanceId'>;
+
+export interface StartState {
+  identity: Identity;
+  base: FlowBase;
+  membership: MembershipState;
+}
+
+/** How the membership step ends a flow on an instance that already joined. */
+export const ALREADY_MEMBER = 'already a member of the cluster; nothing to do';
+
+/** Who this instance is; it must carry `role` (`hint`: what to run instead). */
+export function identityStep<T extends StartState>(
+  flow: FlowName,
+  role: Role,
+  hint?: string,
+): Step<T, FlowDeps> {
+  return {
+    name: 'identity',
+    kind: 'read',
+    describe: () => 'read who this instance is (IMDS: instance, region, tags)',
+    async run({ state, deps }) {
+      const identity = await deps.identity();
+      requireRole(identity, role, `kboot ${flow}`, hint);
+      state.set({
+        identity,
+        base: {
+          flow,
+          cluster: identity.clusterName,
+          role: identity.role,
+          instanceId: identity.instance.instanceId,
+        },
+      } as Partial<T>);
+      return undefined;
+    },
+  };
+}
+
+export function membershipStep<T extends StartState>(): Step<T, FlowDeps> {
+  return {
+    name: 'membership',
+    kind: 'read',
+    describe: () => 'check whether this instance already joined (membership file and kubelet.conf)',
+    async run({ state, deps, logger }) {
+      const membership = await readMembership(deps.fs, state.get('identity').clusterName);
+      state.set({ membership } as Partial<T>);
+      if (membership.state !== 'member') return undefined;
+      logger.info({ joinedAt: membership.membership.joinedAt }, ALREADY_MEMBER);
+      return { end: ALREADY_MEMBER };
+    },
+  };
+}
+
+/** A member record's boot timeline: the run so far, up to the step that records the member. */
+export function memberTimeline(
+  progress: ReturnType<StepContext<StartState, FlowDeps>['progress']>,
+  identity: Identity,
+): { launchToStartMs: number | null; milestones: Record<string, number> } {
+  const timeline = bootTimeline({
+    ...progress,
+    launchedAtMs: identity.instance.launchedAtMs,
+    finished: true,
+  });
+  return { launchToStartMs: timeline.launchToStartMs, milestones: timeline.milestones };
+}
+
+/** The result of a flow that found this instance already a member. */
+export function alreadyMemberResult(state: FlowState<StartState>): FlowResult {
+  const base = state.get('base');
+  const what = base.role === 'worker' ? 'a worker' : 'a control-plane member';
+  return { ...base, outcome: 'already-member', summary: `already ${what} of cluster ${base.cluster}` };
+}
+
+export function plannedResult(state: FlowState<StartState>): FlowResult {
+  return {
+    ...state.get('base'),
+    outcome: 'planned' satisfies FlowOutcome,
+    summary: 'dry run: nothing changed',
+  };
+}
+
+/** The instance must carry the role the command was asked to act as. */
+function requireRole(identity: Identity, role: Role, command: string, hint?: string): void {
+  if (identity.role === role) return;
+  throw new IncompatibleError(`this instance is tagged ${identity.role}, so it cannot run '${command}'`, {
+    hint:
+      hint ??
+      (identity.role === 'worker'
+        ? "run 'kboot join-node' (or 'kboot boot', which picks the flow from the role tag)"
+        : "run 'kboot join-master' or 'kboot bootstrap-master' (or 'kboot boot')"),
+  });
+}
