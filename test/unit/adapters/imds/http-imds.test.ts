@@ -268,6 +268,7 @@ describe('HttpImds: answers', () => {
       instanceType: 't3.medium',
       imageId: 'ami-0123456789abcdef0',
       architecture: 'x86_64',
+      launchedAtMs: Date.parse('2026-01-01T00:00:00Z'),
     });
   });
 

@@ -33,7 +33,15 @@ describe('parseIdentityDocument', () => {
       instanceType: 'c7g.xlarge',
       imageId: 'ami-0abcdef1234567890',
       architecture: 'arm64',
+      launchedAtMs: Date.parse('2026-01-01T00:00:00Z'),
     });
+  });
+
+  it('leaves the launch time out when pendingTime is missing or unparsable', () => {
+    for (const pending of ['"not a time"', 'null']) {
+      const text = AWS_DOCUMENT.replace('"2026-01-01T00:00:00Z"', pending);
+      assert.equal(parseIdentityDocument(text, 'http://imds').launchedAtMs, undefined);
+    }
   });
 
   const malformed: [text: string, message: RegExp][] = [
