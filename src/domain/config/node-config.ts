@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { describeBounds, parseDurationMs } from '../../core/duration.js';
 import { ConfigError } from '../../core/errors.js';
 import { AWS_REGION_PATTERN, IRSA_BUCKET_PATTERN } from '../irsa/issuer.js';
+import { RECORD_FIELD_SCHEMAS } from '../state/cluster-record.js';
 import { boundsOf, DEFAULT_DURATION_LIMITS, type DurationField, type DurationLimits } from './durations.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/kboot/config.yaml';
@@ -116,17 +117,20 @@ export function nodeConfigSchema(limits: DurationLimits = DEFAULT_DURATION_LIMIT
       .regex(/^[a-zA-Z0-9_.-]{3,255}$/, { message: 'expected a DynamoDB table name' })
       .optional(),
     /** API endpoint (host or host:port); default: the DNS name of the cluster's load balancer. */
+    // Each field also passes the cluster record's own check (the first master writes it there).
     apiEndpoint: z
       .string()
       .regex(/^[a-zA-Z0-9.-]+(:\d{1,5})?$/, { message: 'expected host or host:port' })
+      .pipe(RECORD_FIELD_SCHEMAS.apiEndpoint)
       .optional(),
-    podCidr: cidr.optional(),
-    serviceCidr: cidr.optional(),
+    podCidr: cidr.pipe(RECORD_FIELD_SCHEMAS.podCidr).optional(),
+    serviceCidr: cidr.pipe(RECORD_FIELD_SCHEMAS.serviceCidr).optional(),
     kubernetesVersion: z
       .string()
       .regex(/^v?\d+\.\d+\.\d+$/, { message: 'expected a version like 1.31.2' })
+      .pipe(RECORD_FIELD_SCHEMAS.kubernetesVersion)
       .optional(),
-    externalDns: z.string().optional(),
+    externalDns: RECORD_FIELD_SCHEMAS.externalDns.optional(),
     certSANs: z.array(z.string().min(1)).optional(),
     timeouts: z
       .strictObject({
