@@ -12,6 +12,7 @@ import { ConfigError } from '../../core/errors.js';
 import { AWS_REGION_PATTERN, IRSA_BUCKET_PATTERN } from '../irsa/issuer.js';
 import { RECORD_FIELD_SCHEMAS } from '../state/cluster-record.js';
 import { boundsOf, DEFAULT_DURATION_LIMITS, type DurationField, type DurationLimits } from './durations.js';
+import { yamlData } from './yaml.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/kboot/config.yaml';
 
@@ -175,7 +176,7 @@ export function parseNodeConfig(
       hint: 'fix the YAML syntax (kboot config check shows every problem)',
     });
   }
-  const data: unknown = document.toJS() ?? {};
+  const data: unknown = yamlData(document, source) ?? {};
   const result = (limits === DEFAULT_DURATION_LIMITS ? NodeConfigSchema : nodeConfigSchema(limits)).safeParse(
     data,
   );
