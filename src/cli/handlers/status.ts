@@ -14,7 +14,7 @@ import { DynamoDbClusterStore } from '../../adapters/aws/dynamodb-cluster-store.
 import { UsageError } from '../../core/errors.js';
 import { DEFAULT_TABLE } from '../../domain/iam/scope.js';
 import type { Identity } from '../../domain/identity/resolve.js';
-import type { ClusterState } from '../../domain/state/cluster-store.js';
+import { stateError } from '../../domain/state/cluster-store.js';
 import {
   type ClusterStatusView,
   clusterStatusView,
@@ -81,7 +81,9 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
       const view = clusterStatusView(state, table, nowMs);
       if (ctx.output.format === 'json') ctx.output.json(view);
       else ctx.output.text(renderClusterStatus(view, nowMs));
-      throwRecordError([state]);
+      // The one cluster asked for: what could be read is shown, then an unreadable item fails.
+      const error = stateError(state);
+      if (error !== undefined) throw error;
       return;
     }
     const states = await store.listClusterStates(ctx.signal);
@@ -93,14 +95,14 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
     } else {
       ctx.output.text(views.map((view) => renderClusterStatus(view, nowMs)).join('\n\n'));
     }
-    throwRecordError(states);
+    // The listing succeeds: an unreadable cluster is shown with its error beside the others
+    // (and warned about), so one bad item does not hide every other cluster.
+    for (const state of states) {
+      const error = stateError(state);
+      if (error !== undefined)
+        ctx.logger.warn({ err: error, cluster: state.cluster }, 'a cluster is unreadable');
+    }
   } finally {
     services.close();
   }
-}
-
-/** After printing what could be read, a malformed or newer record still fails the command. */
-function throwRecordError(states: readonly ClusterState[]): void {
-  const broken = states.find((state) => state.recordError !== undefined);
-  if (broken?.recordError !== undefined) throw broken.recordError;
 }
