@@ -85,7 +85,7 @@ export type GrantTarget =
   | { kind: 'kms-key'; secrets: readonly SecretKind[] }
   /** The IRSA OIDC documents: these keys in the IRSA bucket (no statement without one). */
   | { kind: 's3-objects'; keys: readonly string[] }
-  /** The cluster's Auto Scaling groups: tagged kubernetes.io/cluster/<name> (any group when unscoped). */
+  /** The cluster's Auto Scaling groups: tagged kubernetes.io/cluster/<name> (node roles always name the cluster). */
   | { kind: 'cluster-groups' }
   /** Actions without resource-level permissions (EC2 Describe*): `*`, in the region when known. */
   | { kind: 'any-resource' }
