@@ -2,6 +2,10 @@
 // Builds kboot as a Node single executable for Linux x64 and arm64.
 //   node scripts/build.mjs           build what changed (npm run build)
 //   node scripts/build.mjs --force   rebuild both binaries even if nothing changed
+//   node scripts/build.mjs --allow-untested-arch
+//                                    build even when a binary cannot be run here (no qemu for
+//                                    arm64): without it such a build fails (KBOOT_ALLOW_UNTESTED_ARCH=1
+//                                    does the same)
 //
 //   build/kboot.cjs             the bundle (host arch stamped; runs with any Node >= 20 too)
 //   build/bundle-report.json    what loads at startup and what only on `import()`
@@ -9,6 +13,10 @@
 //   dist/kboot-linux-x64        the single executables
 //   dist/kboot-linux-arm64
 //   dist/kboot                  the host arch's one (a hard link)
+//
+// Both Node base binaries are checked against their pinned SHA-256 (scripts/node-base-sha256.json)
+// at every build. Every binary is smoke-tested (run, natively or under qemu) before the build
+// succeeds; a cached binary that was never tested is tested now.
 //
 // A binary is rebuilt only when its bundle or its Node base binary changed since the last build
 // (recorded in build/sea-state.json), so `npm test` costs little when nothing changed.
@@ -30,7 +38,13 @@ import path from 'node:path';
 import { acquireBuildLock } from './lib/build-lock.mjs';
 import { bundleKboot, heavyEagerPackages, stampBundle, startupReport } from './lib/bundle.mjs';
 import { DEBUG_ENV } from './lib/code-cache.mjs';
-import { commandFor, runnerFor } from './lib/emulation.mjs';
+import {
+  ALLOW_UNTESTED_ENV,
+  ALLOW_UNTESTED_FLAG,
+  assertSmokeTestable,
+  commandFor,
+  runnerFor,
+} from './lib/emulation.mjs';
 import { buildDateFrom, gitFacts } from './lib/git-info.mjs';
 import { BASE_ARCHES, ensureNodeBases } from './lib/node-base.mjs';
 import { cleanNodeEnv, runProcess } from './lib/proc.mjs';
@@ -44,6 +58,8 @@ const buildDir = path.join(root, 'build');
 const distDir = path.join(root, 'dist');
 const stateFile = path.join(buildDir, 'sea-state.json');
 const force = process.argv.includes('--force');
+const allowUntested =
+  process.argv.includes(ALLOW_UNTESTED_FLAG) || /^(1|true|yes)$/i.test(process.env[ALLOW_UNTESTED_ENV] ?? '');
 
 const say = (line) => console.log(line);
 const warn = (line) => console.error(`build: WARNING: ${line}`);
@@ -79,8 +95,9 @@ function outputUnchanged(record, output) {
  */
 async function smokeTest(arch, runner, binary, expectedVersion, useCodeCache) {
   if (!runner.available) {
-    warn(`not smoke-testing ${arch}: ${runner.missing}`);
-    return `${arch} skipped`;
+    // Only reached when untested binaries are allowed (assertSmokeTestable in main).
+    warn(`NOT smoke-testing ${arch} (${ALLOW_UNTESTED_FLAG}): ${runner.missing}; this binary was never run`);
+    return { line: `${arch} SKIPPED (never run)`, tested: false };
   }
   const { command, args } = commandFor(runner, binary, ['--version']);
   const runs = [{}, ...(useCodeCache ? [{ [DEBUG_ENV]: '1' }] : [])];
@@ -99,7 +116,10 @@ async function smokeTest(arch, runner, binary, expectedVersion, useCodeCache) {
     }
     elapsedMs += DEBUG_ENV in extra ? 0 : result.elapsedMs;
   }
-  return `${arch} ok (${runner.native ? '' : `${runner.describe}, `}${secs(elapsedMs)}${useCodeCache ? ', code cache taken' : ''})`;
+  return {
+    line: `${arch} ok (${runner.native ? '' : `${runner.describe}, `}${secs(elapsedMs)}${useCodeCache ? ', code cache taken' : ''})`,
+    tested: true,
+  };
 }
 
 async function buildArch({ arch, base, stamped, bundleKey, state, hostBase, version }) {
@@ -192,7 +212,17 @@ function removeStaleTemps() {
 async function main() {
   const startedAt = performance.now();
   removeStaleTemps();
+  // Before any work: a binary that cannot be run here fails the build unless allowed.
+  for (const runner of assertSmokeTestable(
+    BASE_ARCHES.map((arch) => runnerFor(arch)),
+    { allowUntested },
+  )) {
+    warn(
+      `${runner.arch}: ${runner.missing}; building it anyway (${ALLOW_UNTESTED_FLAG}), it will not be run`,
+    );
+  }
   const bases = await ensureNodeBases({ root, log: (line) => say(`node-base: ${line}`) });
+  say(`  node base binaries: SHA-256 as pinned in scripts/node-base-sha256.json (${BASE_ARCHES.join(', ')})`);
   const facts = gitFacts(root);
   const state = readState();
 
@@ -264,10 +294,16 @@ async function main() {
         );
       }
     }
-    if (result.built) {
-      smoke.push(
-        await smokeTest(result.arch, result.runner, result.output, facts.version, result.useCodeCache),
+    if (result.built || result.record.smokeTested !== true) {
+      const outcome = await smokeTest(
+        result.arch,
+        result.runner,
+        result.output,
+        facts.version,
+        result.useCodeCache,
       );
+      result.record.smokeTested = outcome.tested;
+      smoke.push(outcome.line);
     }
   }
   const linked = linkHostBinary();

@@ -2,7 +2,7 @@
 //
 // - format cjs, platform node, target node26, minified;
 // - `await import()` stays lazy: esbuild wraps a dynamically imported module in a lazy
-//   initializer, so a command's handler, pino-pretty and every AWS client run only when used;
+//   initializer, so a command's handler and every AWS client run only when used;
 // - `import()` of a node: builtin becomes a require() in a promise (nothing else is external);
 // - top-level await cannot be expressed in CJS: esbuild rejects it, and the error says so;
 // - `import.meta` (empty in CJS) is mapped to an object with working url/filename/dirname;
@@ -150,5 +150,5 @@ export function startupReport(metafile, entry) {
 export function heavyEagerPackages(report) {
   return report.eagerPackages
     .map((entry) => entry.name)
-    .filter((name) => /^@aws-sdk\/|^@smithy\/|^@aws-crypto\/|^pino-pretty$|^execa$|^yaml$|^zod$/.test(name));
+    .filter((name) => /^@aws-sdk\/|^@smithy\/|^@aws-crypto\/|^execa$|^yaml$|^zod$/.test(name));
 }

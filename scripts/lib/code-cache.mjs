@@ -231,6 +231,8 @@ export async function trainCodeCache({ runner, nodeBinary, loader, bundle, cache
       KBOOT_CODE_CACHE_BUNDLE: bundle,
       KBOOT_CODE_CACHE_OUT: cacheFile,
       KBOOT_TRAINING_MARKER: marker,
+      // kubeadm gets a minimal environment; the training kubeadm needs its marker's path.
+      KBOOT_CHILD_ENV: 'KBOOT_TRAINING_MARKER',
       AWS_ENDPOINT_URL: endpoint,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: endpoint,
       AWS_EC2_METADATA_DISABLED: 'false',

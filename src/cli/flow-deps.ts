@@ -122,7 +122,8 @@ export function wireFlowDeps(
     kubeadm: kubeadmRunner({
       command: ctx.env.KBOOT_KUBEADM ?? 'kubeadm',
       logger,
-      env: { ...ctx.env, KBOOT_ROOT: ctx.root },
+      env: ctx.env,
+      set: { KBOOT_ROOT: ctx.root },
       defaultTimeoutMs: settings.kubeadmTimeoutMs,
     }),
     kubectl,

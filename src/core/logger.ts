@@ -33,14 +33,8 @@ export async function createLogger(options: LoggerOptions): Promise<Logger> {
   let destination = options.destination;
   if (destination === undefined) {
     if (options.format === 'pretty') {
-      const { default: pretty } = await import('pino-pretty');
-      destination = pretty({
-        destination: 2,
-        sync: true,
-        colorize: process.stderr.isTTY === true,
-        translateTime: 'HH:MM:ss.l',
-        ignore: 'pid,hostname',
-      });
+      const { prettyDestination } = await import('./pretty-log.js');
+      destination = prettyDestination({ fd: 2, colour: process.stderr.isTTY === true });
     } else {
       destination = pino.destination({ fd: 2, sync: true });
     }

@@ -10,8 +10,17 @@ import { testEc2 } from '../support/aws.js';
 import { runKboot } from '../support/cli.js';
 import { type Moto, startMoto } from '../support/moto.js';
 
-async function makeImage(ec2: EC2Client, name: string, tags: Record<string, string>): Promise<string> {
-  const run = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1 }));
+/** moto's stock images: the image made from an instance takes its source's architecture. */
+const X86_64_SOURCE = 'ami-12c6146b';
+const ARM64_SOURCE = 'ami-0e9271c829888680e';
+
+async function makeImage(
+  ec2: EC2Client,
+  name: string,
+  tags: Record<string, string>,
+  source = X86_64_SOURCE,
+): Promise<string> {
+  const run = await ec2.send(new RunInstancesCommand({ ImageId: source, MinCount: 1, MaxCount: 1 }));
   const instanceId = run.Instances?.[0]?.InstanceId as string;
   const image = await ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: name }));
   const imageId = image.ImageId as string;
@@ -48,6 +57,8 @@ describe('kboot ami', () => {
       'kboot.io/kubernetes-version': '1.31.2',
     });
     ids.other = await makeImage(ec2, 'unrelated', { team: 'web' });
+    // Newer than every x86_64 image of its version: must not be picked for --arch x86_64.
+    ids.arm = await makeImage(ec2, 'kboot-0.2.0-arm64', { 'kboot.io/version': '0.2.0' }, ARM64_SOURCE);
   });
   after(async () => {
     ec2.destroy();
@@ -60,6 +71,17 @@ describe('kboot ami', () => {
     });
     assert.equal(result.exitCode, 0, result.stderr);
     assert.equal(result.stdout.trim(), ids.mid);
+  });
+
+  it('never picks a newer image of the other architecture', async () => {
+    const env = moto.awsEnv();
+    const any = await runKboot(['ami', '--tag', 'kboot.io/version=0.2.0'], { env });
+    assert.equal(any.stdout.trim(), ids.arm, any.stderr);
+    const x86 = await runKboot(['ami', '--tag', 'kboot.io/version=0.2.0', '--arch', 'x86_64'], { env });
+    assert.equal(x86.exitCode, 0, x86.stderr);
+    assert.equal(x86.stdout.trim(), ids.new);
+    const arm = await runKboot(['ami', '--tag', 'kboot.io/version=0.2.0', '--arch', 'arm64'], { env });
+    assert.equal(arm.stdout.trim(), ids.arm, arm.stderr);
   });
 
   it('filters on the Kubernetes minor version', async () => {

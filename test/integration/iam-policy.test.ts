@@ -443,19 +443,35 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
 
   for (const role of ['control-plane', 'worker', 'operator'] as const) {
     it(`the ${role} policy for one cluster allows exactly the actions its commands called`, async () => {
-      const { document } = await printedPolicy(role, scoped);
+      // The traced runs use IRSA (the first master publishes, cluster create makes the bucket).
+      const { document } = await printedPolicy(role, [...scoped, '--irsa-bucket', IRSA_BUCKET]);
       assertPolicyShape(document, role);
       assert.deepEqual(actionsOf(document), iamActionsOf(tracesOf(role, { everyCluster: false })));
     });
 
-    it(`the ${role} policy for every cluster allows exactly the actions its commands called`, async () => {
-      const { document } = await printedPolicy(role);
-      assertPolicyShape(document, `${role} (every cluster)`);
-      assert.deepEqual(actionsOf(document), iamActionsOf(tracesOf(role, { everyCluster: true })));
-    });
+    if (role === 'operator') {
+      it(`the ${role} policy for every cluster allows exactly the actions its commands called`, async () => {
+        const { document } = await printedPolicy(role, ['--irsa-bucket', IRSA_BUCKET]);
+        assertPolicyShape(document, `${role} (every cluster)`);
+        assert.deepEqual(actionsOf(document), iamActionsOf(tracesOf(role, { everyCluster: true })));
+      });
+    } else {
+      it(`refuses a ${role} policy for every cluster (exit 2): its writes need --cluster`, async () => {
+        const result = await runKboot(['iam-policy', '--role', role]);
+        assert.equal(result.exitCode, 2, result.stderr);
+        assert.equal(result.stdout, '');
+        assert.match(result.stderr, new RegExp(`--role ${role} needs --cluster`));
+      });
+    }
 
     it(`the ${role} policy with a KMS key adds exactly what Secrets Manager asks of the key`, async () => {
-      const { document } = await printedPolicy(role, [...scoped, '--kms-key-arn', KMS_KEY_ARN]);
+      const { document } = await printedPolicy(role, [
+        ...scoped,
+        '--kms-key-arn',
+        KMS_KEY_ARN,
+        '--irsa-bucket',
+        IRSA_BUCKET,
+      ]);
       assertPolicyShape(document, `${role} (KMS)`);
       assert.deepEqual(
         actionsOf(document),
@@ -487,7 +503,7 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
   });
 
   it('never lets a worker read the control-plane or admin.conf secrets, nor write any (it reads join and node-leave)', async () => {
-    for (const extra of [scoped, [], [...scoped, '--kms-key-arn', KMS_KEY_ARN]]) {
+    for (const extra of [scoped, [...scoped, '--kms-key-arn', KMS_KEY_ARN, '--irsa-bucket', IRSA_BUCKET]]) {
       const { document } = await printedPolicy('worker', extra);
       for (const statement of document.Statement) {
         for (const value of statementStrings(statement)) {
@@ -520,21 +536,35 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
     }
   });
 
-  it('lets only the control plane write to S3: the two OIDC document keys, in the --irsa-bucket given', async () => {
+  it('lets only the control plane write to S3: the two OIDC document keys, only in the --irsa-bucket given', async () => {
     const keys = ['.well-known/openid-configuration', 'openid/v1/jwks'];
     const s3Statements = (document: Document) =>
       document.Statement.filter((statement) => statement.Action.some((action) => action.startsWith('s3:')));
-    for (const [extra, bucket] of [
-      [scoped, '*'],
-      [[...scoped, '--irsa-bucket', IRSA_BUCKET], IRSA_BUCKET],
-    ] as const) {
-      const statements = s3Statements((await printedPolicy('control-plane', [...extra])).document);
-      assert.equal(statements.length, 1);
-      assert.deepEqual(statements[0]?.Action, ['s3:PutObject']);
-      assert.deepEqual(
-        statements[0]?.Resource,
-        keys.map((key) => `arn:aws:s3:::${bucket}/${key}`),
-      );
+    const statements = s3Statements(
+      (await printedPolicy('control-plane', [...scoped, '--irsa-bucket', IRSA_BUCKET])).document,
+    );
+    assert.equal(statements.length, 1);
+    assert.deepEqual(statements[0]?.Action, ['s3:PutObject']);
+    assert.deepEqual(
+      statements[0]?.Resource,
+      keys.map((key) => `arn:aws:s3:::${IRSA_BUCKET}/${key}`),
+    );
+    // Without IRSA no S3 statement at all: never a write to any bucket of the account.
+    const plain = await runKboot([
+      'iam-policy',
+      '--role',
+      'control-plane',
+      '--cluster',
+      'prod',
+      '--account',
+      '111122223333',
+    ]);
+    assert.equal(plain.exitCode, 0, plain.stderr);
+    assert.ok(!plain.stdout.includes('arn:aws:s3:::*'), plain.stdout);
+    assert.deepEqual(s3Statements(JSON.parse(plain.stdout) as Document), []);
+    for (const role of ['operator'] as const) {
+      const unscoped = await printedPolicy(role, scoped);
+      assert.deepEqual(s3Statements(unscoped.document), [], `${role} without --irsa-bucket`);
     }
     const worker = await printedPolicy('worker', [...scoped, '--irsa-bucket', IRSA_BUCKET]);
     assert.deepEqual(s3Statements(worker.document), [], 'worker');
@@ -551,11 +581,11 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
     const trace = path.join(traceDir, 'iam-policy.jsonl');
     const table = (document: Document) =>
       document.Statement.flatMap((s) => s.Resource).find((r) => r.includes(':dynamodb:'));
-    const byFlag = await printedPolicy('worker', ['--table', 'state'], { KBOOT_TRACE_AWS_CALLS: trace });
+    const byFlag = await printedPolicy('operator', ['--table', 'state'], { KBOOT_TRACE_AWS_CALLS: trace });
     assert.equal(table(byFlag.document), 'arn:aws:dynamodb:*:*:table/state');
-    const byEnv = await printedPolicy('worker', [], { KBOOT_TABLE: 'from-env' });
+    const byEnv = await printedPolicy('operator', [], { KBOOT_TABLE: 'from-env' });
     assert.equal(table(byEnv.document), 'arn:aws:dynamodb:*:*:table/from-env');
-    assert.equal(table((await printedPolicy('worker')).document), 'arn:aws:dynamodb:*:*:table/kboot');
+    assert.equal(table((await printedPolicy('operator')).document), 'arn:aws:dynamodb:*:*:table/kboot');
     assert.deepEqual(readAwsCalls(trace), []);
     const notes = byFlag.result.logs.map((line) => String(line.msg));
     assert.ok(
@@ -588,6 +618,11 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
       message: /--cloud-controller is for --role control-plane, not worker/,
     },
     { label: 'an unknown role', args: ['--role', 'admin'], message: /admin/ },
+    {
+      label: 'a worker policy without --cluster',
+      args: ['--role', 'worker'],
+      message: /--role worker needs --cluster/,
+    },
     { label: 'a bad account', args: ['--role', 'worker', '--account', '1234'], message: /12 digits/ },
     { label: 'a bad region', args: ['--role', 'worker', '--region', 'mars'], message: /invalid --region/ },
     { label: 'a bad cluster name', args: ['--role', 'worker', '--cluster', 'a/b'], message: /cluster name/ },

@@ -1,6 +1,7 @@
 /** Runs the built kboot binary as a user would: a child process with its own env and argv. */
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { withTestChildEnv } from './child-env.js';
 import { kbootBinary } from './paths.js';
 
 export interface RunResult {
@@ -57,7 +58,7 @@ export function spawnKboot(args: readonly string[], options: RunOptions = {}): R
       if (value !== undefined) env[key] = value;
     }
     child = spawn(options.binary ?? kbootBinary(), [...args], {
-      env,
+      env: withTestChildEnv(env),
       cwd: options.cwd,
       detached: options.detached === true,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -43,6 +43,8 @@ export interface KubeadmInvocation {
   pid: number;
   argv: string[];
   env: Record<string, string>;
+  /** The names of every variable kubeadm was given (not their values). */
+  envNames: string[];
   command: string | null;
   /** The config file kubeadm was given, as it read it. */
   config: { path: string; resolvedPath: string; text: string } | null;

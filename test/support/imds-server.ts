@@ -18,7 +18,11 @@
  * can never be read from IMDS. The server refuses that configuration too; tests of kboot's tag
  * fallback (ec2:DescribeTags) tag the instance in moto and leave `tagsEnabled` off.
  *
- * Not simulated: the hop limit (`HttpPutResponseHopLimit`: loopback has no IP hops), IMDSv1,
+ * With `version: 'v1-only'` it plays an IMDS that only speaks IMDSv1 (an old or a spoofed one):
+ * no token endpoint (`PUT /latest/api/token` → 403, any other method → 405) and every GET served
+ * without a token; `counts.servedWithoutToken` says whether a client used it.
+ *
+ * Not simulated: the hop limit (`HttpPutResponseHopLimit`: loopback has no IP hops),
  * per-instance throttling (use `setFailures`), the signature/pkcs7 documents.
  */
 
@@ -89,6 +93,8 @@ export interface ImdsServerOptions {
   /** Instance profile role: serves iam/info and iam/security-credentials/<name>. */
   iamRole?: IamRoleOptions;
   userData?: string;
+  /** `v2` (default): IMDSv2 only, as with HttpTokens=required. `v1-only`: no tokens at all. */
+  version?: 'v2' | 'v1-only';
   /** Milliseconds since the epoch, for token expiry and timestamps. Default: Date.now. */
   clock?: { nowMs(): number };
   host?: string;
@@ -106,6 +112,8 @@ export interface ImdsCounts {
   tokensIssued: number;
   /** Requests answered 401. */
   unauthorized: number;
+  /** GETs answered 200 without a token (only in `v1-only` mode): IMDSv1 reads. */
+  servedWithoutToken: number;
   /** Requests answered with an injected failure (status, dropped or stalled). */
   injectedFailures: number;
 }
@@ -268,8 +276,10 @@ export async function startImdsServer(options: ImdsServerOptions = {}): Promise<
     tokenRequests: 0,
     tokensIssued: 0,
     unauthorized: 0,
+    servedWithoutToken: 0,
     injectedFailures: 0,
   });
+  const v1Only = options.version === 'v1-only';
   let counts = emptyCounts();
 
   function identityDocument(): string {
@@ -434,6 +444,7 @@ export async function startImdsServer(options: ImdsServerOptions = {}): Promise<
   function tokenOutcome(request: IncomingMessage): Outcome {
     counts.tokenRequests += 1;
     if (request.method !== 'PUT') return { status: 405 };
+    if (v1Only) return { status: 403 };
     if (request.headers['x-forwarded-for'] !== undefined) return { status: 403 };
     const ttlText = request.headers[TOKEN_TTL_HEADER];
     const ttlSeconds =
@@ -461,7 +472,8 @@ export async function startImdsServer(options: ImdsServerOptions = {}): Promise<
 
   function metadataOutcome(request: IncomingMessage, path: string): Outcome {
     if (request.method !== 'GET' && request.method !== 'HEAD') return { status: 405 };
-    if (!tokenValid(request)) {
+    const withoutToken = v1Only && request.headers[TOKEN_HEADER] === undefined;
+    if (!withoutToken && !tokenValid(request)) {
       counts.unauthorized += 1;
       return { status: 401 };
     }
@@ -476,6 +488,7 @@ export async function startImdsServer(options: ImdsServerOptions = {}): Promise<
     }
     const node = lookup(segments);
     if (node === undefined) return { status: 404 };
+    if (withoutToken) counts.servedWithoutToken += 1;
     return { status: 200, body: typeof node === 'string' ? node : listing(node) };
   }
 

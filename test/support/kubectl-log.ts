@@ -40,6 +40,8 @@ export interface KubectlInvocation {
   /** What was piped in, when `-f -` was given. */
   stdin: string | null;
   env: Record<string, string>;
+  /** The names of every variable kubectl was given (not their values). */
+  envNames: string[];
   objects: KubectlObjectResult[];
   token?: { namespace: string; serviceAccount: string; expirationSeconds: number };
   drain?: { node: string; timeoutMs: number; drainMs: number; flags: Record<string, unknown> };

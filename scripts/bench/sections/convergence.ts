@@ -37,6 +37,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { testDynamo } from '../../../test/support/aws.js';
+import { withTestChildEnv } from '../../../test/support/child-env.js';
 import { SimCluster, type SimInstance } from '../../../test/support/cluster-sim.js';
 import { type Moto, startMoto } from '../../../test/support/moto.js';
 import { benchKubeadmEnv } from '../lib/join-measure.js';
@@ -337,7 +338,11 @@ async function runSize(moto: Moto, workers: number, settings: Settings): Promise
     settings.log(`convergence: N=${workers}: starting ${instancesTotal} kboot processes at once`);
     const args = ['boot', '--output', 'json', '--wait-timeout', settings.waitTimeout];
     launch = await launchAll(
-      sim.instances.map((instance) => ({ command: settings.binary, args, env: instance.env })),
+      sim.instances.map((instance) => ({
+        command: settings.binary,
+        args,
+        env: withTestChildEnv(instance.env),
+      })),
       { dir: path.join(sim.dir, 'launch'), nice: INSTANCE_NICE },
     );
     const launchMs = launch.startedAtMs;

@@ -1,7 +1,7 @@
 /**
  * The AWS client factory every command uses. One place fixes how kboot talks to AWS:
  * - the SDK's own conventions for everything it has one for: default credential chain,
- *   AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>, proxies;
+ *   AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>, proxies; its IMDS credentials over IMDSv2 only;
  * - the SDK's adaptive retry mode with a bounded attempt count, and socket/request timeouts;
  * - a user agent naming kboot and its version;
  * - clients created lazily (each SDK package is imported only when first used), so a command
@@ -67,6 +67,10 @@ export class AwsClients {
       retryMode: s.env?.AWS_RETRY_MODE ?? 'adaptive',
       maxAttempts: s.maxAttempts ?? (Number(s.env?.AWS_MAX_ATTEMPTS) || 5),
       customUserAgent: [['kboot', buildInfo().version]],
+      // The default credential chain's instance metadata provider never falls back to IMDSv1
+      // (an IMDS without tokens, or a token PUT that fails): instance credentials come over
+      // IMDSv2 or not at all, whatever AWS_EC2_METADATA_V1_DISABLED and the profile say.
+      ec2MetadataV1Disabled: true,
       requestHandler: {
         connectionTimeout: s.connectionTimeoutMs ?? 3000,
         requestTimeout: s.requestTimeoutMs ?? 15_000,

@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { KubeadmError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { redactText } from '../../core/secrets.js';
+import { childEnvironment } from './child-env.js';
 
 export interface KubeadmRunner {
   run(args: readonly string[], options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<string>;
@@ -17,7 +18,10 @@ export interface KubeadmRunnerSettings {
   /** The kubeadm executable (KBOOT_KUBEADM, else `kubeadm` on PATH). */
   command: string;
   logger: Logger;
+  /** kboot's environment: kubeadm gets only what child-env.ts lets through, never AWS_*. */
   env: NodeJS.ProcessEnv;
+  /** Variables kboot itself sets for kubeadm (KBOOT_ROOT). */
+  set?: Record<string, string>;
   defaultTimeoutMs: number;
 }
 
@@ -36,8 +40,14 @@ export function kubeadmRunner(settings: KubeadmRunnerSettings): KubeadmRunner {
         if (tail.length > TAIL_LINES) tail.shift();
         logger.debug({ kubeadm: subcommand }, redactText(line));
       };
+      const { env, refused } = childEnvironment(settings.env, settings.set);
+      if (refused.length > 0)
+        logger.warn(
+          { refused },
+          'not passing AWS_* variables to kubeadm (KBOOT_CHILD_ENV never passes them)',
+        );
       const child = execa(settings.command, [...args], {
-        env: settings.env,
+        env,
         extendEnv: false,
         timeout: options.timeoutMs ?? settings.defaultTimeoutMs,
         cancelSignal: options.signal,

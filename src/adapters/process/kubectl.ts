@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { InternalError, KubectlError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { redactText } from '../../core/secrets.js';
+import { childEnvironment } from './child-env.js';
 
 export interface KubectlRunOptions {
   /** The kubeconfig kubectl uses (an absolute path on this machine, 0600). */
@@ -34,6 +35,7 @@ export interface KubectlRunnerSettings {
   /** The kubectl executable (KBOOT_KUBECTL, else `kubectl` on PATH). */
   command: string;
   logger: Logger;
+  /** kboot's environment: kubectl gets only what child-env.ts lets through, never AWS_*. */
   env: NodeJS.ProcessEnv;
 }
 
@@ -85,8 +87,14 @@ export function kubectlRunner(settings: KubectlRunnerSettings): KubectlRunner {
       const subcommand = kubectlSubcommand(args);
       logger.debug({ args }, `running kubectl ${subcommand}`);
       const argv = ['--kubeconfig', options.kubeconfigPath, ...args];
+      const { env, refused } = childEnvironment(settings.env);
+      if (refused.length > 0)
+        logger.warn(
+          { refused },
+          'not passing AWS_* variables to kubectl (KBOOT_CHILD_ENV never passes them)',
+        );
       const result = await execa(settings.command, argv, {
-        env: settings.env,
+        env,
         extendEnv: false,
         timeout: options.timeoutMs,
         cancelSignal: options.signal,

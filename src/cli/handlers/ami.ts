@@ -34,7 +34,7 @@ export async function ami(options: AmiOptions, ctx: CommandContext): Promise<voi
   });
   try {
     ctx.logger.debug({ filters, owners: query.owners }, 'looking up AMIs');
-    const matches = newestFirst(await describeImages(await aws.ec2(), query.owners, filters));
+    const matches = newestFirst(await describeImages(await aws.ec2(), query.owners, filters), query.arch);
     const newest = matches[0];
     if (newest === undefined) {
       throw new UsageError(`no available AMI matches ${describeQuery(query)}`, {

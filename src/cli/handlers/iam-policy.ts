@@ -50,6 +50,11 @@ export async function iamPolicy(options: IamPolicyOptions, ctx: CommandContext):
   });
   const logger = ctx.logger.child({ command: 'iam-policy', role });
   for (const note of scopeNotes(scope)) logger.warn(note);
+  if (scope.irsaBucket === undefined && role !== 'worker') {
+    logger.warn(
+      'no --irsa-bucket: no S3 or OIDC provider statement (never on any bucket); a cluster with addons.irsa needs --irsa-bucket BUCKET',
+    );
+  }
   if (scope.kmsKey !== undefined && options.region === undefined) {
     logger.info({ region: scope.region }, `the policy is for region ${scope.region}, the KMS key's region`);
   }

@@ -70,9 +70,14 @@ export function describeQuery(query: AmiQuery): string {
   return parts.length === 0 ? 'no filters' : parts.join(', ');
 }
 
-/** Available images, newest first (by CreationDate, then id for a stable order). */
-export function newestFirst(images: readonly Image[]): Image[] {
+/**
+ * Available images of the architecture asked for, newest first (by CreationDate, then id for a
+ * stable order). EC2 filters on both already (imageFilters); checked again here so a pending or
+ * failed image, or one of the other architecture, is never picked whatever an API returns.
+ */
+export function newestFirst(images: readonly Image[], arch?: AmiQuery['arch']): Image[] {
   return images
     .filter((image) => image.state === 'available')
+    .filter((image) => arch === undefined || image.architecture === arch)
     .sort((a, b) => b.creationDate.localeCompare(a.creationDate) || a.id.localeCompare(b.id));
 }

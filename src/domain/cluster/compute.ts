@@ -132,6 +132,15 @@ export function elbName(cluster: string, suffix: string): string {
   return boundedName(`kboot-${cluster}-${suffix}`, 32);
 }
 
+/**
+ * What every name elbName gives a cluster's resources starts with, for IAM policies: the cleaned
+ * `kboot-<cluster>-`, cut where a shortened name keeps its head (before the hash).
+ */
+export function elbNamePrefix(cluster: string): string {
+  const clean = `kboot-${cluster}-`.replace(/[^a-zA-Z0-9-]/g, '-').replace(/-+/g, '-');
+  return clean.slice(0, 32 - 7);
+}
+
 /** Launch template and Auto Scaling group names: `kboot-<cluster>-<group>`, ≤ 128 / 255 characters. */
 export function groupName(cluster: string, group: string): string {
   return boundedName(`kboot-${cluster}-${group}`, 128);

@@ -16,6 +16,8 @@
  *   creates its resources in an existing table and leaves the table to the table's owner.
  */
 
+import { elbNamePrefix } from '../cluster/compute.js';
+import type { PolicyCondition } from './policy.js';
 import type { PolicyScope, SecretKind } from './scope.js';
 
 export type ClusterCommand = 'cluster-plan' | 'cluster-create' | 'cluster-destroy';
@@ -117,13 +119,41 @@ export type ClusterIamAction =
 /** ARNs of the cluster's own resources of a kind, from the policy scope (every cluster's when unscoped). */
 export type ArnsOf = (scope: PolicyScope) => string[];
 
+/** A statement's condition from the scope (tag conditions: policy.ts renders the operators). */
+export type ConditionOf = (scope: PolicyScope) => PolicyCondition;
+
 function clusterPart(scope: PolicyScope): string {
   return scope.cluster ?? '*';
 }
 
+/** The tag every resource kboot creates carries, naming its cluster (domain/cluster/resource.ts). */
+export const CLUSTER_TAG_KEY = 'kboot.io/cluster';
+
+/** StringEquals the cluster's name, or (a policy for every cluster) StringLike any kboot cluster. */
+function clusterTag(conditionKey: string): ConditionOf {
+  return (scope): PolicyCondition =>
+    scope.cluster === undefined
+      ? { StringLike: { [conditionKey]: '*' } }
+      : { StringEquals: { [conditionKey]: scope.cluster } };
+}
+
+/** Creating a resource: only with the cluster's tag in the request. */
+export const REQUEST_TAGGED: ConditionOf = clusterTag(`aws:RequestTag/${CLUSTER_TAG_KEY}`);
+/** Changing or deleting one: only a resource that carries the cluster's tag. */
+export const RESOURCE_TAGGED: ConditionOf = clusterTag(`aws:ResourceTag/${CLUSTER_TAG_KEY}`);
+
+/** The ELB name prefix of the cluster's load balancer and target group (compute.ts elbName). */
+function elbPrefix(scope: PolicyScope): string {
+  return scope.cluster === undefined ? 'kboot-' : elbNamePrefix(scope.cluster);
+}
+
+function ec2Arn(scope: PolicyScope, resource: string): string {
+  return `arn:${scope.partition}:ec2:${scope.region}:${scope.account}:${resource}`;
+}
+
 export const CLUSTER_ARNS = {
-  kmsKeys: (scope: PolicyScope) => [
-    `arn:${scope.partition}:kms:${scope.region}:${scope.account}:key/*`,
+  kmsKeys: (scope: PolicyScope) => [`arn:${scope.partition}:kms:${scope.region}:${scope.account}:key/*`],
+  kmsAlias: (scope: PolicyScope) => [
     `arn:${scope.partition}:kms:${scope.region}:${scope.account}:alias/kboot/${clusterPart(scope)}`,
   ],
   roles: (scope: PolicyScope) => [
@@ -132,22 +162,32 @@ export const CLUSTER_ARNS = {
   instanceProfiles: (scope: PolicyScope) => [
     `arn:${scope.partition}:iam::${scope.account}:instance-profile/kboot/kboot-${clusterPart(scope)}-*`,
   ],
-  oidcProviders: (scope: PolicyScope) => [`arn:${scope.partition}:iam::${scope.account}:oidc-provider/*`],
+  /** The IRSA issuer's provider, `<bucket>.s3.<region>.<domain>`: only with --irsa-bucket. */
+  oidcProviders: (scope: PolicyScope) =>
+    scope.irsaBucket === undefined
+      ? []
+      : [`arn:${scope.partition}:iam::${scope.account}:oidc-provider/${scope.irsaBucket}.s3.*`],
   loadBalancers: (scope: PolicyScope) => {
     const base = `arn:${scope.partition}:elasticloadbalancing:${scope.region}:${scope.account}`;
+    const prefix = elbPrefix(scope);
     return [
-      `${base}:loadbalancer/net/kboot-*`,
-      `${base}:targetgroup/kboot-*`,
-      `${base}:listener/net/kboot-*`,
+      `${base}:loadbalancer/net/${prefix}*`,
+      `${base}:targetgroup/${prefix}*`,
+      `${base}:listener/net/${prefix}*`,
     ];
   },
-  launchTemplates: (scope: PolicyScope) => [
-    `arn:${scope.partition}:ec2:${scope.region}:${scope.account}:launch-template/*`,
-  ],
-  /** CreateSecurityGroup is authorized on the group and on its VPC. */
-  securityGroups: (scope: PolicyScope) => [
-    `arn:${scope.partition}:ec2:${scope.region}:${scope.account}:security-group/*`,
-    `arn:${scope.partition}:ec2:${scope.region}:${scope.account}:vpc/*`,
+  /** Launch templates and security groups: ids, not names, in their ARNs (so: tag conditions). */
+  taggedEc2: (scope: PolicyScope) => [ec2Arn(scope, 'launch-template/*'), ec2Arn(scope, 'security-group/*')],
+  /** CreateSecurityGroup is authorized on its VPC too, which it does not change. */
+  vpcs: (scope: PolicyScope) => [ec2Arn(scope, 'vpc/*')],
+  /** What a launch from a template uses besides the template (RunInstances authorizes each). */
+  launchResources: (scope: PolicyScope) => [
+    ec2Arn(scope, 'instance/*'),
+    ec2Arn(scope, 'volume/*'),
+    ec2Arn(scope, 'network-interface/*'),
+    ec2Arn(scope, 'subnet/*'),
+    ec2Arn(scope, 'security-group/*'),
+    `arn:${scope.partition}:ec2:${scope.region}::image/*`,
   ],
   groups: (scope: PolicyScope) => [
     `arn:${scope.partition}:autoscaling:${scope.region}:${scope.account}:autoScalingGroup:*:autoScalingGroupName/kboot-${clusterPart(scope)}-*`,
@@ -155,8 +195,11 @@ export const CLUSTER_ARNS = {
   autoScalingServiceRole: (scope: PolicyScope) => [
     `arn:${scope.partition}:iam::${scope.account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
   ],
-  irsaBucket: (scope: PolicyScope) => [`arn:${scope.partition}:s3:::${scope.irsaBucket ?? '*'}`],
-  irsaObjects: (scope: PolicyScope) => [`arn:${scope.partition}:s3:::${scope.irsaBucket ?? '*'}/*`],
+  /** The IRSA bucket and its objects: only with --irsa-bucket (never any bucket). */
+  irsaBucket: (scope: PolicyScope) =>
+    scope.irsaBucket === undefined ? [] : [`arn:${scope.partition}:s3:::${scope.irsaBucket}`],
+  irsaObjects: (scope: PolicyScope) =>
+    scope.irsaBucket === undefined ? [] : [`arn:${scope.partition}:s3:::${scope.irsaBucket}/*`],
 } satisfies Record<string, ArnsOf>;
 
 const EVERY: ClusterCommand[] = ['cluster-plan', 'cluster-create', 'cluster-destroy'];
@@ -174,7 +217,7 @@ export interface ClusterGrantSpec {
     | { kind: 'any-resource' }
     | { kind: 'secrets'; secrets: readonly SecretKind[] }
     | { kind: 'kms-key'; secrets: readonly SecretKind[] }
-    | { kind: 'arns'; arns: ArnsOf };
+    | { kind: 'arns'; arns: ArnsOf; condition?: ConditionOf };
   why: string;
 }
 
@@ -213,11 +256,12 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
     why: 'create the table when missing; delete it when kboot made it and no other cluster has items in it',
   },
   {
-    sid: 'ClusterUnscopedActions',
+    sid: 'ClusterUnscopedReads',
     commands: EVERY,
     actions: [
-      'kms:CreateKey',
       'kms:ListKeys',
+      'kms:DescribeKey',
+      'kms:ListResourceTags',
       'iam:ListOpenIDConnectProviders',
       'elasticloadbalancing:DescribeLoadBalancers',
       'elasticloadbalancing:DescribeTags',
@@ -231,24 +275,73 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
       'ec2:DescribeSecurityGroups',
       'autoscaling:DescribeAutoScalingGroups',
       'autoscaling:DescribeLifecycleHooks',
-      'ec2:RunInstances',
     ],
     target: { kind: 'any-resource' },
-    why: 'actions without resource-level permissions (Describe*, List*, CreateKey); RunInstances for groups launched from a template',
+    why: "reads without resource-level permissions (Describe*, List*); the account's keys and their tags, to find the cluster key",
   },
   {
-    sid: 'ClusterManageKey',
+    sid: 'ClusterCreateTagged',
+    commands: EVERY,
+    actions: ['kms:CreateKey', 'kms:TagResource', 'ec2:CreateLaunchTemplate', 'ec2:CreateSecurityGroup'],
+    target: { kind: 'arns', arns: () => ['*'], condition: REQUEST_TAGGED },
+    why: "the cluster key, launch templates and security groups, whose ARNs hold ids: created only with the cluster's kboot.io/cluster tag",
+  },
+  {
+    sid: 'ClusterTagOnCreate',
+    commands: EVERY,
+    actions: ['ec2:CreateTags'],
+    target: {
+      kind: 'arns',
+      arns: CLUSTER_ARNS.taggedEc2,
+      condition: (scope) => ({
+        ...REQUEST_TAGGED(scope),
+        StringEquals: {
+          ...REQUEST_TAGGED(scope).StringEquals,
+          'ec2:CreateAction': ['CreateLaunchTemplate', 'CreateSecurityGroup'],
+        },
+      }),
+    },
+    why: 'the tags of a launch template or security group, only as it is created (never on another resource)',
+  },
+  {
+    sid: 'ClusterCreateSecurityGroupInVpc',
+    commands: EVERY,
+    actions: ['ec2:CreateSecurityGroup'],
+    target: { kind: 'arns', arns: CLUSTER_ARNS.vpcs },
+    why: 'CreateSecurityGroup is authorized on the VPC too (which it does not change); the group itself needs the cluster tag',
+  },
+  {
+    sid: 'ClusterManageTagged',
     commands: EVERY,
     actions: [
-      'kms:DescribeKey',
-      'kms:ListResourceTags',
-      'kms:TagResource',
       'kms:CreateAlias',
       'kms:DeleteAlias',
       'kms:ScheduleKeyDeletion',
+      'ec2:DeleteLaunchTemplate',
+      'ec2:CreateLaunchTemplateVersion',
+      'ec2:ModifyLaunchTemplate',
+      'ec2:AuthorizeSecurityGroupIngress',
+      'ec2:RevokeSecurityGroupIngress',
+      'ec2:DeleteSecurityGroup',
+      'ec2:RunInstances',
     ],
-    target: { kind: 'arns', arns: CLUSTER_ARNS.kmsKeys },
-    why: 'the cluster key and its alias alias/kboot/<cluster>',
+    target: {
+      kind: 'arns',
+      arns: arnsOf(CLUSTER_ARNS.kmsKeys, CLUSTER_ARNS.taggedEc2),
+      condition: RESOURCE_TAGGED,
+    },
+    why: "the cluster key (alias, deletion), launch templates (versions, deletion; launching groups from them) and security groups (rules, deletion): only those that carry the cluster's tag",
+  },
+  {
+    sid: 'ClusterLaunchFromTemplate',
+    commands: EVERY,
+    actions: ['ec2:RunInstances'],
+    target: {
+      kind: 'arns',
+      arns: CLUSTER_ARNS.launchResources,
+      condition: () => ({ Bool: { 'ec2:IsLaunchTemplateResource': 'true' } }),
+    },
+    why: "Auto Scaling checks RunInstances on a group's template: only what the template names, and the template must be the cluster's (ClusterManageTagged)",
   },
   {
     sid: 'ClusterManageSecrets',
@@ -288,27 +381,32 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
       'iam:AddRoleToInstanceProfile',
       'iam:RemoveRoleFromInstanceProfile',
       'iam:DeleteInstanceProfile',
-      'iam:CreateOpenIDConnectProvider',
-      'iam:TagOpenIDConnectProvider',
-      'iam:GetOpenIDConnectProvider',
-      'iam:DeleteOpenIDConnectProvider',
       'iam:CreateServiceLinkedRole',
     ],
     target: {
       kind: 'arns',
-      arns: arnsOf(
-        CLUSTER_ARNS.roles,
-        CLUSTER_ARNS.instanceProfiles,
-        CLUSTER_ARNS.oidcProviders,
-        CLUSTER_ARNS.autoScalingServiceRole,
-      ),
+      arns: arnsOf(CLUSTER_ARNS.roles, CLUSTER_ARNS.instanceProfiles, CLUSTER_ARNS.autoScalingServiceRole),
     },
-    why: "the node roles (inline policies as kboot iam-policy prints them), passed to the cluster's instances; their instance profiles; the IRSA OIDC provider; Auto Scaling's service-linked role on an account's first group",
+    why: "the node roles (inline policies as kboot iam-policy prints them), passed to the cluster's instances; their instance profiles; Auto Scaling's service-linked role on an account's first group",
   },
   {
-    sid: 'ClusterManageNetworkAndCompute',
+    sid: 'ClusterManageIrsaOidcProvider',
     commands: EVERY,
     actions: [
+      'iam:CreateOpenIDConnectProvider',
+      'iam:TagOpenIDConnectProvider',
+      'iam:GetOpenIDConnectProvider',
+      'iam:DeleteOpenIDConnectProvider',
+    ],
+    target: { kind: 'arns', arns: CLUSTER_ARNS.oidcProviders },
+    why: "the IRSA OIDC provider of the cluster's bucket (only with --irsa-bucket)",
+  },
+  {
+    sid: 'ClusterManageByName',
+    commands: EVERY,
+    actions: [
+      'kms:CreateAlias',
+      'kms:DeleteAlias',
       'elasticloadbalancing:CreateLoadBalancer',
       'elasticloadbalancing:CreateTargetGroup',
       'elasticloadbalancing:CreateListener',
@@ -318,15 +416,6 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
       'elasticloadbalancing:DeleteListener',
       'elasticloadbalancing:DeleteLoadBalancer',
       'elasticloadbalancing:DeleteTargetGroup',
-      'ec2:CreateLaunchTemplate',
-      'ec2:CreateTags',
-      'ec2:DeleteLaunchTemplate',
-      'ec2:CreateLaunchTemplateVersion',
-      'ec2:ModifyLaunchTemplate',
-      'ec2:CreateSecurityGroup',
-      'ec2:AuthorizeSecurityGroupIngress',
-      'ec2:RevokeSecurityGroupIngress',
-      'ec2:DeleteSecurityGroup',
       'autoscaling:CreateAutoScalingGroup',
       'autoscaling:CreateOrUpdateTags',
       'autoscaling:PutLifecycleHook',
@@ -336,14 +425,9 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
     ],
     target: {
       kind: 'arns',
-      arns: arnsOf(
-        CLUSTER_ARNS.loadBalancers,
-        CLUSTER_ARNS.launchTemplates,
-        CLUSTER_ARNS.securityGroups,
-        CLUSTER_ARNS.groups,
-      ),
+      arns: arnsOf(CLUSTER_ARNS.kmsAlias, CLUSTER_ARNS.loadBalancers, CLUSTER_ARNS.groups),
     },
-    why: 'the API load balancer, target group and listener; the security groups and their ingress rules; the launch templates and their new versions when the spec changed; the Auto Scaling groups with their termination hook, updated to the spec, drained to zero before deletion',
+    why: 'resources named by the cluster (IAM matches each action to its own resource type): the key alias alias/kboot/<cluster> (an alias change is authorized on the alias and on the key); the API load balancer, target group and listener (kboot-<cluster>-*); the Auto Scaling groups with their termination hook, updated to the spec, drained to zero before deletion',
   },
   {
     sid: 'ClusterManageIrsaBucket',

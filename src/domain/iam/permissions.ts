@@ -19,7 +19,7 @@
  *   The same holds for the ELBv2 Describe* calls of API endpoint discovery (first master only,
  *   when neither a cluster record nor the node config gives the endpoint).
  * - s3:PutObject (first master, only with IRSA: `addons.irsa` in the node config) is granted on
- *   the two OIDC document keys, in the bucket given with --irsa-bucket, else in any bucket.
+ *   the two OIDC document keys of the bucket given with --irsa-bucket, and not at all without it.
  * - dynamodb:Scan cannot be limited by dynamodb:LeadingKeys (a ForAllValues condition over a Scan's
  *   empty key set is true), so it is granted only in a policy for every cluster of the table.
  */
@@ -30,6 +30,7 @@ import {
   CLUSTER_GRANT_SPECS,
   type ClusterCommand,
   type ClusterIamAction,
+  type ConditionOf,
 } from './cluster-grants.js';
 import type { IamRole } from './roles.js';
 import type { SecretKind } from './scope.js';
@@ -82,14 +83,14 @@ export type GrantTarget =
   | { kind: 'secrets'; secrets: readonly SecretKind[] }
   /** The cluster's KMS key (only with --kms-key-arn), through Secrets Manager, for these secrets. */
   | { kind: 'kms-key'; secrets: readonly SecretKind[] }
-  /** The IRSA OIDC documents: these keys in the IRSA bucket (any bucket when not given). */
+  /** The IRSA OIDC documents: these keys in the IRSA bucket (no statement without one). */
   | { kind: 's3-objects'; keys: readonly string[] }
-  /** The cluster's Auto Scaling groups: tagged kubernetes.io/cluster/<name> (any group when unscoped). */
+  /** The cluster's Auto Scaling groups: tagged kubernetes.io/cluster/<name> (node roles always name the cluster). */
   | { kind: 'cluster-groups' }
   /** Actions without resource-level permissions (EC2 Describe*): `*`, in the region when known. */
   | { kind: 'any-resource' }
   /** ARNs of the cluster's own resources of one kind (cluster-grants.ts). */
-  | { kind: 'arns'; arns: ArnsOf };
+  | { kind: 'arns'; arns: ArnsOf; condition?: ConditionOf };
 
 export interface Grant {
   /** Names the commands that need it (IAM allows letters and digits only). */

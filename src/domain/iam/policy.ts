@@ -3,6 +3,7 @@
  * turned into statements with the scope's ARNs and conditions, and rendered as JSON. Pure.
  */
 
+import { UsageError } from '../../core/errors.js';
 import { type CloudControllerAction, cloudControllerStatement } from './cloud-controller.js';
 import { type Grant, grantsOf, type IamAction } from './permissions.js';
 import type { IamRole } from './roles.js';
@@ -10,7 +11,9 @@ import {
   ANY,
   autoScalingGroupArnPattern,
   clusterLeadingKey,
+  clusterSecretsArnPattern,
   type PolicyScope,
+  SECRET_KINDS,
   type SecretKind,
   s3ObjectArn,
   secretArnPattern,
@@ -52,8 +55,62 @@ function stringConditions(entries: Record<string, string | string[]>): PolicyCon
   return condition;
 }
 
+/** The ARNs of these secrets; all four as one pattern of the cluster's namespace, `kboot/<cluster>/*`. */
 function secretPatterns(scope: PolicyScope, secrets: readonly SecretKind[]): string[] {
+  if (SECRET_KINDS.every((kind) => secrets.includes(kind))) return [clusterSecretsArnPattern(scope)];
   return secrets.map((secret) => secretArnPattern(scope, secret));
+}
+
+/** Whether IAM's wildcard pattern (`*`, `?`) matches the text (read literally). */
+function globMatches(pattern: string, text: string): boolean {
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${source}$`).test(text);
+}
+
+function valuesOf(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** Every value of `narrow` is matched by one of `wide`'s. */
+function patternsCover(wide: string[], narrow: string[]): boolean {
+  return narrow.every((text) => wide.some((pattern) => globMatches(pattern, text)));
+}
+
+/**
+ * `other` allows everything `statement` does: its actions, resources matching, and the same
+ * condition keys with values that match (so `kboot/prod/*` covers `kboot/prod/admin.conf-??????`).
+ */
+function covers(other: PolicyStatement, statement: PolicyStatement): boolean {
+  if (!statement.Action.every((action) => other.Action.includes(action))) return false;
+  if (!patternsCover(other.Resource, statement.Resource)) return false;
+  const mine = statement.Condition ?? {};
+  const theirs = other.Condition ?? {};
+  const keys = (condition: PolicyCondition) =>
+    Object.entries(condition).flatMap(([operator, block]) =>
+      Object.keys(block).map((key) => `${operator} ${key}`),
+    );
+  if (keys(theirs).some((key) => !keys(mine).includes(key))) return false;
+  return Object.entries(theirs).every(([operator, block]) =>
+    Object.entries(block).every(([key, value]) =>
+      patternsCover(valuesOf(value), valuesOf(mine[operator]?.[key])),
+    ),
+  );
+}
+
+/** Leaves out a statement another one covers (the first of two equal ones stays). */
+function withoutCovered(statements: PolicyStatement[]): PolicyStatement[] {
+  return statements.filter(
+    (statement, index) =>
+      !statements.some(
+        (other, otherIndex) =>
+          otherIndex !== index &&
+          covers(other, statement) &&
+          (!covers(statement, other) || otherIndex < index),
+      ),
+  );
 }
 
 /** The statement of one grant in this scope, or undefined when the scope leaves it out. */
@@ -90,7 +147,10 @@ function statementOf(grant: Grant, scope: PolicyScope): PolicyStatement | undefi
       };
     }
     case 's3-objects':
-      return { ...base, Resource: target.keys.map((key) => s3ObjectArn(scope, key)) };
+      // Only with the bucket named (--irsa-bucket, addons.irsa): never objects of any bucket.
+      return scope.irsaBucket === undefined
+        ? undefined
+        : { ...base, Resource: target.keys.map((key) => s3ObjectArn(scope, key)) };
     case 'cluster-groups':
       return {
         ...base,
@@ -103,8 +163,16 @@ function statementOf(grant: Grant, scope: PolicyScope): PolicyStatement | undefi
               }),
             }),
       };
-    case 'arns':
-      return { ...base, Resource: target.arns(scope) };
+    case 'arns': {
+      // No ARN in this scope (the IRSA bucket's, without one): no statement.
+      const arns = target.arns(scope);
+      if (arns.length === 0) return undefined;
+      return {
+        ...base,
+        Resource: arns,
+        ...(target.condition === undefined ? {} : { Condition: target.condition(scope) }),
+      };
+    }
     case 'any-resource':
       return {
         ...base,
@@ -121,19 +189,37 @@ export interface PolicyOptions {
   cloudController?: boolean | undefined;
 }
 
+/**
+ * A node role's writes (join material, leases, the lifecycle action) can be scoped to a cluster
+ * only when the cluster is named: a role for instances of every cluster would let a node of one
+ * write another's state. So worker and control-plane policies need --cluster.
+ */
+export function assertPolicyInputs(role: IamRole, scope: PolicyScope): void {
+  if (role !== 'operator' && scope.cluster === undefined) {
+    throw new UsageError(`--role ${role} needs --cluster`, {
+      hint:
+        `a ${role} policy is scoped to one cluster (its secrets, state items and Auto Scaling groups): ` +
+        'pass --cluster NAME; only the operator policy may cover every cluster',
+    });
+  }
+}
+
 export function policyDocument(
   role: IamRole,
   scope: PolicyScope,
   options: PolicyOptions = {},
 ): PolicyDocument {
+  assertPolicyInputs(role, scope);
   const statements: PolicyStatement[] = [];
   for (const grant of grantsOf(role)) {
     const statement = statementOf(grant, scope);
     if (statement !== undefined) statements.push(statement);
   }
-  if (options.cloudController === true && role === 'control-plane')
-    statements.push(cloudControllerStatement());
-  return { Version: POLICY_VERSION, Statement: statements };
+  // kboot's own statements stay whole beside the cloud controller's (which is not deduplicated
+  // against them: it is the controller's documented policy, added as it is).
+  const own = withoutCovered(statements);
+  if (options.cloudController === true && role === 'control-plane') own.push(cloudControllerStatement());
+  return { Version: POLICY_VERSION, Statement: own };
 }
 
 /** Every action the document allows, sorted. */

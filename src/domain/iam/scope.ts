@@ -163,6 +163,12 @@ export function secretArnPattern(scope: PolicyScope, secret: SecretKind): string
   return `arn:${scope.partition}:secretsmanager:${scope.region}:${scope.account}:secret:${name}${SECRET_ARN_SUFFIX}`;
 }
 
+/** Every secret of one cluster, `kboot/<cluster>/*`; of every cluster, kboot's namespace `kboot/*`. */
+export function clusterSecretsArnPattern(scope: PolicyScope): string {
+  const name = scope.cluster === undefined ? 'kboot/*' : `kboot/${scope.cluster}/*`;
+  return `arn:${scope.partition}:secretsmanager:${scope.region}:${scope.account}:secret:${name}`;
+}
+
 /** The ARN of an object in the IRSA bucket (any bucket when unscoped); S3 ARNs have no region or account. */
 export function s3ObjectArn(scope: PolicyScope, key: string): string {
   return `arn:${scope.partition}:s3:::${scope.irsaBucket ?? ANY}/${key}`;

@@ -112,14 +112,41 @@ export function clusterNameFromTags(tags: Readonly<Record<string, string | undef
   return first.name;
 }
 
-/** The role from whichever role tag is present (`kboot.io/role` or `kboot.io:role`). */
+/**
+ * The role from whichever role tag is present (`kboot.io/role` or `kboot.io:role`). Both present
+ * must mean the same role (aliases allowed): a disagreement is an error naming both tags, never a
+ * silent pick of one.
+ */
 export function roleFromTags(tags: Readonly<Record<string, string | undefined>>): Role {
   const found = firstTag(tags, ROLE_TAGS);
-  return parseRole(found?.value, found?.key);
+  const role = parseRole(found?.value, found?.key);
+  for (const key of ROLE_TAGS) {
+    const value = tags[key];
+    if (found === undefined || key === found.key || value === undefined) continue;
+    if (parseRole(value, key) !== role) {
+      throw new UsageError(
+        `this instance has two role tags that disagree: ${found.key}=${found.value} and ${key}=${value}`,
+        { hint: `keep one role tag, or give both the same role (${ROLES.join(' or ')})` },
+      );
+    }
+  }
+  return role;
 }
 
+/** The table from whichever table tag is present; both present must name the same table. */
 export function tableFromTags(tags: Readonly<Record<string, string | undefined>>): string | undefined {
-  return firstTag(tags, TABLE_TAGS)?.value;
+  const found = firstTag(tags, TABLE_TAGS);
+  for (const key of TABLE_TAGS) {
+    const value = tags[key];
+    if (found === undefined || key === found.key || value === undefined) continue;
+    if (value !== found.value) {
+      throw new UsageError(
+        `this instance has two table tags that disagree: ${found.key}=${found.value} and ${key}=${value}`,
+        { hint: 'keep one table tag, or give both the same table name' },
+      );
+    }
+  }
+  return found?.value;
 }
 
 export function parseRole(value: string | undefined, tag: string = ROLE_TAG): Role {

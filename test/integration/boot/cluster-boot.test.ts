@@ -14,6 +14,7 @@ import { parse } from 'yaml';
 import { caCertHash } from '../../../src/domain/kubeadm/ca-hash.js';
 import { testSecrets } from '../../support/aws.js';
 import { type KubeadmInvocation, SimCluster } from '../../support/cluster-sim.js';
+import { readKubectlLog } from '../../support/kubectl-log.js';
 import { type Moto, startMoto } from '../../support/moto.js';
 
 const ROUNDS = Number(process.env.KBOOT_BOOT_ROUNDS ?? 2);
@@ -90,6 +91,19 @@ describe('simulated cluster boot', () => {
       ]);
 
       const invocations = sim.invocations();
+      // kboot ran with AWS credentials in its environment; kubeadm and kubectl never see them.
+      assert.ok(masters[0]?.env.AWS_SECRET_ACCESS_KEY, 'kboot had AWS credentials');
+      const children = [...invocations, ...readKubectlLog(sim.kubectlLog)];
+      assert.ok(children.some((i) => i.command === 'init') && children.length > invocations.length);
+      for (const child of children) {
+        const names = child.envNames;
+        assert.ok(names.includes('PATH'), `${child.command}: no PATH`);
+        assert.deepEqual(
+          names.filter((name) => name.startsWith('AWS_')),
+          [],
+          `${child.command} saw AWS variables`,
+        );
+      }
       const inits = invocations.filter((i) => i.command === 'init');
       assert.equal(inits.length, 1, 'exactly one kubeadm init');
       const init = inits[0] as KubeadmInvocation;

@@ -21,7 +21,13 @@ import {
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
-import { CreateSubnetCommand, CreateVpcCommand, DescribeLaunchTemplatesCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import {
   DescribeLoadBalancersCommand,
   DescribeTagsCommand,
@@ -443,6 +449,29 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
     resized.destroy();
     assert.equal(workerGroups?.[0]?.MaxSize, 5);
     assert.equal(workerGroups?.[0]?.LaunchTemplate?.Version, '2');
+    // Every version of every launch template kboot made (the update's too) requires IMDSv2 at
+    // hop limit 1: pods, a hop further, never reach the instance role.
+    const ec2 = new EC2Client(clientConfig(moto));
+    const templates = ((await ec2.send(new DescribeLaunchTemplatesCommand({}))).LaunchTemplates ?? []).filter(
+      (t) => t.LaunchTemplateName?.startsWith(`kboot-${CLUSTER}-`),
+    );
+    assert.ok(templates.length >= 2, 'the control-plane and worker templates');
+    let versions = 0;
+    for (const template of templates) {
+      const out = await ec2.send(
+        new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: template.LaunchTemplateId }),
+      );
+      for (const version of out.LaunchTemplateVersions ?? []) {
+        versions += 1;
+        const where = `${template.LaunchTemplateName} v${version.VersionNumber}`;
+        const options = version.LaunchTemplateData?.MetadataOptions;
+        assert.equal(options?.HttpTokens, 'required', where);
+        assert.equal(options?.HttpPutResponseHopLimit, 1, where);
+        assert.equal(options?.HttpEndpoint, 'enabled', where);
+      }
+    }
+    ec2.destroy();
+    assert.ok(versions > templates.length, 'the updated template has a second version');
     const settled = await cluster(['plan', '--name', CLUSTER, '-f', specFile, '--output', 'json']);
     assert.deepEqual((JSON.parse(settled.stdout) as { summary: Record<string, number> }).summary, {
       create: 0,

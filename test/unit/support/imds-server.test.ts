@@ -349,6 +349,28 @@ describe('IMDS server: instance metadata tags', () => {
   });
 });
 
+describe('IMDS server: v1-only mode', () => {
+  it('has no token endpoint, serves GETs without a token, and counts them', async () => {
+    await withServer({ instanceId: 'i-0v1only', version: 'v1-only' }, async (server) => {
+      const put = await call(server, TOKEN_PATH, { method: 'PUT', headers: { [TOKEN_TTL_HEADER]: '60' } });
+      assert.equal(put.status, 403);
+      assert.equal((await call(server, TOKEN_PATH)).status, 405);
+      const read = await getWith(server, '/latest/meta-data/instance-id');
+      assert.deepEqual([read.status, read.body], [200, 'i-0v1only']);
+      assert.equal((await getWith(server, '/latest/meta-data/instance-id', 'made-up')).status, 401);
+      assert.equal(server.counts.servedWithoutToken, 1);
+      assert.equal(server.counts.tokensIssued, 0);
+    });
+  });
+
+  it('is off by default: a GET without a token is 401 and never served', async () => {
+    await withServer({ instanceId: 'i-0v2' }, async (server) => {
+      assert.equal((await getWith(server, '/latest/meta-data/instance-id')).status, 401);
+      assert.equal(server.counts.servedWithoutToken, 0);
+    });
+  });
+});
+
 describe('IMDS server: counts and injected failures', () => {
   let server: ImdsServer;
   beforeEach(async () => {
@@ -369,6 +391,7 @@ describe('IMDS server: counts and injected failures', () => {
       tokenRequests: 2,
       tokensIssued: 1,
       unauthorized: 1,
+      servedWithoutToken: 0,
       injectedFailures: 0,
     });
     server.resetCounts();

@@ -87,8 +87,11 @@ class IamCalls {
   }
 }
 
-/** The role's policy document as `kboot iam-policy` renders it for the cluster and its key. */
-function rolePolicy(properties: IamRoleProperties, kmsKeyArn: string): string {
+/**
+ * The role's policy document as `kboot iam-policy` renders it for the cluster and its key: the
+ * IRSA statement only when the spec has `addons.irsa` (the scope then names its bucket).
+ */
+export function rolePolicy(properties: IamRoleProperties, kmsKeyArn: string): string {
   const key = parseKmsKeyArn(kmsKeyArn);
   const scope = resolvePolicyScope({ ...properties.scope, account: key.account, kmsKeyArn });
   return renderPolicy(

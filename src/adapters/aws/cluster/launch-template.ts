@@ -117,7 +117,7 @@ export class LaunchTemplateProvider implements ResourceProvider<LaunchTemplatePr
     const ec2 = await this.#settings.clients.ec2();
     const tags = Object.entries(ami.tags).map(([key, value]) => ({ key, value }));
     const filters = imageFilters({ tags, owners: ami.owners, arch: ami.arch, kubernetesVersion });
-    const newest = newestFirst(await describeImages(ec2, ami.owners, filters))[0];
+    const newest = newestFirst(await describeImages(ec2, ami.owners, filters), ami.arch)[0];
     if (newest === undefined) {
       const described = [
         ...tags.map(({ key, value }) => `tag ${key}=${value}`),

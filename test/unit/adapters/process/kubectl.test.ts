@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { kubectlRunner, kubectlSubcommand } from '../../../../src/adapters/process/kubectl.js';
 import { ExitCode, InternalError, KubectlError } from '../../../../src/core/errors.js';
 import { REDACTED, redactText } from '../../../../src/core/secrets.js';
+import { withTestChildEnv } from '../../../support/child-env.js';
 import { fakeKubectlPath, readKubectlLog } from '../../../support/kubectl-log.js';
 import { tempDir } from '../../../support/paths.js';
 import { silentLogger } from '../../../support/silent-logger.js';
@@ -30,7 +31,7 @@ function world(extraEnv: Record<string, string> = {}) {
     ...extraEnv,
   };
   const runner = (command = fakeKubectlPath(), overrides: Record<string, string> = {}) =>
-    kubectlRunner({ command, logger: silentLogger(), env: { ...env, ...overrides } });
+    kubectlRunner({ command, logger: silentLogger(), env: withTestChildEnv({ ...env, ...overrides }) });
   return { dir, kubeconfigPath, log, runner };
 }
 

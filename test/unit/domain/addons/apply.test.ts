@@ -14,6 +14,7 @@ import { systemClock } from '../../../../src/core/clock.js';
 import { KubectlError } from '../../../../src/core/errors.js';
 import { APPLY_ARGS, appliedObjects, applyAddons } from '../../../../src/domain/addons/apply.js';
 import { type Addon, planAddons } from '../../../../src/domain/addons/plan.js';
+import { withTestChildEnv } from '../../../support/child-env.js';
 import { fakeKubectlPath, readKubectlLog } from '../../../support/kubectl-log.js';
 import { tempDir } from '../../../support/paths.js';
 import { silentLogger } from '../../../support/silent-logger.js';
@@ -27,12 +28,12 @@ function world(env: Record<string, string> = {}) {
   const kubectl = kubectlRunner({
     command: fakeKubectlPath(),
     logger: silentLogger(),
-    env: {
+    env: withTestChildEnv({
       PATH: process.env.PATH ?? '',
       FAKE_KUBECTL_LOG: log,
       FAKE_KUBECTL_STATE_DIR: path.join(dir, 'api'),
       ...env,
-    },
+    }),
   });
   const seen: string[] = [];
   const deps = {

@@ -43,6 +43,18 @@ describe('cluster resource graph', () => {
       assert.equal(text, readFileSync(file, 'utf8'));
     });
 
+    it(`${name}: every launch template requires IMDSv2 at hop limit 1`, () => {
+      const templates = graphOf(name).filter((r) => r.kind === 'launch-template');
+      assert.ok(templates.length >= 1, 'the control-plane template at least');
+      for (const template of templates) {
+        assert.equal(
+          (template.properties as { metadataHopLimit?: number }).metadataHopLimit,
+          1,
+          template.key,
+        );
+      }
+    });
+
     it(`${name}: is an ordered graph where everything reaches the table`, () => {
       const graph = graphOf(name);
       checkOrder(graph.map((r) => ({ key: r.key, after: r.dependsOn })));

@@ -82,6 +82,37 @@ describe('roleFromTags and tableFromTags', () => {
       /tag kboot\.io:role has unknown value "boss"/,
     );
   });
+  it('accepts both role spellings when they mean the same role (aliases too)', () => {
+    assert.equal(roleFromTags({ 'kboot.io/role': 'worker', 'kboot.io:role': 'node' }), 'worker');
+    assert.equal(
+      roleFromTags({ 'kboot.io/role': 'master', 'kboot.io:role': 'control-plane' }),
+      'control-plane',
+    );
+  });
+  for (const tags of [
+    { 'kboot.io/role': 'worker', 'kboot.io:role': 'control-plane' },
+    { 'kboot.io/role': 'control-plane', 'kboot.io:role': 'node' },
+  ]) {
+    it(`refuses role tags that disagree, naming both: ${JSON.stringify(tags)}`, () => {
+      assert.throws(
+        () => roleFromTags(tags),
+        (error: unknown) => {
+          assert.ok(error instanceof UsageError);
+          assert.equal(error.exitCode, 2);
+          for (const [key, value] of Object.entries(tags))
+            assert.ok(error.message.includes(`${key}=${value}`));
+          return true;
+        },
+      );
+    });
+  }
+  it('refuses table tags that disagree, naming both', () => {
+    assert.throws(
+      () => tableFromTags({ 'kboot.io/table': 'a-table', 'kboot.io:table': 'b-table' }),
+      /two table tags that disagree: kboot\.io\/table=a-table and kboot\.io:table=b-table/,
+    );
+    assert.equal(tableFromTags({ 'kboot.io/table': 'same', 'kboot.io:table': 'same' }), 'same');
+  });
 });
 
 describe('tagKeysToRead', () => {
