@@ -122,14 +122,25 @@ variable "root_volume_size_gb" {
 
 variable "encrypt_boot" {
   type        = bool
-  default     = false
-  description = "Encrypt the AMI's snapshot (with the account's default EBS key unless kms_key_id is set)."
+  default     = true
+  description = "Encrypt the AMI's snapshot (with the account's default EBS key unless kms_key_id is set). Sharing an encrypted AMI with ami_users needs kms_key_id."
 }
 
 variable "kms_key_id" {
   type        = string
   default     = ""
-  description = "KMS key for encrypt_boot; empty means the default EBS key."
+  description = "KMS key (id, ARN or alias) for encrypt_boot; empty means the default EBS key (aws/ebs), which cannot be shared with other accounts."
+}
+
+variable "ssh_source_cidrs" {
+  type        = list(string)
+  default     = []
+  description = "CIDRs allowed to reach the build instance's SSH port; empty means only the public IP Packer runs from."
+
+  validation {
+    condition     = ! contains(var.ssh_source_cidrs, "0.0.0.0/0") && ! contains(var.ssh_source_cidrs, "::/0")
+    error_message = "The ssh_source_cidrs must not open SSH to the whole internet (0.0.0.0/0 or ::/0); leave it empty to allow only the address Packer runs from."
+  }
 }
 
 variable "ami_name_prefix" {
@@ -159,11 +170,17 @@ variable "extra_tags" {
 variable "upgrade_os_packages" {
   type        = bool
   default     = true
-  description = "Apply Debian's updates (apt-get upgrade) before installing anything."
+  description = "Apply Debian's updates, kernel included (apt-get dist-upgrade), before installing anything."
 }
 
 variable "prepull_images" {
   type        = bool
   default     = true
   description = "Pull the control-plane and kube-proxy images of kubernetes_version into the AMI, so nodes do not fetch them at boot."
+}
+
+variable "manifest_path" {
+  type        = string
+  default     = ""
+  description = "Where Packer's manifest post-processor writes the built AMI ids and versions; empty means build/packer-manifest.json beside packer/."
 }
