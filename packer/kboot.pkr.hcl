@@ -9,7 +9,7 @@
 #   packer build -only='amazon-ebs.arm64' -var kboot_version=... packer/   # one architecture
 #
 # The AMIs are tagged so `kboot ami` finds them:
-#   kboot ami --tag kboot.io/version=X --kubernetes-version 1.31 --arch arm64
+#   kboot ami --tag kboot.io/version=X --kubernetes-version 1.37 --arch arm64
 
 locals {
   # Packer source name (= EC2 architecture) -> Debian architecture, kboot binary suffix.

@@ -87,6 +87,7 @@ download_verified() {
   local actual
   actual=$(sha256sum "$out" | awk '{ print $1 }')
   [[ $actual == "$expected" ]] || die "$name has SHA-256 $actual, expected $expected (a wrong pinned sum for this version, or a bad download)"
+  log "$name: SHA-256 $actual"
 }
 
 main() {

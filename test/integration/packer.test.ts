@@ -39,6 +39,7 @@ import {
   kubernetesVersionValues,
 } from '../../src/domain/ami/query.js';
 import { MEMBERSHIP_PATH } from '../../src/domain/flows/paths.js';
+import { DEFAULT_KUBERNETES_VERSION } from '../../src/domain/kubeadm/versions.js';
 import { tempDir as makeTempDir, repoRoot } from '../support/paths.js';
 
 const PACKER_DIR = path.join(repoRoot(), 'packer');
@@ -560,6 +561,14 @@ describe('packer template', () => {
       globs.some((glob) => glob.test(version)),
       `tag ${version} matches --kubernetes-version ${minor}`,
     );
+  });
+
+  it("defaults to the newest Kubernetes release of kboot's table and a supported containerd line", () => {
+    assert.equal(variableDefault('kubernetes_version'), `"${DEFAULT_KUBERNETES_VERSION}"`);
+    // containerd 1.7 reached its end of life in September 2026; 2.3 is the LTS line to April 2028.
+    const containerd = variableDefault('containerd_version')?.replaceAll('"', '') ?? '';
+    const [major, minor] = containerd.split('.').map(Number) as [number, number];
+    assert.ok(major > 2 || (major === 2 && minor >= 3), `containerd ${containerd} is on a supported line`);
   });
 
   it('names the amazon plugin for `packer init` (Packer >= 1.7)', () => {
