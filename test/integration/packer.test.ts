@@ -48,6 +48,7 @@ const FILES_DIR = path.join(PACKER_DIR, 'files');
 const UNIT_DIR = '/usr/local/lib/systemd/system';
 const KBOOT_UNITS = [
   'kboot-boot.service',
+  'kboot-boot-failed.service',
   'kboot-rotate.service',
   'kboot-rotate.timer',
   'kboot-leave.service',
@@ -1031,6 +1032,15 @@ describe('systemd units', () => {
         ['sysinit.target'],
         'a clock that never syncs does not stop the boot',
       );
+    });
+
+    it('hands a boot that spent its retries to kboot-boot-failed.service, which reports it for replacement', () => {
+      assert.deepEqual(values(unit, 'Unit', 'OnFailure'), ['kboot-boot-failed.service']);
+      const failed = readUnit('kboot-boot-failed.service');
+      assert.equal(single(failed, 'Service', 'ExecStart'), '/usr/local/bin/kboot boot-failed');
+      assert.equal(single(failed, 'Service', 'Type'), 'oneshot');
+      assert.equal(failed.get('Install'), undefined, 'started by OnFailure= only');
+      assert.deepEqual(values(failed, 'Service', 'Restart'), []);
     });
 
     it("lets kboot's own timeouts fire first, and clean up when stopped", () => {
