@@ -18,6 +18,7 @@ locals {
 
   kboot_binary_dir = var.kboot_binary_dir != "" ? var.kboot_binary_dir : "${path.root}/../dist"
   build_dir        = "/tmp/kboot-build"
+  artifact_dir     = "${path.root}/../build"
   build_timestamp  = formatdate("YYYYMMDD-hhmmss", timestamp())
   # AMI names may not contain "+" (dev builds are 0.0.0-dev+<sha>); tag values may.
   ami_name_version = replace(var.kboot_version, "+", "-")
@@ -35,6 +36,8 @@ locals {
     "kboot.io/version"            = var.kboot_version
     "kboot.io/kubernetes-version" = var.kubernetes_version
     "kboot.io/containerd-version" = var.containerd_version
+    "kboot.io/runc-version"       = var.runc_version
+    "kboot.io/manifest"           = "/usr/share/kboot/image-manifest.json"
     "kboot.io/base-ami"           = "{{ .SourceAMI }}"
     "kboot.io/base-ami-name"      = "{{ .SourceAMIName }}"
   })
@@ -167,14 +170,23 @@ build {
       "${path.root}/scripts/40-containerd.sh",
       "${path.root}/scripts/50-images.sh",
       "${path.root}/scripts/60-kboot.sh",
+      "${path.root}/scripts/80-manifest.sh",
       "${path.root}/scripts/90-cleanup.sh",
     ]
+  }
+
+  # The image manifest 80-manifest.sh wrote (every package, binary and image with its version and
+  # checksum), kept on the image and downloaded beside packer-manifest.json.
+  provisioner "file" {
+    direction   = "download"
+    source      = "/usr/share/kboot/image-manifest.json"
+    destination = "${local.artifact_dir}/image-manifest-${source.name}.json"
   }
 
   # packer-manifest.json beside packer/ (build/): one entry per architecture with the AMI id per
   # region and the versions it was built with, for the pipeline that publishes the AMIs.
   post-processor "manifest" {
-    output     = var.manifest_path != "" ? var.manifest_path : "${path.root}/../build/packer-manifest.json"
+    output     = var.manifest_path != "" ? var.manifest_path : "${local.artifact_dir}/packer-manifest.json"
     strip_path = true
     custom_data = {
       kboot_version      = var.kboot_version

@@ -15,6 +15,7 @@
 
 import assert from 'node:assert/strict';
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   cpSync,
@@ -512,6 +513,28 @@ describe('packer template', () => {
     assert.match(template, /ssh_clear_authorized_keys\s*=\s*true/);
   });
 
+  it('downloads the image manifest and tags the AMI with its versions', () => {
+    const template = readFileSync(path.join(PACKER_DIR, 'kboot.pkr.hcl'), 'utf8');
+    const download =
+      /provisioner "file" \{\s*direction\s*=\s*"download"([\s\S]*?)\n {2}\}/.exec(template)?.[1] ?? '';
+    assert.match(download, /source\s*=\s*"\/usr\/share\/kboot\/image-manifest\.json"/);
+    assert.match(
+      download,
+      /destination\s*=\s*"\$\{local\.artifact_dir\}\/image-manifest-\$\{source\.name\}\.json"/,
+    );
+    assert.ok(
+      template.indexOf('scripts/80-manifest.sh') < template.indexOf('scripts/90-cleanup.sh'),
+      'the manifest is written while apt lists still exist',
+    );
+    for (const [tag, variable] of [
+      ['kboot.io/containerd-version', 'containerd_version'],
+      ['kboot.io/runc-version', 'runc_version'],
+    ]) {
+      assert.match(template, new RegExp(`"${tag}"\\s*=\\s*var\\.${variable}\\b`));
+    }
+    assert.match(template, /"kboot\.io\/manifest"\s*=\s*"\/usr\/share\/kboot\/image-manifest\.json"/);
+  });
+
   it('builds from an available base image only, and writes a manifest of what it built', () => {
     const template = readFileSync(path.join(PACKER_DIR, 'kboot.pkr.hcl'), 'utf8');
     const filters = [...template.matchAll(/source_ami_filter \{[\s\S]*?filters = \{([\s\S]*?)\n {6}\}/g)];
@@ -715,6 +738,72 @@ describe('provisioning scripts', () => {
       assert.match(periodic, /^APT::Periodic::Unattended-Upgrade "0";$/m);
       assert.match(periodic, /^APT::Periodic::Update-Package-Lists "0";$/m);
       assert.match(readFileSync(script('25-node-os.sh'), 'utf8'), /purge unattended-upgrades/);
+    });
+
+    it('writes an image manifest of every package, binary and image with its version and checksum', (t) => {
+      if (!requireTool(t, 'dpkg-query', 'dpkg')) return;
+      const destdir = tempDir('kboot-destdir-');
+      const binaries: Record<string, string> = {
+        'usr/local/bin/kboot': TEST_KBOOT_VERSION,
+        'usr/local/bin/containerd': 'containerd github.com/containerd/containerd/v2 v2.3.2 abc',
+        'usr/local/bin/containerd-shim-runc-v2': 'containerd-shim-runc-v2 v2.3.2',
+        'usr/local/bin/ctr': 'ctr github.com/containerd/containerd/v2 v2.3.2',
+        'usr/local/sbin/runc': 'runc version 1.3.4',
+        'usr/bin/kubelet': 'Kubernetes v1.37.1',
+        'usr/bin/kubeadm': 'v1.37.1',
+        'usr/bin/kubectl': 'Client Version: v1.37.1',
+        'usr/bin/crictl': 'crictl version v1.37.0',
+      };
+      for (const [file, version] of Object.entries(binaries)) {
+        mkdirSync(path.dirname(path.join(destdir, file)), { recursive: true });
+        writeFileSync(path.join(destdir, file), `#!/bin/sh\necho '${version}'\n`, { mode: 0o755 });
+      }
+      mkdirSync(path.join(destdir, 'boot'));
+      writeFileSync(path.join(destdir, 'boot/vmlinuz-6.1.0-40-cloud-amd64'), '');
+      const result = runInstallScript('80-manifest.sh', {
+        DESTDIR: destdir,
+        KBOOT_VERSION: TEST_KBOOT_VERSION,
+        KUBERNETES_VERSION: '1.37.1',
+        CONTAINERD_VERSION: '2.3.2',
+        RUNC_VERSION: '1.3.4',
+        PATH: `/nonexistent:${process.env.PATH ?? ''}`,
+      });
+      assert.equal(result.status, 0, output(result));
+      const file = path.join(destdir, 'usr/share/kboot/image-manifest.json');
+      assert.equal(statSync(file).mode & 0o777, 0o644);
+      const manifest = JSON.parse(readFileSync(file, 'utf8')) as {
+        versions: Record<string, string>;
+        binaries: { path: string; version: string; sha256: string }[];
+        packages: { name: string; version: string; debSha256: string | null }[];
+        images: unknown[];
+      };
+      assert.deepEqual(manifest.versions, {
+        kboot: TEST_KBOOT_VERSION,
+        kubernetes: '1.37.1',
+        containerd: '2.3.2',
+        runc: '1.3.4',
+        kernel: 'vmlinuz-6.1.0-40-cloud-amd64',
+      });
+      assert.equal(manifest.binaries.length, Object.keys(binaries).length);
+      for (const binary of manifest.binaries) {
+        const content = readFileSync(path.join(destdir, binary.path));
+        assert.equal(binary.sha256, createHash('sha256').update(content).digest('hex'), binary.path);
+        assert.equal(binary.version, binaries[binary.path.slice(1)], binary.path);
+      }
+      // The packages are the running system's (dpkg), each with its version as dpkg reports it.
+      const bash = manifest.packages.find((entry) => entry.name === 'bash');
+      const dpkg = spawnSync('dpkg-query', ['-W', '-f=$' + '{Version}', 'bash'], { encoding: 'utf8' }).stdout;
+      assert.equal(bash?.version, dpkg);
+      assert.ok(manifest.packages.length > 50);
+      for (const entry of manifest.packages) {
+        assert.ok(entry.debSha256 === null || /^[0-9a-f]{64}$/.test(entry.debSha256), entry.name);
+      }
+    });
+
+    it('refuses to write a manifest that misses a binary', () => {
+      const result = runInstallScript('80-manifest.sh', { DESTDIR: tempDir('kboot-destdir-') });
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, /\/usr\/local\/bin\/kboot is missing/);
     });
 
     it('leaves an empty machine-id and no SSH keys, hostname, logs or build files', () => {
