@@ -43,29 +43,35 @@ export async function bootFailedCommand(_options: BootFailedOptions, ctx: Comman
 
     const aws = await services.aws();
     let recorded = false;
-    try {
-      const { DynamoDbClusterStore } = await import('../../adapters/aws/dynamodb-cluster-store.js');
-      const store = new DynamoDbClusterStore({
-        dynamodb: await aws.dynamodb(),
-        tableName: await services.table(),
-        clock: ctx.clock,
-      });
-      await store.recordFailure(
-        cluster,
-        {
-          by: instanceId,
-          at: new Date(ctx.clock.nowMs()).toISOString(),
-          step: STUCK_BOOT_STEP,
-          message: decision.reason,
-        },
-        ctx.signal,
-      );
-      recorded = true;
-    } catch (error) {
-      ctx.signal.throwIfAborted();
-      // Recording is a courtesy: a cluster without a record, or a table kboot cannot write, must
-      // not keep a stuck instance from being replaced.
-      logger.warn({ err: error }, 'could not record the failure in the cluster record');
+    if (identity.role === 'worker') {
+      // A worker's role reads the cluster record and never writes it (least privilege): the
+      // reason stays in this unit's journal.
+      logger.debug('a worker does not write the cluster record: lastFailure not recorded');
+    } else {
+      try {
+        const { DynamoDbClusterStore } = await import('../../adapters/aws/dynamodb-cluster-store.js');
+        const store = new DynamoDbClusterStore({
+          dynamodb: await aws.dynamodb(),
+          tableName: await services.table(),
+          clock: ctx.clock,
+        });
+        await store.recordFailure(
+          cluster,
+          {
+            by: instanceId,
+            at: new Date(ctx.clock.nowMs()).toISOString(),
+            step: STUCK_BOOT_STEP,
+            message: decision.reason,
+          },
+          ctx.signal,
+        );
+        recorded = true;
+      } catch (error) {
+        ctx.signal.throwIfAborted();
+        // Recording is a courtesy: a cluster without a record, or a table kboot cannot write, must
+        // not keep a stuck instance from being replaced.
+        logger.warn({ err: error }, 'could not record the failure in the cluster record');
+      }
     }
 
     let markedUnhealthy = false;
