@@ -13,6 +13,7 @@ import { privateDnsName } from '../adapters/imds/readers.js';
 import { kubeadmRunner } from '../adapters/process/kubeadm.js';
 import { kubectlRunner } from '../adapters/process/kubectl.js';
 import { parseDurationMs } from '../core/duration.js';
+import { boundsOf, type DurationField, durationLimits, envMs } from '../domain/config/durations.js';
 import { DEFAULT_CONFIG_PATH, type NodeConfig, parseNodeConfig } from '../domain/config/node-config.js';
 import type { FlowDeps, FlowSettings } from '../domain/flows/deps.js';
 import { DEFAULT_LEASE_MS } from '../domain/state/lease.js';
@@ -36,7 +37,7 @@ export async function loadNodeConfig(ctx: CommandContext, configPath?: string): 
   const fs = new FsRoot(ctx.root);
   const path = configPath ?? DEFAULT_CONFIG_PATH;
   const text = await fs.readText(path);
-  return { fs, config: text === undefined ? {} : parseNodeConfig(text, path) };
+  return { fs, config: text === undefined ? {} : parseNodeConfig(text, path, durationLimits(ctx.env)) };
 }
 
 export function flowSettings(
@@ -44,21 +45,27 @@ export function flowSettings(
   config: NodeConfig,
   env: NodeJS.ProcessEnv,
 ): FlowSettings {
+  const limits = durationLimits(env);
   const duration = (
     flag: string | undefined,
     fromConfig: string | undefined,
     fallback: string,
-    what: string,
-  ) => parseDurationMs(flag ?? fromConfig ?? fallback, what);
+    what: DurationField,
+  ) => parseDurationMs(flag ?? fromConfig ?? fallback, what, boundsOf(what, limits));
   return {
     dryRun: options.dryRun === true,
-    waitTimeoutMs: duration(options.waitTimeout, config.timeouts?.waitForInit, '30m', '--wait-timeout'),
+    waitTimeoutMs: duration(
+      options.waitTimeout,
+      config.timeouts?.waitForInit,
+      '30m',
+      options.waitTimeout === undefined ? 'timeouts.waitForInit' : '--wait-timeout',
+    ),
     leaseMs: duration(undefined, config.timeouts?.lease, `${DEFAULT_LEASE_MS}ms`, 'timeouts.lease'),
     kubeadmTimeoutMs: duration(undefined, config.timeouts?.kubeadm, '15m', 'timeouts.kubeadm'),
     addonTimeoutMs: duration(undefined, config.timeouts?.addons, '2m', 'timeouts.addons'),
     tokenTtlMs: parseDurationMs('24h'),
     minMaterialLifeMs: parseDurationMs('2m'),
-    pollMs: env.KBOOT_POLL_MS === undefined ? 3000 : Number(env.KBOOT_POLL_MS),
+    pollMs: envMs(env, 'KBOOT_POLL_MS') ?? 3000,
   };
 }
 

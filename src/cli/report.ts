@@ -5,7 +5,7 @@
 
 import type { Command, CommanderError } from 'commander';
 import { type KbootError, UsageError } from '../core/errors.js';
-import { redactText } from '../core/secrets.js';
+import { redactJsonLine, redactText } from '../core/secrets.js';
 
 const COMMANDER_DONE = new Set(['commander.helpDisplayed', 'commander.version', 'commander.help']);
 
@@ -67,7 +67,7 @@ export function reportError(
       line.stack = error.stack;
       line.cause = causeText(error);
     }
-    write(`${redactText(JSON.stringify(line))}\n`);
+    write(`${redactJsonLine(JSON.stringify(line))}\n`);
     return;
   }
   const hint = error.hint === undefined ? '' : ` (${error.hint})`;

@@ -1,12 +1,13 @@
 /**
  * The root logger, made once at the CLI edge and handed down; flows and steps take children.
  * pino JSON on stderr, written synchronously with no transports (a single binary has no worker
- * files). On a TTY the same lines are formatted for humans. Every line passes through
- * `redactText` and every merged object through `redactValue` before it is written.
+ * files). On a TTY the same lines are formatted for humans. Every merged object passes through
+ * `redactValue` (errors serialized to their fields first, then redacted) and every line, decoded
+ * value by value, through `redactJsonLine` before it is written, so it stays one valid JSON line.
  */
 
 import type { DestinationStream, Logger } from 'pino';
-import { redactText, redactValue } from './secrets.js';
+import { redactJsonLine, redactValue } from './secrets.js';
 
 export type { Logger } from 'pino';
 
@@ -21,19 +22,6 @@ export interface LoggerOptions {
   /** Defaults to fd 2 (stderr). Tests pass a stream to capture lines. */
   destination?: DestinationStream;
   base?: Record<string, unknown>;
-}
-
-function errorSerializer(error: unknown): unknown {
-  if (!(error instanceof Error)) return redactValue(error);
-  const out: Record<string, unknown> = {
-    type: error.name,
-    message: redactText(error.message),
-    stack: error.stack === undefined ? undefined : redactText(error.stack),
-  };
-  const code = (error as { code?: unknown }).code;
-  if (code !== undefined) out.code = code;
-  if (error.cause !== undefined) out.cause = errorSerializer(error.cause);
-  return out;
 }
 
 /**
@@ -64,10 +52,13 @@ export async function createLogger(options: LoggerOptions): Promise<Logger> {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: {
         level: (label) => ({ level: label }),
+        // Errors are turned into their fields (type, message, code, hint, causes) inside
+        // redactValue, before redaction: an Error copied as it is would log as `{}`.
         log: (object) => redactValue(object) as Record<string, unknown>,
       },
-      serializers: { err: errorSerializer, error: errorSerializer },
-      hooks: { streamWrite: (line) => redactText(line) },
+      // pino's own err serializer would take the already serialized error for a new one.
+      serializers: { err: redactValue, error: redactValue },
+      hooks: { streamWrite: (line) => redactJsonLine(line) },
     },
     destination,
   );

@@ -131,6 +131,8 @@ export class SimCluster {
       KBOOT_TABLE: this.table,
       KBOOT_KUBEADM: path.join(repoRoot(), 'test', 'fixtures', 'bin', 'kubeadm'),
       KBOOT_POLL_MS: '200',
+      // Tests take over leases of a few seconds (the minimum on an instance is 30 s).
+      KBOOT_MIN_LEASE_MS: '1000',
       KBOOT_LOG_FORMAT: 'json',
       FAKE_KUBEADM_CLUSTER_DIR: this.clusterDir,
       FAKE_KUBEADM_LOG: this.kubeadmLog,

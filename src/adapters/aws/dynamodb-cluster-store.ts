@@ -494,8 +494,14 @@ export class DynamoDbClusterStore
         }
       } else if (sk.kind === 'lock') {
         const name = LOCK_NAMES.find((lock) => lock === sk.name);
-        if (name !== undefined)
-          state.locks[name] = parseLockRecord(itemData(item), `the ${leaseLabel(cluster, name)}`);
+        if (name !== undefined) {
+          // One malformed lock item makes its cluster unreadable there, not the whole listing.
+          try {
+            state.locks[name] = parseLockRecord(itemData(item), `the ${leaseLabel(cluster, name)}`);
+          } catch (error) {
+            state.lockErrors = { ...state.lockErrors, [name]: error as Error };
+          }
+        }
       } else if (sk.kind === 'member') {
         const member = parseMemberRecord(itemData(item));
         if (member !== undefined) state.members.push(member);

@@ -55,12 +55,18 @@ export class FsRoot {
     const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
     const handle = await open(temp, 'wx', 0o600);
     try {
-      await handle.writeFile(content);
-      await handle.sync();
-    } finally {
-      await handle.close();
+      try {
+        await handle.writeFile(content);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, target);
+    } catch (error) {
+      // The temp file holds (part of) the secret: it goes whichever step failed.
+      await rm(temp, { force: true });
+      throw error;
     }
-    await rename(temp, target);
     return target;
   }
 

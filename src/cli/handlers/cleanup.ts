@@ -7,6 +7,7 @@
 
 import { parseDurationMs } from '../../core/duration.js';
 import { requireQuorum } from '../../domain/cleanup/run.js';
+import { boundsOf } from '../../domain/config/durations.js';
 import type { CommandContext } from '../context.js';
 import { type FlowEdgeOptions, flowSettings, loadNodeConfig, wireFlowDeps } from '../flow-deps.js';
 import { runFlowCommand, runSettings, UNDO_BUDGET_MS } from '../run-flow.js';
@@ -18,7 +19,11 @@ const DEFAULT_WAIT = '5m';
 
 export async function cleanupCommand(options: CleanupCommandOptions, ctx: CommandContext): Promise<void> {
   const loaded = await loadNodeConfig(ctx, options.config);
-  const waitMs = parseDurationMs(options.waitTimeout ?? DEFAULT_WAIT, '--wait-timeout');
+  const waitMs = parseDurationMs(
+    options.waitTimeout ?? DEFAULT_WAIT,
+    '--wait-timeout',
+    boundsOf('--wait-timeout'),
+  );
   const settings = flowSettings({ ...options, waitTimeout: undefined }, loaded.config, ctx.env);
   const { deps, close } = wireFlowDeps(ctx, 'cleanup', loaded, settings);
   try {

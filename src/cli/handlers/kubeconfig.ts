@@ -96,7 +96,11 @@ export async function kubeconfig(options: KubeconfigOptions, ctx: CommandContext
     context: entries.names.context,
     currentContext: outcome.currentContext,
   };
-  if (outcome.modeTightened) logger.warn({ file: outcome.file }, 'restricted the kubeconfig mode to 0600');
+  if (outcome.modeTightened)
+    logger.warn(
+      { file: outcome.file },
+      'restricted the kubeconfig to its owner (removed group and other access)',
+    );
   if (!outcome.changed) {
     logger.info(facts, `kubeconfig already up to date: context ${entries.names.context} in ${outcome.file}`);
     return;

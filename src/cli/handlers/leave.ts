@@ -9,6 +9,7 @@
 import { parseDurationMs } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
 import { LEAVE_LIFECYCLE_HOOK } from '../../domain/cluster/lifecycle-hook.js';
+import { boundsOf } from '../../domain/config/durations.js';
 import type { LeaveDeps, LeaveOptions } from '../../domain/flows/leave.js';
 import { terminationSignal, waitForTermination } from '../../domain/leave/watch.js';
 import type { CommandContext } from '../context.js';
@@ -49,23 +50,20 @@ export function leaveOptionsFrom(options: LeaveCommandOptions): LeaveOptions & {
       hint: 'use --watch in the watching service, --only-if-terminating in the shutdown unit',
     });
   }
-  const drainTimeoutMs = parseDurationMs(options.drainTimeout ?? '5m', '--drain-timeout');
-  if (drainTimeoutMs < 1000) {
-    throw new UsageError('--drain-timeout must be at least 1s', { hint: 'the default is 5m' });
-  }
+  const drainTimeoutMs = parseDurationMs(
+    options.drainTimeout ?? '5m',
+    '--drain-timeout',
+    boundsOf('--drain-timeout'),
+  );
   const heartbeatIntervalMs =
     options.heartbeatInterval === undefined
       ? undefined
-      : parseDurationMs(options.heartbeatInterval, '--heartbeat-interval');
-  if (heartbeatIntervalMs !== undefined && heartbeatIntervalMs < 1000) {
-    throw new UsageError('--heartbeat-interval must be at least 1s', {
-      hint: "leave it out: kboot records a heartbeat every third of the hook's heartbeat timeout",
-    });
-  }
-  const pollMs = parseDurationMs(options.pollInterval ?? '5s', '--poll-interval');
-  if (pollMs < 100) {
-    throw new UsageError('--poll-interval must be at least 100ms', { hint: 'the default is 5s' });
-  }
+      : parseDurationMs(options.heartbeatInterval, '--heartbeat-interval', boundsOf('--heartbeat-interval'));
+  const pollMs = parseDurationMs(
+    options.pollInterval ?? '5s',
+    '--poll-interval',
+    boundsOf('--poll-interval'),
+  );
   return {
     hookName,
     drainTimeoutMs,

@@ -4,6 +4,7 @@
  */
 
 import { parseDurationMs } from '../../core/duration.js';
+import { boundsOf, type DurationField } from '../../domain/config/durations.js';
 import type { RotateOptions } from '../../domain/flows/rotate/rotation.js';
 import {
   DEFAULT_CERTIFICATE_KEY_RENEW_BEFORE_MS,
@@ -24,8 +25,8 @@ export interface RotateCommandOptions extends FlowEdgeOptions {
 const DEFAULT_JOIN_WAIT = '15m';
 
 export function rotateOptionsFrom(options: RotateCommandOptions): RotateOptions {
-  const duration = (flag: string | undefined, defaultMs: number, what: string): number =>
-    flag === undefined ? defaultMs : parseDurationMs(flag, what);
+  const duration = (flag: string | undefined, defaultMs: number, what: DurationField): number =>
+    flag === undefined ? defaultMs : parseDurationMs(flag, what, boundsOf(what));
   return {
     tokenTtlMs: duration(options.tokenTtl, DEFAULT_TOKEN_TTL_MS, '--token-ttl'),
     tokenRenewBeforeMs: duration(options.renewBefore, DEFAULT_TOKEN_RENEW_BEFORE_MS, '--renew-before'),
@@ -34,7 +35,11 @@ export function rotateOptionsFrom(options: RotateCommandOptions): RotateOptions 
       DEFAULT_CERTIFICATE_KEY_RENEW_BEFORE_MS,
       '--certificate-key-renew-before',
     ),
-    joinWaitMs: parseDurationMs(options.waitTimeout ?? DEFAULT_JOIN_WAIT, '--wait-timeout'),
+    joinWaitMs: parseDurationMs(
+      options.waitTimeout ?? DEFAULT_JOIN_WAIT,
+      '--wait-timeout',
+      boundsOf('--wait-timeout'),
+    ),
   };
 }
 

@@ -15,7 +15,7 @@ import { UsageError } from '../../core/errors.js';
 import { DEFAULT_TABLE } from '../../domain/iam/scope.js';
 import type { Identity } from '../../domain/identity/resolve.js';
 import { endOfLifeWarning } from '../../domain/kubeadm/versions.js';
-import type { ClusterState } from '../../domain/state/cluster-store.js';
+import { stateError } from '../../domain/state/cluster-store.js';
 import {
   type ClusterStatusView,
   clusterStatusView,
@@ -83,7 +83,9 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
       if (ctx.output.format === 'json') ctx.output.json(view);
       else ctx.output.text(renderClusterStatus(view, nowMs));
       warnEndOfLife([view], ctx, nowMs);
-      throwRecordError([state]);
+      // The one cluster asked for: what could be read is shown, then an unreadable item fails.
+      const error = stateError(state);
+      if (error !== undefined) throw error;
       return;
     }
     const states = await store.listClusterStates(ctx.signal);
@@ -96,7 +98,13 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
       ctx.output.text(views.map((view) => renderClusterStatus(view, nowMs)).join('\n\n'));
     }
     warnEndOfLife(views, ctx, nowMs);
-    throwRecordError(states);
+    // The listing succeeds: an unreadable cluster is shown with its error beside the others
+    // (and warned about), so one bad item does not hide every other cluster.
+    for (const state of states) {
+      const error = stateError(state);
+      if (error !== undefined)
+        ctx.logger.warn({ err: error, cluster: state.cluster }, 'a cluster is unreadable');
+    }
   } finally {
     services.close();
   }
@@ -113,10 +121,4 @@ function warnEndOfLife(views: readonly ClusterStatusView[], ctx: CommandContext,
       `cluster ${view.cluster}: ${warning.message}`,
     );
   }
-}
-
-/** After printing what could be read, a malformed or newer record still fails the command. */
-function throwRecordError(states: readonly ClusterState[]): void {
-  const broken = states.find((state) => state.recordError !== undefined);
-  if (broken?.recordError !== undefined) throw broken.recordError;
 }

@@ -5,6 +5,7 @@
  */
 
 import { parseAllDocuments } from 'yaml';
+import { YAML_TO_JS_OPTIONS } from '../config/yaml.js';
 import type { ClusterAddons } from '../state/cluster-record.js';
 import { CILIUM_VERSION, ciliumObjects } from './cilium.js';
 import { cloudControllerImage, cloudControllerObjects, configureCloudRoutes } from './cloud-controller.js';
@@ -43,7 +44,15 @@ export function isManifestFile(name: string): boolean {
 export function hasObjects(text: string): boolean {
   const docs = parseAllDocuments(text);
   if (!Array.isArray(docs)) return false;
-  return docs.some((doc) => doc.errors.length > 0 || (doc.contents !== null && doc.toJS() !== null));
+  // A document whose aliases expand too far counts as one: kubectl then refuses it by name.
+  return docs.some((doc) => {
+    if (doc.errors.length > 0 || doc.contents === null) return doc.errors.length > 0;
+    try {
+      return doc.toJS(YAML_TO_JS_OPTIONS) !== null;
+    } catch {
+      return true;
+    }
+  });
 }
 
 const HEADER = 'Rendered by kboot; applied with kubectl apply --server-side --field-manager=kboot.';

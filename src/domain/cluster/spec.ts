@@ -12,6 +12,7 @@ import { ConfigError, isKbootError } from '../../core/errors.js';
 import { checkNetwork } from '../cidr/check.js';
 import type { CidrInputNames } from '../cidr/names.js';
 import { AddonsSchema } from '../config/node-config.js';
+import { yamlData } from '../config/yaml.js';
 import { DEFAULT_TABLE } from '../iam/scope.js';
 import { AWS_REGION_PATTERN } from '../irsa/issuer.js';
 
@@ -302,7 +303,7 @@ export function parseClusterSpec(text: string, source: string, defaults: SpecDef
       hint: 'fix the YAML syntax',
     });
   }
-  const data: unknown = document.toJS() ?? {};
+  const data: unknown = yamlData(document, source) ?? {};
   const result = ClusterSpecSchema.safeParse(data);
   if (!result.success) {
     throw invalid(

@@ -7,23 +7,35 @@
 
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { parseDurationMs } from '../../core/duration.js';
+import { describeBounds, parseDurationMs } from '../../core/duration.js';
 import { ConfigError } from '../../core/errors.js';
 import { AWS_REGION_PATTERN, IRSA_BUCKET_PATTERN } from '../irsa/issuer.js';
+import { RECORD_FIELD_SCHEMAS } from '../state/cluster-record.js';
+import { boundsOf, DEFAULT_DURATION_LIMITS, type DurationField, type DurationLimits } from './durations.js';
+import { yamlData } from './yaml.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/kboot/config.yaml';
 
-const duration = z.string().refine(
-  (text) => {
+/** A duration field: the syntax, then the field's bounds (config/durations.ts), named in the message. */
+function duration(field: DurationField, limits: DurationLimits) {
+  const bounds = boundsOf(field, limits);
+  return z.string().superRefine((text, context) => {
     try {
-      parseDurationMs(text);
-      return true;
+      parseDurationMs(text, field, { minMs: 0, maxMs: Number.POSITIVE_INFINITY });
     } catch {
-      return false;
+      context.addIssue({ code: 'custom', message: 'expected a duration like 90s, 10m or 1h' });
+      return;
     }
-  },
-  { message: 'expected a duration like 90s, 10m or 1h' },
-);
+    try {
+      parseDurationMs(text, field, bounds);
+    } catch {
+      context.addIssue({
+        code: 'custom',
+        message: `expected a duration ${describeBounds(bounds)}, got ${text}`,
+      });
+    }
+  });
+}
 
 const cidr = z
   .string()
@@ -97,45 +109,53 @@ export const AddonsSchema = z.strictObject({
 
 export type AddonsConfig = z.infer<typeof AddonsSchema>;
 
-export const NodeConfigSchema = z.strictObject({
-  /** DynamoDB table holding cluster state. */
-  table: z
-    .string()
-    .regex(/^[a-zA-Z0-9_.-]{3,255}$/, { message: 'expected a DynamoDB table name' })
-    .optional(),
-  /** API endpoint (host or host:port); default: the DNS name of the cluster's load balancer. */
-  apiEndpoint: z
-    .string()
-    .regex(/^[a-zA-Z0-9.-]+(:\d{1,5})?$/, { message: 'expected host or host:port' })
-    .optional(),
-  podCidr: cidr.optional(),
-  serviceCidr: cidr.optional(),
-  kubernetesVersion: z
-    .string()
-    .regex(/^v?\d+\.\d+\.\d+$/, { message: 'expected a version like 1.31.2' })
-    .optional(),
-  externalDns: z.string().optional(),
-  certSANs: z.array(z.string().min(1)).optional(),
-  timeouts: z
-    .strictObject({
-      /** How long a joiner waits for the cluster to be initialized. */
-      waitForInit: duration.optional(),
-      /** Bootstrap and control-plane-join lease length. */
-      lease: duration.optional(),
-      /** How long kubeadm init or join may take. */
-      kubeadm: duration.optional(),
-      /** How long one addon's kubectl apply may take. */
-      addons: duration.optional(),
-    })
-    .optional(),
-  kubeadm: z
-    .strictObject({
-      /** Directory of YAML documents merged over the rendered kubeadm config, by kind. */
-      patchesDir: z.string().optional(),
-    })
-    .optional(),
-  addons: AddonsSchema.optional(),
-});
+/** The node config schema; `limits` lowers the lease minimum for tests (config/durations.ts). */
+export function nodeConfigSchema(limits: DurationLimits = DEFAULT_DURATION_LIMITS) {
+  return z.strictObject({
+    /** DynamoDB table holding cluster state. */
+    table: z
+      .string()
+      .regex(/^[a-zA-Z0-9_.-]{3,255}$/, { message: 'expected a DynamoDB table name' })
+      .optional(),
+    /** API endpoint (host or host:port); default: the DNS name of the cluster's load balancer. */
+    // Each field also passes the cluster record's own check (the first master writes it there).
+    apiEndpoint: z
+      .string()
+      .regex(/^[a-zA-Z0-9.-]+(:\d{1,5})?$/, { message: 'expected host or host:port' })
+      .pipe(RECORD_FIELD_SCHEMAS.apiEndpoint)
+      .optional(),
+    podCidr: cidr.pipe(RECORD_FIELD_SCHEMAS.podCidr).optional(),
+    serviceCidr: cidr.pipe(RECORD_FIELD_SCHEMAS.serviceCidr).optional(),
+    kubernetesVersion: z
+      .string()
+      .regex(/^v?\d+\.\d+\.\d+$/, { message: 'expected a version like 1.31.2' })
+      .pipe(RECORD_FIELD_SCHEMAS.kubernetesVersion)
+      .optional(),
+    externalDns: RECORD_FIELD_SCHEMAS.externalDns.optional(),
+    certSANs: z.array(z.string().min(1)).optional(),
+    timeouts: z
+      .strictObject({
+        /** How long a joiner waits for the cluster to be initialized. */
+        waitForInit: duration('timeouts.waitForInit', limits).optional(),
+        /** Bootstrap and control-plane-join lease length. */
+        lease: duration('timeouts.lease', limits).optional(),
+        /** How long kubeadm init or join may take. */
+        kubeadm: duration('timeouts.kubeadm', limits).optional(),
+        /** How long one addon's kubectl apply may take. */
+        addons: duration('timeouts.addons', limits).optional(),
+      })
+      .optional(),
+    kubeadm: z
+      .strictObject({
+        /** Directory of YAML documents merged over the rendered kubeadm config, by kind. */
+        patchesDir: z.string().optional(),
+      })
+      .optional(),
+    addons: AddonsSchema.optional(),
+  });
+}
+
+export const NodeConfigSchema = nodeConfigSchema();
 
 export type NodeConfig = z.infer<typeof NodeConfigSchema>;
 
@@ -144,7 +164,11 @@ function fieldPath(path: readonly PropertyKey[]): string {
 }
 
 /** Parses and validates config text; every problem is named by its field path. */
-export function parseNodeConfig(text: string, source: string): NodeConfig {
+export function parseNodeConfig(
+  text: string,
+  source: string,
+  limits: DurationLimits = DEFAULT_DURATION_LIMITS,
+): NodeConfig {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     const first = document.errors[0];
@@ -152,8 +176,10 @@ export function parseNodeConfig(text: string, source: string): NodeConfig {
       hint: 'fix the YAML syntax (kboot config check shows every problem)',
     });
   }
-  const data: unknown = document.toJS() ?? {};
-  const result = NodeConfigSchema.safeParse(data);
+  const data: unknown = yamlData(document, source) ?? {};
+  const result = (limits === DEFAULT_DURATION_LIMITS ? NodeConfigSchema : nodeConfigSchema(limits)).safeParse(
+    data,
+  );
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {

@@ -312,6 +312,7 @@ const writeInitConfig: BootstrapStep = {
   cleanup: {
     describe: `remove ${INIT_CONFIG_PATH} (it holds the bootstrap token and certificate key)`,
     run: async ({ deps }) => deps.fs.remove(INIT_CONFIG_PATH),
+    removesSecrets: true,
   },
 };
 

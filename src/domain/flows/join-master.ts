@@ -198,6 +198,7 @@ const writeJoinConfig: JoinMasterStep = {
   cleanup: {
     describe: `remove ${JOIN_CONFIG_PATH} (it holds the bootstrap token and certificate key)`,
     run: async ({ deps }) => deps.fs.remove(JOIN_CONFIG_PATH),
+    removesSecrets: true,
   },
 };
 

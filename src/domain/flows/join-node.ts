@@ -134,6 +134,7 @@ const writeJoinConfig: JoinNodeStep = {
   cleanup: {
     describe: `remove ${JOIN_CONFIG_PATH} (it holds the bootstrap token)`,
     run: async ({ deps }) => deps.fs.remove(JOIN_CONFIG_PATH),
+    removesSecrets: true,
   },
 };
 

@@ -258,6 +258,7 @@ const kubeconfigStep: LeaveStep = {
       const leaving = state.get('leaving');
       if (leaving.failures.length === 0) await deps.fs.remove(LEAVE_ADMIN_CONF_PATH);
     },
+    removesSecrets: true,
   },
 };
 

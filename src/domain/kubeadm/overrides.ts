@@ -19,6 +19,7 @@
 
 import { parseAllDocuments } from 'yaml';
 import { ConfigError } from '../../core/errors.js';
+import { yamlData } from '../config/yaml.js';
 import type { KubeadmDocument } from './types.js';
 
 export interface KubeadmOverride {
@@ -74,7 +75,7 @@ export function parseOverrides(text: string, source: string): KubeadmOverride[] 
         hint: 'fix the YAML syntax of the kubeadm override',
       });
     }
-    const value: unknown = document.toJS();
+    const value: unknown = yamlData(document, where);
     if (value === null || value === undefined) return;
     if (!isMapping(value)) {
       throw new ConfigError(`${where} is not a mapping`, {

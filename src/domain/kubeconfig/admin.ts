@@ -10,6 +10,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { StateConflictError } from '../../core/errors.js';
 import { Secret } from '../../core/secrets.js';
+import { yamlData } from '../config/yaml.js';
 import { describeIssues } from '../join/validation.js';
 
 export interface AdminKubeconfig {
@@ -91,7 +92,7 @@ export function parseAdminKubeconfig(text: Secret<string>, source: string): Admi
       `it is not valid YAML${at === undefined ? '' : ` (line ${at.line}, column ${at.col})`}`,
     );
   }
-  const raw: unknown = doc.toJS();
+  const raw: unknown = yamlData(doc, source, (problem) => malformed(source, problem));
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw malformed(source, 'it is not a YAML mapping');
   const result = adminSchema.safeParse(raw);

@@ -3,16 +3,20 @@
  * - under kubectl's own lock (`<file>.lock`, created exclusively; client-go uses the same), so a
  *   concurrent `kubectl config` or `kboot kubeconfig` cannot lose an update;
  * - atomically: a temp file in the same directory, fsync, rename, fsync of the directory;
- * - mode 0600 (an existing file with a looser mode is tightened even when nothing else changes),
+ * - mode 0600 (an existing file with a looser mode is tightened even when nothing else changes:
+ *   group and other access removed, the owner's kept, so a 0444 file becomes 0400),
  *   owner kept when running as root;
  * - the previous content kept in `<file>.kboot-backup` (one backup, replaced on each change,
  *   mode 0600 since it holds credentials too); no write and no backup when nothing changed;
- * - a symlinked kubeconfig is written through to its target.
+ * - a symlinked kubeconfig is written through to its target; a symlink whose target does not
+ *   exist is refused (replacing the link with a file would silently cut it);
+ * - a read-only kubeconfig (no owner write bit, e.g. 0400) that needs a change is refused: its
+ *   owner made it so on purpose, and a rename would replace it anyway.
  */
 
 import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { chmod, mkdir, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readFile, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../../core/clock.js';
 import { ConfigError } from '../../core/errors.js';
@@ -60,14 +64,50 @@ async function statOrUndefined(file: string): Promise<Stats | undefined> {
   }
 }
 
-/** The file a write really lands on: a symlink's target, or the path itself when it does not exist yet. */
+/** The symlink's target as written in the link, when `file` is a symlink. */
+async function linkTarget(file: string): Promise<string | undefined> {
+  try {
+    if (!(await lstat(file)).isSymbolicLink()) return undefined;
+    return await readlink(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fsError(error, `read ${file}`);
+  }
+}
+
+/**
+ * The file a write really lands on: a symlink's target, or the path itself when it does not exist
+ * yet. A symlink whose target is missing is refused, naming both.
+ */
 async function writeTarget(file: string): Promise<string> {
   try {
     return await realpath(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return file;
-    throw fsError(error, `resolve ${file}`);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(error, `resolve ${file}`);
+    const link = await linkTarget(file);
+    if (link !== undefined) {
+      throw new ConfigError(`${file} is a symlink to ${link}, which does not exist`, {
+        hint:
+          `create the target (touch ${link} && chmod 600 ${link}) to write through the link, ` +
+          `remove the link to write a new file there, or choose another file with --file PATH`,
+        details: { file, target: link },
+      });
+    }
+    return file;
   }
+}
+
+/** Refuses to rewrite a kubeconfig its owner made read-only. */
+function assertWritable(file: string, before: Stats): void {
+  if ((before.mode & 0o200) !== 0) return;
+  const octal = (before.mode & 0o777).toString(8).padStart(4, '0');
+  throw new ConfigError(
+    `${file} is read-only (mode ${octal}); kboot does not rewrite a read-only kubeconfig`,
+    {
+      hint: `make it writable (chmod 600 ${file}) to merge into it, choose another file with --file PATH, or use --print`,
+      details: { file, mode: octal },
+    },
+  );
 }
 
 async function syncDirectory(dir: string): Promise<void> {
@@ -173,6 +213,7 @@ export async function mergeIntoKubeconfigFile(
       currentContext: merged.currentContext,
     };
     if (merged.changed) {
+      if (before !== undefined) assertWritable(target, before);
       if (existing !== undefined) {
         outcome.backup = `${target}${BACKUP_SUFFIX}`;
         await writeFileAtomically(outcome.backup, existing, KUBECONFIG_MODE, owner);
@@ -180,10 +221,12 @@ export async function mergeIntoKubeconfigFile(
       await writeFileAtomically(target, merged.text.reveal(), KUBECONFIG_MODE, owner);
       outcome.modeTightened = before !== undefined && (before.mode & 0o077) !== 0;
     } else if (before !== undefined && (before.mode & 0o077) !== 0) {
+      // Group and other access go; the owner's read and write stay as they were (0444 → 0400).
+      const ownerOnly = before.mode & 0o600;
       try {
-        await chmod(target, KUBECONFIG_MODE);
+        await chmod(target, ownerOnly);
       } catch (error) {
-        throw fsError(error, `restrict the mode of ${target} to 0600`);
+        throw fsError(error, `restrict the mode of ${target} to 0${ownerOnly.toString(8)}`);
       }
       outcome.modeTightened = true;
     }

@@ -19,6 +19,7 @@ import { isDeepStrictEqual } from 'node:util';
 import YAML, { type Document, isMap, isNode, isScalar, isSeq, type YAMLMap, type YAMLSeq } from 'yaml';
 import { ConfigError } from '../../core/errors.js';
 import { Secret } from '../../core/secrets.js';
+import { YAML_TO_JS_OPTIONS, yamlData } from '../config/yaml.js';
 import type { KubeconfigEntries } from './admin.js';
 
 export interface MergeOptions {
@@ -61,7 +62,7 @@ function configError(source: string, problem: string): ConfigError {
 }
 
 function toJs(doc: Document, node: unknown): unknown {
-  return isNode(node) ? node.toJS(doc) : node;
+  return isNode(node) ? node.toJS(doc, YAML_TO_JS_OPTIONS) : node;
 }
 
 /** A node for a plain value; never anchors and aliases for repeated objects. */
@@ -84,6 +85,8 @@ function parseExisting(text: string | undefined, source: string): Document {
       `is not valid YAML${at === undefined ? '' : ` (line ${at.line}, column ${at.col})`}`,
     );
   }
+  // Refuses an alias bomb here, before any part of it is turned into data.
+  yamlData(doc, source, (problem) => configError(source, `is refused: ${problem}`));
   if (isNull(doc.contents)) doc.contents = doc.createNode(EMPTY_KUBECONFIG) as unknown as typeof doc.contents;
   if (!isMap(doc.contents)) throw configError(source, 'is not a kubeconfig: its top level is not a mapping');
   const kind = doc.get('kind');

@@ -34,6 +34,18 @@ const apiEndpoint = z.string().refine((value) => {
 const cidr = z.string().refine(isCidr, 'expected a CIDR such as 10.244.0.0/16');
 const kubernetesVersion = z.string().regex(KUBERNETES_VERSION, 'expected a version such as 1.31.2');
 
+/**
+ * The record's own checks of the fields a node config can set, so `kboot config check` refuses
+ * what the first master would later refuse as a malformed record.
+ */
+export const RECORD_FIELD_SCHEMAS = {
+  apiEndpoint,
+  podCidr: cidr,
+  serviceCidr: cidr,
+  kubernetesVersion,
+  externalDns: nonEmpty,
+} as const;
+
 const secretIds = z.object({ join: nonEmpty, controlPlane: nonEmpty, adminConf: nonEmpty });
 export type SecretIds = z.infer<typeof secretIds>;
 

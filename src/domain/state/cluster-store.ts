@@ -50,7 +50,14 @@ export interface ClusterState {
   /** Set instead of `record` when the stored record is malformed or newer than this kboot. */
   recordError: Error | undefined;
   locks: Partial<Record<LockName, LockRecord>>;
+  /** Set instead of `locks[name]` for a lock item that is malformed. */
+  lockErrors?: Partial<Record<LockName, Error>>;
   members: MemberRecord[];
+}
+
+/** The first item of a cluster's state that could not be read (record, then locks), if any. */
+export function stateError(state: ClusterState): Error | undefined {
+  return state.recordError ?? Object.values(state.lockErrors ?? {}).find((error) => error !== undefined);
 }
 
 export interface ClusterStateLister {

@@ -11,7 +11,9 @@ import { LOCK_NAMES, type LockName, type LockRecord, leaseState } from './lease.
 import type { MemberRecord } from './member.js';
 
 export interface LockView {
-  state: 'free' | 'released' | 'expired' | 'held';
+  state: 'free' | 'released' | 'expired' | 'held' | 'unreadable';
+  /** Why the lock item could not be read (state `unreadable`), else null. */
+  error: string | null;
   owner: string | null;
   fence: number;
   expiresAt: string | null;
@@ -50,11 +52,22 @@ export interface ClusterStatusView {
   members: MemberRecord[];
 }
 
-function lockView(record: LockRecord | undefined, nowMs: number): LockView {
+function lockView(record: LockRecord | undefined, error: Error | undefined, nowMs: number): LockView {
+  if (error !== undefined) {
+    return {
+      state: 'unreadable',
+      error: error.message,
+      owner: null,
+      fence: 0,
+      expiresAt: null,
+      expiresInMs: null,
+    };
+  }
   const state = leaseState(record, '', nowMs);
   const expiresAtMs = record?.expiresAtMs;
   return {
     state: state === 'held-by-other' || state === 'held-by-me' ? 'held' : state,
+    error: null,
     owner: record?.owner ?? null,
     fence: record?.fence ?? 0,
     expiresAt: expiresAtMs === undefined ? null : new Date(expiresAtMs).toISOString(),
@@ -70,7 +83,7 @@ export function clusterStatusView(state: ClusterState, table: string, nowMs: num
   const record = state.record;
   const material = record?.joinMaterial;
   const locks = Object.fromEntries(
-    LOCK_NAMES.map((name) => [name, lockView(state.locks[name], nowMs)]),
+    LOCK_NAMES.map((name) => [name, lockView(state.locks[name], state.lockErrors?.[name], nowMs)]),
   ) as Record<LockName, LockView>;
   return {
     cluster: state.cluster,
@@ -141,6 +154,8 @@ function lockLine(view: LockView): string {
       return `free (released, fence ${view.fence})`;
     case 'expired':
       return `free: lease of ${view.owner} expired ${inOrAgo(view.expiresInMs ?? 0)} (fence ${view.fence})`;
+    case 'unreadable':
+      return `unreadable: ${view.error}`;
     case 'held':
       return `held by ${view.owner}, fence ${view.fence}, expires ${inOrAgo(view.expiresInMs ?? 0)} (${view.expiresAt})`;
   }

@@ -322,11 +322,26 @@ async function unwind<T extends object, D, R>(
   try {
     for (const [index, link] of chain.entries()) {
       if (budget.signal.aborted) {
-        const skipped = chain.slice(index).map((rest) => `${rest.step}: ${rest.safeguard.describe}`);
+        // Past the budget only the removal of secret-bearing files still runs.
+        const rest = chain.slice(index);
+        const skipped = rest
+          .filter((other) => other.safeguard.removesSecrets !== true)
+          .map((other) => `${other.step}: ${other.safeguard.describe}`);
         logger.error(
           { skipped },
           `the undo budget (${formatDurationMs(settings.undoBudgetMs)}) ran out; not done: ${skipped.join('; ')}`,
         );
+        for (const secrets of rest.filter((other) => other.safeguard.removesSecrets === true)) {
+          logger.info({ step: secrets.step, phase: secrets.what }, secrets.safeguard.describe);
+          try {
+            await secrets.safeguard.run(context);
+          } catch (error) {
+            logger.error(
+              { step: secrets.step, err: error },
+              `could not ${secrets.what} step ${secrets.step} (${secrets.safeguard.describe})`,
+            );
+          }
+        }
         break;
       }
       logger.info({ step: link.step, phase: link.what }, link.safeguard.describe);

@@ -71,6 +71,11 @@ export interface SafeguardContext<T extends object, D>
 export interface Safeguard<T extends object, D> {
   describe: string;
   run(ctx: SafeguardContext<T, D>): Promise<void>;
+  /**
+   * It removes files holding secrets (quick and local): it runs even once the undo budget ran
+   * out, after a hanging undo, since a secret must never stay on disk.
+   */
+  readonly removesSecrets?: true;
 }
 
 /** A step that ends the flow early and successfully (an instance that already joined, say). */

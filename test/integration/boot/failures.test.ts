@@ -5,7 +5,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -140,6 +140,37 @@ describe('boot flows: failures and re-runs', () => {
     const retry = await sim.run(master, ['bootstrap-master', '--output', 'json']);
     assert.equal(retry.exitCode, 0, retry.stderr.slice(-1500));
     assert.equal(JSON.parse(retry.stdout).outcome, 'initialized');
+  });
+
+  it('removes the join and init configs when the reset of an unfinished attempt and the retry fail', async () => {
+    const sim = await cluster('partial');
+    const master = await sim.addInstance('control-plane');
+    // An earlier init that did not finish (kubelet.conf, no membership file): reset, then init.
+    mkdirSync(path.join(master.root, 'etc/kubernetes'), { recursive: true });
+    writeFileSync(path.join(master.root, 'etc/kubernetes/kubelet.conf'), 'partial\n');
+    const init = await sim.run(master, ['bootstrap-master'], { env: { FAKE_KUBEADM_FAIL: 'reset,init' } });
+    assert.equal(init.exitCode, 7, init.stderr.slice(-1500));
+    assert.deepEqual(
+      readdirSync(path.join(master.root, 'var/lib/kboot/kubeadm')),
+      [],
+      'no init.yaml, no temp file',
+    );
+    assert.equal((await sim.run(master)).exitCode, 0);
+
+    const worker = await sim.addInstance('worker');
+    mkdirSync(path.join(worker.root, 'etc/kubernetes'), { recursive: true });
+    writeFileSync(path.join(worker.root, 'etc/kubernetes/kubelet.conf'), 'partial\n');
+    const join = await sim.run(worker, ['join-node'], { env: { FAKE_KUBEADM_FAIL: 'reset,join' } });
+    assert.equal(join.exitCode, 7, join.stderr.slice(-1500));
+    assert.ok(
+      join.logs.some((line) => line.step === 'reset-partial-join'),
+      'the unfinished join was reset (and the reset failed)',
+    );
+    assert.deepEqual(
+      readdirSync(path.join(worker.root, 'var/lib/kboot/kubeadm')),
+      [],
+      'no join.yaml, no temp file',
+    );
   });
 
   it('refuses a worker whose kubeadm is outside the allowed skew before changing anything', async () => {

@@ -193,6 +193,45 @@ describe('kboot status', () => {
     assert.match(empty.stderr, /DynamoDB table other does not exist/);
   });
 
+  it('lists the readable clusters beside one with a malformed lock item, and fails for that one alone', async () => {
+    await arrangeProd();
+    await store.putRecordIfAbsent(record('dev'));
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: TABLE,
+        Item: marshall({ pk: 'cluster#dev', sk: 'lock#bootstrap', owner: 'i-dev', fence: 'one' }),
+      }),
+    );
+    const json = await runKboot(['status', '-o', 'json'], { env: env() });
+    assert.equal(json.exitCode, 0, json.stderr);
+    const all = JSON.parse(json.stdout) as { clusters: ClusterStatusView[] };
+    const [dev, prod] = all.clusters;
+    assert.equal(dev?.cluster, 'dev');
+    assert.equal(dev?.locks.bootstrap.state, 'unreadable');
+    assert.match(String(dev?.locks.bootstrap.error), /bootstrap .*dev.* is malformed \(fields: fence\)/);
+    assert.equal(dev?.apiEndpoint, 'api.dev.example.com:6443');
+    assert.equal(prod?.initialized?.by, 'i-first');
+    assert.ok(
+      json.logs.some(
+        (line) =>
+          line.level === 'warn' &&
+          line.cluster === 'dev' &&
+          /malformed/.test(String((line.err as { message?: string })?.message)),
+      ),
+      json.stderr,
+    );
+    const text = await runKboot(['status'], { env: env() });
+    assert.equal(text.exitCode, 0, text.stderr);
+    assert.match(text.stdout, /cluster dev [\s\S]* bootstrap lock {11}unreadable: .*malformed/);
+    assert.match(text.stdout, /cluster prod [\s\S]* initialized {14}yes, by i-first/);
+    const one = await runKboot(['status', '--cluster', 'dev'], { env: env() });
+    assert.equal(one.exitCode, ExitCode.stateConflict, one.stderr);
+    assert.match(one.stdout, /bootstrap lock {11}unreadable/);
+    assert.match(String(one.error?.msg), /bootstrap .*dev.* is malformed \(fields: fence\)/);
+    const fine = await runKboot(['status', '--cluster', 'prod'], { env: env() });
+    assert.equal(fine.exitCode, 0, fine.stderr);
+  });
+
   it('fails with a usage error when no region is given off an instance, naming --region and AWS_REGION', async () => {
     const result = await runKboot(['status'], {
       env: env({ AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined, AWS_EC2_METADATA_DISABLED: 'true' }),

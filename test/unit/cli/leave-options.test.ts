@@ -44,16 +44,20 @@ describe('kboot leave options', () => {
       options: { watch: true, onlyIfTerminating: true },
       message: /cannot be combined/,
     },
-    { name: 'a drain deadline under 1 s', options: { drainTimeout: '10ms' }, message: /at least 1s/ },
+    {
+      name: 'a drain deadline under 1 s',
+      options: { drainTimeout: '10ms' },
+      message: /--drain-timeout must be between 1s and 24d, got 10ms/,
+    },
     {
       name: 'a heartbeat interval under 1 s',
       options: { heartbeatInterval: '0s' },
-      message: /--heartbeat-interval must be at least 1s/,
+      message: /--heartbeat-interval must be between 1s and 24d/,
     },
     {
       name: 'a poll interval under 100 ms',
       options: { pollInterval: '1ms' },
-      message: /--poll-interval must be at least 100ms/,
+      message: /--poll-interval must be between 100ms and 24d/,
     },
     {
       name: 'a drain deadline that is no duration',

@@ -276,6 +276,7 @@ const renewTokenStep: RotateStep = {
   cleanup: {
     describe: `remove ${TOKEN_CONFIG_PATH} (it holds the new token)`,
     run: async ({ deps }) => deps.fs.remove(TOKEN_CONFIG_PATH),
+    removesSecrets: true,
   },
 };
 
@@ -311,6 +312,7 @@ const renewCertificateKeyStep: RotateStep = {
   cleanup: {
     describe: `remove ${UPLOAD_CERTS_CONFIG_PATH} (it holds the new certificate key)`,
     run: async ({ deps }) => deps.fs.remove(UPLOAD_CERTS_CONFIG_PATH),
+    removesSecrets: true,
   },
 };
 

@@ -52,6 +52,18 @@ describe('the flow shape', () => {
         }
       });
 
+      it('removes every file it writes with secrets in a cleanup that runs on every path', () => {
+        // A step that plans files writes them (with secrets) in its run; the runner runs its
+        // cleanup whether the flow succeeds, fails, is stopped or runs out of undo budget.
+        for (const step of steps.filter((candidate) => candidate.files !== undefined)) {
+          assert.equal(
+            step.cleanup?.removesSecrets,
+            true,
+            `${flow.name}: ${step.name} leaves its file behind`,
+          );
+        }
+      });
+
       it('keeps undo and commits for change steps', () => {
         for (const step of steps.filter((candidate) => candidate.kind === 'read')) {
           assert.equal(step.undo, undefined, `read step ${step.name} has an undo`);

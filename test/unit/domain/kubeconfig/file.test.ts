@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import {
   chmodSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -114,6 +116,51 @@ describe('mergeIntoKubeconfigFile', () => {
     assert.equal(outcome.file, target);
     assert.ok(statSync(link).isFile() && readFileSync(link, 'utf8').includes('prod-admin'));
     assert.equal(YAML.parse(readFileSync(target, 'utf8'))['current-context'], 'prod');
+  });
+
+  it('refuses a symlink whose target does not exist, naming both, and leaves the link alone', async () => {
+    const base = dir();
+    const target = path.join(base, 'dotfiles', 'kubeconfig');
+    const link = path.join(base, 'config');
+    symlinkSync(target, link);
+    await assert.rejects(
+      mergeIntoKubeconfigFile(link, entries, { setCurrent: false, clock: fakeClock() }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.exitCode === 2 &&
+        error.message === `${link} is a symlink to ${target}, which does not exist` &&
+        /create the target .*remove the link .*--file PATH/.test(error.hint ?? ''),
+    );
+    assert.ok(lstatSync(link).isSymbolicLink(), 'still a symlink');
+    assert.equal(readlinkSync(link), target);
+    assert.deepEqual(readdirSync(base), ['config'], 'no file, lock or temp file written');
+  });
+
+  it('refuses to rewrite a read-only (0400) kubeconfig that needs a change, and leaves it alone', async () => {
+    const file = path.join(dir(), 'config');
+    writeFileSync(file, OTHER_CLUSTERS_KUBECONFIG);
+    chmodSync(file, 0o400);
+    await assert.rejects(
+      mergeIntoKubeconfigFile(file, entries, { setCurrent: false, clock: fakeClock() }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.exitCode === 2 &&
+        error.message === `${file} is read-only (mode 0400); kboot does not rewrite a read-only kubeconfig` &&
+        /chmod 600 .*--file PATH.*--print/.test(error.hint ?? ''),
+    );
+    assert.equal(mode(file), 0o400);
+    assert.equal(readFileSync(file, 'utf8'), OTHER_CLUSTERS_KUBECONFIG);
+    assert.deepEqual(readdirSync(path.dirname(file)), ['config'], 'no backup, lock or temp file');
+  });
+
+  it('leaves a read-only kubeconfig that is up to date read-only, removing only group and other access', async () => {
+    const file = path.join(dir(), 'config');
+    await mergeIntoKubeconfigFile(file, entries, { setCurrent: false, clock: fakeClock() });
+    chmodSync(file, 0o444);
+    const outcome = await mergeIntoKubeconfigFile(file, entries, { setCurrent: false, clock: fakeClock() });
+    assert.equal(outcome.changed, false);
+    assert.equal(outcome.modeTightened, true);
+    assert.equal(mode(file), 0o400);
   });
 
   it("waits for kubectl's lock, then gives up with a clear error, leaving the file alone", async () => {

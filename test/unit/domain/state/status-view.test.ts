@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StateConflictError } from '../../../../src/core/errors.js';
-import type { ClusterState } from '../../../../src/domain/state/cluster-store.js';
+import { type ClusterState, stateError } from '../../../../src/domain/state/cluster-store.js';
 import {
   clusterStatusView,
   renderClusterStatus,
@@ -36,6 +36,7 @@ describe('clusterStatusView', () => {
     );
     assert.deepEqual(view.locks.bootstrap, {
       state: 'released',
+      error: null,
       owner: null,
       fence: 1,
       expiresAt: null,
@@ -43,6 +44,7 @@ describe('clusterStatusView', () => {
     });
     assert.deepEqual(view.locks['control-plane-join'], {
       state: 'held',
+      error: null,
       owner: 'i-2',
       fence: 3,
       expiresAt: '2025-01-02T00:01:30.000Z',
@@ -148,6 +150,27 @@ describe('clusterStatusView', () => {
     assert.equal(absent.record, 'absent');
     assert.equal(absent.initialized, null);
     assert.match(renderClusterStatus(absent, NOW), /record {19}none yet/);
+  });
+
+  it('shows an unreadable lock item with its error beside the readable rest', () => {
+    const error = new StateConflictError(
+      'the bootstrap lease of cluster "prod" is malformed (fields: fence)',
+    );
+    const view = clusterStatusView(state({ lockErrors: { bootstrap: error } }), 'kboot', NOW);
+    assert.deepEqual(view.locks.bootstrap, {
+      state: 'unreadable',
+      error: error.message,
+      owner: null,
+      fence: 0,
+      expiresAt: null,
+      expiresInMs: null,
+    });
+    assert.equal(view.record, 'present');
+    const text = renderClusterStatus(view, NOW);
+    assert.match(text, /bootstrap lock {11}unreadable: the bootstrap lease of cluster "prod" is malformed/);
+    assert.match(text, /endpoint {17}\S+/);
+    assert.equal(stateError(state({ lockErrors: { bootstrap: error } })), error);
+    assert.equal(stateError(state()), undefined);
   });
 });
 

@@ -393,6 +393,49 @@ describe('runFlow', () => {
     assert.match(skipped.msg, /b: clean b; a: undo a; a: clean a/);
   });
 
+  it('past the undo budget, still removes the files holding secrets', async () => {
+    const journal: Journal = [];
+    const clock = new ManualClock();
+    const { logger, lines } = captureLogger();
+    const running = runFlow(
+      flow([
+        step('write-config', {
+          undo: undefined,
+          cleanup: {
+            describe: 'remove the config',
+            run: async ({ deps }) => void deps.push('remove the config'),
+            removesSecrets: true,
+          },
+        }),
+        step('kubeadm', {
+          undo: {
+            describe: 'kubeadm reset',
+            run: async ({ signal }) => {
+              await new Promise((resolve) => signal.addEventListener('abort', resolve));
+            },
+          },
+        }),
+        failing('c', new KubeadmError('x')),
+      ]),
+      journal,
+      settings({ clock, logger, undoBudgetMs: 10_000 }),
+    );
+    const stopped = stoppedBy(running);
+    await settle();
+    await clock.advanceMs(10_000);
+    await stopped;
+    assert.deepEqual(journal, [
+      'run write-config',
+      'run kubeadm',
+      'run c',
+      'undo c',
+      'clean c',
+      'remove the config',
+    ]);
+    const skipped = lines.find((l) => /undo budget .* ran out/.test(l.msg));
+    assert.match(String(skipped?.msg), /not done: kubeadm: clean kubeadm$/);
+  });
+
   it('after a step that commits, a later failure runs the cleanups but no undo of it or before it', async () => {
     const journal: Journal = [];
     await stoppedBy(
