@@ -9,7 +9,7 @@
 #   packer build -only='amazon-ebs.arm64' -var kboot_version=... packer/   # one architecture
 #
 # The AMIs are tagged so `kboot ami` finds them:
-#   kboot ami --tag kboot.io/version=X --kubernetes-version 1.31 --arch arm64
+#   kboot ami --tag kboot.io/version=X --kubernetes-version 1.37 --arch arm64
 
 locals {
   # Packer source name (= EC2 architecture) -> Debian architecture, kboot binary suffix.
@@ -18,14 +18,26 @@ locals {
 
   kboot_binary_dir = var.kboot_binary_dir != "" ? var.kboot_binary_dir : "${path.root}/../dist"
   build_dir        = "/tmp/kboot-build"
+  artifact_dir     = "${path.root}/../build"
   build_timestamp  = formatdate("YYYYMMDD-hhmmss", timestamp())
   # AMI names may not contain "+" (dev builds are 0.0.0-dev+<sha>); tag values may.
   ami_name_version = replace(var.kboot_version, "+", "-")
+
+  # A snapshot encrypted with the account's default EBS key (aws/ebs) cannot be shared: another
+  # account can launch the AMI only if it may use a customer-managed key (kms_key_id, with a key
+  # policy or grant for those accounts). Variable validations cannot see other variables, so the
+  # check is here: file() of a path that cannot exist stops `packer validate` and `build` with
+  # this message.
+  checked_ami_users = (var.encrypt_boot && var.kms_key_id == "" && length(var.ami_users) > 0
+    ? [file("ERROR: ami_users with encrypt_boot needs kms_key_id: a customer-managed KMS key that those accounts may use (the default aws/ebs key cannot be shared)")]
+  : var.ami_users)
 
   ami_tags = merge(var.extra_tags, {
     "kboot.io/version"            = var.kboot_version
     "kboot.io/kubernetes-version" = var.kubernetes_version
     "kboot.io/containerd-version" = var.containerd_version
+    "kboot.io/runc-version"       = var.runc_version
+    "kboot.io/manifest"           = "/usr/share/kboot/image-manifest.json"
     "kboot.io/base-ami"           = "{{ .SourceAMI }}"
     "kboot.io/base-ami-name"      = "{{ .SourceAMIName }}"
   })
@@ -36,13 +48,33 @@ source "amazon-ebs" "node" {
   region       = var.region
   subnet_id    = var.subnet_id
   ssh_username = "admin"
+  # Packer's temporary key leaves the image (90-cleanup.sh removes it too).
+  ssh_clear_authorized_keys = true
 
   ami_description = "kboot ${var.kboot_version} node: Kubernetes ${var.kubernetes_version}, containerd ${var.containerd_version}, Debian 12"
   ami_regions     = var.ami_regions
-  ami_users       = var.ami_users
+  ami_users       = local.checked_ami_users
   encrypt_boot    = var.encrypt_boot
   kms_key_id      = var.kms_key_id
   ena_support     = true
+
+  # Instances launched from the AMI answer IMDSv2 only (a launch template may not re-enable v1).
+  # amazon plugin >= 1.1; Packer 1.6 does not know it (the tests check it here and validate a
+  # copy without it).
+  imds_support = "v2.0"
+
+  # The build instance too: tokens required, and a hop limit of 1 keeps any container the build
+  # runs away from its credentials.
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
+
+  # SSH (port 22) of the build instance is open only to the address Packer connects from, not to
+  # 0.0.0.0/0: the CIDRs given, or else Packer's own public IP.
+  temporary_security_group_source_cidrs     = var.ssh_source_cidrs
+  temporary_security_group_source_public_ip = length(var.ssh_source_cidrs) == 0
 
   launch_block_device_mappings {
     device_name           = "/dev/xvda"
@@ -75,6 +107,7 @@ build {
         architecture        = "x86_64"
         virtualization-type = "hvm"
         root-device-type    = "ebs"
+        state               = "available"
       }
     }
   }
@@ -94,6 +127,7 @@ build {
         architecture        = "arm64"
         virtualization-type = "hvm"
         root-device-type    = "ebs"
+        state               = "available"
       }
     }
   }
@@ -131,11 +165,34 @@ build {
     scripts = [
       "${path.root}/scripts/10-base.sh",
       "${path.root}/scripts/20-kernel.sh",
+      "${path.root}/scripts/25-node-os.sh",
       "${path.root}/scripts/30-kubernetes.sh",
       "${path.root}/scripts/40-containerd.sh",
       "${path.root}/scripts/50-images.sh",
       "${path.root}/scripts/60-kboot.sh",
+      "${path.root}/scripts/80-manifest.sh",
       "${path.root}/scripts/90-cleanup.sh",
     ]
+  }
+
+  # The image manifest 80-manifest.sh wrote (every package, binary and image with its version and
+  # checksum), kept on the image and downloaded beside packer-manifest.json.
+  provisioner "file" {
+    direction   = "download"
+    source      = "/usr/share/kboot/image-manifest.json"
+    destination = "${local.artifact_dir}/image-manifest-${source.name}.json"
+  }
+
+  # packer-manifest.json beside packer/ (build/): one entry per architecture with the AMI id per
+  # region and the versions it was built with, for the pipeline that publishes the AMIs.
+  post-processor "manifest" {
+    output     = var.manifest_path != "" ? var.manifest_path : "${local.artifact_dir}/packer-manifest.json"
+    strip_path = true
+    custom_data = {
+      kboot_version      = var.kboot_version
+      kubernetes_version = var.kubernetes_version
+      containerd_version = var.containerd_version
+      runc_version       = var.runc_version
+    }
   }
 }

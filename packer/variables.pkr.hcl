@@ -31,12 +31,12 @@ variable "kboot_binary_dir" {
 
 variable "kubernetes_version" {
   type        = string
-  default     = "1.31.2"
-  description = "Kubernetes version of kubelet, kubeadm and kubectl (MAJOR.MINOR.PATCH); tagged kboot.io/kubernetes-version."
+  default     = "1.37.1"
+  description = "Kubernetes version of kubelet, kubeadm and kubectl (MAJOR.MINOR.PATCH); tagged kboot.io/kubernetes-version. Default: the newest release in kboot's table of supported minors (src/domain/kubeadm/versions.ts)."
 
   validation {
     condition     = length(split(".", var.kubernetes_version)) == 3 && substr(var.kubernetes_version, 0, 1) != "v"
-    error_message = "The kubernetes_version must be MAJOR.MINOR.PATCH without a leading v, such as 1.31.2."
+    error_message = "The kubernetes_version must be MAJOR.MINOR.PATCH without a leading v, such as 1.37.1."
   }
 }
 
@@ -59,17 +59,14 @@ variable "kubernetes_apt_key_fingerprint" {
 
 variable "containerd_version" {
   type        = string
-  default     = "1.7.30"
-  description = "containerd release (github.com/containerd/containerd) installed in /usr/local; tagged kboot.io/containerd-version."
+  default     = "2.3.2"
+  description = "containerd release (github.com/containerd/containerd) installed in /usr/local; tagged kboot.io/containerd-version. 2.3 is containerd's LTS line (supported to April 2028); 1.7 reached its end of life in September 2026."
 }
 
 variable "containerd_sha256" {
-  type = map(string)
-  default = {
-    amd64 = "ca0f27e34411504acd1cd24fcbaa71b9c47d31ce9408c47c54a2dc1810ceb1df"
-    arm64 = "a09c3b01b3b6935e839c8a9588b5528c57ebfca4747d816654a7d1e7575c0a63"
-  }
-  description = "SHA-256 of containerd-<version>-linux-<amd64|arm64>.tar.gz for containerd_version. Set {} to check against the release's own .sha256sum file instead (only when you change the version and have no pinned sums)."
+  type        = map(string)
+  default     = {}
+  description = "SHA-256 of containerd-<version>-linux-<amd64|arm64>.tar.gz for containerd_version, per Debian architecture. {} checks against the release's own .sha256sum file (fetched from the same GitHub release); pin the sums the first build prints for reproducible builds."
 }
 
 variable "runc_version" {
@@ -122,14 +119,25 @@ variable "root_volume_size_gb" {
 
 variable "encrypt_boot" {
   type        = bool
-  default     = false
-  description = "Encrypt the AMI's snapshot (with the account's default EBS key unless kms_key_id is set)."
+  default     = true
+  description = "Encrypt the AMI's snapshot (with the account's default EBS key unless kms_key_id is set). Sharing an encrypted AMI with ami_users needs kms_key_id."
 }
 
 variable "kms_key_id" {
   type        = string
   default     = ""
-  description = "KMS key for encrypt_boot; empty means the default EBS key."
+  description = "KMS key (id, ARN or alias) for encrypt_boot; empty means the default EBS key (aws/ebs), which cannot be shared with other accounts."
+}
+
+variable "ssh_source_cidrs" {
+  type        = list(string)
+  default     = []
+  description = "CIDRs allowed to reach the build instance's SSH port; empty means only the public IP Packer runs from."
+
+  validation {
+    condition     = ! contains(var.ssh_source_cidrs, "0.0.0.0/0") && ! contains(var.ssh_source_cidrs, "::/0")
+    error_message = "The ssh_source_cidrs must not open SSH to the whole internet (0.0.0.0/0 or ::/0); leave it empty to allow only the address Packer runs from."
+  }
 }
 
 variable "ami_name_prefix" {
@@ -159,11 +167,17 @@ variable "extra_tags" {
 variable "upgrade_os_packages" {
   type        = bool
   default     = true
-  description = "Apply Debian's updates (apt-get upgrade) before installing anything."
+  description = "Apply Debian's updates, kernel included (apt-get dist-upgrade), before installing anything."
 }
 
 variable "prepull_images" {
   type        = bool
   default     = true
   description = "Pull the control-plane and kube-proxy images of kubernetes_version into the AMI, so nodes do not fetch them at boot."
+}
+
+variable "manifest_path" {
+  type        = string
+  default     = ""
+  description = "Where Packer's manifest post-processor writes the built AMI ids and versions; empty means build/packer-manifest.json beside packer/."
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kboot AMI build, step 1: check the base image is Debian 12, wait for cloud-init, apply Debian's
 # updates and install the base packages kubeadm and kubelet rely on, plus chrony pointed at the
-# Amazon Time Sync Service (kboot's DynamoDB leases compare instance clocks).
+# Amazon Time Sync Service, and chrony-wait.service enabled so time-sync.target means "the clock
+# is synchronized" (kboot-boot.service waits for it).
 #
 # Environment: KBOOT_BUILD_DIR (uploaded packer/files/ is in $KBOOT_BUILD_DIR/files),
 #              UPGRADE_OS_PACKAGES (true|false).
@@ -32,8 +33,10 @@ main() {
 
   "${APT[@]}" update
   if [[ ${UPGRADE_OS_PACKAGES:-true} == true ]]; then
-    log "applying Debian updates"
-    "${APT[@]}" upgrade
+    # dist-upgrade, not upgrade: a security update of the kernel is a new linux-image-* package,
+    # which `apt-get upgrade` keeps back.
+    log "applying Debian updates (kernel included)"
+    "${APT[@]}" dist-upgrade
   fi
 
   log "installing base packages"
@@ -43,6 +46,10 @@ main() {
   install -D -m 0644 "$FILES/chrony-aws.sources" /etc/chrony/sources.d/aws.sources
   systemctl enable chrony
   systemctl restart chrony
+  # Debian's chrony ships chrony-wait.service disabled: enabled, it orders time-sync.target after
+  # `chronyc waitsync` (at most 180 s), and kboot-boot.service pulls it in.
+  [[ -f /lib/systemd/system/chrony-wait.service ]] || die "chrony-wait.service is missing from the chrony package"
+  systemctl enable chrony-wait.service
 }
 
 main "$@"

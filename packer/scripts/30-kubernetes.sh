@@ -3,7 +3,7 @@
 # Kubernetes project's package repository for that minor version (pkgs.k8s.io), whose signing key
 # must have the expected fingerprint. The packages are held so no apt upgrade moves them.
 #
-# Environment: KUBERNETES_VERSION (1.31.2), KUBERNETES_PACKAGE_REVISION (1.1),
+# Environment: KUBERNETES_VERSION (1.37.1), KUBERNETES_PACKAGE_REVISION (1.1),
 #              KUBERNETES_APT_KEY_FINGERPRINT, KBOOT_BUILD_DIR.
 set -euo pipefail
 
@@ -29,7 +29,7 @@ primary_key_fingerprint() {
 }
 
 main() {
-  local version=${KUBERNETES_VERSION:?set KUBERNETES_VERSION, e.g. 1.31.2}
+  local version=${KUBERNETES_VERSION:?set KUBERNETES_VERSION, e.g. 1.37.1}
   local revision=${KUBERNETES_PACKAGE_REVISION:?set KUBERNETES_PACKAGE_REVISION, e.g. 1.1}
   local expected_fingerprint=${KUBERNETES_APT_KEY_FINGERPRINT:?set KUBERNETES_APT_KEY_FINGERPRINT}
   local minor=${version%.*}

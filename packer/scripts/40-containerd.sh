@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # kboot AMI build, step 4: containerd and runc at pinned versions from their GitHub releases,
-# checked against pinned SHA-256 sums, with containerd's default config changed in two places:
+# checked against pinned SHA-256 sums, with containerd's default config changed in three places:
 #   - SystemdCgroup = true for runc (the kubelet's cgroup driver is systemd, kubeadm's default)
 #   - the sandbox (pause) image kubeadm expects for this Kubernetes version
+#   - the CRI registry's config_path = /etc/containerd/certs.d (registry mirrors and CAs as
+#     hosts.toml files, e.g. written by user-data)
 # Runs after 30-kubernetes.sh (it asks kubeadm for the pause image).
 #
 # Environment: CONTAINERD_VERSION, CONTAINERD_SHA256, RUNC_VERSION, RUNC_SHA256 (an empty sum
@@ -53,6 +55,25 @@ containerd_config_set_sandbox_image() {
   grep -qF "$image" "$file" || die "could not set the sandbox image in $file"
 }
 
+# Points the CRI registry's config_path at $2, so hosts.toml files in $2/<registry>/ (mirrors,
+# CA certificates) apply: `config_path = "…"` under [plugins."io.containerd.grpc.v1.cri".registry]
+# (containerd 1.x, config version 2) or [plugins.'io.containerd.cri.v1.images'.registry] (2.x,
+# version 3). Without it, containerd ignores /etc/containerd/certs.d.
+containerd_config_set_registry_config_path() {
+  local file=$1 dir=$2
+  if grep -qE '^[[:space:]]*config_path[[:space:]]*=' "$file"; then
+    sed -i -E "s|^([[:space:]]*)config_path[[:space:]]*=.*$|\\1config_path = '${dir}'|" "$file"
+  else
+    local header
+    header=$(grep -nE "^[[:space:]]*\[plugins\.[\"'](io\.containerd\.grpc\.v1\.cri|io\.containerd\.cri\.v1\.images)[\"']\.registry\][[:space:]]*$" "$file" |
+      head -n 1 | cut -d: -f1) || true
+    [[ -n $header ]] || die "$file has no CRI registry table; check the containerd version"
+    sed -i "${header}a\\  config_path = '${dir}'" "$file"
+  fi
+  [[ $(grep -cE "^[[:space:]]*config_path = '${dir}'$" "$file") == 1 ]] ||
+    die "could not set the registry config_path in $file"
+}
+
 # Downloads $1 to $2 and checks its SHA-256 against $3, or, when $3 is empty, against the entry
 # for the file named $5 in the checksum file at URL $4.
 download_verified() {
@@ -66,6 +87,7 @@ download_verified() {
   local actual
   actual=$(sha256sum "$out" | awk '{ print $1 }')
   [[ $actual == "$expected" ]] || die "$name has SHA-256 $actual, expected $expected (a wrong pinned sum for this version, or a bad download)"
+  log "$name: SHA-256 $actual"
 }
 
 main() {
@@ -99,6 +121,8 @@ main() {
   pause_image=$(kubeadm config images list --kubernetes-version "v${kubernetes_version}" | grep -E '/pause:' | head -n 1)
   [[ -n $pause_image ]] || die "kubeadm ${kubernetes_version} names no pause image"
   containerd_config_set_sandbox_image "$CONFIG" "$pause_image"
+  containerd_config_set_registry_config_path "$CONFIG" /etc/containerd/certs.d
+  install -d -m 0755 /etc/containerd/certs.d
 
   systemctl daemon-reload
   systemctl enable --now containerd

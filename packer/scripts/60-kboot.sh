@@ -5,6 +5,7 @@
 # Enabled: kboot-boot.service (runs `kboot boot` at every boot), kboot-rotate.timer (runs
 # `kboot rotate` every 15 minutes; the service skips itself on workers), kboot-leave-watch.service
 # (`kboot leave --watch`) and kboot-leave.service (`kboot leave` at a shutdown for termination).
+# kboot-boot-failed.service is started by kboot-boot.service's OnFailure= only.
 #
 # Environment: KBOOT_VERSION, KBOOT_BUILD_DIR (holds the uploaded binary `kboot` and `files/`),
 #              DESTDIR (install into this directory instead of /; tests use it).
@@ -19,7 +20,7 @@ die() {
 readonly BUILD_DIR="${KBOOT_BUILD_DIR:-/tmp/kboot-build}"
 readonly DESTDIR="${DESTDIR:-}"
 readonly UNIT_DIR=/usr/local/lib/systemd/system
-readonly -a UNITS=(kboot-boot.service kboot-rotate.service kboot-rotate.timer kboot-leave.service kboot-leave-watch.service)
+readonly -a UNITS=(kboot-boot.service kboot-boot-failed.service kboot-rotate.service kboot-rotate.timer kboot-leave.service kboot-leave-watch.service)
 readonly -a ENABLED=(kboot-boot.service kboot-rotate.timer kboot-leave.service kboot-leave-watch.service)
 
 main() {

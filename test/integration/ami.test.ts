@@ -55,6 +55,9 @@ describe('kboot ami', () => {
     ids.new = await makeImage(ec2, 'kboot-1.31-b', {
       'kboot.io/version': '0.2.0',
       'kboot.io/kubernetes-version': '1.31.2',
+      'kboot.io/containerd-version': '2.3.2',
+      'kboot.io/runc-version': '1.3.4',
+      'kboot.io/manifest': '/usr/share/kboot/image-manifest.json',
     });
     ids.other = await makeImage(ec2, 'unrelated', { team: 'web' });
     // Newer than every x86_64 image of its version: must not be picked for --arch x86_64.
@@ -104,6 +107,7 @@ describe('kboot ami', () => {
       id: string;
       name: string;
       creationDate: string;
+      versions: Record<string, string>;
       tags: object;
     }[];
     assert.deepEqual(
@@ -111,7 +115,21 @@ describe('kboot ami', () => {
       [ids.new, ids.mid],
     );
     assert.equal(rows[0]?.name, 'kboot-1.31-b');
-    assert.deepEqual(rows[0]?.tags, { 'kboot.io/version': '0.2.0', 'kboot.io/kubernetes-version': '1.31.2' });
+    assert.deepEqual(rows[0]?.tags, {
+      'kboot.io/version': '0.2.0',
+      'kboot.io/kubernetes-version': '1.31.2',
+      'kboot.io/containerd-version': '2.3.2',
+      'kboot.io/runc-version': '1.3.4',
+      'kboot.io/manifest': '/usr/share/kboot/image-manifest.json',
+    });
+    // The versions the image was built with, from its tags.
+    assert.deepEqual(rows[0]?.versions, {
+      kboot: '0.2.0',
+      containerd: '2.3.2',
+      kubernetes: '1.31.2',
+      runc: '1.3.4',
+    });
+    assert.deepEqual(rows[1]?.versions, { kboot: '0.1.0', kubernetes: '1.31.1' });
   });
 
   it('names the filters when nothing matches', async () => {

@@ -381,6 +381,12 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
       FAKE_KUBECTL_DRAIN_MS: '2500',
       KBOOT_CLOCK_OFFSET_MS: String(17 * 3_600_000),
     };
+    // kboot boot-failed (kboot-boot-failed.service, a boot that spent its retries): finds the
+    // instance's group and marks it unhealthy; a master also records lastFailure.
+    const spent = { MONITOR_SERVICE_RESULT: 'start-limit-hit', MONITOR_EXIT_STATUS: '4' };
+    await traced('worker', 'boot', 'boot-failed-worker', onInstance(worker, ['boot-failed'], spent));
+    await traced('control-plane', 'boot', 'boot-failed-master', onInstance(second, ['boot-failed'], spent));
+
     stub.openAction('iam-leave', 'kboot-leave', worker.instanceId);
     await traced(
       'worker',

@@ -148,6 +148,7 @@ const IAM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   'autoscaling:DescribeAutoScalingInstances': ['autoscaling:DescribeAutoScalingInstances'],
   'autoscaling:RecordLifecycleActionHeartbeat': ['autoscaling:RecordLifecycleActionHeartbeat'],
   'autoscaling:CompleteLifecycleAction': ['autoscaling:CompleteLifecycleAction'],
+  'autoscaling:SetInstanceHealth': ['autoscaling:SetInstanceHealth'],
   'dynamodb:DeleteItem': ['dynamodb:DeleteItem'],
   'autoscaling:UpdateAutoScalingGroup': ['autoscaling:UpdateAutoScalingGroup'],
   'autoscaling:AttachLoadBalancerTargetGroups': ['autoscaling:AttachLoadBalancerTargetGroups'],

@@ -42,4 +42,12 @@ export function registerBootFlows(program: Command, runtime: Runtime): void {
   flowOptions(
     program.command('join-node').description('join this instance to the cluster as a worker'),
   ).action(lazyAction(runtime, async () => (await import('../handlers/boot-flows.js')).joinNodeCommand));
+
+  program
+    .command('boot-failed')
+    .description(
+      'run by kboot-boot-failed.service when kboot-boot.service failed for good: log and record why, and when its retries are spent mark the instance unhealthy so its Auto Scaling group replaces it',
+    )
+    .addOption(outputOption())
+    .action(lazyAction(runtime, async () => (await import('../handlers/boot-failed.js')).bootFailedCommand));
 }

@@ -5,6 +5,7 @@ import {
   type AmiQuery,
   describeQuery,
   imageFilters,
+  imageVersions,
   newestFirst,
   parseTagFilter,
 } from '../../domain/ami/query.js';
@@ -48,6 +49,7 @@ export async function ami(options: AmiOptions, ctx: CommandContext): Promise<voi
         name,
         creationDate,
         architecture,
+        versions: imageVersions(tags),
         tags,
       }));
       ctx.output.json(options.all ? rows : rows[0]);

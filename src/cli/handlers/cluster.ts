@@ -18,6 +18,7 @@ import { clusterGraph, resourceTags } from '../../domain/cluster/graph.js';
 import { renderCreate, renderDestroy, renderPlan } from '../../domain/cluster/render.js';
 import { type ClusterSpec, parseClusterSpec, SPEC_CLUSTER_NAME } from '../../domain/cluster/spec.js';
 import { DEFAULT_TABLE } from '../../domain/iam/scope.js';
+import { endOfLifeWarning } from '../../domain/kubeadm/versions.js';
 import type { CommandContext } from '../context.js';
 import { logProgress, terminalProgress } from '../progress.js';
 
@@ -165,6 +166,13 @@ async function planAndPrint(
   command: string,
 ): Promise<void> {
   const { engine, clients } = engineFor(ctx, opts, spec.name, spec.region, spec.table, spec.tags, command);
+  const endOfLife = endOfLifeWarning(spec.kubernetesVersion, ctx.clock.nowMs());
+  if (endOfLife !== undefined) {
+    ctx.logger.warn(
+      { cluster: spec.name, kubernetesVersion: spec.kubernetesVersion, endOfLife: endOfLife.endOfLife },
+      `cluster ${spec.name}: ${endOfLife.message} (spec field kubernetesVersion)`,
+    );
+  }
   try {
     const plan = await engine.plan(clusterGraph(spec));
     if (ctx.output.format === 'json') ctx.output.json(plan);

@@ -14,6 +14,7 @@ import { DynamoDbClusterStore } from '../../adapters/aws/dynamodb-cluster-store.
 import { UsageError } from '../../core/errors.js';
 import { DEFAULT_TABLE } from '../../domain/iam/scope.js';
 import type { Identity } from '../../domain/identity/resolve.js';
+import { endOfLifeWarning } from '../../domain/kubeadm/versions.js';
 import { stateError } from '../../domain/state/cluster-store.js';
 import {
   type ClusterStatusView,
@@ -81,6 +82,7 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
       const view = clusterStatusView(state, table, nowMs);
       if (ctx.output.format === 'json') ctx.output.json(view);
       else ctx.output.text(renderClusterStatus(view, nowMs));
+      warnEndOfLife([view], ctx, nowMs);
       // The one cluster asked for: what could be read is shown, then an unreadable item fails.
       const error = stateError(state);
       if (error !== undefined) throw error;
@@ -95,6 +97,7 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
     } else {
       ctx.output.text(views.map((view) => renderClusterStatus(view, nowMs)).join('\n\n'));
     }
+    warnEndOfLife(views, ctx, nowMs);
     // The listing succeeds: an unreadable cluster is shown with its error beside the others
     // (and warned about), so one bad item does not hide every other cluster.
     for (const state of states) {
@@ -104,5 +107,18 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
     }
   } finally {
     services.close();
+  }
+}
+
+/** A warning (stderr) for each cluster whose Kubernetes minor is past its end of life. */
+function warnEndOfLife(views: readonly ClusterStatusView[], ctx: CommandContext, nowMs: number): void {
+  for (const view of views) {
+    if (view.kubernetesVersion === null) continue;
+    const warning = endOfLifeWarning(view.kubernetesVersion, nowMs);
+    if (warning === undefined) continue;
+    ctx.logger.warn(
+      { cluster: view.cluster, kubernetesVersion: view.kubernetesVersion, endOfLife: warning.endOfLife },
+      `cluster ${view.cluster}: ${warning.message}`,
+    );
   }
 }

@@ -12,17 +12,14 @@
  * routes would need route-table IAM grants kboot's policies do not give: off too.
  */
 
-import { IncompatibleError } from '../../core/errors.js';
 import { parseKubernetesVersion } from '../kubeadm/version.js';
+import { cloudControllerImageFor, KUBERNETES_MINORS } from '../kubeadm/versions.js';
 import type { KubeObject } from './objects.js';
 
-/** The newest release of each line the project publishes, per Kubernetes minor. */
-export const CLOUD_CONTROLLER_IMAGES: Readonly<Record<string, string>> = {
-  '1.30': 'registry.k8s.io/provider-aws/cloud-controller-manager:v1.30.7',
-  '1.31': 'registry.k8s.io/provider-aws/cloud-controller-manager:v1.31.5',
-  '1.32': 'registry.k8s.io/provider-aws/cloud-controller-manager:v1.32.1',
-  '1.33': 'registry.k8s.io/provider-aws/cloud-controller-manager:v1.33.0',
-};
+/** The newest usable release of each line the project publishes, per Kubernetes minor (../kubeadm/versions.ts). */
+export const CLOUD_CONTROLLER_IMAGES: Readonly<Record<string, string>> = Object.fromEntries(
+  KUBERNETES_MINORS.map((entry) => [entry.minor, entry.cloudControllerImage]),
+);
 
 const NAMESPACE = 'kube-system';
 const NAME = 'aws-cloud-controller-manager';
@@ -41,15 +38,7 @@ export interface CloudControllerInput {
 export function cloudControllerImage(kubernetesVersion: string, override?: string): string {
   if (override !== undefined) return override;
   const version = parseKubernetesVersion(kubernetesVersion, 'the cluster version');
-  const minor = `${version.major}.${version.minor}`;
-  const image = CLOUD_CONTROLLER_IMAGES[minor];
-  if (image === undefined) {
-    throw new IncompatibleError(
-      `kboot has no AWS cloud-controller-manager image for Kubernetes ${minor} (it knows ${Object.keys(CLOUD_CONTROLLER_IMAGES).join(', ')})`,
-      { hint: 'set addons.images.cloudController in the node config to the release for your minor' },
-    );
-  }
-  return image;
+  return cloudControllerImageFor(`${version.major}.${version.minor}`);
 }
 
 /** Whether the route controller programs VPC route tables for node pod CIDRs (see above). */

@@ -8,6 +8,20 @@ import { UsageError } from '../../core/errors.js';
 export const KUBERNETES_VERSION_TAG = 'kboot.io/kubernetes-version';
 export const KBOOT_VERSION_TAG = 'kboot.io/version';
 
+/**
+ * The versions an AMI was built with, from its tags (packer/kboot.pkr.hcl): kboot.io/version as
+ * `kboot`, and every kboot.io/<name>-version as `<name>` (kubernetes, containerd, runc, ...).
+ */
+export function imageVersions(tags: Readonly<Record<string, string>>): Record<string, string> {
+  const versions: Record<string, string> = {};
+  for (const [key, value] of Object.entries(tags).sort(([a], [b]) => a.localeCompare(b))) {
+    if (key === KBOOT_VERSION_TAG) versions.kboot = value;
+    const named = /^kboot\.io\/([a-z0-9-]+)-version$/.exec(key);
+    if (named) versions[named[1] as string] = value;
+  }
+  return versions;
+}
+
 export interface AmiQuery {
   tags: { key: string; value: string }[];
   owners: string[];

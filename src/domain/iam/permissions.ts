@@ -73,7 +73,8 @@ export type IamAction =
   | 'autoscaling:DescribeAutoScalingInstances'
   | 'autoscaling:DescribeLifecycleHooks'
   | 'autoscaling:RecordLifecycleActionHeartbeat'
-  | 'autoscaling:CompleteLifecycleAction';
+  | 'autoscaling:CompleteLifecycleAction'
+  | 'autoscaling:SetInstanceHealth';
 
 export type GrantTarget =
   /** The cluster's items (leading key `cluster#<name>`), or every item of the table when unscoped. */
@@ -140,6 +141,7 @@ export const GRANTS: readonly Grant[] = [
     why: 'Secrets Manager decrypts the join secret with the cluster key',
   },
   ...leaveLifecycleGrants('worker'),
+  stuckBootGrant('worker'),
   {
     sid: 'LeaveReadNodeLeaveCredential',
     role: 'worker',
@@ -256,6 +258,7 @@ export const GRANTS: readonly Grant[] = [
   },
 
   ...leaveLifecycleGrants('control-plane'),
+  stuckBootGrant('control-plane'),
   {
     sid: 'LeaveRemoveMemberRecord',
     role: 'control-plane',
@@ -342,7 +345,8 @@ function leaveLifecycleGrants(role: IamRole): Grant[] {
     {
       sid: 'LeaveFindLifecycleAction',
       role,
-      commands: ['leave'],
+      // boot: kboot boot-failed finds the group before marking the instance unhealthy.
+      commands: ['leave', 'boot'],
       actions: ['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLifecycleHooks'],
       target: { kind: 'any-resource' },
       why: "find this instance's Auto Scaling group and its kboot-leave termination hook",
@@ -356,6 +360,21 @@ function leaveLifecycleGrants(role: IamRole): Grant[] {
       why: 'record heartbeats while leaving, then complete the lifecycle action (CONTINUE)',
     },
   ];
+}
+
+/**
+ * kboot boot-failed (kboot-boot-failed.service, after kboot boot spent its restart budget): the
+ * instance marks itself unhealthy so its group replaces it; only in groups tagged for the cluster.
+ */
+function stuckBootGrant(role: IamRole): Grant {
+  return {
+    sid: 'BootReplaceStuckInstance',
+    role,
+    commands: ['boot'],
+    actions: ['autoscaling:SetInstanceHealth'],
+    target: { kind: 'cluster-groups' },
+    why: 'after kboot boot spent its retries: mark this instance unhealthy so its Auto Scaling group replaces it',
+  };
 }
 
 /** Every grant of a role, in catalogue order. */

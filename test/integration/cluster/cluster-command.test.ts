@@ -385,6 +385,11 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
     );
     const plan = await cluster(['plan', '--name', CLUSTER, '-f', specFile, '--output', 'json']);
     assert.equal(plan.exitCode, 0, plan.stderr.slice(-2000));
+    // The spec's 1.31.2 is past its end of life: plan says so and names the upgrade.
+    assert.match(
+      plan.stderr,
+      /Kubernetes 1\.31 reached its end of life on 2025-10-28 .*upgrade one minor at a time \(next: 1\.32\)/,
+    );
     const planned = JSON.parse(plan.stdout) as { summary: Record<string, number> };
     assert.deepEqual(planned.summary, { create: 0, adopt: 0, drift: 0, 'no-change': keys.length });
     assert.deepEqual(

@@ -13,6 +13,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { DynamoDbClusterStore } from '../../../src/adapters/aws/dynamodb-cluster-store.js';
 import { ensureTable } from '../../../src/adapters/aws/dynamodb-table.js';
 import { ExitCode } from '../../../src/core/errors.js';
+import { DEFAULT_KUBERNETES_VERSION } from '../../../src/domain/kubeadm/versions.js';
 import { newClusterRecord } from '../../../src/domain/state/cluster-record.js';
 import type { ClusterStatusView } from '../../../src/domain/state/status-view.js';
 import { runKboot } from '../../support/cli.js';
@@ -36,7 +37,7 @@ after(async () => {
 });
 beforeEach(async () => freshTable(moto, dynamodb));
 
-function record(clusterName: string) {
+function record(clusterName: string, kubernetesVersion = '1.31.2') {
   return newClusterRecord(
     {
       clusterName,
@@ -44,7 +45,7 @@ function record(clusterName: string) {
       apiEndpoint: `api.${clusterName}.example.com`,
       podCidr: '10.244.0.0/16',
       serviceCidr: '10.96.0.0/12',
-      kubernetesVersion: '1.31.2',
+      kubernetesVersion,
       createdBy: 'i-first',
       createdAt: '2025-01-01T00:00:00.000Z',
     },
@@ -116,6 +117,23 @@ describe('kboot status', () => {
       calls.map((c) => c.operation),
       ['Query'],
     );
+  });
+
+  it('warns about a cluster whose Kubernetes minor is past its end of life, naming the upgrade', async () => {
+    await store.putRecordIfAbsent(record('old'));
+    await store.putRecordIfAbsent(record('new', DEFAULT_KUBERNETES_VERSION));
+    // The clock of the day the table was read, so the test does not age.
+    const offsetMs = Date.parse('2026-12-07T12:00:00Z') - Date.now();
+    for (const args of [['status'], ['status', '--output', 'json'], ['status', '--cluster', 'old']]) {
+      const result = await runKboot(args, { env: env({ KBOOT_CLOCK_OFFSET_MS: String(offsetMs) }) });
+      assert.equal(result.exitCode, 0, result.stderr);
+      assert.match(
+        result.stderr,
+        /cluster old: Kubernetes 1\.31 reached its end of life on 2025-10-28 .*next: 1\.32\) to at least 1\.35/,
+        args.join(' '),
+      );
+      assert.doesNotMatch(result.stderr, /cluster new:/);
+    }
   });
 
   it('prints the same facts as JSON with --output json', async () => {

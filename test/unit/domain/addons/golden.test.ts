@@ -27,6 +27,14 @@ function render(caseDir: string): string {
 goldenSuite({
   title: 'addon manifests golden files (test/cases/addons-*)',
   prefix: 'addons-',
-  promised: ['addons-cilium-ccm-v1-31', 'addons-ccm-only-v1-33', 'addons-cilium-mirror-small-cidr'],
+  promised: [
+    'addons-cilium-ccm-v1-31',
+    'addons-ccm-only-v1-33',
+    'addons-cilium-mirror-small-cidr',
+    // One per supported Kubernetes minor (src/domain/kubeadm/versions.ts): the images differ.
+    'addons-cilium-ccm-v1-35',
+    'addons-cilium-ccm-v1-36',
+    'addons-cilium-ccm-v1-37',
+  ],
   render,
 });
