@@ -349,11 +349,20 @@ describe('kboot rotate', () => {
     assert.equal(sim.invocations().length, invocationsBefore, 'kubeadm did not run');
     // Another master holds the rotate lease: exit 0, saying so, though the material is stale.
     const store = new DynamoDbClusterStore({ dynamodb: testDynamo(moto), tableName: sim.table });
-    const held = await store
-      .leaseLock(sim.name, 'rotate')
-      .tryAcquire({ owner: 'i-0other', nowMs: Date.now() + 5 * HOUR, leaseMs: 2 * MINUTE });
+    const rotateLock = store.leaseLock(sim.name, 'rotate');
+    const held = await rotateLock.tryAcquire({
+      owner: 'i-0other',
+      nowMs: Date.now() + 5 * HOUR,
+      leaseMs: 2 * MINUTE,
+    });
     assert.ok(held.acquired);
-    const busy = await sim.run(master, ['rotate', '--output', 'json'], at(5 * HOUR));
+    // A live holder renews (a new rvn each time): rotate sees it alive and leaves at once.
+    const renewing = setInterval(() => {
+      rotateLock.renew(held.lease, { nowMs: Date.now(), leaseMs: 2 * MINUTE }).catch(() => undefined);
+    }, 100);
+    const busy = await sim
+      .run(master, ['rotate', '--output', 'json'], at(5 * HOUR))
+      .finally(() => clearInterval(renewing));
     assert.equal(busy.exitCode, 0, busy.stderr.slice(-2000));
     const busyReport = JSON.parse(busy.stdout) as RotateJson;
     assert.equal(busyReport.outcome, 'busy');

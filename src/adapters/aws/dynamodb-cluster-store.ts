@@ -66,7 +66,7 @@ import {
   rethrowDynamo,
   SK,
 } from './dynamodb-items.js';
-import { DynamoDbLeaseLock, decodeLock, lockClauses, stillHeld } from './dynamodb-lease-lock.js';
+import { DynamoDbLeaseLock, decodeLock, stillHeld } from './dynamodb-lease-lock.js';
 import { awsErrorName } from './errors.js';
 
 const recordClauses = {
@@ -192,9 +192,9 @@ export class DynamoDbClusterStore
       at: new Date(nowMs).toISOString(),
       fence: lease.fence,
     };
-    const lockCheck = expressionParams({
-      condition: allOf(stillHeld(lease), lockClauses.unexpiredAt(nowMs)),
-    });
+    // Owner and fence, not time: a takeover raises the fence, so a holder that lost the lease
+    // (however its clock runs) fails here.
+    const lockCheck = expressionParams({ condition: stillHeld(lease) });
     const setFlag = expressionParams({
       condition: allOf(recordClauses.exists(), recordClauses.notInitialized()),
       update: update({

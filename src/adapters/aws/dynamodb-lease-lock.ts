@@ -2,9 +2,11 @@
  * A lease lock as one DynamoDB item (pk = cluster#<name>, sk = lock#<lock>). Each operation is
  * one conditional UpdateItem; a failed condition returns the item as it was (ALL_OLD), so a lost
  * race is a typed outcome carrying the current holder without a second read. The rule for
- * acquiring comes from the domain (ACQUIRABLE_STATES), one named clause per state.
+ * acquiring comes from the domain (ACQUIRABLE_STATES), one named clause per state. No condition
+ * compares times: a takeover is a condition on the record version number the contender watched.
  */
 
+import { randomUUID } from 'node:crypto';
 import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   ACQUIRABLE_STATES,
@@ -43,21 +45,44 @@ import {
 export const lockClauses = {
   itemAbsent: () => expression('attribute_not_exists(#pk)', { '#pk': PK }),
   noOwner: () => expression('attribute_not_exists(#owner)', { '#owner': 'owner' }),
-  expiredAt: (nowMs: number) =>
-    expression('#expiresAtMs <= :nowMs', { '#expiresAtMs': 'expiresAtMs' }, { ':nowMs': nowMs }),
-  unexpiredAt: (nowMs: number) =>
-    expression('#expiresAtMs > :nowMs', { '#expiresAtMs': 'expiresAtMs' }, { ':nowMs': nowMs }),
+  rvnIs: (rvn: string) => expression('#rvn = :seenRvn', { '#rvn': 'rvn' }, { ':seenRvn': rvn }),
+  /** An older kboot's item (no rvn) exactly as seen: owner, fence and expiry (or none). */
+  legacyVersionIs: (seen: LockRecord) =>
+    allOf(
+      expression('attribute_not_exists(#rvn)', { '#rvn': 'rvn' }),
+      expression('#owner = :seenOwner', { '#owner': 'owner' }, { ':seenOwner': seen.owner ?? '' }),
+      expression('#fence = :seenFence', { '#fence': 'fence' }, { ':seenFence': seen.fence }),
+      seen.expiresAtMs === undefined
+        ? expression('attribute_not_exists(#expiresAtMs)', { '#expiresAtMs': 'expiresAtMs' })
+        : expression(
+            '#expiresAtMs = :seenExpiresAtMs',
+            { '#expiresAtMs': 'expiresAtMs' },
+            { ':seenExpiresAtMs': seen.expiresAtMs },
+          ),
+    ),
   ownedBy: (owner: string) => expression('#owner = :owner', { '#owner': 'owner' }, { ':owner': owner }),
   fenceIs: (fence: number) => expression('#fence = :fence', { '#fence': 'fence' }, { ':fence': fence }),
 };
 
-/** How each acquirable state of the domain reads as a condition. */
-const acquirableWhen: Record<AcquirableState, (request: AcquireRequest) => Expression> = {
+/** The lock is still the version the contender watched (lockVersion). */
+export function sameVersion(seen: LockRecord): Expression {
+  return seen.rvn !== undefined ? lockClauses.rvnIs(seen.rvn) : lockClauses.legacyVersionIs(seen);
+}
+
+/** How each acquirable state of the domain reads as a condition (undefined: not possible now). */
+const acquirableWhen: Record<AcquirableState, (request: AcquireRequest) => Expression | undefined> = {
   free: () => lockClauses.itemAbsent(),
   released: () => lockClauses.noOwner(),
-  expired: (request) => lockClauses.expiredAt(request.nowMs),
+  stale: (request) => (request.takeOver === undefined ? undefined : sameVersion(request.takeOver)),
   'held-by-me': (request) => lockClauses.ownedBy(request.owner),
 };
+
+function acquireCondition(request: AcquireRequest): Expression {
+  const clauses = ACQUIRABLE_STATES.map((state) => acquirableWhen[state](request)).filter(
+    (clause): clause is Expression => clause !== undefined,
+  );
+  return anyOf(...clauses);
+}
 
 /** owner, fence: the lease is still exactly this one. */
 export function stillHeld(lease: LeaseRef): Expression {
@@ -101,11 +126,14 @@ export class DynamoDbLeaseLock implements LeaseLock {
 
   async tryAcquire(request: AcquireRequest, signal?: AbortSignal): Promise<AcquireOutcome> {
     const expiresAtMs = request.nowMs + request.leaseMs;
+    const rvn = randomUUID();
     const params = expressionParams({
-      condition: anyOf(...ACQUIRABLE_STATES.map((state) => acquirableWhen[state](request))),
+      condition: acquireCondition(request),
       update: update({
         set: [
           expression('#owner = :owner', { '#owner': 'owner' }, { ':owner': request.owner }),
+          expression('#rvn = :rvn', { '#rvn': 'rvn' }, { ':rvn': rvn }),
+          expression('#leaseMs = :leaseMs', { '#leaseMs': 'leaseMs' }, { ':leaseMs': request.leaseMs }),
           expression(
             '#expiresAtMs = :expiresAtMs',
             { '#expiresAtMs': 'expiresAtMs' },
@@ -148,6 +176,7 @@ export class DynamoDbLeaseLock implements LeaseLock {
           owner: request.owner,
           fence: record?.fence ?? 0,
           expiresAtMs,
+          rvn,
         },
       };
     } catch (error) {
@@ -167,10 +196,13 @@ export class DynamoDbLeaseLock implements LeaseLock {
     signal?: AbortSignal,
   ): Promise<RenewOutcome> {
     const expiresAtMs = timing.nowMs + timing.leaseMs;
+    const rvn = randomUUID();
     const params = expressionParams({
       condition: stillHeld(lease),
       update: update({
         set: [
+          expression('#rvn = :rvn', { '#rvn': 'rvn' }, { ':rvn': rvn }),
+          expression('#leaseMs = :leaseMs', { '#leaseMs': 'leaseMs' }, { ':leaseMs': timing.leaseMs }),
           expression(
             '#expiresAtMs = :expiresAtMs',
             { '#expiresAtMs': 'expiresAtMs' },
@@ -190,7 +222,7 @@ export class DynamoDbLeaseLock implements LeaseLock {
         }),
         { abortSignal: signal },
       );
-      return { renewed: true, expiresAtMs };
+      return { renewed: true, expiresAtMs, rvn };
     } catch (error) {
       if (isConditionFailed(error)) {
         return { renewed: false, current: decodeLock(conditionFailedItem(error), this.#what) };
@@ -207,6 +239,8 @@ export class DynamoDbLeaseLock implements LeaseLock {
         remove: [
           expression('#owner', { '#owner': 'owner' }),
           expression('#expiresAtMs', { '#expiresAtMs': 'expiresAtMs' }),
+          expression('#rvn', { '#rvn': 'rvn' }),
+          expression('#leaseMs', { '#leaseMs': 'leaseMs' }),
         ],
       }),
     });

@@ -102,6 +102,8 @@ export async function cleanupInRotate(
       logger: deps.logger,
       leaseMs: CLEANUP_LEASE_MS,
       pollMs: deps.settings.pollMs,
+      // A joining master holds it for minutes: skip at once rather than watch it.
+      watchHeld: false,
       signal,
     };
     const acquired = await acquireLease(lock, options);

@@ -25,7 +25,7 @@ export interface ClusterRecordWriter {
   putRecordIfAbsent(record: ClusterRecord, signal?: AbortSignal): Promise<PutRecordOutcome>;
   /**
    * Sets `initialized` once, only while `lease` (a bootstrap lease) is still held by its owner
-   * with its fence and unexpired at `nowMs` — one transaction over the lock and the record.
+   * with its fence — one transaction over the lock and the record. `nowMs` stamps `at` only.
    */
   markInitialized(lease: LeaseRef, nowMs: number, signal?: AbortSignal): Promise<Initialized>;
   recordFailure(cluster: string, failure: RecordedFailure, signal?: AbortSignal): Promise<void>;

@@ -1,6 +1,9 @@
 /**
  * Taking and keeping a lease while work runs:
- * - `acquireLease` tries once, or polls with jitter until a deadline, and returns the outcome;
+ * - `acquireLease` tries once (watching a held lock for one lease of its holder), or polls with
+ *   jitter until a deadline, and returns the outcome. A lock held by another is taken over only
+ *   after its version (rvn) stayed unchanged for a full lease on this process's monotonic clock;
+ *   wall clocks decide nothing (lease.ts);
  * - `holdLease` acquires (or fails with the holder named), runs `work(signal, fence)`, renews in
  *   the background every renewIntervalMs, and releases at the end, even on failure. When the
  *   lease is lost — a renewal's condition fails (someone else took it), or renewals keep failing
@@ -18,14 +21,17 @@ import {
 } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import {
-  type AcquireOutcome,
   DEFAULT_LEASE_MS,
   describeHolder,
-  type Lease,
   type LeaseLock,
   type LockRecord,
   leaseLabel,
   leaseLostError,
+  type Observation,
+  type OwnLease,
+  observe,
+  remainingValidityMs,
+  takeoverDueMonoMs,
 } from './lease.js';
 import { jitteredMs, progressTicker } from './polling.js';
 
@@ -36,8 +42,14 @@ export interface AcquireOptions {
   logger: Logger;
   /** Default 10 minutes (kubeadm init can take several). */
   leaseMs?: number;
-  /** Instant (clock ms) to stop waiting for a held lock; absent: try once. */
+  /**
+   * Instant (clock ms) to stop waiting for a held lock. Absent: try once — but a lock held by
+   * another is watched for one lease of its holder (unless `watchHeld` is false): a change means
+   * a live holder (not acquired, at once), no change a dead one (taken over).
+   */
   acquireDeadlineMs?: number;
+  /** Without a deadline: false gives up at the first sight of a held lock. Default true. */
+  watchHeld?: boolean;
   /** Base delay between attempts while waiting (jittered); default 5 s. */
   pollMs?: number;
   signal?: AbortSignal;
@@ -61,20 +73,38 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Tries to take the lock; with a deadline, polls (jittered) while another instance holds it. */
-export async function acquireLease(lock: LeaseLock, options: AcquireOptions): Promise<AcquireOutcome> {
+export type HeldAcquireOutcome =
+  | { acquired: true; lease: OwnLease }
+  /** Not acquired: `current` is the lock as last seen. */
+  | { acquired: false; current: LockRecord };
+
+/**
+ * Tries to take the lock; with a deadline, polls (jittered) while another instance holds it.
+ * Each failed attempt notes the holder's version; once that version has stayed the same for a
+ * full lease on this process's monotonic clock, the next attempt takes the lock over with a
+ * write conditional on that version.
+ */
+export async function acquireLease(lock: LeaseLock, options: AcquireOptions): Promise<HeldAcquireOutcome> {
   const { clock, logger, owner, acquireDeadlineMs, signal } = options;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  const watchOnce = acquireDeadlineMs === undefined && options.watchHeld !== false;
   const label = leaseLabel(lock.cluster, lock.name);
   const startMs = clock.nowMs();
   const shouldLog = progressTicker();
   let lastSeen: LockRecord | undefined;
+  let watched: Observation | undefined;
   for (;;) {
     signal?.throwIfAborted();
-    let outcome: AcquireOutcome | undefined;
+    const sentMonoMs = clock.monotonicMs();
+    const takeOver =
+      watched !== undefined && sentMonoMs >= takeoverDueMonoMs(watched, leaseMs) ? watched.record : undefined;
+    let outcome: Awaited<ReturnType<LeaseLock['tryAcquire']>> | undefined;
     try {
-      outcome = await lock.tryAcquire({ owner, nowMs: clock.nowMs(), leaseMs }, signal);
+      outcome = await lock.tryAcquire(
+        { owner, nowMs: clock.nowMs(), leaseMs, ...(takeOver === undefined ? {} : { takeOver }) },
+        signal,
+      );
     } catch (error) {
       if (acquireDeadlineMs === undefined || !isTransient(error) || clock.nowMs() >= acquireDeadlineMs)
         throw error;
@@ -84,25 +114,40 @@ export async function acquireLease(lock: LeaseLock, options: AcquireOptions): Pr
       );
     }
     if (outcome?.acquired) {
-      logger.info(
-        { cluster: lock.cluster, lock: lock.name, fence: outcome.lease.fence, leaseMs },
-        `acquired the ${label}`,
-      );
-      return outcome;
+      const fields = { cluster: lock.cluster, lock: lock.name, fence: outcome.lease.fence, leaseMs };
+      if (takeOver !== undefined && outcome.lease.fence > takeOver.fence && takeOver.owner !== owner) {
+        logger.warn(
+          { ...fields, previousOwner: takeOver.owner, previousFence: takeOver.fence },
+          `took over the ${label} from ${takeOver.owner}: it did not renew for a full lease`,
+        );
+      } else {
+        logger.info(fields, `acquired the ${label}`);
+      }
+      return { acquired: true, lease: { ...outcome.lease, validFromMonoMs: sentMonoMs, leaseMs } };
     }
-    if (outcome !== undefined) lastSeen = outcome.current;
+    if (outcome !== undefined) {
+      lastSeen = outcome.current;
+      // Seen now: after the holder's last write, so a full lease from here is past its validity.
+      const seen = lastSeen.owner === undefined ? undefined : observe(watched, lastSeen, clock.monotonicMs());
+      const changed = watched !== undefined && seen !== watched;
+      watched = seen;
+      if (watchOnce && (changed || seen === undefined)) return { acquired: false, current: lastSeen };
+    }
     const nowMs = clock.nowMs();
-    if (acquireDeadlineMs === undefined || nowMs >= acquireDeadlineMs) {
-      return { acquired: false, current: lastSeen ?? { fence: 0 } };
-    }
+    const giveUp = watchOnce
+      ? watched === undefined
+      : acquireDeadlineMs === undefined || nowMs >= acquireDeadlineMs;
+    if (giveUp) return { acquired: false, current: lastSeen ?? { fence: 0 } };
     if (shouldLog(nowMs)) {
       logger.info(
         { cluster: lock.cluster, lock: lock.name, holder: lastSeen?.owner, elapsedMs: nowMs - startMs },
         `waiting for the ${label}: ${describeHolder(lastSeen, nowMs)}`,
       );
     }
-    const untilExpiryMs = Math.max(1, (lastSeen?.expiresAtMs ?? nowMs) - nowMs);
-    const delayMs = Math.min(jitteredMs(pollMs, options.random), untilExpiryMs, acquireDeadlineMs - nowMs);
+    const untilTakeoverMs =
+      watched === undefined ? pollMs : Math.max(1, takeoverDueMonoMs(watched, leaseMs) - clock.monotonicMs());
+    const untilDeadlineMs = acquireDeadlineMs === undefined ? pollMs : acquireDeadlineMs - nowMs;
+    const delayMs = Math.min(jitteredMs(pollMs, options.random), untilTakeoverMs, untilDeadlineMs);
     await clock.sleepMs(Math.max(1, delayMs), signal);
   }
 }
@@ -135,7 +180,7 @@ export function notAcquiredError(lock: LeaseLock, options: AcquireOptions, curre
 /** Runs `work` under an acquired lease: renews in the background, releases at the end. */
 export async function runUnderLease<T>(
   lock: LeaseLock,
-  acquired: Lease,
+  acquired: OwnLease,
   options: HoldLeaseOptions,
   work: LeaseWork<T>,
 ): Promise<T> {
@@ -201,7 +246,11 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
-async function releaseAfterFailure(lock: LeaseLock, lease: Lease, options: HoldLeaseOptions): Promise<void> {
+async function releaseAfterFailure(
+  lock: LeaseLock,
+  lease: OwnLease,
+  options: HoldLeaseOptions,
+): Promise<void> {
   const label = leaseLabel(lock.cluster, lock.name);
   const nowMs = options.clock.nowMs();
   try {
@@ -238,10 +287,12 @@ class RenewTimedOut extends Error {}
 
 /**
  * Renews until `stop` aborts. A failed renewal is retried sooner (every leaseMs/10, at most
- * renewIntervalMs); when the next retry would come after the expiry, the lease counts as lost
- * — work stops while the lease is still valid, before anyone else can take it.
+ * renewIntervalMs); when the next retry would come after the lease's validity ends — leaseMs on
+ * this process's monotonic clock from the moment the last successful write was sent — the lease
+ * counts as lost: work stops while the lease is still valid, before anyone else can take it
+ * (a contender waits a full lease after it last saw a change, which is later still).
  */
-async function keepRenewing(lock: LeaseLock, held: { lease: Lease }, s: RenewSettings): Promise<void> {
+async function keepRenewing(lock: LeaseLock, held: { lease: OwnLease }, s: RenewSettings): Promise<void> {
   const label = leaseLabel(lock.cluster, lock.name);
   const retryMs = Math.max(1, Math.min(s.renewIntervalMs, Math.floor(s.leaseMs / 10)));
   let delayMs = s.renewIntervalMs;
@@ -251,19 +302,25 @@ async function keepRenewing(lock: LeaseLock, held: { lease: Lease }, s: RenewSet
     } catch {
       return;
     }
-    const nowMs = s.clock.nowMs();
-    const remainingMs = held.lease.expiresAtMs - nowMs;
+    const sentMonoMs = s.clock.monotonicMs();
+    const remainingMs = remainingValidityMs(held.lease, sentMonoMs);
     try {
       if (remainingMs <= 0) throw new RenewTimedOut('the lease had already expired');
       // Leave a retry's worth of margin, so a call that never answers still ends the work before expiry.
       const outcome = await callBefore(s.clock, Math.max(1, remainingMs - retryMs), s.stop, (signal) =>
-        lock.renew(held.lease, { nowMs, leaseMs: s.leaseMs }, signal),
+        lock.renew(held.lease, { nowMs: s.clock.nowMs(), leaseMs: s.leaseMs }, signal),
       );
       if (!outcome.renewed) {
         s.onLost(leaseLostError(held.lease, outcome.current, s.clock.nowMs(), 'renewing it'));
         return;
       }
-      held.lease = { ...held.lease, expiresAtMs: outcome.expiresAtMs };
+      held.lease = {
+        ...held.lease,
+        expiresAtMs: outcome.expiresAtMs,
+        rvn: outcome.rvn,
+        validFromMonoMs: sentMonoMs,
+        leaseMs: s.leaseMs,
+      };
       s.logger.debug(
         { cluster: lock.cluster, lock: lock.name, fence: held.lease.fence },
         `renewed the ${label}`,
@@ -271,7 +328,7 @@ async function keepRenewing(lock: LeaseLock, held: { lease: Lease }, s: RenewSet
       delayMs = s.renewIntervalMs;
     } catch (error) {
       if (s.stop.aborted) return;
-      const leftMs = held.lease.expiresAtMs - s.clock.nowMs();
+      const leftMs = remainingValidityMs(held.lease, s.clock.monotonicMs());
       if (leftMs <= retryMs) {
         s.onLost(
           new StateConflictError(
@@ -320,7 +377,7 @@ async function callBefore<T>(
 
 /** An acquired lease kept by a flow's runner (src/domain/steps): renewed until released or lost. */
 export interface LeaseHolding {
-  readonly lease: Lease;
+  readonly lease: OwnLease;
   readonly label: string;
   /** Aborted with a StateConflictError when the lease is lost. */
   readonly lost: AbortSignal;
@@ -329,7 +386,7 @@ export interface LeaseHolding {
 }
 
 /** Renews `acquired` in the background until `release()`; its loss aborts `lost`. */
-export function holdAcquired(lock: LeaseLock, acquired: Lease, options: HoldLeaseOptions): LeaseHolding {
+export function holdAcquired(lock: LeaseLock, acquired: OwnLease, options: HoldLeaseOptions): LeaseHolding {
   const { clock, logger } = options;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const held = { lease: acquired };

@@ -52,6 +52,10 @@ export interface ClusterStatusView {
   members: MemberRecord[];
 }
 
+/**
+ * `expired` is the holder's own wall-clock expiry passing by this machine's clock: a hint for
+ * people (the holder may be dead); a contender decides by watching the rvn, never by this.
+ */
 function lockView(record: LockRecord | undefined, error: Error | undefined, nowMs: number): LockView {
   if (error !== undefined) {
     return {
@@ -63,10 +67,11 @@ function lockView(record: LockRecord | undefined, error: Error | undefined, nowM
       expiresInMs: null,
     };
   }
-  const state = leaseState(record, '', nowMs);
+  const state = leaseState(record, '');
   const expiresAtMs = record?.expiresAtMs;
+  const expired = expiresAtMs === undefined || expiresAtMs <= nowMs;
   return {
-    state: state === 'held-by-other' || state === 'held-by-me' ? 'held' : state,
+    state: state === 'free' || state === 'released' ? state : expired ? 'expired' : 'held',
     error: null,
     owner: record?.owner ?? null,
     fence: record?.fence ?? 0,

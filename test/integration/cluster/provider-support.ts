@@ -85,6 +85,7 @@ export function motoPerTest(use: (clients: TestClients, moto: Moto) => void): vo
 /** A clock that really sleeps, but at most 50 ms at a time. */
 export const quickClock: Clock = {
   nowMs: () => Date.now(),
+  monotonicMs: () => performance.now(),
   sleepMs: (durationMs) => new Promise((resolve) => setTimeout(resolve, Math.min(durationMs, 50))),
 };
 

@@ -144,18 +144,29 @@ describe('init flag', () => {
     });
   });
 
-  it('is refused to a holder whose lease has expired, even before anyone took it over', async () => {
+  it('is refused to a stale fence of the same owner (a restarted process took the lease again)', async () => {
     await store.putRecordIfAbsent(record());
-    const lease = await takeBootstrap('prod', 'i-slow', 1000);
-    await assert.rejects(store.markInitialized(lease, lease.expiresAtMs + 1), (error: unknown) => {
+    const old = await takeBootstrap('prod', 'i-same');
+    const restarted = await takeBootstrap('prod', 'i-same');
+    assert.equal(restarted.fence, old.fence + 1);
+    await assert.rejects(store.markInitialized(old, Date.now()), (error: unknown) => {
       assert.ok(error instanceof StateConflictError);
       assert.match(
         error.message,
-        /this instance \(i-slow, fence 1\) no longer holds the bootstrap lease of cluster "prod": held by i-slow with fence 1 until .* \(expired\)/,
+        /this instance \(i-same, fence 1\) no longer holds the bootstrap lease of cluster "prod": held by i-same with fence 2/,
       );
       return true;
     });
     assert.equal((await store.readRecord('prod'))?.initialized, undefined);
+    const initialized = await store.markInitialized(restarted, Date.now());
+    assert.equal(initialized.fence, 2);
+  });
+
+  it("takes no wall clock into account: the holder's own clock far ahead or behind changes nothing", async () => {
+    await store.putRecordIfAbsent(record());
+    const lease = await takeBootstrap('prod', 'i-skewed', 1000);
+    const initialized = await store.markInitialized(lease, lease.expiresAtMs + 3_600_000);
+    assert.equal(initialized.by, 'i-skewed');
   });
 
   it('is refused to someone who never held the lease, and when there is no record', async () => {

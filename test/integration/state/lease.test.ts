@@ -7,15 +7,15 @@
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DynamoDbClusterStore } from '../../../src/adapters/aws/dynamodb-cluster-store.js';
 import { ensureTable } from '../../../src/adapters/aws/dynamodb-table.js';
-import { systemClock } from '../../../src/core/clock.js';
+import { type Clock, systemClock } from '../../../src/core/clock.js';
 import { StateConflictError } from '../../../src/core/errors.js';
 import { newClusterRecord } from '../../../src/domain/state/cluster-record.js';
-import { holdLease } from '../../../src/domain/state/hold-lease.js';
-import { releaseLease } from '../../../src/domain/state/lease.js';
+import { acquireLease, holdLease } from '../../../src/domain/state/hold-lease.js';
+import { type LeaseRef, type LockRecord, releaseLease } from '../../../src/domain/state/lease.js';
 import { type Moto, startMoto } from '../../support/moto.js';
 import { silentLogger } from '../../support/silent-logger.js';
 import { driver, freshTable, motoDynamo, TABLE } from './helpers.js';
@@ -193,5 +193,210 @@ describe('lease lock against DynamoDB (moto)', () => {
       return true;
     });
     assert.equal((await store.readRecord(cluster))?.initialized?.by, 'i-heir');
+  });
+});
+
+/** A clock whose sleeps return at once, moving both its clocks: real I/O, no real waiting. */
+function jumpingClock(wallOffsetMs = 0): Clock & { slept: number[] } {
+  let monoMs = 0;
+  const slept: number[] = [];
+  return {
+    slept,
+    nowMs: () => Date.now() + wallOffsetMs + monoMs,
+    monotonicMs: () => monoMs,
+    sleepMs: async (durationMs, signal) => {
+      signal?.throwIfAborted();
+      slept.push(durationMs);
+      monoMs += durationMs;
+    },
+  };
+}
+
+async function putLock(cluster: string, lock: Record<string, unknown>): Promise<void> {
+  await dynamodb.send(
+    new PutItemCommand({
+      TableName: TABLE,
+      Item: marshall({ pk: `cluster#${cluster}`, sk: 'lock#bootstrap', ...lock }),
+    }),
+  );
+}
+
+describe('lease lock against DynamoDB: fences, owners and record version numbers (moto)', () => {
+  const NOW = Date.now();
+
+  it('writes a fresh rvn and the lease duration on every acquisition and renewal; release clears them', async () => {
+    const lock = store.leaseLock('rvn', 'bootstrap');
+    const first = await lock.tryAcquire({ owner: 'i-a', nowMs: NOW, leaseMs: 30_000 });
+    assert.ok(first.acquired);
+    const item = await lockItem('rvn');
+    assert.equal(item?.rvn, first.lease.rvn);
+    assert.equal(item?.leaseMs, 30_000);
+    const renewed = await lock.renew(first.lease, { nowMs: NOW, leaseMs: 30_000 });
+    assert.ok(renewed.renewed);
+    assert.notEqual(renewed.rvn, first.lease.rvn);
+    assert.equal((await lockItem('rvn'))?.rvn, renewed.rvn);
+    await releaseLease(lock, first.lease, NOW);
+    const released = await lockItem('rvn');
+    assert.deepEqual([released?.owner, released?.rvn, released?.leaseMs], [undefined, undefined, undefined]);
+  });
+
+  it('a restarted process of the same instance takes the lease with a new fence; the old one can no longer renew, release or mark', async () => {
+    await store.putRecordIfAbsent(
+      newClusterRecord(
+        {
+          clusterName: 'restart',
+          region: 'us-east-1',
+          apiEndpoint: 'api.restart.example.com',
+          podCidr: '10.244.0.0/16',
+          serviceCidr: '10.96.0.0/12',
+          kubernetesVersion: '1.31.2',
+          createdBy: 'test',
+          createdAt: new Date().toISOString(),
+        },
+        TABLE,
+      ),
+    );
+    const lock = store.leaseLock('restart', 'bootstrap');
+    const old = await lock.tryAcquire({ owner: 'i-same', nowMs: NOW, leaseMs: 30_000 });
+    const fresh = await lock.tryAcquire({ owner: 'i-same', nowMs: NOW, leaseMs: 30_000 });
+    assert.ok(old.acquired && fresh.acquired);
+    assert.equal(fresh.lease.fence, old.lease.fence + 1);
+    const renew = await lock.renew(old.lease, { nowMs: NOW, leaseMs: 30_000 });
+    assert.equal(renew.renewed, false);
+    const release = await lock.release(old.lease, NOW);
+    assert.equal(release.released, false);
+    await assert.rejects(store.markInitialized(old.lease, NOW), StateConflictError);
+    const item = await lockItem('restart');
+    assert.deepEqual([item?.owner, item?.fence, item?.rvn], ['i-same', 2, fresh.lease.rvn]);
+    assert.equal((await lock.renew(fresh.lease, { nowMs: NOW, leaseMs: 30_000 })).renewed, true);
+  });
+
+  it('release checks owner and fence: another owner with the same fence, and a second release, are refused', async () => {
+    const lock = store.leaseLock('release', 'bootstrap');
+    const held = await lock.tryAcquire({ owner: 'i-a', nowMs: NOW, leaseMs: 30_000 });
+    assert.ok(held.acquired);
+    const impostor: LeaseRef = {
+      cluster: 'release',
+      lock: 'bootstrap',
+      owner: 'i-b',
+      fence: held.lease.fence,
+    };
+    assert.equal((await lock.release(impostor, NOW)).released, false);
+    assert.equal((await lockItem('release'))?.owner, 'i-a');
+    assert.equal((await lock.release(held.lease, NOW)).released, true);
+    const again = await lock.release(held.lease, NOW);
+    assert.equal(again.released, false);
+    const next = await lock.tryAcquire({ owner: 'i-b', nowMs: NOW, leaseMs: 30_000 });
+    assert.ok(next.acquired);
+    assert.equal((await lock.release(held.lease, NOW)).released, false, 'a late release of fence 1');
+    assert.equal((await lockItem('release'))?.owner, 'i-b');
+  });
+
+  it('a takeover is a write conditional on the watched rvn: refused once the holder renewed', async () => {
+    const lock = store.leaseLock('takeover', 'bootstrap');
+    const held = await lock.tryAcquire({ owner: 'i-a', nowMs: NOW, leaseMs: 30_000 });
+    assert.ok(held.acquired);
+    const seen = (await lock.read()) as LockRecord;
+    assert.equal((await lock.renew(held.lease, { nowMs: NOW, leaseMs: 30_000 })).renewed, true);
+    const refused = await lock.tryAcquire({ owner: 'i-b', nowMs: NOW, leaseMs: 30_000, takeOver: seen });
+    assert.equal(refused.acquired, false);
+    const now = (await lock.read()) as LockRecord;
+    const taken = await lock.tryAcquire({ owner: 'i-b', nowMs: NOW, leaseMs: 30_000, takeOver: now });
+    assert.ok(taken.acquired);
+    assert.equal(taken.lease.fence, 2);
+    assert.equal((await lock.renew(held.lease, { nowMs: NOW, leaseMs: 30_000 })).renewed, false);
+  });
+
+  it('a contender takes over exactly one lease after it first saw the rvn, not a poll earlier', async () => {
+    const lock = store.leaseLock('boundary', 'bootstrap');
+    const dead = await lock.tryAcquire({ owner: 'i-dead', nowMs: NOW, leaseMs: 30_000 });
+    assert.ok(dead.acquired);
+    const clock = jumpingClock();
+    const attemptsAtMs: number[] = [];
+    const tryAcquire = lock.tryAcquire.bind(lock);
+    lock.tryAcquire = (request, signal) => {
+      attemptsAtMs.push(clock.monotonicMs());
+      return tryAcquire(request, signal);
+    };
+    const outcome = await acquireLease(lock, {
+      owner: 'i-heir',
+      clock,
+      logger: silentLogger(),
+      leaseMs: 60_000,
+      pollMs: 7000,
+      random: () => 0.5,
+      acquireDeadlineMs: clock.nowMs() + 600_000,
+    });
+    assert.ok(outcome.acquired);
+    assert.equal(outcome.lease.fence, 2);
+    assert.equal(attemptsAtMs.at(-1), 30_000, "the holder's recorded lease, 30 s, decides");
+    assert.ok(
+      attemptsAtMs.slice(0, -1).every((atMs) => atMs < 30_000),
+      `no attempt took it earlier: ${attemptsAtMs}`,
+    );
+  });
+
+  it('a live holder is never taken over, even by a contender whose clock is 10 min ahead', async () => {
+    const lock = store.leaseLock('live', 'bootstrap');
+    const live = await lock.tryAcquire({ owner: 'i-live', nowMs: NOW - 600_000, leaseMs: 30_000 });
+    assert.ok(live.acquired);
+    const clock = jumpingClock(600_000);
+    const tryAcquire = lock.tryAcquire.bind(lock);
+    lock.tryAcquire = async (request, signal) => {
+      // The holder renews (its clock 10 min behind) between the contender's looks.
+      assert.ok((await lock.renew(live.lease, { nowMs: Date.now() - 600_000, leaseMs: 30_000 })).renewed);
+      return tryAcquire(request, signal);
+    };
+    const outcome = await acquireLease(lock, {
+      owner: 'i-ahead',
+      clock,
+      logger: silentLogger(),
+      leaseMs: 30_000,
+      pollMs: 10_000,
+      acquireDeadlineMs: clock.nowMs() + 300_000,
+    });
+    assert.equal(outcome.acquired, false);
+    assert.equal((await lockItem('live'))?.owner, 'i-live');
+  });
+
+  it('a stuck item of an older kboot (owner, no expiry, no rvn) is taken over after a full lease unchanged', async () => {
+    await putLock('stuck', { owner: 'i-gone', fence: 4 });
+    const clock = jumpingClock();
+    const outcome = await acquireLease(store.leaseLock('stuck', 'bootstrap'), {
+      owner: 'i-heir',
+      clock,
+      logger: silentLogger(),
+      leaseMs: 30_000,
+      pollMs: 5000,
+      acquireDeadlineMs: clock.nowMs() + 120_000,
+    });
+    assert.ok(outcome.acquired);
+    assert.equal(outcome.lease.fence, 5);
+    assert.equal(clock.monotonicMs(), 30_000);
+    const item = await lockItem('stuck');
+    assert.deepEqual([item?.owner, item?.fence], ['i-heir', 5]);
+  });
+
+  it("an older kboot's item is not taken over while its holder keeps moving its expiry", async () => {
+    await putLock('legacy', { owner: 'i-old', fence: 4, expiresAtMs: NOW });
+    const lock = store.leaseLock('legacy', 'bootstrap');
+    let expiresAtMs = NOW;
+    const tryAcquire = lock.tryAcquire.bind(lock);
+    lock.tryAcquire = async (request, signal) => {
+      expiresAtMs += 1000;
+      await putLock('legacy', { owner: 'i-old', fence: 4, expiresAtMs });
+      return tryAcquire(request, signal);
+    };
+    const clock = jumpingClock();
+    const outcome = await acquireLease(lock, {
+      owner: 'i-new',
+      clock,
+      logger: silentLogger(),
+      leaseMs: 30_000,
+      pollMs: 10_000,
+      acquireDeadlineMs: clock.nowMs() + 120_000,
+    });
+    assert.equal(outcome.acquired, false);
+    assert.equal((await lockItem('legacy'))?.owner, 'i-old');
   });
 });

@@ -12,6 +12,7 @@ export function manualClock(startMs = Date.UTC(2026, 0, 1)): ManualClock {
   return {
     sleptMs,
     nowMs: () => nowMs,
+    monotonicMs: () => nowMs,
     advanceMs: (durationMs) => {
       nowMs += durationMs;
     },

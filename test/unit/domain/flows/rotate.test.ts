@@ -445,6 +445,7 @@ describe('kboot rotate: who may rotate', () => {
   it('exits 0 without touching anything when another master holds the rotate lease', async () => {
     const w = await world();
     w.lock('rotate').record = { owner: 'i-other', expiresAtMs: START_MS + MINUTE, fence: 4 };
+    w.lock('rotate').holderRenews = true;
     w.join = joinSecret(START_MS - HOUR); // stale: the other master is about to renew it
     const result = await w.run();
     assert.equal(result.outcome, 'busy');
@@ -659,6 +660,7 @@ describe('kboot rotate: the certificate key', () => {
     w.controlPlane = controlPlaneSecret(START_MS + 25 * MINUTE);
     const joinLock = w.lock('control-plane-join');
     joinLock.record = { owner: 'i-joiner', expiresAtMs: START_MS + 10 * MINUTE, fence: 3 };
+    joinLock.holderRenews = true;
     const running = w.start().then((run) => run.result);
     running.catch(() => undefined);
     await w.clock.advanceMs(4 * MINUTE);
@@ -679,6 +681,7 @@ describe('kboot rotate: the certificate key', () => {
     w.logger = logger;
     w.controlPlane = controlPlaneSecret(START_MS + MINUTE);
     w.lock('control-plane-join').record = { owner: 'i-joiner', expiresAtMs: START_MS + HOUR, fence: 7 };
+    w.lock('control-plane-join').holderRenews = true;
     const result = await w.run();
     assert.equal(result.certificateKey?.action, 'renewed');
     assert.ok(w.clock.nowMs() >= START_MS + MINUTE, 'it waited for the old key to expire');
@@ -691,6 +694,7 @@ describe('kboot rotate: the certificate key', () => {
     const w = await world();
     w.controlPlane = controlPlaneSecret(START_MS + 29 * MINUTE);
     w.lock('control-plane-join').record = { owner: 'i-joiner', expiresAtMs: START_MS + HOUR, fence: 7 };
+    w.lock('control-plane-join').holderRenews = true;
     await assert.rejects(w.run({ joinWaitMs: 5 * MINUTE }), (error: unknown) => {
       assert.ok(error instanceof ClusterTimeoutError);
       assert.match(error.message, /waiting for the control-plane-join lease .*held by i-joiner/);

@@ -37,6 +37,7 @@ function fakeClock(): Clock & { sleeps: number } {
   const clock = {
     sleeps: 0,
     nowMs: () => 0,
+    monotonicMs: () => 0,
     sleepMs: async () => {
       clock.sleeps += 1;
     },

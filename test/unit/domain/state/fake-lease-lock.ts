@@ -24,6 +24,11 @@ export class FakeLeaseLock implements LeaseLock {
   /** When set and returning a value or throwing, replaces the real renew. */
   onRenew: ((lease: LeaseRef) => RenewOutcome | Promise<RenewOutcome> | undefined) | undefined;
   onRelease: ((lease: LeaseRef) => ReleaseOutcome | Promise<ReleaseOutcome> | undefined) | undefined;
+  /**
+   * A live holder: while another instance holds the lock, it renews (a new rvn) before each of
+   * this lock's acquire attempts, so a contender never sees the same version twice.
+   */
+  holderRenews = false;
 
   constructor(cluster = 'prod', name: LockName = 'bootstrap', record?: LockRecord) {
     this.cluster = cluster;
@@ -31,17 +36,35 @@ export class FakeLeaseLock implements LeaseLock {
     this.record = record;
   }
 
+  #rvns = 0;
+
+  #nextRvn(): string {
+    this.#rvns += 1;
+    return `rvn-${this.#rvns}`;
+  }
+
   async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
     this.calls.push('tryAcquire');
-    if (!isAcquirable(leaseState(this.record, request.owner, request.nowMs))) {
+    if (this.holderRenews && this.record?.owner !== undefined && this.record.owner !== request.owner) {
+      this.record = { ...this.record, rvn: this.#nextRvn() };
+    }
+    if (!isAcquirable(leaseState(this.record, request.owner, request.takeOver))) {
       return { acquired: false, current: { ...(this.record as LockRecord) } };
     }
     const fence = (this.record?.fence ?? 0) + 1;
     const expiresAtMs = request.nowMs + request.leaseMs;
-    this.record = { owner: request.owner, expiresAtMs, fence, acquiredAtMs: request.nowMs };
+    const rvn = this.#nextRvn();
+    this.record = {
+      owner: request.owner,
+      expiresAtMs,
+      fence,
+      rvn,
+      leaseMs: request.leaseMs,
+      acquiredAtMs: request.nowMs,
+    };
     return {
       acquired: true,
-      lease: { cluster: this.cluster, lock: this.name, owner: request.owner, fence, expiresAtMs },
+      lease: { cluster: this.cluster, lock: this.name, owner: request.owner, fence, expiresAtMs, rvn },
     };
   }
 
@@ -55,8 +78,15 @@ export class FakeLeaseLock implements LeaseLock {
     if (hooked !== undefined) return hooked;
     if (!this.#stillHeld(lease)) return { renewed: false, current: this.record && { ...this.record } };
     const expiresAtMs = timing.nowMs + timing.leaseMs;
-    this.record = { ...(this.record as LockRecord), expiresAtMs, renewedAtMs: timing.nowMs };
-    return { renewed: true, expiresAtMs };
+    const rvn = this.#nextRvn();
+    this.record = {
+      ...(this.record as LockRecord),
+      expiresAtMs,
+      rvn,
+      leaseMs: timing.leaseMs,
+      renewedAtMs: timing.nowMs,
+    };
+    return { renewed: true, expiresAtMs, rvn };
   }
 
   async release(lease: LeaseRef, nowMs: number): Promise<ReleaseOutcome> {

@@ -7,7 +7,7 @@ import {
   StateConflictError,
 } from '../../../../src/core/errors.js';
 import { acquireLease, type HoldLeaseOptions, holdLease } from '../../../../src/domain/state/hold-lease.js';
-import { DEFAULT_LEASE_MS } from '../../../../src/domain/state/lease.js';
+import { DEFAULT_LEASE_MS, type LockRecord } from '../../../../src/domain/state/lease.js';
 import { silentLogger } from '../../../support/silent-logger.js';
 import { captureLogger, INFO } from './capture-logger.js';
 import { FakeLeaseLock } from './fake-lease-lock.js';
@@ -90,16 +90,17 @@ describe('holdLease', () => {
     await held;
   });
 
-  it('refuses at once, naming the holder, when held by another and no deadline is given', async () => {
+  it('refuses at once, naming the holder, when held by another, with no deadline and no watch', async () => {
     const clock = new ManualClock();
     const lock = new FakeLeaseLock('prod', 'bootstrap', {
       owner: 'i-other',
       expiresAtMs: clock.nowMs() + 5000,
       fence: 2,
+      rvn: 'r-live',
     });
     let ran = false;
     await assert.rejects(
-      holdLease(lock, options(clock), async () => {
+      holdLease(lock, options(clock, { watchHeld: false }), async () => {
         ran = true;
       }),
       (error: unknown) => {
@@ -114,6 +115,37 @@ describe('holdLease', () => {
     );
     assert.equal(ran, false);
     assert.deepEqual(lock.calls, ['tryAcquire']);
+  });
+
+  it('without a deadline, gives up as soon as the holder shows it is alive (its rvn changes)', async () => {
+    const clock = new ManualClock();
+    const lock = new FakeLeaseLock('prod', 'rotate', {
+      owner: 'i-other',
+      fence: 2,
+      rvn: 'r-1',
+      leaseMs: LEASE_MS,
+    });
+    const outcome = acquireLease(lock, options(clock, { pollMs: 5000 }));
+    await clock.advanceMs(0);
+    lock.record = { ...(lock.record as LockRecord), rvn: 'r-2' }; // the holder renewed
+    const result = await clock.run(outcome);
+    assert.equal(result.acquired, false);
+    assert.equal(lock.record?.owner, 'i-other');
+    assert.ok(clock.monotonicMs() < LEASE_MS, 'did not wait out a whole lease');
+  });
+
+  it('without a deadline, takes over a holder that stays silent for its whole lease', async () => {
+    const clock = new ManualClock();
+    const lock = new FakeLeaseLock('prod', 'rotate', {
+      owner: 'i-dead',
+      fence: 2,
+      rvn: 'r-1',
+      leaseMs: 30_000,
+    });
+    const result = await clock.run(acquireLease(lock, options(clock, { pollMs: 5000 })));
+    assert.ok(result.acquired);
+    assert.equal(result.lease.fence, 3);
+    assert.equal(clock.monotonicMs(), 30_000, "exactly the holder's lease after it was first seen");
   });
 
   it('waits with a deadline and takes the lease once the holder releases it', async () => {
@@ -144,24 +176,56 @@ describe('holdLease', () => {
     assert.match(waits[0]?.msg ?? '', /held by i-other/);
   });
 
-  it('takes over a dead holder once its lease expires, with a higher fence', async () => {
+  it('takes over a dead holder once its rvn stayed unchanged for a full lease, with a higher fence', async () => {
     const clock = new ManualClock();
-    const expiresAtMs = clock.nowMs() + 90_000;
-    const lock = new FakeLeaseLock('prod', 'bootstrap', { owner: 'i-dead', expiresAtMs, fence: 6 });
-    let tookOverAtMs = 0;
+    const lock = new FakeLeaseLock('prod', 'bootstrap', {
+      owner: 'i-dead',
+      expiresAtMs: clock.nowMs() + 90_000,
+      fence: 6,
+      rvn: 'r-dead',
+      leaseMs: 90_000,
+    });
+    let tookOverAtMonoMs = 0;
     const fence = await clock.run(
       holdLease(
         lock,
         options(clock, { acquireDeadlineMs: clock.nowMs() + 10 * 60_000, pollMs: 60_000 }),
         async (_s, f) => {
-          tookOverAtMs = clock.nowMs();
+          tookOverAtMonoMs = clock.monotonicMs();
           return f;
         },
       ),
     );
     assert.equal(fence, 7);
-    assert.ok(tookOverAtMs >= expiresAtMs, 'not before the dead holder expired');
-    assert.ok(tookOverAtMs < expiresAtMs + 60_000, 'polls no later than the expiry');
+    assert.equal(tookOverAtMonoMs, 90_000, 'one lease after the first sighting, not a poll later');
+  });
+
+  it('never takes a live lease, whatever the wall clocks say (contender 10 min ahead)', async () => {
+    const clock = new ManualClock();
+    clock.skewMs = 10 * 60_000;
+    const lock = new FakeLeaseLock('prod', 'bootstrap', {
+      owner: 'i-live',
+      expiresAtMs: clock.nowMs() - 9 * 60_000, // the live holder's clock is 10 min behind
+      fence: 6,
+      rvn: 'r-0',
+      leaseMs: LEASE_MS,
+    });
+    const acquiring = acquireLease(
+      lock,
+      options(clock, { acquireDeadlineMs: clock.nowMs() + 5 * LEASE_MS, pollMs: 5000 }),
+    );
+    // The holder renews every third of its lease: a new rvn each time.
+    for (let i = 1; i <= 14; i++) {
+      await clock.advanceMs(LEASE_MS / 3);
+      lock.record = {
+        ...(lock.record as LockRecord),
+        rvn: `r-${i}`,
+        expiresAtMs: clock.nowMs() - 9 * 60_000,
+      };
+    }
+    const result = await clock.run(acquiring);
+    assert.equal(result.acquired, false);
+    assert.equal(lock.record?.owner, 'i-live');
   });
 
   it('gives up at the deadline with ClusterTimeoutError naming the holder', async () => {
@@ -170,6 +234,8 @@ describe('holdLease', () => {
       owner: 'i-busy',
       expiresAtMs: clock.nowMs() + 3_600_000,
       fence: 9,
+      rvn: 'r-busy',
+      leaseMs: 3_600_000,
     });
     await assert.rejects(
       clock.run(
@@ -319,7 +385,7 @@ describe('acquireLease', () => {
       expiresAtMs: clock.nowMs() + 1000,
       fence: 3,
     });
-    const outcome = await acquireLease(lock, options(clock));
+    const outcome = await acquireLease(lock, options(clock, { watchHeld: false }));
     assert.equal(outcome.acquired, false);
     if (!outcome.acquired) assert.equal(outcome.current.owner, 'i-other');
   });

@@ -1,7 +1,8 @@
 /**
  * A clock whose time moves only when the test says so. `sleepMs` parks the caller until time has
  * been advanced past its wake-up instant; `advanceMs` wakes sleepers in order, letting the code
- * they resume run (promise continuations, fake ports) before moving on.
+ * they resume run (promise continuations, fake ports) before moving on. Its monotonic clock moves
+ * with it; `skewMs` moves only the wall clock (a clock set wrong, or stepped).
  */
 
 import type { Clock } from '../../../../src/core/clock.js';
@@ -19,15 +20,23 @@ export async function settle(rounds = 5): Promise<void> {
 
 export class ManualClock implements Clock {
   #nowMs: number;
+  readonly #startMs: number;
+  /** Added to the wall clock only. */
+  skewMs = 0;
   #seq = 0;
   #sleepers: Sleeper[] = [];
 
   constructor(startMs = Date.UTC(2025, 0, 1)) {
     this.#nowMs = startMs;
+    this.#startMs = startMs;
   }
 
   nowMs(): number {
-    return this.#nowMs;
+    return this.#nowMs + this.skewMs;
+  }
+
+  monotonicMs(): number {
+    return this.#nowMs - this.#startMs;
   }
 
   get sleeping(): number {

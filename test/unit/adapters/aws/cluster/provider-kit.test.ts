@@ -16,6 +16,7 @@ function fakeClock(): Clock & { sleptMs: number } {
   const clock = {
     sleptMs: 0,
     nowMs: () => nowMs,
+    monotonicMs: () => nowMs,
     sleepMs: async (durationMs: number) => {
       nowMs += durationMs;
       clock.sleptMs += durationMs;
