@@ -158,6 +158,22 @@ describe('planEtcd', () => {
     assert.match(plan.decisions[0]?.reason ?? '', /instance i-new is running/);
   });
 
+  it('quorumOf is a strict majority, even member counts included', () => {
+    const expected: [members: number, quorum: number][] = [
+      [1, 1],
+      [2, 2],
+      [3, 2],
+      [4, 3],
+      [5, 3],
+      [6, 4],
+      [7, 4],
+    ];
+    assert.deepEqual(
+      expected.map(([members]) => [members, quorumOf(members)]),
+      expected,
+    );
+  });
+
   it('never removes a member whose instance exists, nor below quorum (property)', () => {
     fc.assert(
       fc.property(
@@ -175,7 +191,8 @@ describe('planEtcd', () => {
             assert.equal(decision.probe.alive, false);
           }
           const alive = rows.filter((r) => r[1]).length;
-          if (plan.kind === 'ok' && plan.next !== undefined) assert.ok(alive >= quorumOf(rows.length));
+          // Quorum is a strict majority of the voting members, stated without quorumOf.
+          if (plan.kind === 'ok' && plan.next !== undefined) assert.ok(2 * alive > rows.length);
         },
       ),
     );
