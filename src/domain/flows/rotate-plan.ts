@@ -35,9 +35,11 @@ export interface RotatePolicy {
 export type CurrentExpiry =
   | { state: 'present'; expiresAtMs: number }
   | { state: 'missing' }
-  | { state: 'unreadable' };
+  | { state: 'unreadable' }
+  /** The join secret's CA hashes do not match this master's ca.crt: joiners would refuse the API server. */
+  | { state: 'ca-mismatch' };
 
-export type RenewReason = 'missing' | 'unreadable' | 'expired' | 'expiring';
+export type RenewReason = 'missing' | 'unreadable' | 'ca-mismatch' | 'expired' | 'expiring';
 
 export type RenewDecision =
   | { renew: false; expiresAtMs: number; remainingMs: number }
@@ -134,6 +136,7 @@ export function expiredKbootTokenIds(
 /** "expires in 5h (renew when under 8h)", "expired 2h ago", "is missing", for logs and plans. */
 export function describeDecision(decision: RenewDecision, renewBeforeMs: number): string {
   if (decision.remainingMs === undefined) {
+    if (decision.renew && decision.reason === 'ca-mismatch') return "does not match this master's ca.crt";
     return decision.renew && decision.reason === 'unreadable' ? 'is unreadable' : 'is missing';
   }
   if (decision.remainingMs <= 0) return `expired ${formatDurationMs(-decision.remainingMs)} ago`;

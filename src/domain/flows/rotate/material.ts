@@ -1,16 +1,25 @@
-/** The join material as rotate finds it: present, missing or unreadable (both: renew it). */
+/**
+ * The join material as rotate finds it: present, missing, unreadable, or (the join secret) with
+ * CA hashes that do not match this master's ca.crt — all but present: renew it.
+ */
 
 import { StateConflictError } from '../../../core/errors.js';
 import { JoinMaterialMissingError } from '../../join/errors.js';
 import type { ControlPlaneSecret, JoinMaterialUpdate, JoinSecret } from '../../join/material.js';
 import { controlPlaneSecretId, joinSecretId } from '../../join/secret-ids.js';
+import { caCertHash } from '../../kubeadm/ca-hash.js';
+import { CA_CERT_PATH } from '../paths.js';
 import type { CurrentExpiry } from '../rotate-plan.js';
 import { publishOptions, type Rotation } from './rotation.js';
 
 /** The parse error of a secret written by a newer kboot: never overwritten by this one. */
 const NEWER_SCHEMA = /newer than this kboot/;
 
-export type Current<T> = { state: 'present'; value: T } | { state: 'missing' } | { state: 'unreadable' };
+export type Current<T> =
+  | { state: 'present'; value: T }
+  | { state: 'missing' }
+  | { state: 'unreadable' }
+  | { state: 'ca-mismatch' };
 
 export interface CurrentMaterial {
   join: Current<JoinSecret>;
@@ -47,7 +56,25 @@ export async function readCurrentMaterial(rotation: Rotation): Promise<CurrentMa
     readCurrent(rotation, joinSecretId(cluster), () => store.readJoin(cluster)),
     readCurrent(rotation, controlPlaneSecretId(cluster), () => store.readControlPlane(cluster)),
   ]);
-  return { join, controlPlane };
+  return { join: await checkCaHash(rotation, join), controlPlane };
+}
+
+/**
+ * A join secret whose CA hashes miss this master's ca.crt (published by a holder that lost its
+ * lease, or by hand) would make every joiner refuse the API server: rotate republishes it, rebuilt
+ * from the record and ca.crt. Without a ca.crt here, there is nothing to compare with.
+ */
+async function checkCaHash(rotation: Rotation, join: Current<JoinSecret>): Promise<Current<JoinSecret>> {
+  if (join.state !== 'present') return join;
+  const caPem = await rotation.deps.fs.readText(CA_CERT_PATH);
+  if (caPem === undefined) return join;
+  const hash = caCertHash(caPem, CA_CERT_PATH);
+  if (join.value.caCertHashes.includes(hash)) return join;
+  rotation.deps.logger.warn(
+    { secretId: joinSecretId(rotation.cluster), caCertHash: hash, published: join.value.caCertHashes },
+    "the join secret's CA hash does not match this master's ca.crt; kboot rotate republishes it",
+  );
+  return { state: 'ca-mismatch' };
 }
 
 function expiryOf<T>(material: Current<T>, expiresAt: (value: T) => string): CurrentExpiry {

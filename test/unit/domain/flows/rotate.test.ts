@@ -557,6 +557,24 @@ describe('kboot rotate: the bootstrap token', () => {
     assert.equal(published.kubernetesVersion, '1.31.2');
   });
 
+  it("repairs a fresh join secret whose CA hash does not match this master's ca.crt", async () => {
+    const w = await world();
+    await w.fs.writePrivateFile(CA_CERT_PATH, caPem);
+    // w.join is fresh (20 h left) but carries another CA's hash (CA_HASH).
+    const result = await w.run();
+    assert.equal(result.token?.action, 'renewed');
+    assert.equal(result.token?.reason, 'ca-mismatch');
+    const published = w.published[0]?.join as JoinSecret;
+    assert.deepEqual(published.caCertHashes, [caCertHash(caPem, 'ca.crt')]);
+    assert.equal(published.apiEndpoint, 'api.prod.example.com:6443');
+
+    const matching = await world();
+    await matching.fs.writePrivateFile(CA_CERT_PATH, caPem);
+    matching.join = { ...joinSecret(START_MS + 20 * HOUR), caCertHashes: [caCertHash(caPem, 'ca.crt')] };
+    assert.equal((await matching.run()).token?.action, 'kept');
+    assert.deepEqual(matching.published, []);
+  });
+
   it('replaces an unreadable join secret, but never one written by a newer kboot', async () => {
     const w = await world();
     w.join = new StateConflictError(
