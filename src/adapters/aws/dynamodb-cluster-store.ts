@@ -181,7 +181,12 @@ export class DynamoDbClusterStore
     }
   }
 
-  async markInitialized(lease: LeaseRef, nowMs: number, signal?: AbortSignal): Promise<Initialized> {
+  async markInitialized(
+    lease: LeaseRef,
+    nowMs: number,
+    signal?: AbortSignal,
+    joinMaterial?: JoinMaterialStamp,
+  ): Promise<Initialized> {
     if (lease.lock !== 'bootstrap') {
       throw new InternalError(
         `only the bootstrap lease may mark a cluster initialized, not the ${lease.lock} lease`,
@@ -204,6 +209,15 @@ export class DynamoDbClusterStore
             { '#initialized': 'initialized' },
             { ':initialized': initialized },
           ),
+          ...(joinMaterial === undefined
+            ? []
+            : [
+                expression(
+                  '#joinMaterial = :joinMaterial',
+                  { '#joinMaterial': 'joinMaterial' },
+                  { ':joinMaterial': joinMaterial },
+                ),
+              ]),
         ],
       }),
     });
@@ -334,46 +348,136 @@ export class DynamoDbClusterStore
     }
   }
 
-  async updateJoinMaterial(cluster: string, stamp: JoinMaterialStamp, signal?: AbortSignal): Promise<void> {
+  async updateJoinMaterial(
+    cluster: string,
+    stamp: JoinMaterialStamp,
+    signal?: AbortSignal,
+    lease?: LeaseRef,
+  ): Promise<void> {
+    const recordUpdate = expressionParams({
+      condition: allOf(
+        recordClauses.exists(),
+        anyOf(recordClauses.noJoinMaterial(), recordClauses.joinMaterialNotNewerThan(stamp.updatedAt)),
+      ),
+      update: update({
+        set: [
+          expression(
+            '#joinMaterial = :joinMaterial',
+            { '#joinMaterial': 'joinMaterial' },
+            { ':joinMaterial': stamp },
+          ),
+        ],
+      }),
+    });
+    if (lease !== undefined) {
+      await this.#updateJoinMaterialFenced(cluster, stamp, recordUpdate, lease, signal);
+      return;
+    }
     try {
       await this.#dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: itemKey(cluster, META_SK),
-          ...expressionParams({
-            condition: allOf(
-              recordClauses.exists(),
-              anyOf(recordClauses.noJoinMaterial(), recordClauses.joinMaterialNotNewerThan(stamp.updatedAt)),
-            ),
-            update: update({
-              set: [
-                expression(
-                  '#joinMaterial = :joinMaterial',
-                  { '#joinMaterial': 'joinMaterial' },
-                  { ':joinMaterial': stamp },
-                ),
-              ],
-            }),
-          }),
+          ...recordUpdate,
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
         { abortSignal: signal },
       );
     } catch (error) {
-      if (isConditionFailed(error)) {
-        const old = conditionFailedItem(error);
-        if (old === undefined) throw this.#noRecord(cluster, 'record the join material', error);
-        const newer = this.#parseRecord(cluster, old).joinMaterial?.updatedAt ?? 'unknown';
-        throw new StateConflictError(
-          `not recording join material of cluster "${cluster}" updated at ${stamp.updatedAt}: the record already has newer join material (updated at ${newer})`,
-          { cause: error, hint: 'another instance rotated the join material more recently; nothing to do' },
-        );
-      }
+      if (isConditionFailed(error))
+        throw this.#stampConflict(cluster, stamp, conditionFailedItem(error), error);
       rethrowDynamo(
         error,
         this.#call(`recording join material of cluster "${cluster}"`, 'dynamodb:UpdateItem', signal),
       );
     }
+  }
+
+  /** The stamp and its secret versions, only while `lease` is still held: one transaction. */
+  async #updateJoinMaterialFenced(
+    cluster: string,
+    stamp: JoinMaterialStamp,
+    recordUpdate: ReturnType<typeof expressionParams>,
+    lease: LeaseRef,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const lockCheck = expressionParams({ condition: stillHeld(lease) });
+    try {
+      await this.#dynamodb.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: itemKey(lease.cluster, lockSk(lease.lock)),
+                ConditionExpression: lockCheck.ConditionExpression,
+                ExpressionAttributeNames: lockCheck.ExpressionAttributeNames,
+                ExpressionAttributeValues: lockCheck.ExpressionAttributeValues,
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: itemKey(cluster, META_SK),
+                UpdateExpression: recordUpdate.UpdateExpression,
+                ConditionExpression: recordUpdate.ConditionExpression,
+                ExpressionAttributeNames: recordUpdate.ExpressionAttributeNames,
+                ExpressionAttributeValues: recordUpdate.ExpressionAttributeValues,
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+          ],
+        }),
+        { abortSignal: signal },
+      );
+    } catch (error) {
+      if (awsErrorName(error) !== 'TransactionCanceledException') {
+        rethrowDynamo(
+          error,
+          this.#call(
+            `recording join material of cluster "${cluster}"`,
+            'dynamodb:TransactWriteItems',
+            signal,
+          ),
+        );
+      }
+      const [lockReason, recordReason] = (
+        (error as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? []
+      ).map((reason) => reason ?? {});
+      if (lockReason?.Code === 'ConditionalCheckFailed') {
+        const current = decodeLock(lockReason.Item, `the ${leaseLabel(cluster, lease.lock)}`);
+        throw new StateConflictError(
+          `not recording join material of cluster "${cluster}": this instance (${lease.owner}, fence ${lease.fence}) no longer holds the ${leaseLabel(cluster, lease.lock)}: ${describeHolder(current, this.#clock.nowMs())}`,
+          {
+            cause: error,
+            hint: `the material it published is never read; check \`kboot status --cluster ${cluster}\``,
+            details: { cluster, owner: lease.owner, fence: lease.fence },
+          },
+        );
+      }
+      if (recordReason?.Code === 'ConditionalCheckFailed') {
+        throw this.#stampConflict(cluster, stamp, recordReason.Item, error);
+      }
+      throw new StateConflictError(
+        `DynamoDB cancelled recording join material of cluster "${cluster}" (${[lockReason, recordReason].map((r) => r?.Code ?? 'None').join(', ')})`,
+        { cause: error, hint: 'run kboot rotate again' },
+      );
+    }
+  }
+
+  #stampConflict(
+    cluster: string,
+    stamp: JoinMaterialStamp,
+    old: Record<string, AttributeValue> | undefined,
+    error: unknown,
+  ): StateConflictError {
+    if (old === undefined) return this.#noRecord(cluster, 'record the join material', error);
+    const newer = this.#parseRecord(cluster, old).joinMaterial?.updatedAt ?? 'unknown';
+    return new StateConflictError(
+      `not recording join material of cluster "${cluster}" updated at ${stamp.updatedAt}: the record already has newer join material (updated at ${newer})`,
+      { cause: error, hint: 'another instance rotated the join material more recently; nothing to do' },
+    );
   }
 
   #noRecord(cluster: string, doing: string, cause: unknown): StateConflictError {

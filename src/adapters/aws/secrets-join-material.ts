@@ -4,7 +4,9 @@
  * - publish: PutSecretValue (one call once the secret exists: a new AWSCURRENT version, which
  *   readers see atomically); on ResourceNotFound, CreateSecret with the cluster's tags and KMS
  *   key; when another master created it meanwhile (ResourceExists), PutSecretValue again.
- * - read: one GetSecretValue per secret, naming VersionStage AWSCURRENT.
+ * - read: one GetSecretValue per secret, naming the VersionId the cluster record recorded under
+ *   the fence (join material a holder that lost its lease wrote is never read), or, for a record
+ *   that names none, VersionStage AWSCURRENT.
  * Secret values go to the SDK and nowhere else: logs and errors carry secret ids only.
  */
 
@@ -106,18 +108,18 @@ export class SecretsJoinMaterialStore implements JoinMaterialStore {
     return published;
   }
 
-  async readJoin(cluster: string): Promise<JoinSecret> {
+  async readJoin(cluster: string, versionId?: string): Promise<JoinSecret> {
     const secretId = joinSecretId(cluster);
-    return parseJoinSecret(await this.#read(cluster, secretId), `secret ${secretId}`);
+    return parseJoinSecret(await this.#read(cluster, secretId, versionId), `secret ${secretId}`);
   }
 
-  async readControlPlane(cluster: string): Promise<ControlPlaneSecret> {
+  async readControlPlane(cluster: string, versionId?: string): Promise<ControlPlaneSecret> {
     const secretId = controlPlaneSecretId(cluster);
-    return parseControlPlaneSecret(await this.#read(cluster, secretId), `secret ${secretId}`);
+    return parseControlPlaneSecret(await this.#read(cluster, secretId, versionId), `secret ${secretId}`);
   }
 
-  async readAdminConf(cluster: string): Promise<Secret<string>> {
-    return new Secret(await this.#read(cluster, adminConfSecretId(cluster)));
+  async readAdminConf(cluster: string, versionId?: string): Promise<Secret<string>> {
+    return new Secret(await this.#read(cluster, adminConfSecretId(cluster), versionId));
   }
 
   async #send<T>(command: unknown): Promise<T> {
@@ -136,11 +138,15 @@ export class SecretsJoinMaterialStore implements JoinMaterialStore {
     }
   }
 
-  async #read(cluster: string, secretId: string): Promise<string> {
+  async #read(cluster: string, secretId: string, versionId: string | undefined): Promise<string> {
     let secretString: string | undefined;
     try {
       const output = await this.#send<{ SecretString?: string; VersionId?: string }>(
-        new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),
+        new GetSecretValueCommand(
+          versionId === undefined
+            ? { SecretId: secretId, VersionStage: 'AWSCURRENT' }
+            : { SecretId: secretId, VersionId: versionId },
+        ),
       );
       this.#logger.debug({ secretId, versionId: output.VersionId }, 'read secret');
       secretString = output.SecretString;

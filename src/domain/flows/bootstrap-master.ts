@@ -38,6 +38,7 @@ import { type IrsaSettings, resolveIrsa, serviceAccountIssuer } from '../irsa/is
 import { SERVICE_ACCOUNT_PUBLIC_KEY_PATH } from '../irsa/publisher.js';
 import { JOIN_MATERIAL_SCHEMA_VERSION, type JoinMaterial } from '../join/material.js';
 import { nodeLeaveSecretId } from '../join/secret-ids.js';
+import { publishedVersions } from '../join/store.js';
 import { caCertHash } from '../kubeadm/ca-hash.js';
 import { renderInitConfig } from '../kubeadm/render.js';
 import { generateBootstrapToken, generateCertificateKey } from '../kubeadm/tokens.js';
@@ -495,7 +496,7 @@ const publishAndMarkInitialized: BootstrapStep = {
     };
     const store = await deps.joinMaterial();
     signal.throwIfAborted();
-    await store.publish(
+    const published = await store.publish(
       cluster,
       material,
       record.kmsKeyId === undefined ? {} : { kmsKeyId: record.kmsKeyId },
@@ -506,9 +507,16 @@ const publishAndMarkInitialized: BootstrapStep = {
     );
     signal.throwIfAborted();
     const records = state.get('ports').records;
-    await records.markInitialized(lease, clock.nowMs(), signal);
-    logger.info({ cluster, fence: lease.fence }, 'marked the cluster initialized');
-    await records.updateJoinMaterial(cluster, { updatedAt, tokenExpiresAt, certificateKeyExpiresAt }, signal);
+    // The versions just written are recorded by the same fenced write that marks the cluster
+    // initialized: if this master lost its lease meanwhile, nothing it published is ever read.
+    const versions = publishedVersions(cluster, published);
+    await records.markInitialized(lease, clock.nowMs(), signal, {
+      updatedAt,
+      tokenExpiresAt,
+      certificateKeyExpiresAt,
+      versions,
+    });
+    logger.info({ cluster, fence: lease.fence, versions }, 'marked the cluster initialized');
     return undefined;
   },
 };

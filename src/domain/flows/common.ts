@@ -13,6 +13,8 @@ import {
   kubeadmConfigApiVersion,
   parseKubeadmVersionOutput,
 } from '../kubeadm/version.js';
+import type { ClusterRecord, SecretVersions } from '../state/cluster-record.js';
+import type { ClusterRecordReader } from '../state/cluster-store.js';
 import { jitteredMs, progressTicker } from '../state/polling.js';
 import type { FlowDeps } from './deps.js';
 import { DEFAULT_PATCHES_DIR } from './paths.js';
@@ -89,19 +91,44 @@ async function waitForFresh<T>(
   }
 }
 
+/**
+ * Where the join material to read is: the cluster record read last (its joinMaterial.versions
+ * name the secret versions published under the lease's fence), and how to read it again. Each
+ * retry after the first re-reads the record, so a rotation's newly recorded version is found.
+ */
+export interface PinnedMaterial {
+  record: ClusterRecord;
+  records: ClusterRecordReader;
+}
+
+function pinnedVersions(
+  pinned: PinnedMaterial,
+  cluster: string,
+  signal: AbortSignal,
+): () => Promise<SecretVersions | undefined> {
+  let known: ClusterRecord | undefined = pinned.record;
+  return async () => {
+    const record = known ?? (await pinned.records.readRecord(cluster, signal));
+    known = undefined;
+    return record?.joinMaterial?.versions;
+  };
+}
+
 export function readFreshJoin(
   deps: FlowDeps,
   store: JoinMaterialStore,
   cluster: string,
   deadlineMs: number,
   signal: AbortSignal,
+  pinned: PinnedMaterial,
 ): Promise<JoinSecret> {
+  const versions = pinnedVersions(pinned, cluster, signal);
   return waitForFresh(
     deps,
     'bootstrap token',
     deadlineMs,
     signal,
-    () => store.readJoin(cluster),
+    async () => store.readJoin(cluster, (await versions())?.join),
     (join) => checkJoinFresh(join, deps.clock.nowMs(), deps.settings.minMaterialLifeMs),
   );
 }
@@ -112,13 +139,15 @@ export function readFreshControlPlane(
   cluster: string,
   deadlineMs: number,
   signal: AbortSignal,
+  pinned: PinnedMaterial,
 ): Promise<ControlPlaneSecret> {
+  const versions = pinnedVersions(pinned, cluster, signal);
   return waitForFresh(
     deps,
     'certificate key',
     deadlineMs,
     signal,
-    () => store.readControlPlane(cluster),
+    async () => store.readControlPlane(cluster, (await versions())?.controlPlane),
     (material) => checkCertificateKeyFresh(material, deps.clock.nowMs(), deps.settings.minMaterialLifeMs),
   );
 }

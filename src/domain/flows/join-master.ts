@@ -168,8 +168,9 @@ const joinMaterial: JoinMasterStep = {
     const store = state.get('store');
     const cluster = state.get('identity').clusterName;
     const deadlineMs = state.get('deadlineMs');
-    const join = await readFreshJoin(deps, store, cluster, deadlineMs, signal);
-    const controlPlane = await readFreshControlPlane(deps, store, cluster, deadlineMs, signal);
+    const pinned = { record: state.get('record'), records: state.get('ports').records };
+    const join = await readFreshJoin(deps, store, cluster, deadlineMs, signal, pinned);
+    const controlPlane = await readFreshControlPlane(deps, store, cluster, deadlineMs, signal, pinned);
     state.set({ join, controlPlane });
     return undefined;
   },
@@ -183,9 +184,10 @@ const writeJoinConfig: JoinMasterStep = {
     // A dry run holds no lease and waits for nothing: the material as it is now.
     const store = state.get('store');
     const cluster = state.get('identity').clusterName;
+    const versions = state.get('record').joinMaterial?.versions;
     const [join, controlPlane] = await Promise.all([
-      store.readJoin(cluster),
-      store.readControlPlane(cluster),
+      store.readJoin(cluster, versions?.join),
+      store.readControlPlane(cluster, versions?.controlPlane),
     ]);
     const input = renderInput(state, deps, join, controlPlane);
     return [{ path: JOIN_CONFIG_PATH, content: renderJoinConfig(input, { mode: 'redacted' }) }];

@@ -79,7 +79,12 @@ const clusterState: JoinNodeStep = {
         });
         mark('initialized-seen');
         const store = await deps.joinMaterial();
-        return { record: initialized, join: await readFreshJoin(deps, store, cluster, deadlineMs, signal) };
+        // The record just read names the join secret's version: still one Secrets Manager call.
+        const join = await readFreshJoin(deps, store, cluster, deadlineMs, signal, {
+          record: initialized,
+          records: ports.records,
+        });
+        return { record: initialized, join };
       })(),
     ]);
     state.set({ kubeadm, record, join });

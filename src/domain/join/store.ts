@@ -4,7 +4,9 @@
  */
 
 import type { Secret } from '../../core/secrets.js';
+import type { SecretVersions } from '../state/cluster-record.js';
 import type { ControlPlaneSecret, JoinMaterialUpdate, JoinSecret } from './material.js';
+import { adminConfSecretId, controlPlaneSecretId, joinSecretId } from './secret-ids.js';
 
 export interface PublishOptions {
   /** KMS key (id, ARN or alias) to encrypt secrets with when they are created; else the AWS-managed key. */
@@ -29,7 +31,23 @@ export interface JoinMaterialStore {
     material: JoinMaterialUpdate,
     options?: PublishOptions,
   ): Promise<PublishedSecret[]>;
-  readJoin(cluster: string): Promise<JoinSecret>;
-  readControlPlane(cluster: string): Promise<ControlPlaneSecret>;
-  readAdminConf(cluster: string): Promise<Secret<string>>;
+  /**
+   * Reads each secret at `versionId` — the version the cluster record names (joinMaterial.versions,
+   * recorded under the lease's fence) — or, when the record names none, its AWSCURRENT version.
+   */
+  readJoin(cluster: string, versionId?: string): Promise<JoinSecret>;
+  readControlPlane(cluster: string, versionId?: string): Promise<ControlPlaneSecret>;
+  readAdminConf(cluster: string, versionId?: string): Promise<Secret<string>>;
+}
+
+/** The version ids `publish` wrote, by part, for the record (joinMaterial.versions). */
+export function publishedVersions(cluster: string, published: readonly PublishedSecret[]): SecretVersions {
+  const versions: SecretVersions = {};
+  for (const { secretId, versionId } of published) {
+    if (versionId === undefined) continue;
+    if (secretId === joinSecretId(cluster)) versions.join = versionId;
+    else if (secretId === controlPlaneSecretId(cluster)) versions.controlPlane = versionId;
+    else if (secretId === adminConfSecretId(cluster)) versions.adminConf = versionId;
+  }
+  return versions;
 }

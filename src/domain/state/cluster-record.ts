@@ -55,10 +55,22 @@ export type Initialized = z.infer<typeof initialized>;
 const failure = z.object({ by: nonEmpty, at: isoInstant, step: nonEmpty, message: z.string() });
 export type RecordedFailure = z.infer<typeof failure>;
 
+/**
+ * The secret versions readers take (Secrets Manager VersionIds), recorded by the fenced write
+ * that publishes them: a holder that lost its lease may add a version, but no record names it.
+ */
+const secretVersions = z.object({
+  join: nonEmpty.optional(),
+  controlPlane: nonEmpty.optional(),
+  adminConf: nonEmpty.optional(),
+});
+export type SecretVersions = z.infer<typeof secretVersions>;
+
 const joinMaterial = z.object({
   updatedAt: isoInstant,
   tokenExpiresAt: isoInstant,
   certificateKeyExpiresAt: isoInstant.optional(),
+  versions: secretVersions.optional(),
 });
 export type JoinMaterialStamp = z.infer<typeof joinMaterial>;
 

@@ -26,11 +26,26 @@ export interface ClusterRecordWriter {
   /**
    * Sets `initialized` once, only while `lease` (a bootstrap lease) is still held by its owner
    * with its fence — one transaction over the lock and the record. `nowMs` stamps `at` only.
+   * `joinMaterial` (with the secret versions just published) is recorded in the same write.
    */
-  markInitialized(lease: LeaseRef, nowMs: number, signal?: AbortSignal): Promise<Initialized>;
+  markInitialized(
+    lease: LeaseRef,
+    nowMs: number,
+    signal?: AbortSignal,
+    joinMaterial?: JoinMaterialStamp,
+  ): Promise<Initialized>;
   recordFailure(cluster: string, failure: RecordedFailure, signal?: AbortSignal): Promise<void>;
-  /** Refuses to replace a newer stamp with an older one. */
-  updateJoinMaterial(cluster: string, stamp: JoinMaterialStamp, signal?: AbortSignal): Promise<void>;
+  /**
+   * Refuses to replace a newer stamp with an older one. With `lease`, only while that lease is
+   * still held (owner and fence): one transaction over the lock and the record, so the secret
+   * versions a holder that lost its lease published are never recorded.
+   */
+  updateJoinMaterial(
+    cluster: string,
+    stamp: JoinMaterialStamp,
+    signal?: AbortSignal,
+    lease?: LeaseRef,
+  ): Promise<void>;
 }
 
 export interface MemberRegistry {

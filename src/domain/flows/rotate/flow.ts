@@ -173,6 +173,7 @@ const clusterRecord: RotateStep = {
         },
         ports,
         store,
+        published: {},
       },
     });
     return undefined;
@@ -194,7 +195,9 @@ const rotateLease = leaseStep<RotateState, FlowDeps>({
       },
     };
   },
-  acquired() {},
+  acquired({ state }, lease) {
+    state.get('rotation').lease = lease;
+  },
   busy({ state, deps, logger }, current) {
     const heldBy = current.owner ?? 'another master';
     logger.info(
@@ -242,13 +245,16 @@ async function recordStamp(state: FlowState<RotateState>, signal: AbortSignal): 
   const tokenExpiresAt = state.get('tokenExpiresAt');
   if (tokenExpiresAt === undefined) return;
   const certificateKeyExpiresAt = state.get('certificateKeyExpiresAt');
+  const versions = { ...rotation.record.joinMaterial?.versions, ...rotation.published };
   const stamp: JoinMaterialStamp = {
     updatedAt: iso(deps.clock.nowMs()),
     tokenExpiresAt,
     ...(certificateKeyExpiresAt === undefined ? {} : { certificateKeyExpiresAt }),
+    ...(Object.keys(versions).length === 0 ? {} : { versions }),
   };
   try {
-    await rotation.ports.records.updateJoinMaterial(cluster, stamp, signal);
+    // Under the rotate lease's fence: versions a rotation that lost its lease published are never recorded.
+    await rotation.ports.records.updateJoinMaterial(cluster, stamp, signal, rotation.lease);
   } catch (error) {
     if (!(error instanceof StateConflictError)) throw error;
     deps.logger.warn({ err: error, cluster }, 'did not record the join material stamp in the cluster record');

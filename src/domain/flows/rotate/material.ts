@@ -7,6 +7,7 @@ import { StateConflictError } from '../../../core/errors.js';
 import { JoinMaterialMissingError } from '../../join/errors.js';
 import type { ControlPlaneSecret, JoinMaterialUpdate, JoinSecret } from '../../join/material.js';
 import { controlPlaneSecretId, joinSecretId } from '../../join/secret-ids.js';
+import { publishedVersions } from '../../join/store.js';
 import { caCertHash } from '../../kubeadm/ca-hash.js';
 import { CA_CERT_PATH } from '../paths.js';
 import type { CurrentExpiry } from '../rotate-plan.js';
@@ -52,9 +53,13 @@ async function readCurrent<T>(
 
 export async function readCurrentMaterial(rotation: Rotation): Promise<CurrentMaterial> {
   const { store, cluster } = rotation;
+  // The versions the record names (published under a fence), not whatever AWSCURRENT is now.
+  const versions = rotation.record.joinMaterial?.versions;
   const [join, controlPlane] = await Promise.all([
-    readCurrent(rotation, joinSecretId(cluster), () => store.readJoin(cluster)),
-    readCurrent(rotation, controlPlaneSecretId(cluster), () => store.readControlPlane(cluster)),
+    readCurrent(rotation, joinSecretId(cluster), () => store.readJoin(cluster, versions?.join)),
+    readCurrent(rotation, controlPlaneSecretId(cluster), () =>
+      store.readControlPlane(cluster, versions?.controlPlane),
+    ),
   ]);
   return { join: await checkCaHash(rotation, join), controlPlane };
 }
@@ -90,6 +95,8 @@ export function expiries(current: CurrentMaterial): { token: CurrentExpiry; cert
   };
 }
 
+/** Publishes new versions; their ids go into the stamp the run records under its lease. */
 export async function publish(rotation: Rotation, update: JoinMaterialUpdate): Promise<void> {
-  await rotation.store.publish(rotation.cluster, update, publishOptions(rotation.record));
+  const published = await rotation.store.publish(rotation.cluster, update, publishOptions(rotation.record));
+  Object.assign(rotation.published, publishedVersions(rotation.cluster, published));
 }

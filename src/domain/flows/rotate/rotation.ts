@@ -1,7 +1,8 @@
 /** What every step of one rotation needs, built once the cluster record is read. */
 
 import type { JoinMaterialStore } from '../../join/store.js';
-import type { ClusterRecord } from '../../state/cluster-record.js';
+import type { ClusterRecord, SecretVersions } from '../../state/cluster-record.js';
+import type { LeaseRef } from '../../state/lease.js';
 import type { LocalKubeadm } from '../common.js';
 import type { ClusterStatePorts, FlowDeps } from '../deps.js';
 import type { RotatePolicy } from '../rotate-plan.js';
@@ -31,6 +32,10 @@ export interface Rotation {
   kubeadm(): Promise<LocalKubeadm>;
   ports: ClusterStatePorts;
   store: JoinMaterialStore;
+  /** The rotate lease once taken: the stamp (and the versions it names) is written under it. */
+  lease?: LeaseRef;
+  /** Secret versions published by this run, recorded with the stamp. */
+  published: SecretVersions;
 }
 
 export function iso(ms: number): string {

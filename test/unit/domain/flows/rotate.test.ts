@@ -44,7 +44,7 @@ import type {
 import type { JoinMaterialStore } from '../../../../src/domain/join/store.js';
 import { caCertHash } from '../../../../src/domain/kubeadm/ca-hash.js';
 import type { ClusterRecord, JoinMaterialStamp } from '../../../../src/domain/state/cluster-record.js';
-import type { LockName } from '../../../../src/domain/state/lease.js';
+import type { LeaseRef, LockName } from '../../../../src/domain/state/lease.js';
 import { type FlowRun, FlowStopped, runFlow } from '../../../../src/domain/steps/runner.js';
 import type { RunSettings } from '../../../../src/domain/steps/step.js';
 import { silentLogger } from '../../../support/silent-logger.js';
@@ -160,6 +160,10 @@ class World {
   readonly kubeadmCalls: KubeadmCall[] = [];
   readonly published: JoinMaterialUpdate[] = [];
   readonly stamps: JoinMaterialStamp[] = [];
+  /** The lease each stamp was written under. */
+  readonly stampLeases: (LeaseRef | undefined)[] = [];
+  /** Which secret versions were read (the record's, or AWSCURRENT). */
+  readonly versionsRead: string[] = [];
   readonly locks = new Map<LockName, FakeLeaseLock>();
   readonly fs = new MemoryFs();
   role: Role = 'control-plane';
@@ -194,14 +198,24 @@ class World {
         this.published.push(material);
         if (material.join !== undefined) this.join = material.join;
         if (material.controlPlane !== undefined) this.controlPlane = material.controlPlane;
-        return [];
+        const n = this.published.length;
+        return [
+          ...(material.join === undefined
+            ? []
+            : [{ secretId: 'kboot/prod/join', versionId: `join-v${n}`, created: false }]),
+          ...(material.controlPlane === undefined
+            ? []
+            : [{ secretId: 'kboot/prod/control-plane', versionId: `cp-v${n}`, created: false }]),
+        ];
       },
-      readJoin: async () => {
+      readJoin: async (_cluster, versionId) => {
+        this.versionsRead.push(`join:${versionId ?? 'AWSCURRENT'}`);
         if (this.join === undefined) throw missing('kboot/prod/join');
         if (this.join instanceof Error) throw this.join;
         return this.join;
       },
-      readControlPlane: async () => {
+      readControlPlane: async (_cluster, versionId) => {
+        this.versionsRead.push(`control-plane:${versionId ?? 'AWSCURRENT'}`);
         if (this.controlPlane === undefined) throw missing('kboot/prod/control-plane');
         if (this.controlPlane instanceof Error) throw this.controlPlane;
         return this.controlPlane;
@@ -284,10 +298,16 @@ class World {
             putRecordIfAbsent: unexpected('putRecordIfAbsent'),
             markInitialized: unexpected('markInitialized'),
             recordFailure: unexpected('recordFailure'),
-            updateJoinMaterial: async (_cluster: string, stamp: JoinMaterialStamp) => {
+            updateJoinMaterial: async (
+              _cluster: string,
+              stamp: JoinMaterialStamp,
+              _signal?: AbortSignal,
+              lease?: LeaseRef,
+            ) => {
               this.events.push('stamp');
               if (this.failStamp !== undefined) throw this.failStamp;
               this.stamps.push(stamp);
+              this.stampLeases.push(lease);
             },
             recordMember: unexpected('recordMember'),
           },
@@ -527,8 +547,14 @@ describe('kboot rotate: the bootstrap token', () => {
         updatedAt: iso(START_MS),
         tokenExpiresAt: iso(START_MS + 24 * HOUR),
         certificateKeyExpiresAt: iso(START_MS + 90 * MINUTE),
+        versions: { join: 'join-v1' },
       },
     ]);
+    // Written under the rotate lease's fence, so a rotation that lost it records nothing.
+    assert.deepEqual(
+      w.stampLeases.map((lease) => [lease?.lock, lease?.owner, lease?.fence]),
+      [['rotate', 'i-self', 1]],
+    );
 
     // Only the expired kboot token goes; the token just replaced stays valid until it expires.
     assert.deepEqual(result.deletedTokenIds, ['old001']);
@@ -555,6 +581,26 @@ describe('kboot rotate: the bootstrap token', () => {
     assert.deepEqual(published.caCertHashes, [caCertHash(caPem, 'ca.crt')]);
     assert.equal(published.apiEndpoint, 'api.prod.example.com:6443');
     assert.equal(published.kubernetesVersion, '1.31.2');
+  });
+
+  it('reads the secret versions the record names, keeping the ones it did not renew in the stamp', async () => {
+    const w = await world();
+    w.record = {
+      ...(w.record as ClusterRecord),
+      joinMaterial: {
+        updatedAt: iso(START_MS - HOUR),
+        tokenExpiresAt: iso(START_MS + 5 * HOUR),
+        versions: { join: 'join-pinned', controlPlane: 'cp-pinned', adminConf: 'admin-pinned' },
+      },
+    };
+    w.join = joinSecret(START_MS + 5 * HOUR);
+    await w.run();
+    assert.deepEqual([...w.versionsRead].sort(), ['control-plane:cp-pinned', 'join:join-pinned']);
+    assert.deepEqual(w.stamps.at(-1)?.versions, {
+      join: 'join-v1',
+      controlPlane: 'cp-pinned',
+      adminConf: 'admin-pinned',
+    });
   });
 
   it("repairs a fresh join secret whose CA hash does not match this master's ca.crt", async () => {
@@ -759,6 +805,7 @@ describe('kboot rotate: the certificate key', () => {
       updatedAt: iso(START_MS),
       tokenExpiresAt: iso(START_MS + 24 * HOUR),
       certificateKeyExpiresAt: iso(START_MS + 2 * HOUR),
+      versions: { join: 'join-v1', controlPlane: 'cp-v2' },
     });
     assert.match(
       result.summary,
