@@ -301,6 +301,23 @@ describe('holdLease', () => {
     });
   });
 
+  it('counts its lease lost on its monotonic clock: a wall clock stepped back an hour buys no time', async () => {
+    const clock = new ManualClock();
+    const lock = new FakeLeaseLock();
+    const work = controllableWork();
+    const held = holdLease(lock, options(clock), work.work);
+    held.catch(() => {});
+    await clock.advanceMs(0);
+    lock.onRenew = () => {
+      throw new AwsUnavailableError('AWS was unavailable while renewing: ECONNREFUSED');
+    };
+    clock.skewMs = -3_600_000; // NTP steps the holder's clock back an hour
+    await clock.advanceMs(LEASE_MS - 1);
+    assert.equal(work.seen().signal?.aborted, true, 'still working past its lease by the monotonic clock');
+    assert.ok(clock.monotonicMs() < LEASE_MS);
+    await assert.rejects(held, StateConflictError);
+  });
+
   it('keeps working through a transient renewal failure', async () => {
     const clock = new ManualClock();
     const lock = new FakeLeaseLock();
