@@ -213,9 +213,15 @@ const readMaterial: RotateStep = {
   name: 'read-join-material',
   kind: 'read',
   describe: () => 'read the join and control-plane secrets and decide what to renew',
-  async run({ state, deps, logger }) {
+  async run({ state, deps, logger, signal }) {
     const rotation = state.get('rotation');
     const { options } = rotation;
+    if (rotation.lease !== undefined) {
+      // Under the lease, the record as it is now: a rotation that finished while this one waited
+      // for the lease recorded newer secret versions, and those are the ones to judge.
+      rotation.record =
+        (await rotation.ports.records.readRecord(rotation.cluster, signal)) ?? rotation.record;
+    }
     const current = await readCurrentMaterial(rotation);
     const plan = planRotation(expiries(current), deps.clock.nowMs(), options);
     logger.info(

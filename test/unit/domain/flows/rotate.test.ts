@@ -603,6 +603,23 @@ describe('kboot rotate: the bootstrap token', () => {
     });
   });
 
+  it('judges the material by the record re-read under the lease (another rotation finished meanwhile)', async () => {
+    const w = await world();
+    const stamped = (versions: { join: string; controlPlane: string }): ClusterRecord => ({
+      ...(w.record as ClusterRecord),
+      joinMaterial: { updatedAt: iso(START_MS - HOUR), tokenExpiresAt: iso(START_MS + 20 * HOUR), versions },
+    });
+    w.record = stamped({ join: 'join-old', controlPlane: 'cp-old' });
+    const lock = w.lock('rotate');
+    const tryAcquire = lock.tryAcquire.bind(lock);
+    lock.tryAcquire = async (request) => {
+      w.record = stamped({ join: 'join-new', controlPlane: 'cp-new' });
+      return tryAcquire(request);
+    };
+    await w.run();
+    assert.deepEqual([...w.versionsRead].sort(), ['control-plane:cp-new', 'join:join-new']);
+  });
+
   it("repairs a fresh join secret whose CA hash does not match this master's ca.crt", async () => {
     const w = await world();
     await w.fs.writePrivateFile(CA_CERT_PATH, caPem);
