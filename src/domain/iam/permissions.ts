@@ -8,8 +8,9 @@
  * How kboot's SDK calls become IAM actions (checked against traced calls by
  * test/integration/iam-policy.test.ts):
  * - DynamoDB TransactWriteItems has no IAM action of its own: each contained action is authorized.
- *   kboot's one transaction (marking a cluster initialized) is a ConditionCheck on the bootstrap
- *   lock plus an Update of the record: dynamodb:ConditionCheckItem and dynamodb:UpdateItem.
+ *   kboot's two transactions (marking a cluster initialized; rotate's stamp of the secret
+ *   versions it published) are a ConditionCheck on a lease plus an Update of the record:
+ *   dynamodb:ConditionCheckItem and dynamodb:UpdateItem.
  * - CreateSecret with Tags also needs secretsmanager:TagResource.
  * - With a customer managed KMS key, Secrets Manager calls KMS on the caller's behalf:
  *   GetSecretValue needs kms:Decrypt; CreateSecret kms:GenerateDataKey and kms:Decrypt;
@@ -187,10 +188,10 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'BootstrapMasterMarkInitializedTransaction',
     role: 'control-plane',
-    commands: ['boot', 'bootstrap-master'],
+    commands: ['boot', 'bootstrap-master', 'rotate'],
     actions: ['dynamodb:ConditionCheckItem', 'dynamodb:UpdateItem'],
     target: { kind: 'cluster-items' },
-    why: 'TransactWriteItems: check the bootstrap lease and set initialized together',
+    why: 'TransactWriteItems: check the lease (bootstrap, rotate) and stamp the record (initialized, the secret versions published) together',
   },
   {
     sid: 'BootstrapMasterDiscoverApiLoadBalancer',
