@@ -322,8 +322,8 @@ const resetPartialInit: BootstrapStep = {
   skip: (state) =>
     state.get('membership').state === 'partial' ? undefined : 'no earlier, unfinished init to reset',
   noUndo: 'kubeadm reset leaves the node clean; the next steps start from there',
-  async run({ deps }) {
-    await resetAfterFailure(deps, 'an earlier init did not finish');
+  async run({ deps, signal }) {
+    await resetAfterFailure(deps, 'an earlier init did not finish', signal);
     return undefined;
   },
 };

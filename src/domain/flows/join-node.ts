@@ -145,8 +145,8 @@ export const resetPartialJoin: Step<StartState, FlowDeps> = {
   skip: (state) =>
     state.get('membership').state === 'partial' ? undefined : 'no earlier, unfinished join to reset',
   noUndo: 'kubeadm reset leaves the node clean; the next steps start from there',
-  async run({ deps }) {
-    await resetAfterFailure(deps, 'kubelet.conf exists but the earlier join did not finish');
+  async run({ deps, signal }) {
+    await resetAfterFailure(deps, 'kubelet.conf exists but the earlier join did not finish', signal);
     return undefined;
   },
 };
