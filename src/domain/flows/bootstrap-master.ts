@@ -17,6 +17,9 @@
 
 import { formatDurationMs } from '../../core/duration.js';
 import {
+  AwsDeniedError,
+  AwsThrottledError,
+  AwsUnavailableError,
   ClusterTimeoutError,
   ConfigError,
   KubeadmError,
@@ -56,6 +59,7 @@ import {
   ALREADY_MEMBER,
   alreadyMemberResult,
   identityStep,
+  leftoverConfigsStep,
   membershipStep,
   memberTimeline,
   plannedResult,
@@ -589,6 +593,7 @@ export const bootstrapMasterFlow: Flow<BootstrapState, FlowDeps, FlowResult> = {
   name: 'bootstrap-master',
   steps: [
     identityStep('bootstrap-master', 'control-plane'),
+    leftoverConfigsStep(),
     membershipStep(),
     kubeadmVersion,
     readRecord,
@@ -627,7 +632,8 @@ export const bootstrapMasterFlow: Flow<BootstrapState, FlowDeps, FlowResult> = {
   },
   errorFor(failure, state) {
     // Once the lease is held, a failure of any class but these means the node could not be set
-    // up: kubeadm's exit code, naming the step (the node has been reset).
+    // up: kubeadm's exit code, naming the step (the node has been reset). AWS's own failures keep
+    // their class (unavailable 3, denied 4, throttled 5): a script retries those, not kubeadm.
     const { error } = failure;
     if (
       !state.has('lease') ||
@@ -635,7 +641,10 @@ export const bootstrapMasterFlow: Flow<BootstrapState, FlowDeps, FlowResult> = {
       error instanceof StateConflictError ||
       error instanceof KubeadmError ||
       error instanceof KubectlError ||
-      error instanceof ClusterTimeoutError
+      error instanceof ClusterTimeoutError ||
+      error instanceof AwsUnavailableError ||
+      error instanceof AwsDeniedError ||
+      error instanceof AwsThrottledError
     )
       return error;
     return new KubeadmError(

@@ -39,6 +39,7 @@ import {
   ALREADY_MEMBER,
   alreadyMemberResult,
   identityStep,
+  leftoverConfigsStep,
   membershipStep,
   memberTimeline,
   plannedResult,
@@ -306,6 +307,7 @@ export const joinMasterFlow: Flow<JoinMasterState, FlowDeps, FlowResult> = {
   name: 'join-master',
   steps: [
     identityStep('join-master', 'control-plane'),
+    leftoverConfigsStep(),
     membershipStep(),
     waitInitialized,
     kubeadmVersion,

@@ -31,6 +31,7 @@ import {
   ALREADY_MEMBER,
   alreadyMemberResult,
   identityStep,
+  leftoverConfigsStep,
   membershipStep,
   plannedResult,
   type StartState,
@@ -196,6 +197,7 @@ export const joinNodeFlow: Flow<JoinNodeState, FlowDeps, FlowResult> = {
   name: 'join-node',
   steps: [
     identityStep('join-node', 'worker'),
+    leftoverConfigsStep(),
     membershipStep(),
     clusterState,
     versionSkew,

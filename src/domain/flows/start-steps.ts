@@ -11,6 +11,10 @@ import type { Step, StepContext } from '../steps/step.js';
 import { bootTimeline } from '../steps/timeline.js';
 import type { FlowDeps, FlowName, FlowOutcome, FlowResult } from './deps.js';
 import { type MembershipState, readMembership } from './membership.js';
+import { INIT_CONFIG_PATH, JOIN_CONFIG_PATH } from './paths.js';
+
+const INIT_CONFIG_NAME = INIT_CONFIG_PATH.slice(INIT_CONFIG_PATH.lastIndexOf('/') + 1);
+const JOIN_CONFIG_NAME = JOIN_CONFIG_PATH.slice(JOIN_CONFIG_PATH.lastIndexOf('/') + 1);
 
 /** The fields every FlowResult of a run shares. */
 export type FlowBase = Pick<FlowResult, 'flow' | 'cluster' | 'role' | 'instanceId'>;
@@ -77,6 +81,36 @@ export function memberTimeline(
     finished: true,
   });
   return { launchToStartMs: timeline.launchToStartMs, milestones: timeline.milestones };
+}
+
+/** Where kboot writes the kubeadm configs (each holds a bootstrap token, init's a certificate key). */
+const KUBEADM_CONFIG_DIR = '/var/lib/kboot/kubeadm';
+
+/**
+ * Removes the kubeadm init and join configs (and temp files of their writes) an earlier run left
+ * because it was killed (SIGKILL, power loss) before its cleanup ran: whatever this run does next
+ * (join, end as a member), no secret-bearing file outlives it. A run that finishes or is stopped
+ * removes its own. (kboot rotate's configs in the same directory are its own to remove.)
+ */
+export function leftoverConfigsStep<T extends StartState>(): Step<T, FlowDeps> {
+  return {
+    name: 'leftover-configs',
+    kind: 'change',
+    describe: () =>
+      `remove kubeadm configs an earlier, killed run left in ${KUBEADM_CONFIG_DIR} (they hold a bootstrap token), if any`,
+    noUndo: 'it only removes files no run needs',
+    async run({ deps, logger }) {
+      const names = (await deps.fs.list(KUBEADM_CONFIG_DIR)).filter((name) =>
+        [INIT_CONFIG_NAME, JOIN_CONFIG_NAME].some(
+          (config) => name === config || (name.startsWith(`${config}.`) && name.endsWith('.tmp')),
+        ),
+      );
+      for (const name of names) await deps.fs.remove(`${KUBEADM_CONFIG_DIR}/${name}`);
+      if (names.length > 0)
+        logger.info({ files: names }, 'removed kubeadm configs an earlier, killed run left');
+      return undefined;
+    },
+  };
 }
 
 /** The result of a flow that found this instance already a member. */

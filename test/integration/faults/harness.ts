@@ -99,6 +99,8 @@ export interface StopOptions {
    * signal handlers installed), so the test sees what kboot does to a running child.
    */
   child?: { startedDir: string; command: string };
+  /** Sees every JSON log line as it arrives. */
+  onLine?: (line: Record<string, unknown>) => void;
 }
 
 export interface Stopped {
@@ -118,16 +120,18 @@ export async function stopAtStep(
   options: StopOptions,
 ): Promise<Stopped> {
   let reached = false;
-  let acted = false;
+  let acting: Promise<void> | undefined;
   let actedAtMs: number | undefined;
   let pid = 0;
-  const act = async (): Promise<void> => {
-    if (acted) return;
-    acted = true;
+  const act = (): Promise<void> => {
+    if (acting !== undefined) return acting;
     actedAtMs = Date.now();
-    if (typeof options.act === 'function') await options.act({ pid });
-    else if (options.act === 'SIGKILL') process.kill(-pid, 'SIGKILL');
-    else process.kill(pid, options.act);
+    const { act: what } = options;
+    acting =
+      typeof what === 'function'
+        ? what({ pid })
+        : Promise.resolve(process.kill(what === 'SIGKILL' ? -pid : pid, what)).then(() => {});
+    return acting;
   };
   const onLine = (line: string): void => {
     if (!line.startsWith('{')) return;
@@ -137,6 +141,7 @@ export async function stopAtStep(
     } catch {
       return;
     }
+    options.onLine?.(parsed);
     if (parsed.phase === 'run' && parsed.step === options.at.step && parsed.flow === options.at.flow) {
       reached = true;
       if (options.child === undefined) void act();
@@ -148,8 +153,8 @@ export async function stopAtStep(
     proxy.onRequest = async () => {
       // Let the test read the lines kboot wrote before this request, then act while it is held.
       await sleep(40);
-      if (reached && !acted) await act();
-      if (acted) await sleep(100);
+      if (reached) await act();
+      if (acting !== undefined) await sleep(100);
     };
   }
   const env: Record<string, string> = { ...(options.env ?? {}) };
@@ -166,11 +171,16 @@ export async function stopAtStep(
   const stopLine = result.logs.find((line) => /stopped at step/.test(String(line.msg ?? '')));
   return {
     result,
-    acted,
+    acted: acting !== undefined,
     actToExitMs: actedAtMs === undefined ? undefined : exitedAtMs - actedAtMs,
     stoppedAt:
       stopLine === undefined ? undefined : { flow: String(stopLine.flow), step: String(stopLine.step) },
   };
+}
+
+export async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await sleep(20);
 }
 
 /** Waits until a kubeadm whose argv starts with `command` has started (FAKE_KUBEADM_STARTED_DIR). */

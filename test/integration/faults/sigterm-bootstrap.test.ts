@@ -38,6 +38,7 @@ const STEPS: {
   skipped?: boolean;
 }[] = [
   { step: 'identity' },
+  { step: 'leftover-configs' },
   { step: 'membership' },
   { step: 'kubeadm-version', env: { FAKE_KUBEADM_SLEEP_MS: `version=${SLOW}` } },
   { step: 'cluster-record' },

@@ -40,6 +40,7 @@ interface StepCase {
 
 const WORKER_STEPS: StepCase[] = [
   { step: 'identity' },
+  { step: 'leftover-configs' },
   { step: 'membership' },
   { step: 'cluster-state' },
   { step: 'version-skew' },
@@ -63,6 +64,7 @@ const WORKER_STEPS: StepCase[] = [
 
 const MASTER_STEPS: StepCase[] = [
   { step: 'identity' },
+  { step: 'leftover-configs' },
   { step: 'membership' },
   { step: 'wait-initialized' },
   { step: 'kubeadm-version' },
