@@ -86,7 +86,7 @@ describe('SIGKILL at each step', { concurrency: 3 }, () => {
       ...(stepCase.todo === undefined ? {} : { todo: stepCase.todo }),
     }, async () => {
       const name = `kill-${stepCase.step}`;
-      const { sim, doomed, successor } = await killAt(name, '10s', stepCase);
+      const { sim, doomed, successor } = await killAt(name, '15s', stepCase);
 
       // Left behind: the lease (until it expires), maybe the init config — 0600 only.
       const lock = await readItem(moto, name, 'lock#bootstrap');
