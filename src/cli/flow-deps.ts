@@ -133,7 +133,11 @@ export function wireFlowDeps(
         import('../adapters/aws/secrets-node-leave.js'),
         import('../domain/leave/publish-node-leave.js'),
       ]);
-      const store = new SecretsNodeLeaveStore(await (await services.aws()).secretsManager(), ctx.signal);
+      // The step's signal (a lost lease stops it too), not only SIGTERM's.
+      const store = new SecretsNodeLeaveStore(
+        await (await services.aws()).secretsManager(),
+        signal ?? ctx.signal,
+      );
       return ensureNodeLeaveCredential(
         { kubectl, store, fs, clock: ctx.clock, logger, signal },
         cluster,

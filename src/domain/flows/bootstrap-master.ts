@@ -17,6 +17,9 @@
 
 import { formatDurationMs } from '../../core/duration.js';
 import {
+  AwsDeniedError,
+  AwsThrottledError,
+  AwsUnavailableError,
   ClusterTimeoutError,
   ConfigError,
   KubeadmError,
@@ -57,6 +60,7 @@ import {
   ALREADY_MEMBER,
   alreadyMemberResult,
   identityStep,
+  leftoverConfigsStep,
   membershipStep,
   memberTimeline,
   plannedResult,
@@ -324,8 +328,8 @@ const resetPartialInit: BootstrapStep = {
   skip: (state) =>
     state.get('membership').state === 'partial' ? undefined : 'no earlier, unfinished init to reset',
   noUndo: 'kubeadm reset leaves the node clean; the next steps start from there',
-  async run({ deps }) {
-    await resetAfterFailure(deps, 'an earlier init did not finish');
+  async run({ deps, signal }) {
+    await resetAfterFailure(deps, 'an earlier init did not finish', signal);
     return undefined;
   },
 };
@@ -598,6 +602,7 @@ export const bootstrapMasterFlow: Flow<BootstrapState, FlowDeps, FlowResult> = {
   name: 'bootstrap-master',
   steps: [
     identityStep('bootstrap-master', 'control-plane'),
+    leftoverConfigsStep(),
     membershipStep(),
     kubeadmVersion,
     readRecord,
@@ -636,7 +641,8 @@ export const bootstrapMasterFlow: Flow<BootstrapState, FlowDeps, FlowResult> = {
   },
   errorFor(failure, state) {
     // Once the lease is held, a failure of any class but these means the node could not be set
-    // up: kubeadm's exit code, naming the step (the node has been reset).
+    // up: kubeadm's exit code, naming the step (the node has been reset). AWS's own failures keep
+    // their class (unavailable 3, denied 4, throttled 5): a script retries those, not kubeadm.
     const { error } = failure;
     if (
       !state.has('lease') ||
@@ -644,7 +650,10 @@ export const bootstrapMasterFlow: Flow<BootstrapState, FlowDeps, FlowResult> = {
       error instanceof StateConflictError ||
       error instanceof KubeadmError ||
       error instanceof KubectlError ||
-      error instanceof ClusterTimeoutError
+      error instanceof ClusterTimeoutError ||
+      error instanceof AwsUnavailableError ||
+      error instanceof AwsDeniedError ||
+      error instanceof AwsThrottledError
     )
       return error;
     return new KubeadmError(

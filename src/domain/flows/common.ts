@@ -154,7 +154,9 @@ export function readFreshControlPlane(
 
 /**
  * `kubeadm reset -f` after a failure, so the next attempt starts clean; its own failure is logged
- * only. `signal`: the undo budget's (never the flow's, which is aborted by then).
+ * only. `signal`: the undo budget's in an undo (never the flow's, which is aborted by then), the
+ * step's in a reset-partial step. A reset stopped by its signal throws: the step did not finish,
+ * and the next run resets again.
  */
 export async function resetAfterFailure(deps: FlowDeps, why: string, signal?: AbortSignal): Promise<void> {
   deps.logger.warn({ why }, 'cleaning up with kubeadm reset -f');
@@ -164,6 +166,7 @@ export async function resetAfterFailure(deps: FlowDeps, why: string, signal?: Ab
       ...(signal === undefined ? {} : { signal }),
     });
   } catch (error) {
+    if (signal?.aborted === true) throw error;
     deps.logger.error({ err: error }, 'kubeadm reset failed; clean up this node by hand before retrying');
   }
 }

@@ -39,6 +39,7 @@ import {
   ALREADY_MEMBER,
   alreadyMemberResult,
   identityStep,
+  leftoverConfigsStep,
   membershipStep,
   memberTimeline,
   plannedResult,
@@ -57,6 +58,8 @@ export interface JoinMasterState extends StartState {
   lease: Lease;
   join: JoinSecret;
   controlPlane: ControlPlaneSecret;
+  /** Set by the first undo that reset the node: an earlier step's undo need not reset it again. */
+  nodeReset: boolean;
 }
 
 type JoinMasterStep = Step<JoinMasterState, FlowDeps>;
@@ -204,19 +207,19 @@ const writeJoinConfig: JoinMasterStep = {
   },
 };
 
-const resetOnUndo = {
+/** Both the certificate phases and kubeadm join change the node: one reset undoes either. */
+const resetOnUndo: NonNullable<JoinMasterStep['undo']> = {
   describe:
     'run kubeadm reset -f (it also takes a joined member out of etcd), so the next attempt starts clean',
-  run: async ({
-    deps,
-    failure,
-    signal,
-  }: {
-    deps: FlowDeps;
-    failure: { step: string } | undefined;
-    signal: AbortSignal;
-  }) =>
-    resetAfterFailure(deps, `the control-plane join stopped at ${failure?.step ?? 'a later step'}`, signal),
+  async run({ state, deps, failure, signal }) {
+    if (state.peek('nodeReset') === true) return;
+    await resetAfterFailure(
+      deps,
+      `the control-plane join stopped at ${failure?.step ?? 'a later step'}`,
+      signal,
+    );
+    state.set({ nodeReset: true });
+  },
 };
 
 const cleanupLostMembers: JoinMasterStep = {
@@ -307,6 +310,7 @@ export const joinMasterFlow: Flow<JoinMasterState, FlowDeps, FlowResult> = {
   name: 'join-master',
   steps: [
     identityStep('join-master', 'control-plane'),
+    leftoverConfigsStep(),
     membershipStep(),
     waitInitialized,
     kubeadmVersion,

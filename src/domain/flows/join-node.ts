@@ -31,6 +31,7 @@ import {
   ALREADY_MEMBER,
   alreadyMemberResult,
   identityStep,
+  leftoverConfigsStep,
   membershipStep,
   plannedResult,
   type StartState,
@@ -151,8 +152,8 @@ export const resetPartialJoin: Step<StartState, FlowDeps> = {
   skip: (state) =>
     state.get('membership').state === 'partial' ? undefined : 'no earlier, unfinished join to reset',
   noUndo: 'kubeadm reset leaves the node clean; the next steps start from there',
-  async run({ deps }) {
-    await resetAfterFailure(deps, 'kubelet.conf exists but the earlier join did not finish');
+  async run({ deps, signal }) {
+    await resetAfterFailure(deps, 'kubelet.conf exists but the earlier join did not finish', signal);
     return undefined;
   },
 };
@@ -202,6 +203,7 @@ export const joinNodeFlow: Flow<JoinNodeState, FlowDeps, FlowResult> = {
   name: 'join-node',
   steps: [
     identityStep('join-node', 'worker'),
+    leftoverConfigsStep(),
     membershipStep(),
     clusterState,
     versionSkew,

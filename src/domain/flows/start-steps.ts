@@ -11,6 +11,10 @@ import type { Step, StepContext } from '../steps/step.js';
 import { bootTimeline } from '../steps/timeline.js';
 import type { FlowDeps, FlowName, FlowOutcome, FlowResult } from './deps.js';
 import { type MembershipState, readMembership } from './membership.js';
+import { INIT_CONFIG_PATH, JOIN_CONFIG_PATH, MEMBERSHIP_PATH } from './paths.js';
+
+const INIT_CONFIG_NAME = INIT_CONFIG_PATH.slice(INIT_CONFIG_PATH.lastIndexOf('/') + 1);
+const JOIN_CONFIG_NAME = JOIN_CONFIG_PATH.slice(JOIN_CONFIG_PATH.lastIndexOf('/') + 1);
 
 /** The fields every FlowResult of a run shares. */
 export type FlowBase = Pick<FlowResult, 'flow' | 'cluster' | 'role' | 'instanceId'>;
@@ -56,14 +60,42 @@ export function membershipStep<T extends StartState>(): Step<T, FlowDeps> {
     name: 'membership',
     kind: 'read',
     describe: () => 'check whether this instance already joined (membership file and kubelet.conf)',
-    async run({ state, deps, logger }) {
-      const membership = await readMembership(deps.fs, state.get('identity').clusterName);
+    async run({ state, deps, logger, signal }) {
+      const cluster = state.get('identity').clusterName;
+      let membership = await readMembership(deps.fs, cluster);
+      if (membership.state === 'member' && membership.membership.how === 'init') {
+        membership = await confirmOwnInit(deps, cluster, membership, logger, signal);
+      }
       state.set({ membership } as Partial<T>);
       if (membership.state !== 'member') return undefined;
       logger.info({ joinedAt: membership.membership.joinedAt }, ALREADY_MEMBER);
       return { end: ALREADY_MEMBER };
     },
   };
+}
+
+/**
+ * The first master writes its membership file just before the fenced transaction that marks the
+ * cluster initialized (so a crash after that transaction never resets the cluster's only
+ * member). A file from an init that was killed in between names a cluster that was never
+ * initialized by this instance: it is stale, so the node counts as an unfinished init or join
+ * (reset, then tried again; the next membership file replaces it). Costs the first master one record read on a reboot; workers
+ * and joined masters never write `how: init`.
+ */
+async function confirmOwnInit(
+  deps: FlowDeps,
+  cluster: string,
+  membership: Extract<MembershipState, { state: 'member' }>,
+  logger: StepContext<StartState, FlowDeps>['logger'],
+  signal: AbortSignal,
+): Promise<MembershipState> {
+  const record = await (await deps.state()).records.readRecord(cluster, signal);
+  if (record?.initialized?.by === membership.membership.instanceId) return membership;
+  logger.warn(
+    { initializedBy: record?.initialized?.by ?? null },
+    `${MEMBERSHIP_PATH} is from an init that never marked the cluster initialized: resetting and starting over`,
+  );
+  return { state: 'partial' };
 }
 
 /** A member record's boot timeline: the run so far, up to the step that records the member. */
@@ -77,6 +109,36 @@ export function memberTimeline(
     finished: true,
   });
   return { launchToStartMs: timeline.launchToStartMs, milestones: timeline.milestones };
+}
+
+/** Where kboot writes the kubeadm configs (each holds a bootstrap token, init's a certificate key). */
+const KUBEADM_CONFIG_DIR = '/var/lib/kboot/kubeadm';
+
+/**
+ * Removes the kubeadm init and join configs (and temp files of their writes) an earlier run left
+ * because it was killed (SIGKILL, power loss) before its cleanup ran: whatever this run does next
+ * (join, end as a member), no secret-bearing file outlives it. A run that finishes or is stopped
+ * removes its own. (kboot rotate's configs in the same directory are its own to remove.)
+ */
+export function leftoverConfigsStep<T extends StartState>(): Step<T, FlowDeps> {
+  return {
+    name: 'leftover-configs',
+    kind: 'change',
+    describe: () =>
+      `remove kubeadm configs an earlier, killed run left in ${KUBEADM_CONFIG_DIR} (they hold a bootstrap token), if any`,
+    noUndo: 'it only removes files no run needs',
+    async run({ deps, logger }) {
+      const names = (await deps.fs.list(KUBEADM_CONFIG_DIR)).filter((name) =>
+        [INIT_CONFIG_NAME, JOIN_CONFIG_NAME].some(
+          (config) => name === config || (name.startsWith(`${config}.`) && name.endsWith('.tmp')),
+        ),
+      );
+      for (const name of names) await deps.fs.remove(`${KUBEADM_CONFIG_DIR}/${name}`);
+      if (names.length > 0)
+        logger.info({ files: names }, 'removed kubeadm configs an earlier, killed run left');
+      return undefined;
+    },
+  };
 }
 
 /** The result of a flow that found this instance already a member. */
