@@ -7,12 +7,17 @@
  */
 
 import { LEAVE_LIFECYCLE_HOOK } from '../domain/cluster/lifecycle-hook.js';
-import { DEFAULT_CONFIG_PATH, DEFAULT_TABLE } from '../domain/config/defaults.js';
+import {
+  DEFAULT_CONFIG_PATH,
+  DEFAULT_TABLE,
+  NODE_CONFIG_TIMEOUT_DEFAULTS,
+  ROTATE_DEFAULTS,
+} from '../domain/config/defaults.js';
 
 /** boot, bootstrap-master, join-master and join-node. */
 const BOOT_FLOW = {
   /** Unless the node config sets timeouts.waitForInit. */
-  waitTimeout: '30m',
+  waitTimeout: NODE_CONFIG_TIMEOUT_DEFAULTS.waitForInit,
   config: DEFAULT_CONFIG_PATH,
 } as const;
 
@@ -24,11 +29,10 @@ export const COMMAND_DEFAULTS = {
   'join-master': BOOT_FLOW,
   'join-node': BOOT_FLOW,
   rotate: {
-    renewBefore: '8h',
-    /** Also the lifetime of the first bootstrap token a bootstrap master publishes. */
-    tokenTtl: '24h',
-    certificateKeyRenewBefore: '30m',
-    waitTimeout: '15m',
+    renewBefore: ROTATE_DEFAULTS.renewBefore,
+    tokenTtl: ROTATE_DEFAULTS.tokenTtl,
+    certificateKeyRenewBefore: ROTATE_DEFAULTS.certificateKeyRenewBefore,
+    waitTimeout: ROTATE_DEFAULTS.joinWait,
     config: DEFAULT_CONFIG_PATH,
   },
   cleanup: { waitTimeout: '5m', config: DEFAULT_CONFIG_PATH },

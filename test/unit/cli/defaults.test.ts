@@ -1,14 +1,18 @@
 /**
  * COMMAND_DEFAULTS is the one source of the command options' defaults: every entry belongs to an
- * option of that command, and that option's help shows it (the handlers parse `flag ?? default`
- * from the same entries; leave-options.test.ts and rotate's tests check the parsing side).
+ * option of that command, that option's help shows it, and the handlers parse the same entries
+ * when the flag is left out.
  */
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { COMMAND_DEFAULTS } from '../../../src/cli/defaults.js';
+import { flowSettings } from '../../../src/cli/flow-deps.js';
+import { leaveOptionsFrom } from '../../../src/cli/handlers/leave.js';
+import { rotateOptionsFrom } from '../../../src/cli/handlers/rotate.js';
 import { buildProgram } from '../../../src/cli/program.js';
+import { parseDurationMs } from '../../../src/core/duration.js';
 
 const program = buildProgram({ signal: new AbortController().signal });
 
@@ -64,5 +68,23 @@ describe('command defaults', () => {
         /\(default: "\/etc\/kboot\/config\.yaml"\)$/,
       );
     }
+  });
+
+  it('are what the handlers parse when the flags are left out', () => {
+    const ms = parseDurationMs;
+    assert.deepEqual(leaveOptionsFrom({}), {
+      hookName: COMMAND_DEFAULTS.leave.lifecycleHook,
+      drainTimeoutMs: ms(COMMAND_DEFAULTS.leave.drainTimeout),
+      pollMs: ms(COMMAND_DEFAULTS.leave.pollInterval),
+    });
+    assert.deepEqual(rotateOptionsFrom({}), {
+      tokenTtlMs: ms(COMMAND_DEFAULTS.rotate.tokenTtl),
+      tokenRenewBeforeMs: ms(COMMAND_DEFAULTS.rotate.renewBefore),
+      certificateKeyRenewBeforeMs: ms(COMMAND_DEFAULTS.rotate.certificateKeyRenewBefore),
+      joinWaitMs: ms(COMMAND_DEFAULTS.rotate.waitTimeout),
+    });
+    const settings = flowSettings({}, {}, {});
+    assert.equal(settings.waitTimeoutMs, ms(COMMAND_DEFAULTS.boot.waitTimeout));
+    assert.equal(settings.tokenTtlMs, ms(COMMAND_DEFAULTS.rotate.tokenTtl));
   });
 });
