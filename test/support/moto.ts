@@ -120,6 +120,9 @@ export interface UseMotoOptions {
  * The moto of the tests of this file (or of the describe block that calls it): started before
  * them, reset before each (then `eachTest`), stopped after them. The handle it returns reads the
  * running server, so it can be passed around from the first hook on; outside of one it throws.
+ * At the top level of a file, node:test runs the `before` hooks at once, not one after the other:
+ * set up what needs the server in `beforeEach`, in a test, or with a client made from
+ * `deferredClientConfig` (aws.ts), not in another top-level `before`.
  */
 export function useMoto(options: UseMotoOptions = {}): Moto {
   let started: Moto | undefined;
