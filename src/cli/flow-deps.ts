@@ -9,7 +9,6 @@
  */
 
 import { FsRoot } from '../adapters/fs/root.js';
-import { privateDnsName } from '../adapters/imds/readers.js';
 import { kubeadmRunner } from '../adapters/process/kubeadm.js';
 import { kubectlRunner } from '../adapters/process/kubectl.js';
 import { parseDurationMs } from '../core/duration.js';
@@ -17,6 +16,7 @@ import { DEFAULT_CONFIG_PATH, NODE_CONFIG_TIMEOUT_DEFAULTS } from '../domain/con
 import { boundsOf, type DurationField, durationLimits, envMs } from '../domain/config/durations.js';
 import { type NodeConfig, parseNodeConfig } from '../domain/config/node-config.js';
 import type { FlowDeps, FlowSettings } from '../domain/flows/deps.js';
+import { privateDnsName } from '../domain/ports/imds-readers.js';
 import { DEFAULT_LEASE_MS } from '../domain/state/lease.js';
 import { wireCleanup } from './cleanup-wiring.js';
 import type { CommandContext } from './context.js';

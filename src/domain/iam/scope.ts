@@ -20,7 +20,7 @@ import {
 export const ANY = '*';
 /** Re-exported for the modules that scope policies and clusters by table. */
 export { DEFAULT_TABLE };
-/** The partition key prefix of a cluster's items (`cluster#<name>`, see adapters/aws/dynamodb-items.ts). */
+/** The partition key prefix of a cluster's items (`cluster#<name>`, as the AWS adapters' dynamodb-items.ts writes it). */
 export const CLUSTER_LEADING_KEY_PREFIX = 'cluster#';
 /** Secrets Manager appends `-` and six random characters to a secret's name in its ARN. */
 export const SECRET_ARN_SUFFIX = '-??????';
