@@ -38,7 +38,9 @@ function progress(instance: SimInstance, index: number, line: string): void {
 }
 
 async function main(): Promise<number> {
-  process.stdout.write(`starting moto and ${masters} control-plane + ${workers} worker instances…\n`);
+  process.stdout.write(
+    `starting moto and ${masters} control-plane + ${workers} worker instances (harness on Node ${process.version})…\n`,
+  );
   const moto = await startMoto();
   const sim = new SimCluster(moto, { name: 'demo', env: { FAKE_KUBEADM_SLEEP_MS: 'init=2000,join=500' } });
   try {

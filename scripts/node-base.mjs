@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // postinstall: makes sure both Node base binaries for the single executable (x64 and arm64) are
 // in node_modules at the versions pinned in package-lock.json, with the SHA-256 pinned in
-// scripts/node-base-sha256.json, and removes the node_modules/.bin/node link npm makes for them.
+// scripts/node-base-sha256.json, and that node_modules/.bin/node is the host's one, so npm
+// scripts, tests and tools run on that Node whatever Node the machine has.
 // Idempotent; a no-op when all is in place.
 //   node scripts/node-base.mjs          check (postinstall)
 //   node scripts/node-base.mjs --pin    record the SHA-256 of the binaries the lockfile pins

@@ -111,6 +111,7 @@ async function main(): Promise<void> {
     ctx.log('WARNING: /usr/bin/time (GNU time, Debian package `time`) not found: peak RSS is not measured');
   }
 
+  ctx.log(`harness on Node ${process.version}`);
   const [loadOneMinute = 0] = os.loadavg();
   const cores = os.cpus().length;
   if (loadOneMinute > cores) {

@@ -23,6 +23,7 @@ import {
   readlinkSync,
   renameSync,
   rmSync,
+  symlinkSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -143,21 +144,29 @@ function readJson(file) {
 }
 
 /**
- * npm links node_modules/.bin/node to the base package's bin/node, which would make every npm
- * script run on Node 26 instead of the machine's Node. Remove that link (only that one).
+ * node_modules/.bin/node -> the host's base binary, so every npm script (and scripts/test.mjs)
+ * runs on the Node the single executable ships, whatever Node the machine has. npm makes this
+ * link itself when it installs the host's base package; this makes sure it is there and points
+ * at the host's arch (it does nothing on a host with no base binary, e.g. macOS).
+ * @param {string} root @param {Record<string, NodeBase>} bases
  */
-export function removeNodeBinLink(root, log = () => {}) {
-  const link = path.join(root, 'node_modules', '.bin', 'node');
-  let stat;
+export function linkHostNode(root, bases, log = () => {}) {
+  const base = process.platform === 'linux' ? bases[process.arch] : undefined;
+  if (base === undefined) return false;
+  const binDir = path.join(root, 'node_modules', '.bin');
+  const link = path.join(binDir, 'node');
+  const target = path.relative(binDir, base.binary);
+  let current;
   try {
-    stat = lstatSync(link);
+    current = lstatSync(link).isSymbolicLink() ? readlinkSync(link) : '(not a link)';
   } catch {
-    return false;
+    current = undefined;
   }
-  const target = stat.isSymbolicLink() ? readlinkSync(link) : '';
-  if (!/node-base-linux-/.test(target)) return false;
-  unlinkSync(link);
-  log(`removed node_modules/.bin/node (-> ${target}); npm scripts keep the machine's node`);
+  if (current === target) return false;
+  mkdirSync(binDir, { recursive: true });
+  if (current !== undefined) unlinkSync(link);
+  symlinkSync(target, link);
+  log(`linked node_modules/.bin/node -> ${target}; npm scripts run on Node ${base.version}`);
   return true;
 }
 
@@ -235,12 +244,11 @@ function extractBinary(tarball, dir, binary, pin) {
 /**
  * Makes sure node_modules/node-base-linux-<arch>/bin/node exists at the pinned version for every
  * arch, that its SHA-256 is the one pinned in PINS_FILE (unless `verify` is false: only for
- * `--pin`), and that node_modules/.bin/node is gone.
+ * `--pin`), and that node_modules/.bin/node is the host's one.
  * @param {{ root: string, log?: (line: string) => void, verify?: boolean }} options
  * @returns {Promise<Record<string, NodeBase>>}
  */
 export async function ensureNodeBases({ root, log = () => {}, verify = true }) {
-  removeNodeBinLink(root, log);
   /** @type {Record<string, NodeBase>} */
   const bases = {};
   for (const arch of BASE_ARCHES) {
@@ -258,5 +266,6 @@ export async function ensureNodeBases({ root, log = () => {}, verify = true }) {
     bases[arch] = { arch, ...pin, dir, binary, source };
     if (verify) await verifyPinnedBinary(root, bases[arch]);
   }
+  linkHostNode(root, bases, log);
   return bases;
 }

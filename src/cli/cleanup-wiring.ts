@@ -5,12 +5,12 @@
  * KBOOT_ETCD_ENDPOINTS (comma-separated https URLs) overrides where etcd is reached.
  */
 
-import type { FsRoot } from '../adapters/fs/root.js';
-import type { KubectlRunner } from '../adapters/process/kubectl.js';
 import { UsageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { CleanupWiring } from '../domain/cleanup/ports.js';
 import { ADMIN_CONF_PATH } from '../domain/flows/paths.js';
+import type { InstanceFiles } from '../domain/ports/files.js';
+import type { KubectlRunner } from '../domain/ports/kubectl.js';
 import type { CommandContext } from './context.js';
 import type { InstanceServices } from './instance.js';
 
@@ -39,7 +39,7 @@ export function parseEtcdEndpoints(text: string | undefined): string[] | undefin
 export function wireCleanup(
   ctx: CommandContext,
   services: InstanceServices,
-  fs: FsRoot,
+  fs: InstanceFiles,
   logger: Logger,
   kubectl: KubectlRunner,
 ): CleanupWiring {

@@ -6,7 +6,9 @@
 
 import { type Command, Option } from 'commander';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.js';
+import { DEFAULT_CONFIG_PATH } from '../domain/config/defaults.js';
 import { type CommandContext, createContext, OUTPUT_FORMATS, type OutputFormat } from './context.js';
+import { COMMAND_DEFAULTS } from './defaults.js';
 
 export interface Runtime {
   signal: AbortSignal;
@@ -58,6 +60,20 @@ export function dryRunOption(): Option {
   );
 }
 
+export function configOption(): Option {
+  return new Option('--config <path>', 'node config file (resolved under --root)').default(
+    DEFAULT_CONFIG_PATH,
+  );
+}
+
+/**
+ * An option whose default the handler applies (`flag ?? default`, from COMMAND_DEFAULTS), because
+ * something may come before it (the node config, a value read at run time); the help shows it.
+ */
+export function defaultedOption(flags: string, description: string, value: string): Option {
+  return new Option(flags, `${description} (default: ${value})`);
+}
+
 export function globalOptions(): Option[] {
   return [
     new Option('--log-level <level>', 'log verbosity')
@@ -71,6 +87,10 @@ export function globalOptions(): Option[] {
       .env('KBOOT_ROOT')
       .default('/'),
     new Option('--region <region>', 'AWS region (default: AWS_REGION, else the instance region from IMDS)'),
-    new Option('--table <name>', 'DynamoDB table holding cluster state (default: kboot)').env('KBOOT_TABLE'),
+    defaultedOption(
+      '--table <name>',
+      'DynamoDB table holding cluster state',
+      COMMAND_DEFAULTS.kboot.table,
+    ).env('KBOOT_TABLE'),
   ];
 }

@@ -9,16 +9,18 @@
  */
 
 import { FsRoot } from '../adapters/fs/root.js';
-import { privateDnsName } from '../adapters/imds/readers.js';
 import { kubeadmRunner } from '../adapters/process/kubeadm.js';
 import { kubectlRunner } from '../adapters/process/kubectl.js';
 import { parseDurationMs } from '../core/duration.js';
+import { DEFAULT_CONFIG_PATH, NODE_CONFIG_TIMEOUT_DEFAULTS } from '../domain/config/defaults.js';
 import { boundsOf, type DurationField, durationLimits, envMs } from '../domain/config/durations.js';
-import { DEFAULT_CONFIG_PATH, type NodeConfig, parseNodeConfig } from '../domain/config/node-config.js';
+import { type NodeConfig, parseNodeConfig } from '../domain/config/node-config.js';
 import type { FlowDeps, FlowSettings } from '../domain/flows/deps.js';
+import { privateDnsName } from '../domain/ports/imds-readers.js';
 import { DEFAULT_LEASE_MS } from '../domain/state/lease.js';
 import { wireCleanup } from './cleanup-wiring.js';
 import type { CommandContext } from './context.js';
+import { COMMAND_DEFAULTS } from './defaults.js';
 import { type InstanceServices, instanceServices } from './instance.js';
 
 export interface FlowEdgeOptions {
@@ -57,13 +59,23 @@ export function flowSettings(
     waitTimeoutMs: duration(
       options.waitTimeout,
       config.timeouts?.waitForInit,
-      '30m',
+      COMMAND_DEFAULTS.boot.waitTimeout,
       options.waitTimeout === undefined ? 'timeouts.waitForInit' : '--wait-timeout',
     ),
     leaseMs: duration(undefined, config.timeouts?.lease, `${DEFAULT_LEASE_MS}ms`, 'timeouts.lease'),
-    kubeadmTimeoutMs: duration(undefined, config.timeouts?.kubeadm, '15m', 'timeouts.kubeadm'),
-    addonTimeoutMs: duration(undefined, config.timeouts?.addons, '2m', 'timeouts.addons'),
-    tokenTtlMs: parseDurationMs('24h'),
+    kubeadmTimeoutMs: duration(
+      undefined,
+      config.timeouts?.kubeadm,
+      NODE_CONFIG_TIMEOUT_DEFAULTS.kubeadm,
+      'timeouts.kubeadm',
+    ),
+    addonTimeoutMs: duration(
+      undefined,
+      config.timeouts?.addons,
+      NODE_CONFIG_TIMEOUT_DEFAULTS.addons,
+      'timeouts.addons',
+    ),
+    tokenTtlMs: parseDurationMs(COMMAND_DEFAULTS.rotate.tokenTtl),
     minMaterialLifeMs: parseDurationMs('2m'),
     pollMs: envMs(env, 'KBOOT_POLL_MS') ?? 3000,
   };

@@ -8,8 +8,9 @@ import { AwsClients } from '../adapters/aws/clients.js';
 import { describeInstanceTags } from '../adapters/aws/ec2-tags.js';
 import { createImds } from '../adapters/imds/create.js';
 import type { ImdsTuning } from '../adapters/imds/http-imds.js';
-import type { Imds } from '../adapters/imds/port.js';
+import { DEFAULT_TABLE } from '../domain/config/defaults.js';
 import { type Identity, resolveIdentity } from '../domain/identity/resolve.js';
+import type { Imds } from '../domain/ports/imds.js';
 import type { CommandContext } from './context.js';
 
 export interface InstanceServices {
@@ -60,7 +61,7 @@ export function instanceServices(ctx: CommandContext, imdsTuning: ImdsTuning = {
     },
     aws: async () => awsFor(ctx.region ?? (await services.identity()).instance.region),
     awsIn: awsFor,
-    table: async () => ctx.table ?? (await services.identity()).tableFromTag ?? 'kboot',
+    table: async () => ctx.table ?? (await services.identity()).tableFromTag ?? DEFAULT_TABLE,
     close: () => {
       for (const client of clients.values()) client.destroy();
     },

@@ -9,11 +9,23 @@ import {
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Moto } from './moto.js';
 
+const REGION_AND_CREDENTIALS = {
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'testing', secretAccessKey: 'testing', sessionToken: 'testing' },
+};
+
 export function clientConfig(moto: Moto) {
+  return { endpoint: moto.endpoint, ...REGION_AND_CREDENTIALS };
+}
+
+/**
+ * As clientConfig, for a client made before its moto has started (a `useMoto()` handle at the top
+ * of a file): the endpoint is read when a request is made.
+ */
+export function deferredClientConfig(moto: Moto) {
   return {
-    endpoint: moto.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing', sessionToken: 'testing' },
+    endpoint: async () => ({ url: new URL(moto.endpoint) }),
+    ...REGION_AND_CREDENTIALS,
   };
 }
 

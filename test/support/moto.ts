@@ -8,6 +8,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { after, before, beforeEach } from 'node:test';
 import { freePort, repoRoot } from './paths.js';
 
 export interface Moto {
@@ -91,7 +92,8 @@ export async function startMoto(options: { port?: number } = {}): Promise<Moto> 
       if (!response.ok) throw new Error(`moto reset failed: ${response.status}`);
     },
     stop: async () => {
-      if (child.exitCode !== null) return;
+      // Stopped already (a SIGTERM leaves exitCode null and sets signalCode).
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
@@ -107,4 +109,47 @@ export async function startMoto(options: { port?: number } = {}): Promise<Moto> 
       AWS_EC2_METADATA_DISABLED: 'false',
     }),
   };
+}
+
+export interface UseMotoOptions {
+  /** Run before each test, after the reset (e.g. create the state table). */
+  eachTest?: (moto: Moto) => Promise<unknown> | unknown;
+}
+
+/**
+ * The moto of the tests of this file (or of the describe block that calls it): started before
+ * them, reset before each (then `eachTest`), stopped after them. The handle it returns reads the
+ * running server, so it can be passed around from the first hook on; outside of one it throws.
+ * At the top level of a file, node:test runs the `before` hooks at once, not one after the other:
+ * set up what needs the server in `beforeEach`, in a test, or with a client made from
+ * `deferredClientConfig` (aws.ts), not in another top-level `before`.
+ */
+export function useMoto(options: UseMotoOptions = {}): Moto {
+  let started: Moto | undefined;
+  const current = (): Moto => {
+    if (started === undefined) throw new Error('moto is used before its before() hook started it');
+    return started;
+  };
+  const handle: Moto = {
+    get endpoint() {
+      return current().endpoint;
+    },
+    get port() {
+      return current().port;
+    },
+    reset: () => current().reset(),
+    stop: () => current().stop(),
+    awsEnv: () => current().awsEnv(),
+  };
+  before(async () => {
+    started = await startMoto();
+  });
+  after(async () => {
+    await started?.stop();
+  });
+  beforeEach(async () => {
+    await current().reset();
+    await options.eachTest?.(handle);
+  });
+  return handle;
 }

@@ -5,6 +5,7 @@
 
 import {
   CreateTableCommand,
+  type CreateTableCommandInput,
   DescribeTableCommand,
   type DynamoDBClient,
   type TableStatus,
@@ -13,6 +14,27 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import { AwsUnavailableError } from '../../core/errors.js';
 import { PK, rethrowDynamo, SK } from './dynamodb-items.js';
 import { awsErrorName } from './errors.js';
+
+/**
+ * The kboot table's schema, the one place it is written: keys pk (hash) and sk (range), strings;
+ * on-demand billing; no TTL. Both this file and `kboot cluster create` create it from this.
+ */
+export const TABLE_SCHEMA: Required<
+  Pick<CreateTableCommandInput, 'BillingMode' | 'KeySchema' | 'AttributeDefinitions'>
+> = {
+  BillingMode: 'PAY_PER_REQUEST',
+  KeySchema: [
+    { AttributeName: PK, KeyType: 'HASH' },
+    { AttributeName: SK, KeyType: 'RANGE' },
+  ],
+  AttributeDefinitions: [
+    { AttributeName: PK, AttributeType: 'S' },
+    { AttributeName: SK, AttributeType: 'S' },
+  ],
+};
+
+/** The tag that marks a table as made by kboot. */
+export const MANAGED_TABLE_TAG = { Key: 'kboot.io/managed', Value: 'true' } as const;
 
 export interface EnsureTableOptions {
   clock?: Clock;
@@ -58,16 +80,8 @@ export async function ensureTable(
       await dynamodb.send(
         new CreateTableCommand({
           TableName: tableName,
-          BillingMode: 'PAY_PER_REQUEST',
-          KeySchema: [
-            { AttributeName: PK, KeyType: 'HASH' },
-            { AttributeName: SK, KeyType: 'RANGE' },
-          ],
-          AttributeDefinitions: [
-            { AttributeName: PK, AttributeType: 'S' },
-            { AttributeName: SK, AttributeType: 'S' },
-          ],
-          Tags: [{ Key: 'kboot.io/managed', Value: 'true' }],
+          ...TABLE_SCHEMA,
+          Tags: [{ ...MANAGED_TABLE_TAG }],
         }),
         { abortSignal: options.signal },
       );

@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { ClusterTimeoutError, IncompatibleError, StateConflictError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import type { FsRoot } from '../fs/root.js';
+import type { InstanceFiles } from '../../domain/ports/files.js';
 import { type BackoffPolicy, backoffDelayMs } from '../imds/backoff.js';
 
 /** Where kubeadm writes what the API server uses to reach etcd (under the filesystem root). */
@@ -64,7 +64,7 @@ export function parseJson(text: string): unknown {
 }
 
 /** Reads the CA and client certificate kubeadm wrote; a missing file is a clear error. */
-export async function readEtcdTls(fs: FsRoot, files = ETCD_CLIENT_FILES): Promise<EtcdTls> {
+export async function readEtcdTls(fs: InstanceFiles, files = ETCD_CLIENT_FILES): Promise<EtcdTls> {
   const read = async (file: string): Promise<Buffer> => {
     try {
       return await readFile(fs.resolve(file));

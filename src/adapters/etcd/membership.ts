@@ -10,7 +10,7 @@ import { StateConflictError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { EtcdProbe, MemberProbe } from '../../domain/cleanup/ports.js';
 import type { EtcdMember, EtcdMembership } from '../../domain/etcd/members.js';
-import type { FsRoot } from '../fs/root.js';
+import type { InstanceFiles } from '../../domain/ports/files.js';
 import { DEFAULT_BACKOFF } from '../imds/backoff.js';
 import {
   callGateway,
@@ -44,7 +44,7 @@ const statusShape = z.object({
 });
 
 export interface EtcdClientOptions {
-  fs: FsRoot;
+  fs: InstanceFiles;
   logger: Logger;
   endpoints: readonly string[];
   sleepMs(ms: number, signal?: AbortSignal): Promise<void>;

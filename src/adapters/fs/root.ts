@@ -7,8 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { InstanceFiles } from '../../domain/ports/files.js';
 
-export class FsRoot {
+export class FsRoot implements InstanceFiles {
   readonly root: string;
   constructor(root: string) {
     this.root = path.resolve(root);

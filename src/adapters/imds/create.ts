@@ -7,8 +7,8 @@
 import type { Clock } from '../../core/clock.js';
 import { ConfigError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { Imds } from '../../domain/ports/imds.js';
 import { HttpImds, type ImdsTuning } from './http-imds.js';
-import type { Imds } from './port.js';
 import { imdsDisabledError, imdsEndpointFromEnv } from './settings.js';
 
 export interface CreateImdsOptions extends ImdsTuning {

@@ -5,7 +5,7 @@
  */
 
 import { InternalError } from '../../core/errors.js';
-import type { Imds } from './port.js';
+import type { Imds } from '../../domain/ports/imds.js';
 
 export interface FakeImds extends Imds {
   readonly calls: { method: keyof Imds; args: unknown[] }[];

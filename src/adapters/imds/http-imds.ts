@@ -38,10 +38,10 @@ import {
   type KbootError,
 } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { Imds, InstanceIdentity, InstanceTags, InstanceTagsOptions } from '../../domain/ports/imds.js';
 import { type BackoffPolicy, backoffDelayMs, DEFAULT_BACKOFF } from './backoff.js';
 import { httpRequest } from './http-request.js';
 import { IDENTITY_DOCUMENT_PATH, parseIdentityDocument } from './identity-document.js';
-import type { Imds, InstanceIdentity, InstanceTags, InstanceTagsOptions } from './port.js';
 
 export const TOKEN_PATH = '/latest/api/token';
 export const METADATA_PREFIX = '/latest/meta-data/';

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { KubectlError, StateConflictError } from '../../core/errors.js';
 import type { NodeObject, NodeObjects } from '../../domain/cleanup/ports.js';
-import type { KubectlRunner } from '../process/kubectl.js';
+import type { KubectlRunner } from '../../domain/ports/kubectl.js';
 
 const nodeListShape = z.object({
   items: z.array(

@@ -8,11 +8,8 @@ import { execa } from 'execa';
 import { KubeadmError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { redactText } from '../../core/secrets.js';
+import type { KubeadmRunner } from '../../domain/ports/kubeadm.js';
 import { childEnvironment } from './child-env.js';
-
-export interface KubeadmRunner {
-  run(args: readonly string[], options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<string>;
-}
 
 export interface KubeadmRunnerSettings {
   /** The kubeadm executable (KBOOT_KUBEADM, else `kubeadm` on PATH). */

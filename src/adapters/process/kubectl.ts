@@ -11,25 +11,8 @@ import { execa } from 'execa';
 import { InternalError, KubectlError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { redactText } from '../../core/secrets.js';
+import type { KubectlRunner } from '../../domain/ports/kubectl.js';
 import { childEnvironment } from './child-env.js';
-
-export interface KubectlRunOptions {
-  /** The kubeconfig kubectl uses (an absolute path on this machine, 0600). */
-  kubeconfigPath: string;
-  /** Fed to kubectl's stdin (`apply -f -`); never logged. */
-  stdin?: string;
-  timeoutMs: number;
-  signal?: AbortSignal;
-}
-
-export interface KubectlResult {
-  stdout: string;
-  stderr: string;
-}
-
-export interface KubectlRunner {
-  run(args: readonly string[], options: KubectlRunOptions): Promise<KubectlResult>;
-}
 
 export interface KubectlRunnerSettings {
   /** The kubectl executable (KBOOT_KUBECTL, else `kubectl` on PATH). */

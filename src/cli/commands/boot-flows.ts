@@ -1,19 +1,24 @@
-import { type Command, Option } from 'commander';
-import { dryRunOption, lazyAction, outputOption, type Runtime } from '../define.js';
+import type { Command } from 'commander';
+import { COMMAND_DEFAULTS } from '../defaults.js';
+import {
+  configOption,
+  defaultedOption,
+  dryRunOption,
+  lazyAction,
+  outputOption,
+  type Runtime,
+} from '../define.js';
 
 function flowOptions(command: Command): Command {
   return command
     .addOption(
-      new Option(
+      defaultedOption(
         '--wait-timeout <duration>',
-        'how long to wait for the cluster to be initialized (default: 30m)',
+        'how long to wait for the cluster to be initialized',
+        COMMAND_DEFAULTS.boot.waitTimeout,
       ),
     )
-    .addOption(
-      new Option('--config <path>', 'node config file (resolved under --root)').default(
-        '/etc/kboot/config.yaml',
-      ),
-    )
+    .addOption(configOption())
     .addOption(dryRunOption())
     .addOption(outputOption());
 }

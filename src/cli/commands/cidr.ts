@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { COMMAND_DEFAULTS } from '../defaults.js';
 import { lazyAction, outputOption, type Runtime } from '../define.js';
 
 export function registerCidr(program: Command, runtime: Runtime): void {
@@ -7,7 +8,9 @@ export function registerCidr(program: Command, runtime: Runtime): void {
     .command('plan')
     .description('carve per-AZ subnets from a VPC CIDR and pick pod and service ranges')
     .addOption(new Option('--vpc-cidr <cidr>', 'the VPC range').makeOptionMandatory())
-    .addOption(new Option('--azs <n>', 'number of availability zones').default('3'))
+    .addOption(
+      new Option('--azs <n>', 'number of availability zones').default(COMMAND_DEFAULTS['cidr plan'].azs),
+    )
     .addOption(new Option('--pod-cidr <cidr>', 'pod range (default: chosen outside the VPC)'))
     .addOption(new Option('--service-cidr <cidr>', 'service range (default: chosen outside the VPC)'))
     .addOption(new Option('--pods-in-vpc', 'pods deliberately share the VPC range (AWS VPC CNI style)'))

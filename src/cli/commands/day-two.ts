@@ -1,36 +1,50 @@
 import { type Command, Option } from 'commander';
-import { dryRunOption, lazyAction, outputOption, type Runtime } from '../define.js';
+import { COMMAND_DEFAULTS } from '../defaults.js';
+import {
+  configOption,
+  defaultedOption,
+  dryRunOption,
+  lazyAction,
+  outputOption,
+  type Runtime,
+} from '../define.js';
+
+const ROTATE = COMMAND_DEFAULTS.rotate;
+const LEAVE = COMMAND_DEFAULTS.leave;
 
 export function registerDayTwo(program: Command, runtime: Runtime): void {
   program
     .command('rotate')
     .description('renew join material in Secrets Manager before it lapses (run on control-plane instances)')
     .addOption(
-      new Option(
+      defaultedOption(
         '--renew-before <duration>',
-        'create a new bootstrap token when the published one has less life left than this (default: 8h)',
+        'create a new bootstrap token when the published one has less life left than this',
+        ROTATE.renewBefore,
       ),
     )
     .addOption(
-      new Option('--token-ttl <duration>', 'lifetime of a new bootstrap token, never 0 (default: 24h)'),
+      defaultedOption(
+        '--token-ttl <duration>',
+        'lifetime of a new bootstrap token, never 0',
+        ROTATE.tokenTtl,
+      ),
     )
     .addOption(
-      new Option(
+      defaultedOption(
         '--certificate-key-renew-before <duration>',
-        're-upload the control-plane certificates under a new key when the published key (2h life) has less left than this (default: 30m)',
+        're-upload the control-plane certificates under a new key when the published key (2h life) has less left than this',
+        ROTATE.certificateKeyRenewBefore,
       ),
     )
     .addOption(
-      new Option(
+      defaultedOption(
         '--wait-timeout <duration>',
-        'how long to wait for a joining master before replacing the certificate key (default: 15m)',
+        'how long to wait for a joining master before replacing the certificate key',
+        ROTATE.waitTimeout,
       ),
     )
-    .addOption(
-      new Option('--config <path>', 'node config file (resolved under --root)').default(
-        '/etc/kboot/config.yaml',
-      ),
-    )
+    .addOption(configOption())
     .addOption(dryRunOption())
     .addOption(outputOption())
     .action(lazyAction(runtime, async () => (await import('../handlers/rotate.js')).rotateCommand));
@@ -41,16 +55,13 @@ export function registerDayTwo(program: Command, runtime: Runtime): void {
       'remove the etcd members and Node objects of instances that are terminated or gone (run on a control-plane member)',
     )
     .addOption(
-      new Option(
+      defaultedOption(
         '--wait-timeout <duration>',
-        'how long to wait for a joining master to release the control-plane-join lease (default: 5m)',
+        'how long to wait for a joining master to release the control-plane-join lease',
+        COMMAND_DEFAULTS.cleanup.waitTimeout,
       ),
     )
-    .addOption(
-      new Option('--config <path>', 'node config file (resolved under --root)').default(
-        '/etc/kboot/config.yaml',
-      ),
-    )
+    .addOption(configOption())
     .addOption(dryRunOption())
     .addOption(outputOption())
     .action(lazyAction(runtime, async () => (await import('../handlers/cleanup.js')).cleanupCommand));
@@ -59,15 +70,17 @@ export function registerDayTwo(program: Command, runtime: Runtime): void {
     .command('leave')
     .description('drain this node, leave etcd, reset and complete the Auto Scaling lifecycle action')
     .addOption(
-      new Option(
+      defaultedOption(
         '--drain-timeout <duration>',
-        'deadline for draining the node; then kboot logs what is left and goes on (default: 5m)',
+        'deadline for draining the node; then kboot logs what is left and goes on',
+        LEAVE.drainTimeout,
       ),
     )
     .addOption(
-      new Option(
+      defaultedOption(
         '--lifecycle-hook <name>',
-        'the Auto Scaling termination lifecycle hook to complete (default: kboot-leave)',
+        'the Auto Scaling termination lifecycle hook to complete',
+        LEAVE.lifecycleHook,
       ),
     )
     .addOption(
@@ -88,18 +101,16 @@ export function registerDayTwo(program: Command, runtime: Runtime): void {
         'wait until IMDS shows the instance is being terminated (Auto Scaling Terminated, spot terminate), then leave',
       ),
     )
-    .addOption(new Option('--poll-interval <duration>', 'how often --watch reads IMDS (default: 5s)'))
+    .addOption(
+      defaultedOption('--poll-interval <duration>', 'how often --watch reads IMDS', LEAVE.pollInterval),
+    )
     .addOption(
       new Option(
         '--only-if-terminating',
         'leave only when IMDS shows the instance is being terminated (the shutdown unit: a reboot stays)',
       ),
     )
-    .addOption(
-      new Option('--config <path>', 'node config file (resolved under --root)').default(
-        '/etc/kboot/config.yaml',
-      ),
-    )
+    .addOption(configOption())
     .addOption(dryRunOption())
     .addOption(outputOption())
     .action(lazyAction(runtime, async () => (await import('../handlers/leave.js')).leaveCommand));

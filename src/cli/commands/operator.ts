@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { IAM_ROLES } from '../../domain/iam/roles.js';
-import { dryRunOption, lazyAction, outputOption, type Runtime } from '../define.js';
+import { COMMAND_DEFAULTS } from '../defaults.js';
+import { configOption, dryRunOption, lazyAction, outputOption, type Runtime } from '../define.js';
 
 export function registerOperatorTools(program: Command, runtime: Runtime): void {
   program
@@ -34,7 +35,7 @@ export function registerOperatorTools(program: Command, runtime: Runtime): void 
     if (name !== 'plan') {
       sub.addOption(
         new Option('--parallelism <n>', 'resources worked on at once (like terraform -parallelism)').default(
-          '4',
+          COMMAND_DEFAULTS[`cluster ${name}`].parallelism,
         ),
       );
     }
@@ -89,11 +90,7 @@ export function registerOperatorTools(program: Command, runtime: Runtime): void 
   config
     .command('check')
     .description('validate the node config file without side effects')
-    .addOption(
-      new Option('--config <path>', 'node config file (resolved under --root)').default(
-        '/etc/kboot/config.yaml',
-      ),
-    )
+    .addOption(configOption())
     .addOption(outputOption())
     .action(lazyAction(runtime, async () => (await import('../handlers/config-check.js')).configCheck));
 }

@@ -9,18 +9,16 @@ import { parseDurationMs } from '../../core/duration.js';
 import { requireQuorum } from '../../domain/cleanup/run.js';
 import { boundsOf } from '../../domain/config/durations.js';
 import type { CommandContext } from '../context.js';
+import { COMMAND_DEFAULTS } from '../defaults.js';
 import { type FlowEdgeOptions, flowSettings, loadNodeConfig, wireFlowDeps } from '../flow-deps.js';
 import { runFlowCommand, runSettings, UNDO_BUDGET_MS } from '../run-flow.js';
 
 export type CleanupCommandOptions = Pick<FlowEdgeOptions, 'config' | 'dryRun' | 'waitTimeout'>;
 
-/** How long to wait for a joining master to release the control-plane-join lease. */
-const DEFAULT_WAIT = '5m';
-
 export async function cleanupCommand(options: CleanupCommandOptions, ctx: CommandContext): Promise<void> {
   const loaded = await loadNodeConfig(ctx, options.config);
   const waitMs = parseDurationMs(
-    options.waitTimeout ?? DEFAULT_WAIT,
+    options.waitTimeout ?? COMMAND_DEFAULTS.cleanup.waitTimeout,
     '--wait-timeout',
     boundsOf('--wait-timeout'),
   );

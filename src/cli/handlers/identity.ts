@@ -1,3 +1,4 @@
+import { DEFAULT_TABLE } from '../../domain/config/defaults.js';
 import type { CommandContext } from '../context.js';
 import { instanceServices } from '../instance.js';
 
@@ -13,7 +14,7 @@ export async function identity(_options: unknown, ctx: CommandContext): Promise<
       region: found.instance.region,
       availabilityZone: found.instance.availabilityZone,
       privateIpv4: found.instance.privateIpv4,
-      table: ctx.table ?? found.tableFromTag ?? 'kboot',
+      table: ctx.table ?? found.tableFromTag ?? DEFAULT_TABLE,
       tagsSource: found.tagsSource,
     };
     if (ctx.output.format === 'json') ctx.output.json(facts);

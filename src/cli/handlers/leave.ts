@@ -8,11 +8,11 @@
 
 import { parseDurationMs } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
-import { LEAVE_LIFECYCLE_HOOK } from '../../domain/cluster/lifecycle-hook.js';
 import { boundsOf } from '../../domain/config/durations.js';
 import type { LeaveDeps, LeaveOptions } from '../../domain/flows/leave.js';
 import { terminationSignal, waitForTermination } from '../../domain/leave/watch.js';
 import type { CommandContext } from '../context.js';
+import { COMMAND_DEFAULTS } from '../defaults.js';
 import { type FlowEdgeOptions, flowSettings, loadNodeConfig, wireFlowDeps } from '../flow-deps.js';
 import { runFlowCommand, runSettings, UNDO_BUDGET_MS } from '../run-flow.js';
 
@@ -30,10 +30,10 @@ const HOOK_NAME = /^[A-Za-z0-9\-_/]{1,255}$/;
 const ACTION_TOKEN = /^[0-9a-fA-F-]{36}$/;
 
 export function leaveOptionsFrom(options: LeaveCommandOptions): LeaveOptions & { pollMs: number } {
-  const hookName = options.lifecycleHook ?? LEAVE_LIFECYCLE_HOOK.name;
+  const hookName = options.lifecycleHook ?? COMMAND_DEFAULTS.leave.lifecycleHook;
   if (!HOOK_NAME.test(hookName)) {
     throw new UsageError(`invalid --lifecycle-hook "${hookName}"`, {
-      hint: 'give the name of the Auto Scaling lifecycle hook (letters, digits, - _ /), default kboot-leave',
+      hint: `give the name of the Auto Scaling lifecycle hook (letters, digits, - _ /), default ${COMMAND_DEFAULTS.leave.lifecycleHook}`,
     });
   }
   const token = options.lifecycleActionToken;
@@ -51,7 +51,7 @@ export function leaveOptionsFrom(options: LeaveCommandOptions): LeaveOptions & {
     });
   }
   const drainTimeoutMs = parseDurationMs(
-    options.drainTimeout ?? '5m',
+    options.drainTimeout ?? COMMAND_DEFAULTS.leave.drainTimeout,
     '--drain-timeout',
     boundsOf('--drain-timeout'),
   );
@@ -60,7 +60,7 @@ export function leaveOptionsFrom(options: LeaveCommandOptions): LeaveOptions & {
       ? undefined
       : parseDurationMs(options.heartbeatInterval, '--heartbeat-interval', boundsOf('--heartbeat-interval'));
   const pollMs = parseDurationMs(
-    options.pollInterval ?? '5s',
+    options.pollInterval ?? COMMAND_DEFAULTS.leave.pollInterval,
     '--poll-interval',
     boundsOf('--poll-interval'),
   );

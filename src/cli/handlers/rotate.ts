@@ -12,6 +12,7 @@ import {
   DEFAULT_TOKEN_TTL_MS,
 } from '../../domain/flows/rotate-plan.js';
 import type { CommandContext } from '../context.js';
+import { COMMAND_DEFAULTS } from '../defaults.js';
 import { type FlowEdgeOptions, flowSettings, loadNodeConfig, wireFlowDeps } from '../flow-deps.js';
 import { runFlowCommand, runSettings, UNDO_BUDGET_MS } from '../run-flow.js';
 
@@ -20,9 +21,6 @@ export interface RotateCommandOptions extends FlowEdgeOptions {
   tokenTtl?: string;
   certificateKeyRenewBefore?: string;
 }
-
-/** How long rotate waits for a joining master to finish before giving up on the certificate key. */
-const DEFAULT_JOIN_WAIT = '15m';
 
 export function rotateOptionsFrom(options: RotateCommandOptions): RotateOptions {
   const duration = (flag: string | undefined, defaultMs: number, what: DurationField): number =>
@@ -36,7 +34,7 @@ export function rotateOptionsFrom(options: RotateCommandOptions): RotateOptions 
       '--certificate-key-renew-before',
     ),
     joinWaitMs: parseDurationMs(
-      options.waitTimeout ?? DEFAULT_JOIN_WAIT,
+      options.waitTimeout ?? COMMAND_DEFAULTS.rotate.waitTimeout,
       '--wait-timeout',
       boundsOf('--wait-timeout'),
     ),

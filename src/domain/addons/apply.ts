@@ -5,19 +5,19 @@
  * again changes nothing. The first failure stops the rest and names the addon and its file.
  */
 
-import type { FsRoot } from '../../adapters/fs/root.js';
-import type { KubectlRunner } from '../../adapters/process/kubectl.js';
 import type { Clock } from '../../core/clock.js';
 import { formatDurationMs } from '../../core/duration.js';
 import { KubectlError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { InstanceFiles } from '../ports/files.js';
+import type { KubectlRunner } from '../ports/kubectl.js';
 import type { Addon } from './plan.js';
 
 export const APPLY_ARGS = ['apply', '--server-side', '--field-manager=kboot', '-f', '-'] as const;
 
 export interface ApplyAddonsDeps {
   kubectl: KubectlRunner;
-  fs: FsRoot;
+  fs: InstanceFiles;
   logger: Logger;
   clock: Clock;
   /** The admin kubeconfig, as a path on the instance (resolved under the root). */

@@ -5,7 +5,7 @@
  * or through another, on the DynamoDB table: its record is written there the moment it exists.
  *
  * The property shapes of the state, key, secret and IAM kinds are defined here, those of the
- * network and compute kinds in compute.ts: the providers in src/adapters/aws/cluster/ read them.
+ * network and compute kinds in compute.ts: the AWS adapters' cluster providers read them.
  */
 
 import { clusterAddonsFromConfig } from '../addons/settings.js';

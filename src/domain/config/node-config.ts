@@ -14,7 +14,7 @@ import { RECORD_FIELD_SCHEMAS } from '../state/cluster-record.js';
 import { boundsOf, DEFAULT_DURATION_LIMITS, type DurationField, type DurationLimits } from './durations.js';
 import { yamlData } from './yaml.js';
 
-export const DEFAULT_CONFIG_PATH = '/etc/kboot/config.yaml';
+export { DEFAULT_CONFIG_PATH } from './defaults.js';
 
 /** A duration field: the syntax, then the field's bounds (config/durations.ts), named in the message. */
 function duration(field: DurationField, limits: DurationLimits) {

@@ -410,7 +410,7 @@ const addonsStep: BootstrapStep = {
         logger: deps.logger,
         clock: deps.clock,
         kubeconfigPath: ADMIN_CONF_PATH,
-        timeoutMs: deps.settings.addonTimeoutMs ?? 2 * 60_000,
+        timeoutMs: deps.settings.addonTimeoutMs,
         signal,
         onAddon: (addon) => state.set({ applyingAddon: `addon ${addon.name}` }),
       },

@@ -3,9 +3,6 @@
  * (IMDS, DynamoDB, Secrets Manager, execa, the filesystem root); tests can pass fakes.
  */
 
-import type { FsRoot } from '../../adapters/fs/root.js';
-import type { KubeadmRunner } from '../../adapters/process/kubeadm.js';
-import type { KubectlRunner } from '../../adapters/process/kubectl.js';
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { CleanupWiring } from '../cleanup/ports.js';
@@ -13,6 +10,9 @@ import type { NodeConfig } from '../config/node-config.js';
 import type { Identity } from '../identity/resolve.js';
 import type { OidcPublisher } from '../irsa/publisher.js';
 import type { JoinMaterialStore } from '../join/store.js';
+import type { InstanceFiles } from '../ports/files.js';
+import type { KubeadmRunner } from '../ports/kubeadm.js';
+import type { KubectlRunner } from '../ports/kubectl.js';
 import type { ClusterRecordReader, ClusterRecordWriter, MemberRegistry } from '../state/cluster-store.js';
 import type { LeaseLock, LockName } from '../state/lease.js';
 
@@ -35,14 +35,14 @@ export interface FlowSettings {
   minMaterialLifeMs: number;
   /** Base interval between polls while waiting. */
   pollMs: number;
-  /** How long one addon's kubectl apply may take (default 2 minutes). */
-  addonTimeoutMs?: number;
+  /** How long one addon's kubectl apply may take (timeouts.addons). */
+  addonTimeoutMs: number;
 }
 
 export interface FlowDeps {
   logger: Logger;
   clock: Clock;
-  fs: FsRoot;
+  fs: InstanceFiles;
   config: NodeConfig;
   settings: FlowSettings;
   identity(): Promise<Identity>;

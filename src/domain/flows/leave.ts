@@ -16,7 +16,6 @@
  * heartbeats stop and the worker's credential is removed as the flow unwinds.
  */
 
-import type { KubectlRunner } from '../../adapters/process/kubectl.js';
 import { formatDurationMs } from '../../core/duration.js';
 import { KubectlError, StateConflictError } from '../../core/errors.js';
 import type { EtcdMember, EtcdMembership } from '../etcd/members.js';
@@ -26,6 +25,7 @@ import { planSelfRemoval } from '../leave/etcd-self-removal.js';
 import { type Heartbeat, heartbeatIntervalMs, startHeartbeat } from '../leave/heartbeat.js';
 import type { LifecycleActionRef, LifecycleActions } from '../leave/lifecycle.js';
 import type { NodeLeaveStore } from '../leave/node-leave-store.js';
+import type { KubectlRunner } from '../ports/kubectl.js';
 import type { MemberRemover } from '../state/cluster-store.js';
 import type { FlowState } from '../steps/state.js';
 import type { Flow, Step } from '../steps/step.js';

@@ -7,9 +7,9 @@
  */
 
 import { z } from 'zod';
-import type { FsRoot } from '../../adapters/fs/root.js';
 import { IncompatibleError } from '../../core/errors.js';
 import type { Role } from '../identity/tags.js';
+import type { InstanceFiles } from '../ports/files.js';
 import { KUBELET_CONF_PATH, MEMBERSHIP_PATH } from './paths.js';
 
 const membershipShape = z.object({
@@ -26,7 +26,7 @@ export type MembershipState =
   | { state: 'partial' }
   | { state: 'none' };
 
-export async function readMembership(fs: FsRoot, cluster: string): Promise<MembershipState> {
+export async function readMembership(fs: InstanceFiles, cluster: string): Promise<MembershipState> {
   const [text, kubeletConf] = await Promise.all([fs.readText(MEMBERSHIP_PATH), fs.exists(KUBELET_CONF_PATH)]);
   if (!kubeletConf) return { state: 'none' };
   if (text === undefined) return { state: 'partial' };
@@ -47,7 +47,7 @@ export async function readMembership(fs: FsRoot, cluster: string): Promise<Membe
   return { state: 'member', membership };
 }
 
-export async function writeMembership(fs: FsRoot, membership: Membership): Promise<void> {
+export async function writeMembership(fs: InstanceFiles, membership: Membership): Promise<void> {
   await fs.writePrivateFile(MEMBERSHIP_PATH, `${JSON.stringify(membership, null, 2)}\n`);
 }
 

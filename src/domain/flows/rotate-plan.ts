@@ -10,17 +10,20 @@
  *  - expired tokens kboot created (description starting with "kboot:") are deleted, by id.
  */
 
-import { formatDurationMs } from '../../core/duration.js';
+import { formatDurationMs, parseDurationMs } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
+import { ROTATE_DEFAULTS } from '../config/defaults.js';
 import type { ListedToken } from '../kubeadm/token-list.js';
 import { UPLOADED_CERTS_LIFETIME_MS } from './bootstrap-master.js';
 
 /** Every bootstrap token kboot creates has a description starting with this. */
 export const KBOOT_TOKEN_DESCRIPTION_PREFIX = 'kboot:';
 
-export const DEFAULT_TOKEN_TTL_MS = 24 * 3_600_000;
-export const DEFAULT_TOKEN_RENEW_BEFORE_MS = 8 * 3_600_000;
-export const DEFAULT_CERTIFICATE_KEY_RENEW_BEFORE_MS = 30 * 60_000;
+export const DEFAULT_TOKEN_TTL_MS = parseDurationMs(ROTATE_DEFAULTS.tokenTtl);
+export const DEFAULT_TOKEN_RENEW_BEFORE_MS = parseDurationMs(ROTATE_DEFAULTS.renewBefore);
+export const DEFAULT_CERTIFICATE_KEY_RENEW_BEFORE_MS = parseDurationMs(
+  ROTATE_DEFAULTS.certificateKeyRenewBefore,
+);
 
 export interface RotatePolicy {
   /** Lifetime of a new bootstrap token (`--token-ttl`); finite and positive. */
@@ -60,13 +63,17 @@ export function checkRotatePolicy(policy: RotatePolicy): void {
   if (policy.tokenRenewBeforeMs >= policy.tokenTtlMs) {
     throw new UsageError(
       `--renew-before (${formatDurationMs(policy.tokenRenewBeforeMs)}) must be shorter than --token-ttl (${formatDurationMs(policy.tokenTtlMs)})`,
-      { hint: 'otherwise every run creates a new token; the defaults are --token-ttl 24h --renew-before 8h' },
+      {
+        hint: `otherwise every run creates a new token; the defaults are --token-ttl ${ROTATE_DEFAULTS.tokenTtl} --renew-before ${ROTATE_DEFAULTS.renewBefore}`,
+      },
     );
   }
   if (policy.certificateKeyRenewBeforeMs >= UPLOADED_CERTS_LIFETIME_MS) {
     throw new UsageError(
       `--certificate-key-renew-before (${formatDurationMs(policy.certificateKeyRenewBeforeMs)}) must be shorter than the ${formatDurationMs(UPLOADED_CERTS_LIFETIME_MS)} kubeadm keeps uploaded certificates`,
-      { hint: 'use the default 30m, and run kboot rotate more often than that (every 15 minutes)' },
+      {
+        hint: `use the default ${ROTATE_DEFAULTS.certificateKeyRenewBefore}, and run kboot rotate more often than that (every 15 minutes)`,
+      },
     );
   }
 }

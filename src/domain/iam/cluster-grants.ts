@@ -17,7 +17,6 @@
  */
 
 import { elbNamePrefix } from '../cluster/compute.js';
-import type { PolicyCondition } from './policy.js';
 import type { PolicyScope, SecretKind } from './scope.js';
 
 export type ClusterCommand = 'cluster-plan' | 'cluster-create' | 'cluster-destroy';
@@ -118,6 +117,9 @@ export type ClusterIamAction =
 
 /** ARNs of the cluster's own resources of a kind, from the policy scope (every cluster's when unscoped). */
 export type ArnsOf = (scope: PolicyScope) => string[];
+
+/** A statement's Condition block: operator → context key → value(s). */
+export type PolicyCondition = Record<string, Record<string, string | string[]>>;
 
 /** A statement's condition from the scope (tag conditions: policy.ts renders the operators). */
 export type ConditionOf = (scope: PolicyScope) => PolicyCondition;

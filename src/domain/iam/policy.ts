@@ -5,6 +5,7 @@
 
 import { UsageError } from '../../core/errors.js';
 import { type CloudControllerAction, cloudControllerStatement } from './cloud-controller.js';
+import type { PolicyCondition } from './cluster-grants.js';
 import { type Grant, grantsOf, type IamAction } from './permissions.js';
 import type { IamRole } from './roles.js';
 import {
@@ -24,7 +25,7 @@ import {
 export const POLICY_VERSION = '2012-10-17';
 
 /** Condition operator → condition key → value(s). */
-export type PolicyCondition = Record<string, Record<string, string | string[]>>;
+export type { PolicyCondition };
 
 export interface PolicyStatement {
   Sid: string;

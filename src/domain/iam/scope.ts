@@ -6,6 +6,7 @@
  */
 
 import { UsageError } from '../../core/errors.js';
+import { DEFAULT_TABLE } from '../config/defaults.js';
 import { validateClusterName } from '../identity/tags.js';
 import { IRSA_BUCKET_PATTERN } from '../irsa/issuer.js';
 import {
@@ -17,8 +18,9 @@ import {
 
 /** Matches anything in an ARN segment or condition value. */
 export const ANY = '*';
-export const DEFAULT_TABLE = 'kboot';
-/** The partition key prefix of a cluster's items (`cluster#<name>`, see adapters/aws/dynamodb-items.ts). */
+/** Re-exported for the modules that scope policies and clusters by table. */
+export { DEFAULT_TABLE };
+/** The partition key prefix of a cluster's items (`cluster#<name>`, as the AWS adapters' dynamodb-items.ts writes it). */
 export const CLUSTER_LEADING_KEY_PREFIX = 'cluster#';
 /** Secrets Manager appends `-` and six random characters to a secret's name in its ARN. */
 export const SECRET_ARN_SUFFIX = '-??????';

@@ -9,8 +9,8 @@
  * The private DNS name (the node name) is read later, only by flows that render kubeadm config.
  */
 
-import type { Imds, InstanceIdentity } from '../../adapters/imds/port.js';
 import type { Logger } from '../../core/logger.js';
+import type { Imds, InstanceIdentity } from '../ports/imds.js';
 import { clusterNameFromTags, type Role, roleFromTags, tableFromTags, tagKeysToRead } from './tags.js';
 
 export interface Identity {

@@ -6,7 +6,7 @@
  * SHA-256 of the key's DER SubjectPublicKeyInfo — so a verifier finds the key by that id. Pure.
  */
 
-import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { KubeadmError } from '../../core/errors.js';
 import { issuerObjectUrl, OIDC_DISCOVERY_KEY, OIDC_JWKS_KEY } from './issuer.js';
 
@@ -96,7 +96,7 @@ function parsePublicKey(pem: string, source: string): KeyObject {
 export function jwkFromPublicKeyPem(pem: string, source: string): Jwk {
   const key = parsePublicKey(pem, source);
   const alg = signingAlgorithm(key, source);
-  const exported: JsonWebKey = key.export({ format: 'jwk' });
+  const exported = key.export({ format: 'jwk' });
   const jwk: Jwk = { use: 'sig', kty: String(exported.kty), kid: apiServerKeyId(key), alg };
   for (const field of ['n', 'e', 'crv', 'x', 'y'] as const) {
     const value = exported[field];

@@ -1,6 +1,6 @@
 /**
  * The port through which the first master publishes the OIDC documents. The S3 adapter is
- * src/adapters/aws/s3-oidc.ts.
+ * s3-oidc.ts, with the AWS adapters.
  */
 
 import type { OidcObject } from './documents.js';

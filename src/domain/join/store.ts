@@ -1,6 +1,6 @@
 /**
  * The port through which flows publish and read join material. The Secrets Manager adapter is
- * src/adapters/aws/secrets-join-material.ts.
+ * secrets-join-material.ts, with the AWS adapters.
  */
 
 import type { Secret } from '../../core/secrets.js';

@@ -20,14 +20,9 @@
 import { parseAllDocuments } from 'yaml';
 import { ConfigError } from '../../core/errors.js';
 import { yamlData } from '../config/yaml.js';
-import type { KubeadmDocument } from './types.js';
+import type { KubeadmDocument, KubeadmOverride } from './types.js';
 
-export interface KubeadmOverride {
-  /** Where it came from (file path, or config field), for error messages. */
-  readonly source: string;
-  /** The document: `kind`, optionally `apiVersion`, and the fields to merge. */
-  readonly document: Readonly<Record<string, unknown>>;
-}
+export type { KubeadmOverride };
 
 /** Kinds an override may name, with the API version used when one is added as a new document. */
 export const OVERRIDE_KINDS: Readonly<Record<string, string | undefined>> = {

@@ -4,8 +4,15 @@
  */
 
 import type { Secret } from '../../core/secrets.js';
-import type { KubeadmOverride } from './overrides.js';
 import type { KubeadmApiVersion } from './version.js';
+
+/** A user's kubeadm override document (overrides.ts parses and merges them). */
+export interface KubeadmOverride {
+  /** Where it came from (file path, or config field), for error messages. */
+  readonly source: string;
+  /** The document: `kind`, optionally `apiVersion`, and the fields to merge. */
+  readonly document: Readonly<Record<string, unknown>>;
+}
 
 /**
  * How secrets are written: `reveal` for the file kubeadm reads (0600), `redacted` for printing

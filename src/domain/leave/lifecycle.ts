@@ -1,7 +1,7 @@
 /**
  * The port through which `kboot leave` sees Auto Scaling: which group this instance is in and
  * whether the group has kboot's termination hook, then heartbeats and the completion of the
- * lifecycle action. The adapter is src/adapters/aws/autoscaling-lifecycle.ts.
+ * lifecycle action. The adapter is autoscaling-lifecycle.ts, with the AWS adapters.
  */
 
 export interface AutoScalingMembership {

@@ -1,6 +1,6 @@
 /**
  * The port through which masters publish, and leaving workers read, the node-leave credential
- * (`kboot/<cluster>/node-leave`). The adapter is src/adapters/aws/secrets-node-leave.ts.
+ * (`kboot/<cluster>/node-leave`). The adapter is secrets-node-leave.ts, with the AWS adapters.
  */
 
 import type { NodeLeaveSecret } from './node-leave-credential.js';

@@ -7,8 +7,6 @@
  * only, wrapped in Secret; it is never logged nor put in argv.
  */
 
-import type { FsRoot } from '../../adapters/fs/root.js';
-import type { KubectlRunner } from '../../adapters/process/kubectl.js';
 import type { Clock } from '../../core/clock.js';
 import { formatDurationMs } from '../../core/duration.js';
 import { IncompatibleError, StateConflictError } from '../../core/errors.js';
@@ -16,6 +14,8 @@ import type { Logger } from '../../core/logger.js';
 import { Secret } from '../../core/secrets.js';
 import { ADMIN_CONF_PATH } from '../flows/paths.js';
 import { parseAdminKubeconfig } from '../kubeconfig/admin.js';
+import type { InstanceFiles } from '../ports/files.js';
+import type { KubectlRunner } from '../ports/kubectl.js';
 import {
   NODE_LEAVE_NAMESPACE,
   NODE_LEAVE_RENEW_BEFORE_MS,
@@ -32,7 +32,7 @@ const KUBECTL_TIMEOUT_MS = 60_000;
 export interface NodeLeavePublisherDeps {
   kubectl: KubectlRunner;
   store: NodeLeaveStore;
-  fs: FsRoot;
+  fs: InstanceFiles;
   clock: Clock;
   logger: Logger;
   signal: AbortSignal;

@@ -5,10 +5,10 @@
  * or `hibernate` brings the instance back: it stays in the cluster).
  */
 
-import type { Imds } from '../../adapters/imds/port.js';
-import { lifecycleState, spotInstanceAction } from '../../adapters/imds/readers.js';
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
+import type { Imds } from '../ports/imds.js';
+import { lifecycleState, spotInstanceAction } from '../ports/imds-readers.js';
 
 const TERMINATING_STATES: ReadonlySet<string> = new Set(['Terminated', 'Warmed:Terminated']);
 

@@ -12,14 +12,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { parseAllDocuments } from 'yaml';
 import { testDynamo } from '../../support/aws.js';
-import { SimCluster, type SimInstance } from '../../support/cluster-sim.js';
+import { useBootSuite } from '../../support/boot-suite.js';
+import type { SimCluster, SimInstance } from '../../support/cluster-sim.js';
 import { fakeKubectlPath, type KubectlInvocation, readKubectlLog } from '../../support/kubectl-log.js';
-import { type Moto, startMoto } from '../../support/moto.js';
 
 const APPLY = ['apply', '--server-side', '--field-manager=kboot', '-f', '-'];
 const NODE_LEAVE_RBAC =
@@ -28,27 +28,11 @@ const ADDONS_CONFIG =
   'apiEndpoint: api.example.com\npodCidr: 10.100.0.0/16\naddons: { cni: cilium, cloudController: true }\n';
 
 describe('boot flows: post-init addons', () => {
-  let moto: Moto;
-  const clusters: SimCluster[] = [];
+  const boot = useBootSuite();
+  const moto = boot.moto;
 
-  before(async () => {
-    moto = await startMoto();
-  });
-  after(async () => {
-    await Promise.all(clusters.map((c) => c.stop()));
-    await moto.stop();
-  });
-  beforeEach(() => moto.reset());
-
-  async function cluster(
-    name: string,
-    nodeConfig: string,
-    env: Record<string, string> = {},
-  ): Promise<SimCluster> {
-    const sim = new SimCluster(moto, { name, nodeConfig, env });
-    clusters.push(sim);
-    await sim.createTable();
-    return sim;
+  function cluster(name: string, nodeConfig: string, env: Record<string, string> = {}): Promise<SimCluster> {
+    return boot.cluster({ name, nodeConfig, env });
   }
 
   async function readItem(name: string, sk: string): Promise<Record<string, unknown> | undefined> {

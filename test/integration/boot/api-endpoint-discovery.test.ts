@@ -5,26 +5,17 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { createLoadBalancer, testDynamo } from '../../support/aws.js';
-import { SimCluster } from '../../support/cluster-sim.js';
-import { type Moto, startMoto } from '../../support/moto.js';
+import { useBootSuite } from '../../support/boot-suite.js';
 
 const loadBalancer = createLoadBalancer;
 
 describe('API endpoint discovery', () => {
-  let moto: Moto;
-  const clusters: SimCluster[] = [];
-  before(async () => {
-    moto = await startMoto();
-  });
-  after(async () => {
-    await Promise.all(clusters.map((c) => c.stop()));
-    await moto.stop();
-  });
-  beforeEach(() => moto.reset());
+  const boot = useBootSuite();
+  const moto = boot.moto;
 
   it('uses the load balancer tagged for the cluster, skipping Service load balancers and other clusters', async () => {
     const api = await loadBalancer(moto, 'found-api', { 'kubernetes.io/cluster/found': 'owned' });
@@ -33,9 +24,7 @@ describe('API endpoint discovery', () => {
       'kubernetes.io/service-name': 'default/web',
     });
     await loadBalancer(moto, 'other-api', { 'kubernetes.io/cluster/other': 'owned' });
-    const sim = new SimCluster(moto, { name: 'found', nodeConfig: '' });
-    clusters.push(sim);
-    await sim.createTable();
+    const sim = await boot.cluster({ name: 'found', nodeConfig: '' });
     const master = await sim.addInstance('control-plane');
     const result = await sim.run(master);
     assert.equal(result.exitCode, 0, result.stderr.slice(-1500));
@@ -53,9 +42,7 @@ describe('API endpoint discovery', () => {
   });
 
   it('says what to do when no load balancer is tagged and no endpoint is configured', async () => {
-    const sim = new SimCluster(moto, { name: 'lost', nodeConfig: '' });
-    clusters.push(sim);
-    await sim.createTable();
+    const sim = await boot.cluster({ name: 'lost', nodeConfig: '' });
     const master = await sim.addInstance('control-plane');
     const result = await sim.run(master);
     assert.equal(result.exitCode, 2, result.stderr.slice(-1500));

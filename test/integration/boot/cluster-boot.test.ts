@@ -8,14 +8,14 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { parse } from 'yaml';
 import { caCertHash } from '../../../src/domain/kubeadm/ca-hash.js';
 import { testSecrets } from '../../support/aws.js';
-import { type KubeadmInvocation, SimCluster } from '../../support/cluster-sim.js';
+import { useBootSuite } from '../../support/boot-suite.js';
+import type { KubeadmInvocation } from '../../support/cluster-sim.js';
 import { readKubectlLog } from '../../support/kubectl-log.js';
-import { type Moto, startMoto } from '../../support/moto.js';
 
 const ROUNDS = Number(process.env.KBOOT_BOOT_ROUNDS ?? 2);
 
@@ -46,26 +46,15 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('simulated cluster boot', () => {
-  let moto: Moto;
-  const clusters: SimCluster[] = [];
-
-  before(async () => {
-    moto = await startMoto();
-  });
-  after(async () => {
-    await Promise.all(clusters.map((c) => c.stop()));
-    await moto.stop();
-  });
-  beforeEach(() => moto.reset());
+  const boot = useBootSuite();
+  const moto = boot.moto;
 
   for (let round = 1; round <= ROUNDS; round += 1) {
     it(`3 control-plane and 3 worker instances booting at once form one cluster (round ${round})`, async () => {
-      const sim = new SimCluster(moto, {
+      const sim = await boot.cluster({
         name: `prod${round}`,
         env: { FAKE_KUBEADM_SLEEP_MS: 'init=1500,join=400' },
       });
-      clusters.push(sim);
-      await sim.createTable();
       const masters = [
         await sim.addInstance('control-plane'),
         await sim.addInstance('control-plane'),

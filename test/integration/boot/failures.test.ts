@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { testDynamo } from '../../support/aws.js';
-import { SimCluster } from '../../support/cluster-sim.js';
-import { type Moto, startMoto } from '../../support/moto.js';
+import { useBootSuite } from '../../support/boot-suite.js';
+import type { SimCluster } from '../../support/cluster-sim.js';
+import type { Moto } from '../../support/moto.js';
 
 const FAST_LEASE = 'apiEndpoint: api.example.com\ntimeouts: { lease: 3s, waitForInit: 90s }\n';
 
@@ -57,23 +58,11 @@ function awsCalls(file: string): string[] {
 }
 
 describe('boot flows: failures and re-runs', () => {
-  let moto: Moto;
-  const clusters: SimCluster[] = [];
+  const boot = useBootSuite();
+  const moto = boot.moto;
 
-  before(async () => {
-    moto = await startMoto();
-  });
-  after(async () => {
-    await Promise.all(clusters.map((c) => c.stop()));
-    await moto.stop();
-  });
-  beforeEach(() => moto.reset());
-
-  async function cluster(name: string, nodeConfig?: string): Promise<SimCluster> {
-    const sim = new SimCluster(moto, { name, ...(nodeConfig === undefined ? {} : { nodeConfig }) });
-    clusters.push(sim);
-    await sim.createTable();
-    return sim;
+  function cluster(name: string, nodeConfig?: string): Promise<SimCluster> {
+    return boot.cluster({ name, ...(nodeConfig === undefined ? {} : { nodeConfig }) });
   }
 
   it('replaces a first master killed during init after its lease runs out; no worker joins early', async () => {

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand,
@@ -24,8 +24,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify, SignJWT } from 'jose';
 import { parseAllDocuments } from 'yaml';
 import { clientConfig, testDynamo } from '../../support/aws.js';
-import { SimCluster, type SimInstance } from '../../support/cluster-sim.js';
-import { type Moto, startMoto } from '../../support/moto.js';
+import { useBootSuite } from '../../support/boot-suite.js';
+import type { SimCluster, SimInstance } from '../../support/cluster-sim.js';
 
 const BUCKET = 'sim-oidc';
 const ISSUER = `https://${BUCKET}.s3.us-east-1.amazonaws.com`;
@@ -37,26 +37,17 @@ interface StoredObject {
 }
 
 describe('IRSA: OIDC documents for the service account issuer', () => {
-  let moto: Moto;
+  const boot = useBootSuite();
+  const moto = boot.moto;
   let s3: S3Client;
-  const clusters: SimCluster[] = [];
 
-  before(async () => {
-    moto = await startMoto();
+  before(() => {
     s3 = new S3Client({ ...clientConfig(moto), forcePathStyle: true });
   });
-  after(async () => {
-    s3.destroy();
-    await Promise.all(clusters.map((c) => c.stop()));
-    await moto.stop();
-  });
-  beforeEach(() => moto.reset());
+  after(() => s3.destroy());
 
-  async function cluster(name: string, env: Record<string, string> = {}): Promise<SimCluster> {
-    const sim = new SimCluster(moto, { name, nodeConfig: NODE_CONFIG, env });
-    clusters.push(sim);
-    await sim.createTable();
-    return sim;
+  function cluster(name: string, env: Record<string, string> = {}): Promise<SimCluster> {
+    return boot.cluster({ name, nodeConfig: NODE_CONFIG, env });
   }
 
   /** The bucket, with the policy docs/nodes.md "IRSA" gives: anyone may read the two documents. */

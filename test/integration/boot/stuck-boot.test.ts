@@ -5,15 +5,15 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { AutoScalingClient, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { STUCK_BOOT_STEP } from '../../../src/cli/handlers/boot-failed.js';
 import { testDynamo } from '../../support/aws.js';
-import { SimCluster, type SimInstance } from '../../support/cluster-sim.js';
+import { useBootSuite } from '../../support/boot-suite.js';
+import type { SimCluster, SimInstance } from '../../support/cluster-sim.js';
 import { createLeaveGroup } from '../../support/leave-group.js';
-import { type Moto, startMoto } from '../../support/moto.js';
 
 const GROUP = 'stuck-control-plane';
 const SPENT = {
@@ -23,23 +23,12 @@ const SPENT = {
 };
 
 describe('kboot boot-failed', () => {
-  let moto: Moto;
-  const sims: SimCluster[] = [];
-
-  before(async () => {
-    moto = await startMoto();
-  });
-  after(async () => {
-    await Promise.all(sims.map((sim) => sim.stop()));
-    await moto.stop();
-  });
-  beforeEach(() => moto.reset());
+  const boot = useBootSuite();
+  const moto = boot.moto;
 
   /** An initialized cluster, and a second control-plane instance (not booted) in an Auto Scaling group. */
   async function stuckMaster(name: string, inGroup = true): Promise<{ sim: SimCluster; stuck: SimInstance }> {
-    const sim = new SimCluster(moto, { name });
-    sims.push(sim);
-    await sim.createTable();
+    const sim = await boot.cluster({ name });
     const first = await sim.addInstance('control-plane');
     const booted = await sim.run(first, ['boot', '--output', 'json']);
     assert.equal(booted.exitCode, 0, booted.stderr.slice(-2000));

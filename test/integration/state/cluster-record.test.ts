@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { AwsClients } from '../../../src/adapters/aws/clients.js';
@@ -17,25 +17,11 @@ import { systemClock } from '../../../src/core/clock.js';
 import { ConfigError, StateConflictError } from '../../../src/core/errors.js';
 import { type ClusterRecord, newClusterRecord } from '../../../src/domain/state/cluster-record.js';
 import { waitForInitialized } from '../../../src/domain/state/wait-initialized.js';
-import { type Moto, startMoto } from '../../support/moto.js';
 import { tempDir } from '../../support/paths.js';
 import { silentLogger } from '../../support/silent-logger.js';
-import { freshTable, motoDynamo, TABLE } from './helpers.js';
+import { TABLE, useStateTable } from './helpers.js';
 
-let moto: Moto;
-let dynamodb: ReturnType<typeof motoDynamo>;
-let store: DynamoDbClusterStore;
-
-before(async () => {
-  moto = await startMoto();
-  dynamodb = motoDynamo(moto);
-  store = new DynamoDbClusterStore({ dynamodb, tableName: TABLE });
-});
-after(async () => {
-  dynamodb?.destroy();
-  await moto?.stop();
-});
-beforeEach(async () => freshTable(moto, dynamodb));
+const { moto, dynamodb, store } = useStateTable();
 
 function record(overrides: Partial<Parameters<typeof newClusterRecord>[0]> = {}): ClusterRecord {
   return newClusterRecord(

@@ -7,8 +7,8 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { DynamoDbClusterStore } from '../../../src/adapters/aws/dynamodb-cluster-store.js';
+import { after, beforeEach, describe, it } from 'node:test';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsJoinMaterialStore } from '../../../src/adapters/aws/secrets-join-material.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { StateConflictError } from '../../../src/core/errors.js';
@@ -18,37 +18,21 @@ import type { FlowDeps } from '../../../src/domain/flows/deps.js';
 import type { JoinSecret } from '../../../src/domain/join/material.js';
 import { publishedVersions } from '../../../src/domain/join/store.js';
 import { newClusterRecord } from '../../../src/domain/state/cluster-record.js';
-import { testSecrets } from '../../support/aws.js';
-import { type Moto, startMoto } from '../../support/moto.js';
+import { deferredClientConfig } from '../../support/aws.js';
 import { silentLogger } from '../../support/silent-logger.js';
-import { freshTable, motoDynamo, TABLE } from './helpers.js';
+import { TABLE, useStateTable } from './helpers.js';
 
 const CLUSTER = 'fenced';
 const HOUR_MS = 3_600_000;
 
-let moto: Moto;
-let dynamodb: ReturnType<typeof motoDynamo>;
-let secrets: ReturnType<typeof testSecrets>;
-let store: DynamoDbClusterStore;
-let material: SecretsJoinMaterialStore;
-
-before(async () => {
-  moto = await startMoto();
-  dynamodb = motoDynamo(moto);
-  secrets = testSecrets(moto);
-  store = new DynamoDbClusterStore({ dynamodb, tableName: TABLE });
-  material = new SecretsJoinMaterialStore({
-    clients: { region: 'us-east-1', secretsManager: async () => secrets },
-    logger: silentLogger(),
-  });
+const { moto, store } = useStateTable();
+const secrets = new SecretsManagerClient(deferredClientConfig(moto));
+const material = new SecretsJoinMaterialStore({
+  clients: { region: 'us-east-1', secretsManager: async () => secrets },
+  logger: silentLogger(),
 });
-after(async () => {
-  dynamodb?.destroy();
-  secrets?.destroy();
-  await moto?.stop();
-});
+after(() => secrets.destroy());
 beforeEach(async () => {
-  await freshTable(moto, dynamodb);
   await store.putRecordIfAbsent(
     newClusterRecord(
       {

@@ -2,9 +2,12 @@
 
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import path from 'node:path';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { after } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbClusterStore } from '../../../src/adapters/aws/dynamodb-cluster-store.js';
 import { ensureTable } from '../../../src/adapters/aws/dynamodb-table.js';
-import type { Moto } from '../../support/moto.js';
+import { deferredClientConfig } from '../../support/aws.js';
+import { type Moto, useMoto } from '../../support/moto.js';
 import { repoRoot } from '../../support/paths.js';
 
 export const TABLE = 'kboot';
@@ -15,6 +18,24 @@ export { testDynamo as motoDynamo } from '../../support/aws.js';
 export async function freshTable(moto: Moto, dynamodb: DynamoDBClient): Promise<void> {
   await moto.reset();
   await ensureTable(dynamodb, TABLE, { pollMs: 50 });
+}
+
+export interface StateTable {
+  moto: Moto;
+  /** An SDK client on that moto, for arranging and inspecting state. */
+  dynamodb: DynamoDBClient;
+  store: DynamoDbClusterStore;
+}
+
+/**
+ * The state tests' fixture: the file's moto (useMoto) with a fresh, empty state table before
+ * each test, and a client and a store on it.
+ */
+export function useStateTable(): StateTable {
+  const moto = useMoto({ eachTest: () => ensureTable(dynamodb, TABLE, { pollMs: 50 }) });
+  const dynamodb = new DynamoDBClient(deferredClientConfig(moto));
+  after(() => dynamodb.destroy());
+  return { moto, dynamodb, store: new DynamoDbClusterStore({ dynamodb, tableName: TABLE }) };
 }
 
 export interface DriverEvent {

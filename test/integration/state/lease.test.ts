@@ -6,37 +6,22 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { DynamoDbClusterStore } from '../../../src/adapters/aws/dynamodb-cluster-store.js';
 import { ensureTable } from '../../../src/adapters/aws/dynamodb-table.js';
 import { type Clock, systemClock } from '../../../src/core/clock.js';
 import { StateConflictError } from '../../../src/core/errors.js';
 import { newClusterRecord } from '../../../src/domain/state/cluster-record.js';
 import { acquireLease, holdLease } from '../../../src/domain/state/hold-lease.js';
 import { type LeaseRef, type LockRecord, releaseLease } from '../../../src/domain/state/lease.js';
-import { type Moto, startMoto } from '../../support/moto.js';
 import { silentLogger } from '../../support/silent-logger.js';
-import { driver, freshTable, motoDynamo, TABLE } from './helpers.js';
+import { driver, TABLE, useStateTable } from './helpers.js';
 
 const ACQUIRERS = 20;
 const ROUNDS = 5;
 
-let moto: Moto;
-let dynamodb: ReturnType<typeof motoDynamo>;
-let store: DynamoDbClusterStore;
-
-before(async () => {
-  moto = await startMoto();
-  dynamodb = motoDynamo(moto);
-  store = new DynamoDbClusterStore({ dynamodb, tableName: TABLE });
-});
-after(async () => {
-  dynamodb?.destroy();
-  await moto?.stop();
-});
-beforeEach(async () => freshTable(moto, dynamodb));
+const { moto, dynamodb, store } = useStateTable();
 
 async function lockItem(cluster: string, lock = 'bootstrap'): Promise<Record<string, unknown> | undefined> {
   const out = await dynamodb.send(

@@ -6,20 +6,16 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { after, it } from 'node:test';
 import { ExitCode } from '../../../src/core/errors.js';
-import { type Moto, startMoto } from '../../support/moto.js';
+import { type Moto, startMoto, useMoto } from '../../support/moto.js';
 import { driver, freshTable, motoDynamo } from './helpers.js';
 
-let moto: Moto;
+const moto = useMoto();
 let restarted: Moto | undefined;
 
-before(async () => {
-  moto = await startMoto();
-});
 after(async () => {
   await restarted?.stop();
-  await moto?.stop();
 });
 
 it('a holder whose renewals fail stops its work and exits with the lease-lost error', {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { DynamoDbClusterStore } from '../../../src/adapters/aws/dynamodb-cluster-store.js';
@@ -18,24 +18,10 @@ import { newClusterRecord } from '../../../src/domain/state/cluster-record.js';
 import type { ClusterStatusView } from '../../../src/domain/state/status-view.js';
 import { runKboot } from '../../support/cli.js';
 import { startImdsServer } from '../../support/imds-server.js';
-import { type Moto, startMoto } from '../../support/moto.js';
 import { tempDir } from '../../support/paths.js';
-import { freshTable, motoDynamo, TABLE } from './helpers.js';
+import { TABLE, useStateTable } from './helpers.js';
 
-let moto: Moto;
-let dynamodb: ReturnType<typeof motoDynamo>;
-let store: DynamoDbClusterStore;
-
-before(async () => {
-  moto = await startMoto();
-  dynamodb = motoDynamo(moto);
-  store = new DynamoDbClusterStore({ dynamodb, tableName: TABLE });
-});
-after(async () => {
-  dynamodb?.destroy();
-  await moto?.stop();
-});
-beforeEach(async () => freshTable(moto, dynamodb));
+const { moto, dynamodb, store } = useStateTable();
 
 function record(clusterName: string, kubernetesVersion = '1.31.2') {
   return newClusterRecord(

@@ -25,8 +25,8 @@ import type {
 } from '../../../domain/cluster/resource.js';
 import { newClusterRecord } from '../../../domain/state/cluster-record.js';
 import { DynamoDbClusterStore } from '../dynamodb-cluster-store.js';
-import { itemKey, META_SK, PK, rethrowDynamo, SK } from '../dynamodb-items.js';
-import { ensureTable } from '../dynamodb-table.js';
+import { itemKey, META_SK, rethrowDynamo } from '../dynamodb-items.js';
+import { ensureTable, MANAGED_TABLE_TAG, TABLE_SCHEMA } from '../dynamodb-table.js';
 import { awsErrorName } from '../errors.js';
 import { dependencyOutput, differs, fromAwsTags, ownOrAdopted, record, toAwsTags } from './provider-kit.js';
 
@@ -105,16 +105,11 @@ export class DynamoDbTableProvider implements ResourceProvider<DynamoDbTableProp
       await dynamodb.send(
         new CreateTableCommand({
           TableName: name,
-          BillingMode: 'PAY_PER_REQUEST',
-          KeySchema: [
-            { AttributeName: PK, KeyType: 'HASH' },
-            { AttributeName: SK, KeyType: 'RANGE' },
-          ],
-          AttributeDefinitions: [
-            { AttributeName: PK, AttributeType: 'S' },
-            { AttributeName: SK, AttributeType: 'S' },
-          ],
-          Tags: toAwsTags({ ...context.tagsFor(desired.key), 'kboot.io/managed': 'true' }),
+          ...TABLE_SCHEMA,
+          Tags: toAwsTags({
+            ...context.tagsFor(desired.key),
+            [MANAGED_TABLE_TAG.Key]: MANAGED_TABLE_TAG.Value,
+          }),
         }),
         { abortSignal: context.signal },
       );

@@ -10,8 +10,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FsRoot } from '../../../../src/adapters/fs/root.js';
-import type { KubeadmRunner } from '../../../../src/adapters/process/kubeadm.js';
-import type { KubectlRunner } from '../../../../src/adapters/process/kubectl.js';
 import { systemClock } from '../../../../src/core/clock.js';
 import { KubectlError } from '../../../../src/core/errors.js';
 import { Secret } from '../../../../src/core/secrets.js';
@@ -21,6 +19,8 @@ import { ADMIN_CONF_PATH } from '../../../../src/domain/flows/paths.js';
 import type { Identity } from '../../../../src/domain/identity/resolve.js';
 import type { Role } from '../../../../src/domain/identity/tags.js';
 import type { LifecycleActions } from '../../../../src/domain/leave/lifecycle.js';
+import type { KubeadmRunner } from '../../../../src/domain/ports/kubeadm.js';
+import type { KubectlRunner } from '../../../../src/domain/ports/kubectl.js';
 import { FlowStopped, runFlow } from '../../../../src/domain/steps/runner.js';
 import type { PlannedStep, RunSettings } from '../../../../src/domain/steps/step.js';
 import { silentLogger } from '../../../support/silent-logger.js';
@@ -100,6 +100,7 @@ async function run(scenario: Scenario) {
       waitTimeoutMs: 1000,
       leaseMs: 1000,
       kubeadmTimeoutMs: 1000,
+      addonTimeoutMs: 1000,
       tokenTtlMs: 1000,
       minMaterialLifeMs: 1000,
       pollMs: 10,

@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FsRoot } from '../../../../src/adapters/fs/root.js';
-import type { KubeadmRunner } from '../../../../src/adapters/process/kubeadm.js';
 import {
   AwsUnavailableError,
   ClusterTimeoutError,
@@ -43,6 +42,7 @@ import type {
 } from '../../../../src/domain/join/material.js';
 import type { JoinMaterialStore } from '../../../../src/domain/join/store.js';
 import { caCertHash } from '../../../../src/domain/kubeadm/ca-hash.js';
+import type { KubeadmRunner } from '../../../../src/domain/ports/kubeadm.js';
 import type { ClusterRecord, JoinMaterialStamp } from '../../../../src/domain/state/cluster-record.js';
 import type { LeaseRef, LockName } from '../../../../src/domain/state/lease.js';
 import { type FlowRun, FlowStopped, runFlow } from '../../../../src/domain/steps/runner.js';
@@ -267,6 +267,7 @@ class World {
         waitTimeoutMs: 15 * MINUTE,
         leaseMs: 10 * MINUTE,
         kubeadmTimeoutMs: 15 * MINUTE,
+        addonTimeoutMs: 2 * MINUTE,
         tokenTtlMs: 24 * HOUR,
         minMaterialLifeMs: 2 * MINUTE,
         pollMs: 1000,

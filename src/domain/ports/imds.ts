@@ -1,9 +1,9 @@
 /**
  * What kboot asks of the EC2 instance metadata service (IMDSv2), as a port of three methods:
- * the flows and the identity resolver depend on this, never on HTTP. `HttpImds` (http-imds.ts)
- * implements it; `fakeImds` (fake.ts) stands in for it in unit tests. Typed readers that need
- * nothing but `get` (private DNS name, MAC, lifecycle state, spot action) are functions over the
- * port (readers.ts).
+ * the flows and the identity resolver depend on this, never on HTTP. `HttpImds` (the IMDS
+ * adapter, http-imds.ts) implements it; `fakeImds` (fake.ts beside it) stands in for it in unit
+ * tests. Typed readers that need nothing but `get` (private DNS name, MAC, lifecycle
+ * state, spot action) are functions over the port (imds-readers.ts).
  */
 
 /**

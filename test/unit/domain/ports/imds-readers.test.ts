@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fakeImds, metadataPaths } from '../../../../src/adapters/imds/fake.js';
 import { HttpImds } from '../../../../src/adapters/imds/http-imds.js';
+import { AwsUnavailableError, InternalError } from '../../../../src/core/errors.js';
 import {
   lifecycleState,
   primaryMac,
   privateDnsName,
   spotInstanceAction,
-} from '../../../../src/adapters/imds/readers.js';
-import { AwsUnavailableError, InternalError } from '../../../../src/core/errors.js';
+} from '../../../../src/domain/ports/imds-readers.js';
 import { type ImdsServer, startImdsServer } from '../../../support/imds-server.js';
 import { silentLogger } from '../../../support/silent-logger.js';
 

@@ -5,7 +5,7 @@
  */
 
 import { AwsUnavailableError } from '../../core/errors.js';
-import type { Imds } from './port.js';
+import type { Imds } from './imds.js';
 
 export const LIFECYCLE_STATE_PATH = 'autoscaling/target-lifecycle-state';
 export const SPOT_ACTION_PATH = 'spot/instance-action';
