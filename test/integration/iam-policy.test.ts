@@ -430,7 +430,7 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
     assert.ok(names('join-master').includes('ec2:DescribeTags'), 'tags from EC2');
     assert.deepEqual(names('status'), ['dynamodb:Query'], "a master's status reads its own cluster");
     assert.deepEqual(names('status-all'), ['dynamodb:Scan']);
-    assert.deepEqual(names('kubeconfig'), ['secretsmanager:GetSecretValue']);
+    assert.deepEqual(names('kubeconfig'), ['dynamodb:GetItem', 'secretsmanager:GetSecretValue']);
     assert.deepEqual(names('ami'), ['ec2:DescribeImages']);
     for (const label of ['leave-worker', 'leave-master']) {
       for (const call of [

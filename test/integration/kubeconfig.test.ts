@@ -1,6 +1,7 @@
 /**
- * `kboot kubeconfig` end to end: the built binary against moto holding a published admin.conf,
- * with HOME pointing at a temp dir whose kubeconfig already has two other clusters.
+ * `kboot kubeconfig` end to end: the built binary against moto holding a published admin.conf
+ * and a cluster record marked initialized under the bootstrap lease (naming that admin.conf
+ * version), with HOME pointing at a temp dir whose kubeconfig already has two other clusters.
  */
 
 import assert from 'node:assert/strict';
@@ -9,11 +10,19 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import YAML from 'yaml';
 import { AwsClients } from '../../src/adapters/aws/clients.js';
+import { DynamoDbClusterStore } from '../../src/adapters/aws/dynamodb-cluster-store.js';
+import { ensureTable } from '../../src/adapters/aws/dynamodb-table.js';
 import { SecretsJoinMaterialStore } from '../../src/adapters/aws/secrets-join-material.js';
 import { ExitCode } from '../../src/core/errors.js';
 import { Secret } from '../../src/core/secrets.js';
+import { publishedVersions } from '../../src/domain/join/store.js';
+import { type JoinMaterialStamp, newClusterRecord } from '../../src/domain/state/cluster-record.js';
+import { testDynamo } from '../support/aws.js';
+import { callNames, readAwsCalls } from '../support/aws-calls.js';
+import { startAwsErrorStub } from '../support/aws-stub.js';
 import { type RunResult, runKboot } from '../support/cli.js';
 import { type Moto, startMoto } from '../support/moto.js';
 import { tempDir } from '../support/paths.js';
@@ -42,8 +51,13 @@ function kubectl(...args: string[]): string {
 
 const mode = (file: string) => statSync(file).mode & 0o777;
 
+const TABLE = 'kboot';
+const CLUSTER = 'prod';
+
 describe('kboot kubeconfig (moto)', () => {
   let moto: Moto;
+  let dynamodb: DynamoDBClient;
+  let records: DynamoDbClusterStore;
   let admin: AdminConfFixture;
   let home: string;
   let kubeconfigFile: string;
@@ -63,21 +77,78 @@ describe('kboot kubeconfig (moto)', () => {
     assert.ok(!stderr.includes('dev-user-token-value-1234'), "stderr leaks the existing file's token");
   }
 
-  before(async () => {
-    moto = await startMoto();
-  });
-  beforeEach(async () => {
-    await moto.reset();
-    admin = adminConf();
-    Object.assign(process.env, moto.awsEnv());
+  /** A new AWSCURRENT version of admin.conf; its VersionId. */
+  async function publishAdminConf(text: string): Promise<string | undefined> {
     const clients = new AwsClients({ region: 'us-east-1', logger: silentLogger() });
     try {
-      await new SecretsJoinMaterialStore({ clients, logger: silentLogger() }).publish('prod', {
-        adminConf: new Secret(admin.text),
-      });
+      const published = await new SecretsJoinMaterialStore({ clients, logger: silentLogger() }).publish(
+        CLUSTER,
+        { adminConf: new Secret(text) },
+      );
+      return publishedVersions(CLUSTER, published).adminConf;
     } finally {
       clients.destroy();
     }
+  }
+
+  /** admin.conf at AWSCURRENT now, as a reader without the record would see it. */
+  async function currentAdminConf(): Promise<string> {
+    const clients = new AwsClients({ region: 'us-east-1', logger: silentLogger() });
+    try {
+      const store = new SecretsJoinMaterialStore({ clients, logger: silentLogger() });
+      return (await store.readAdminConf(CLUSTER)).reveal();
+    } finally {
+      clients.destroy();
+    }
+  }
+
+  /**
+   * A fresh table with the cluster's record, admin.conf published and the cluster marked
+   * initialized under the bootstrap lease, the stamp naming the admin.conf version (or, with
+   * `versions: false`, as kboot did before it recorded versions: no versions in the stamp).
+   */
+  async function initializedCluster(options: { versions: boolean }): Promise<void> {
+    await moto.reset();
+    await ensureTable(dynamodb, TABLE, { pollMs: 50 });
+    await records.putRecordIfAbsent(
+      newClusterRecord(
+        {
+          clusterName: CLUSTER,
+          region: 'us-east-1',
+          apiEndpoint: 'prod-api-123.elb.us-east-1.amazonaws.com:6443',
+          podCidr: '10.244.0.0/16',
+          serviceCidr: '10.96.0.0/12',
+          kubernetesVersion: '1.31.2',
+          createdBy: 'test',
+          createdAt: new Date().toISOString(),
+        },
+        TABLE,
+      ),
+    );
+    const versionId = await publishAdminConf(admin.text);
+    assert.ok(versionId !== undefined);
+    const taken = await records
+      .leaseLock(CLUSTER, 'bootstrap')
+      .tryAcquire({ owner: 'i-0123456789abcdef0', nowMs: Date.now(), leaseMs: 30_000 });
+    assert.ok(taken.acquired);
+    const nowMs = Date.now();
+    const stamp: JoinMaterialStamp = {
+      updatedAt: new Date(nowMs).toISOString(),
+      tokenExpiresAt: new Date(nowMs + 86_400_000).toISOString(),
+      ...(options.versions ? { versions: { adminConf: versionId } } : {}),
+    };
+    await records.markInitialized(taken.lease, nowMs, undefined, stamp);
+  }
+
+  before(async () => {
+    moto = await startMoto();
+    dynamodb = testDynamo(moto);
+    records = new DynamoDbClusterStore({ dynamodb, tableName: TABLE });
+  });
+  beforeEach(async () => {
+    admin = adminConf();
+    Object.assign(process.env, moto.awsEnv());
+    await initializedCluster({ versions: true });
     home = tempDir('kboot-home-');
     homes.push(home);
     kubeconfigFile = path.join(home, '.kube', 'config');
@@ -88,10 +159,11 @@ describe('kboot kubeconfig (moto)', () => {
     for (const made of homes.splice(0)) await rm(made, { recursive: true, force: true });
   });
   after(async () => {
-    await moto.stop();
+    dynamodb?.destroy();
+    await moto?.stop();
   });
 
-  it('merges the cluster into ~/.kube/config, keeping the other clusters, with one AWS call', async () => {
+  it('merges the cluster into ~/.kube/config, keeping the other clusters, with two AWS calls', async () => {
     const traceFile = path.join(home, 'aws-calls.jsonl');
     const result = await run(['--cluster', 'prod'], { KBOOT_TRACE_AWS_CALLS: traceFile });
     assert.equal(result.exitCode, 0, result.stderr);
@@ -129,14 +201,11 @@ describe('kboot kubeconfig (moto)', () => {
     assert.equal(readFileSync(backup, 'utf8'), OTHER_CLUSTERS_KUBECONFIG);
     assert.equal(mode(backup), 0o600);
 
-    const calls = readFileSync(traceFile, 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line));
-    assert.deepEqual(
-      calls.map((call: { service: string; operation: string }) => `${call.service}:${call.operation}`),
-      ['secretsmanager:GetSecretValue'],
-    );
+    // The record (which admin.conf version), then that version.
+    assert.deepEqual(callNames(readAwsCalls(traceFile)), [
+      'dynamodb:GetItem',
+      'secretsmanager:GetSecretValue',
+    ]);
     const info = result.logs.find(
       (line) => line.level === 'info' && typeof line.msg === 'string' && /merged context prod/.test(line.msg),
     );
@@ -233,6 +302,126 @@ describe('kboot kubeconfig (moto)', () => {
     assert.equal(result.exitCode, 0, result.stderr);
   });
 
+  it('writes the admin.conf version the record names, not a later AWSCURRENT a lease loser put there', async () => {
+    // A master that lost its bootstrap lease publishes its own admin.conf after the holder marked
+    // the cluster initialized: AWSCURRENT moves to it, the record still names the holder's.
+    const loser = adminConf('https://loser.example.com:6443');
+    await publishAdminConf(loser.text);
+    assert.equal(await currentAdminConf(), loser.text, "AWSCURRENT is the loser's version");
+
+    const traceFile = path.join(home, 'aws-calls.jsonl');
+    const result = await run(['--cluster', CLUSTER], { KBOOT_TRACE_AWS_CALLS: traceFile });
+    assert.equal(result.exitCode, 0, result.stderr);
+    const after = YAML.parse(readFileSync(kubeconfigFile, 'utf8')) as Kubeconfig;
+    assert.deepEqual(after.clusters.find((c) => c.name === CLUSTER)?.cluster, {
+      'certificate-authority-data': admin.caData,
+      server: admin.server,
+    });
+    assert.equal(after.users.find((u) => u.name === 'prod-admin')?.user['client-key-data'], admin.keyData);
+    assert.deepEqual(callNames(readAwsCalls(traceFile)), [
+      'dynamodb:GetItem',
+      'secretsmanager:GetSecretValue',
+    ]);
+    assertNoSecretsOn(result.stderr);
+    for (const value of [loser.keyData, loser.certData])
+      assert.ok(!result.stderr.includes(value), "stderr leaks the loser's credential");
+  });
+
+  it('reads AWSCURRENT for a record initialized before versions were recorded, and says so', async () => {
+    await initializedCluster({ versions: false });
+    const newer = adminConf('https://newer.example.com:6443');
+    await publishAdminConf(newer.text);
+
+    const result = await run(['--cluster', CLUSTER, '--print']);
+    assert.equal(result.exitCode, 0, result.stderr);
+    const printed = YAML.parse(result.stdout) as Kubeconfig;
+    assert.equal(printed.clusters[0]?.cluster.server, newer.server);
+    assert.equal(printed.users[0]?.user['client-key-data'], newer.keyData);
+    assert.ok(
+      result.logs.some(
+        (line) =>
+          line.level === 'info' &&
+          typeof line.msg === 'string' &&
+          /names no admin\.conf version .*reading AWSCURRENT/.test(line.msg),
+      ),
+      `expected a line saying AWSCURRENT is read, got: ${result.stderr}`,
+    );
+  });
+
+  it('refuses a cluster whose record is not initialized, though its admin.conf exists', async () => {
+    await moto.reset();
+    await ensureTable(dynamodb, TABLE, { pollMs: 50 });
+    await records.putRecordIfAbsent(
+      newClusterRecord(
+        {
+          clusterName: CLUSTER,
+          region: 'us-east-1',
+          apiEndpoint: 'prod-api-123.elb.us-east-1.amazonaws.com:6443',
+          podCidr: '10.244.0.0/16',
+          serviceCidr: '10.96.0.0/12',
+          kubernetesVersion: '1.31.2',
+          createdBy: 'test',
+          createdAt: new Date().toISOString(),
+        },
+        TABLE,
+      ),
+    );
+    // Published by a first master that then failed (or lost its lease) before marking the cluster.
+    await publishAdminConf(admin.text);
+    const traceFile = path.join(home, 'aws-calls.jsonl');
+    const result = await run(['--cluster', CLUSTER, '--print'], { KBOOT_TRACE_AWS_CALLS: traceFile });
+    assert.equal(result.exitCode, ExitCode.usage, result.stderr);
+    assert.equal(result.stdout, '');
+    const errors = result.logs.filter((line) => line.level === 'error');
+    assert.equal(errors.length, 1, result.stderr);
+    assert.match(
+      String(errors[0]?.msg),
+      /^cluster "prod" is not initialized yet \(DynamoDB table kboot, region us-east-1\)/,
+    );
+    assert.match(String(errors[0]?.hint), /kboot status --cluster prod/);
+    assert.deepEqual(callNames(readAwsCalls(traceFile)), ['dynamodb:GetItem'], 'admin.conf never read');
+    assertNoSecretsOn(result.stderr);
+  });
+
+  it('fails closed when reading the record is denied: names dynamodb:GetItem and the operator policy, reads no admin.conf', async () => {
+    // moto does not evaluate IAM; this stub answers DynamoDB as AWS does to a policy without GetItem.
+    const denying = await startAwsErrorStub(
+      400,
+      'AccessDeniedException',
+      'User: arn:aws:iam::123456789012:user/ops is not authorized to perform: dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/kboot',
+      'json',
+    );
+    try {
+      const traceFile = path.join(home, 'aws-calls.jsonl');
+      const result = await run(['--cluster', CLUSTER], {
+        AWS_ENDPOINT_URL_DYNAMODB: denying.endpoint,
+        AWS_MAX_ATTEMPTS: '1',
+        KBOOT_TRACE_AWS_CALLS: traceFile,
+      });
+      assert.equal(result.exitCode, ExitCode.awsDenied, result.stderr);
+      assert.equal(result.stdout, '');
+      const errors = result.logs.filter((line) => line.level === 'error');
+      assert.equal(errors.length, 1, result.stderr);
+      assert.match(
+        String(errors[0]?.msg),
+        /^kboot kubeconfig needs dynamodb:GetItem on the cluster record of "prod" in DynamoDB table kboot/,
+      );
+      assert.match(String(errors[0]?.msg), /not authorized to perform: dynamodb:GetItem/);
+      assert.match(String(errors[0]?.hint), /kboot iam-policy --role operator --cluster prod/);
+      assert.equal(denying.requests, 1);
+      assert.deepEqual(callNames(readAwsCalls(traceFile)), ['dynamodb:GetItem'], 'no fallback to AWSCURRENT');
+      assert.equal(
+        readFileSync(kubeconfigFile, 'utf8'),
+        OTHER_CLUSTERS_KUBECONFIG,
+        'the kubeconfig is untouched',
+      );
+      assert.ok(!existsSync(`${kubeconfigFile}.kboot-backup`));
+      assertNoSecretsOn(result.stderr);
+    } finally {
+      await denying.stop();
+    }
+  });
+
   const failures: {
     name: string;
     args: string[];
@@ -246,8 +435,15 @@ describe('kboot kubeconfig (moto)', () => {
       args: ['--cluster', 'ghost'],
       exitCode: ExitCode.usage,
       message:
-        /^secret kboot\/ghost\/admin\.conf does not exist in us-east-1: cluster "ghost" is not initialized/,
-      hint: /--cluster and --region/,
+        /^cluster "ghost" is not initialized: no cluster record in DynamoDB table kboot \(region us-east-1\)$/,
+      hint: /--cluster, --region and --table/,
+    },
+    {
+      name: 'a table that does not exist',
+      args: ['--cluster', 'prod', '--table', 'elsewhere'],
+      exitCode: ExitCode.usage,
+      message: /^DynamoDB table elsewhere does not exist/,
+      hint: /--table/,
     },
     {
       name: 'no region at all',
@@ -280,7 +476,7 @@ describe('kboot kubeconfig (moto)', () => {
       args: ['--cluster', 'prod'],
       env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1' },
       exitCode: ExitCode.awsUnavailable,
-      message: /AWS was unavailable while reading secret kboot\/prod\/admin\.conf/,
+      message: /AWS was unavailable while reading the cluster record of "prod" in DynamoDB table kboot/,
       hint: /network access/,
     },
   ];

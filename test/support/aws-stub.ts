@@ -1,7 +1,8 @@
 /**
  * A narrow stand-in for one AWS answer moto cannot give (an IAM denial, throttling): every
- * request gets the same EC2-style (query protocol) error. Used only to prove how kboot reports
- * such answers; everything else runs against moto.
+ * request gets the same error, EC2-style (query protocol, XML) or, for the JSON-protocol services
+ * (DynamoDB, Secrets Manager), as they send it. Used only to prove how kboot reports such answers;
+ * everything else runs against moto (point one service here with AWS_ENDPOINT_URL_<SERVICE>).
  */
 
 import { createServer, type Server } from 'node:http';
@@ -16,12 +17,22 @@ export async function startAwsErrorStub(
   status: number,
   code: string,
   message: string,
+  protocol: 'query' | 'json' = 'query',
 ): Promise<AwsErrorStub> {
   const state = { requests: 0 };
   const server: Server = createServer((request, response) => {
     state.requests += 1;
     request.resume();
     request.on('end', () => {
+      if (protocol === 'json') {
+        response.writeHead(status, {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amzn-errortype': code,
+          'x-amzn-requestid': 'stub',
+        });
+        response.end(JSON.stringify({ __type: `com.amazon.coral.service#${code}`, message }));
+        return;
+      }
       response.writeHead(status, { 'content-type': 'text/xml' });
       response.end(
         `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>stub</RequestID></Response>`,

@@ -3,19 +3,30 @@
  * (`kboot/<cluster>/admin.conf`) and merges it, renamed for the cluster, into the kubeconfig
  * kubectl uses — or, with --print, writes it to stdout (the one place a secret goes to stdout, at
  * the user's explicit request). Logs say which file and context; never the content.
+ *
+ * Which version: the one the cluster record (table --table / KBOOT_TABLE, else "kboot") names,
+ * recorded by the fenced write that marked the cluster initialized; AWSCURRENT only for a record
+ * that names none (initialized by an earlier kboot). Two calls: GetItem, then GetSecretValue.
+ * A record that cannot be read fails the command: reading AWSCURRENT instead would take what a
+ * master that lost its lease may have written.
  */
 
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { AwsClients } from '../../adapters/aws/clients.js';
+import { DynamoDbClusterStore } from '../../adapters/aws/dynamodb-cluster-store.js';
+import { awsErrorName } from '../../adapters/aws/errors.js';
 import { SecretsJoinMaterialStore } from '../../adapters/aws/secrets-join-material.js';
-import { UsageError } from '../../core/errors.js';
+import { AwsDeniedError, UsageError } from '../../core/errors.js';
+import { DEFAULT_TABLE } from '../../domain/iam/scope.js';
 import { validateClusterName } from '../../domain/identity/tags.js';
 import { adminConfSecretId } from '../../domain/join/secret-ids.js';
 import { entryNames, type KubeconfigEntries, parseAdminKubeconfig } from '../../domain/kubeconfig/admin.js';
 import { mergeIntoKubeconfigFile } from '../../domain/kubeconfig/file.js';
 import { renderKubeconfig } from '../../domain/kubeconfig/merge.js';
 import { resolveKubeconfigPath } from '../../domain/kubeconfig/path.js';
+import { adminConfVersion } from '../../domain/kubeconfig/version.js';
+import type { ClusterRecord } from '../../domain/state/cluster-record.js';
 import type { CommandContext } from '../context.js';
 
 const optionsSchema = z.object({
@@ -67,12 +78,27 @@ export async function kubeconfig(options: KubeconfigOptions, ctx: CommandContext
       : resolveKubeconfigPath({ file: opts.file, env: ctx.env, cwd: process.cwd(), exists: existsSync });
 
   const secretId = adminConfSecretId(opts.cluster);
+  const table = ctx.table ?? DEFAULT_TABLE;
   const clients = new AwsClients({ region, logger, env: ctx.env, traceFile: ctx.env.KBOOT_TRACE_AWS_CALLS });
   let entries: KubeconfigEntries;
   try {
+    const dynamodb = await clients.dynamodb();
+    const records = new DynamoDbClusterStore({ dynamodb, tableName: table });
+    const record = await readRecord(records, opts.cluster, ctx.signal);
+    const { versionId } = adminConfVersion(record, {
+      cluster: opts.cluster,
+      table,
+      // The read succeeded, so the SDK has a region (from the profile, when not given).
+      region: region ?? (await dynamodb.config.region()),
+    });
+    if (versionId === undefined)
+      logger.info(
+        { secretId, table },
+        'the cluster record names no admin.conf version (initialized by an earlier kboot): reading AWSCURRENT',
+      );
     const store = new SecretsJoinMaterialStore({ clients, logger, signal: ctx.signal });
-    const adminConf = await store.readAdminConf(opts.cluster);
-    logger.debug({ secretId }, 'fetched the admin kubeconfig');
+    const adminConf = await store.readAdminConf(opts.cluster, versionId);
+    logger.debug({ secretId, versionId }, 'fetched the admin kubeconfig');
     entries = {
       names: entryNames(opts.cluster, opts.context),
       admin: parseAdminKubeconfig(adminConf, `secret ${secretId}`),
@@ -110,4 +136,31 @@ export async function kubeconfig(options: KubeconfigOptions, ctx: CommandContext
     `${outcome.created ? 'wrote' : 'merged'} context ${entries.names.context} into ${outcome.file}` +
       (outcome.currentContext === entries.names.context ? ' (current context)' : ''),
   );
+}
+
+/**
+ * The cluster record; a denied read names what kubeconfig needs it for. kboot does not fall back
+ * to AWSCURRENT: without the record it cannot tell the cluster's admin.conf from a late version a
+ * master that lost its lease put there.
+ */
+async function readRecord(
+  records: DynamoDbClusterStore,
+  cluster: string,
+  signal: AbortSignal,
+): Promise<ClusterRecord | undefined> {
+  try {
+    return await records.readRecord(cluster, signal);
+  } catch (error) {
+    if (error instanceof AwsDeniedError && /^AccessDenied/.test(awsErrorName(error.cause) ?? '')) {
+      throw new AwsDeniedError(
+        `kboot kubeconfig needs dynamodb:GetItem on the cluster record of "${cluster}" in DynamoDB table ${records.tableName}, to read the admin.conf version the cluster recorded (${error.message})`,
+        {
+          cause: error.cause,
+          hint: `grant it to the credentials in use: 'kboot iam-policy --role operator --cluster ${cluster}' prints a policy that has it`,
+          details: { cluster, table: records.tableName, permission: 'dynamodb:GetItem' },
+        },
+      );
+    }
+    throw error;
+  }
 }

@@ -300,6 +300,14 @@ export const GRANTS: readonly Grant[] = [
     why: 'read the admin kubeconfig',
   },
   {
+    sid: 'KubeconfigReadClusterRecord',
+    role: 'operator',
+    commands: ['kubeconfig'],
+    actions: ['dynamodb:GetItem'],
+    target: { kind: 'cluster-items' },
+    why: 'read the admin.conf version the cluster record names (recorded under the bootstrap lease)',
+  },
+  {
     sid: 'KubeconfigDecryptAdminConf',
     role: 'operator',
     commands: ['kubeconfig'],

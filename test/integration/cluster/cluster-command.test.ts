@@ -20,6 +20,7 @@ import {
   ListTagsOfResourceCommand,
   PutItemCommand,
   QueryCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
   CreateSubnetCommand,
@@ -56,7 +57,7 @@ import {
   DescribeSecretCommand,
   ListSecretsCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { AwsClients } from '../../../src/adapters/aws/clients.js';
 import { ensureTable } from '../../../src/adapters/aws/dynamodb-table.js';
 import { SecretsJoinMaterialStore } from '../../../src/adapters/aws/secrets-join-material.js';
@@ -617,10 +618,11 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
       const entries = (JSON.parse(created.stdout) as { entries: { key: string; outcome: string }[] }).entries;
       assert.equal(entries.find((e) => e.key === 'dynamodb-table')?.outcome, 'adopted');
 
-      // The secrets exist without a value: kubeconfig says so; a first master's publish fills them.
+      // The secrets exist without a value and the record is not initialized: kubeconfig says so;
+      // a first master's publish fills them and its init transaction names the version.
       const missing = await runKboot(['kubeconfig', '--cluster', CLUSTER, '--print'], { env: moto.awsEnv() });
-      assert.notEqual(missing.exitCode, 0);
-      assert.match(missing.error?.msg ?? '', /admin\.conf/);
+      assert.equal(missing.exitCode, 2, missing.stderr);
+      assert.match(missing.error?.msg ?? '', /is not initialized yet/);
       const admin = adminConf();
       const clients = new AwsClients({ region: REGION, logger: silentLogger(), env: moto.awsEnv() });
       try {
@@ -636,11 +638,33 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
           [false],
           'a new version of the secret kboot made',
         );
+        // What the first master's init transaction writes to the record (without its lock item,
+        // which destroy does not remove): initialized, and the admin.conf version.
+        const nowIso = new Date().toISOString();
+        const versionId = published[0]?.versionId;
+        assert.ok(versionId !== undefined);
+        await dynamodb.send(
+          new UpdateItemCommand({
+            TableName: 'kboot',
+            Key: { pk: { S: `cluster#${CLUSTER}` }, sk: { S: 'meta' } },
+            UpdateExpression: 'SET #initialized = :initialized, #joinMaterial = :joinMaterial',
+            ExpressionAttributeNames: { '#initialized': 'initialized', '#joinMaterial': 'joinMaterial' },
+            ExpressionAttributeValues: marshall({
+              ':initialized': { by: 'i-0123456789abcdef0', at: nowIso, fence: 1 },
+              ':joinMaterial': {
+                updatedAt: nowIso,
+                tokenExpiresAt: nowIso,
+                versions: { adminConf: versionId },
+              },
+            }),
+          }),
+        );
       } finally {
         clients.destroy();
       }
       const printed = await runKboot(['kubeconfig', '--cluster', CLUSTER, '--print'], { env: moto.awsEnv() });
       assert.equal(printed.exitCode, 0, printed.stderr);
+      assert.ok(printed.stdout.includes(admin.keyData), 'the published admin.conf');
 
       const destroyed = await cluster(['destroy', '--name', CLUSTER, '--yes', '--output', 'json']);
       assert.equal(destroyed.exitCode, 0, destroyed.stderr.slice(-3000));

@@ -103,7 +103,11 @@ describe('the permission catalogue', () => {
         ],
       },
       { role: 'control-plane', command: 'status', actions: ['dynamodb:Query', 'ec2:DescribeTags'] },
-      { role: 'operator', command: 'kubeconfig', actions: ['kms:Decrypt', 'secretsmanager:GetSecretValue'] },
+      {
+        role: 'operator',
+        command: 'kubeconfig',
+        actions: ['dynamodb:GetItem', 'kms:Decrypt', 'secretsmanager:GetSecretValue'],
+      },
       { role: 'operator', command: 'status', actions: ['dynamodb:Query', 'dynamodb:Scan'] },
       { role: 'operator', command: 'ami', actions: ['ec2:DescribeImages'] },
       { role: 'operator', command: 'join-node', actions: [] },
