@@ -199,7 +199,6 @@ export class DynamoDbClusterStore
     };
     // Owner and fence, not time: a takeover raises the fence, so a holder that lost the lease
     // (however its clock runs) fails here.
-    const lockCheck = expressionParams({ condition: stillHeld(lease) });
     const setFlag = expressionParams({
       condition: allOf(recordClauses.exists(), recordClauses.notInitialized()),
       update: update({
@@ -221,31 +220,7 @@ export class DynamoDbClusterStore
         ],
       }),
     });
-    const command = new TransactWriteItemsCommand({
-      TransactItems: [
-        {
-          ConditionCheck: {
-            TableName: this.tableName,
-            Key: itemKey(lease.cluster, lockSk(lease.lock)),
-            ConditionExpression: lockCheck.ConditionExpression,
-            ExpressionAttributeNames: lockCheck.ExpressionAttributeNames,
-            ExpressionAttributeValues: lockCheck.ExpressionAttributeValues,
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        },
-        {
-          Update: {
-            TableName: this.tableName,
-            Key: itemKey(lease.cluster, META_SK),
-            UpdateExpression: setFlag.UpdateExpression,
-            ConditionExpression: setFlag.ConditionExpression,
-            ExpressionAttributeNames: setFlag.ExpressionAttributeNames,
-            ExpressionAttributeValues: setFlag.ExpressionAttributeValues,
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        },
-      ],
-    });
+    const command = this.#fencedRecordUpdate(lease, lease.cluster, setFlag);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#dynamodb.send(command, { abortSignal: signal });
@@ -273,6 +248,43 @@ export class DynamoDbClusterStore
         throw this.#initConflict(lease, nowMs, reasons, error);
       }
     }
+  }
+
+  /**
+   * One transaction: the lease still held (owner and fence) and an update of the cluster record.
+   * A holder that lost the lease gets TransactionCanceledException with the lock item as it is.
+   */
+  #fencedRecordUpdate(
+    lease: LeaseRef,
+    cluster: string,
+    recordUpdate: ReturnType<typeof expressionParams>,
+  ): TransactWriteItemsCommand {
+    const lockCheck = expressionParams({ condition: stillHeld(lease) });
+    return new TransactWriteItemsCommand({
+      TransactItems: [
+        {
+          ConditionCheck: {
+            TableName: this.tableName,
+            Key: itemKey(lease.cluster, lockSk(lease.lock)),
+            ConditionExpression: lockCheck.ConditionExpression,
+            ExpressionAttributeNames: lockCheck.ExpressionAttributeNames,
+            ExpressionAttributeValues: lockCheck.ExpressionAttributeValues,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: itemKey(cluster, META_SK),
+            UpdateExpression: recordUpdate.UpdateExpression,
+            ConditionExpression: recordUpdate.ConditionExpression,
+            ExpressionAttributeNames: recordUpdate.ExpressionAttributeNames,
+            ExpressionAttributeValues: recordUpdate.ExpressionAttributeValues,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+      ],
+    });
   }
 
   #initConflict(
@@ -401,36 +413,10 @@ export class DynamoDbClusterStore
     lease: LeaseRef,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    const lockCheck = expressionParams({ condition: stillHeld(lease) });
     try {
-      await this.#dynamodb.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            {
-              ConditionCheck: {
-                TableName: this.tableName,
-                Key: itemKey(lease.cluster, lockSk(lease.lock)),
-                ConditionExpression: lockCheck.ConditionExpression,
-                ExpressionAttributeNames: lockCheck.ExpressionAttributeNames,
-                ExpressionAttributeValues: lockCheck.ExpressionAttributeValues,
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              },
-            },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: itemKey(cluster, META_SK),
-                UpdateExpression: recordUpdate.UpdateExpression,
-                ConditionExpression: recordUpdate.ConditionExpression,
-                ExpressionAttributeNames: recordUpdate.ExpressionAttributeNames,
-                ExpressionAttributeValues: recordUpdate.ExpressionAttributeValues,
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              },
-            },
-          ],
-        }),
-        { abortSignal: signal },
-      );
+      await this.#dynamodb.send(this.#fencedRecordUpdate(lease, cluster, recordUpdate), {
+        abortSignal: signal,
+      });
     } catch (error) {
       if (awsErrorName(error) !== 'TransactionCanceledException') {
         rethrowDynamo(
