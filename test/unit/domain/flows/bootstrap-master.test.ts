@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { ExitCode, InterruptedError, KubeadmError, StateConflictError } from '../../../../src/core/errors.js';
 import { bootstrapMasterFlow } from '../../../../src/domain/flows/bootstrap-master.js';
 import { INIT_CONFIG_PATH, KUBELET_CONF_PATH } from '../../../../src/domain/flows/paths.js';
+import { captureLogger } from '../state/capture-logger.js';
 import { sampleRecord } from '../state/records.js';
 import { BootWorld, CLUSTER, HOUR, MINUTE, NODE_NAME, SELF, START_MS, stepOutcomes } from './fake-deps.js';
 
@@ -22,6 +23,8 @@ function world(): BootWorld {
 describe('kboot bootstrap-master', () => {
   it('initializes a new cluster: steps in order, record written and marked under the fence, material recorded by version', async () => {
     const w = world();
+    const { logger, lines } = captureLogger();
+    w.logger = logger;
     const run = await w.run(bootstrapMasterFlow);
 
     assert.equal(run.result.outcome, 'initialized');
@@ -64,7 +67,14 @@ describe('kboot bootstrap-master', () => {
     assert.equal(init?.config?.mode, 0o600);
     const token = TOKEN.exec(init?.config?.text ?? '')?.[0];
     assert.ok(token !== undefined, 'the init config holds the bootstrap token');
-    assert.doesNotMatch(w.kubeadmCalls.map((call) => call.args.join(' ')).join('\n'), TOKEN);
+    const certificateKey = /certificateKey: "?([0-9a-f]{64})/.exec(init?.config?.text ?? '')?.[1];
+    assert.ok(certificateKey !== undefined, 'the init config holds the certificate key');
+    const argv = w.kubeadmCalls.map((call) => call.args.join(' ')).join('\n');
+    const logged = JSON.stringify(lines);
+    for (const secret of [token, certificateKey]) {
+      assert.ok(!argv.includes(secret), 'no secret in kubeadm argv');
+      assert.ok(!logged.includes(secret), 'no secret in the log');
+    }
     assert.equal(await w.fs.readText(INIT_CONFIG_PATH), undefined);
 
     // The membership file says this instance initialized the cluster.
@@ -153,9 +163,13 @@ describe('kboot bootstrap-master', () => {
 
   it('treats a membership file from an init that never marked the cluster initialized as an unfinished init: reset, then init again', async () => {
     const w = world();
+    const { logger, lines } = captureLogger();
+    w.logger = logger;
     w.record = sampleRecord();
     await w.becomeMember('init');
     const run = await w.run(bootstrapMasterFlow);
+
+    assert.ok(lines.some((line) => /from an init that never marked the cluster initialized/.test(line.msg)));
 
     assert.equal(run.result.outcome, 'initialized');
     assert.ok(stepOutcomes(run).includes('reset-partial-init:done'));

@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { ExitCode, InterruptedError, KubeadmError, StateConflictError } from '../../../../src/core/errors.js';
 import { joinMasterFlow } from '../../../../src/domain/flows/join-master.js';
 import { JOIN_CONFIG_PATH } from '../../../../src/domain/flows/paths.js';
+import { captureLogger } from '../state/capture-logger.js';
 import {
   assertResetsPartialJoin,
   BootWorld,
@@ -54,6 +55,8 @@ function world(): BootWorld {
 describe('kboot join-master', () => {
   it('waits for initialized, joins under the control-plane-join lease with the recorded material versions', async () => {
     const w = world();
+    const { logger, lines } = captureLogger();
+    w.logger = logger;
     const initialized = w.record;
     const { initialized: _, ...notYet } = initializedRecord();
     w.record = notYet;
@@ -102,6 +105,10 @@ describe('kboot join-master', () => {
     assert.ok(join?.config?.text.includes(KEY), 'the config carries the certificate key the record names');
     assert.ok(!join?.args.join(' ').includes(TOKEN));
     assert.ok(!join?.args.join(' ').includes(KEY));
+    assert.ok(
+      !JSON.stringify(lines).includes(TOKEN) && !JSON.stringify(lines).includes(KEY),
+      'no secret in the log',
+    );
     assert.equal(await w.fs.readText(JOIN_CONFIG_PATH), undefined, 'the join config is removed');
 
     await w.assertMember('control-plane', 'join');
