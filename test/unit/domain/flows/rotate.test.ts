@@ -6,12 +6,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { FsRoot } from '../../../../src/adapters/fs/root.js';
+import { before, describe, it } from 'node:test';
 import {
   AwsUnavailableError,
   ClusterTimeoutError,
@@ -32,7 +27,6 @@ import {
   TOKEN_CONFIG_PATH,
   UPLOAD_CERTS_CONFIG_PATH,
 } from '../../../../src/domain/flows/rotate/flow.js';
-import type { Identity } from '../../../../src/domain/identity/resolve.js';
 import type { Role } from '../../../../src/domain/identity/tags.js';
 import { JoinMaterialMissingError } from '../../../../src/domain/join/errors.js';
 import type {
@@ -49,9 +43,19 @@ import { type FlowRun, FlowStopped, runFlow } from '../../../../src/domain/steps
 import type { RunSettings } from '../../../../src/domain/steps/step.js';
 import { silentLogger } from '../../../support/silent-logger.js';
 import { captureLogger } from '../state/capture-logger.js';
-import { FakeLeaseLock } from '../state/fake-lease-lock.js';
+import type { FakeLeaseLock } from '../state/fake-lease-lock.js';
 import { ManualClock } from '../state/manual-clock.js';
 import { sampleRecord } from '../state/records.js';
+import {
+  fakeIdentity,
+  type KubeadmCall,
+  kubeadmCall,
+  lockNamed,
+  MemoryFs,
+  nothingLost,
+  testCaPem,
+  unexpected,
+} from './fake-deps.js';
 
 const START_MS = Date.UTC(2025, 0, 31, 12);
 const MINUTE = 60_000;
@@ -61,53 +65,6 @@ const SELF = 'i-self';
 const CURRENT_TOKEN = 'abcdef.0123456789abcdef';
 const CURRENT_KEY = 'a'.repeat(64);
 const CA_HASH = `sha256:${'c'.repeat(64)}`;
-
-/** The filesystem root in memory; writePrivateFile records mode 0600 (FsRoot's own tests cover the real one). */
-class MemoryFs extends FsRoot {
-  readonly files = new Map<string, { content: string; mode: number }>();
-
-  constructor() {
-    super('/memory-root');
-  }
-
-  #key(instancePath: string): string {
-    return path.posix.resolve('/', instancePath);
-  }
-
-  /** The instance path of a path resolve() gave out. */
-  instancePath(resolved: string): string {
-    return `/${path.relative(this.root, resolved)}`;
-  }
-
-  override async readText(instancePath: string): Promise<string | undefined> {
-    return this.files.get(this.#key(instancePath))?.content;
-  }
-
-  override async list(instancePath: string): Promise<string[]> {
-    const dir = `${this.#key(instancePath)}/`;
-    return [...this.files.keys()]
-      .filter((file) => file.startsWith(dir) && !file.slice(dir.length).includes('/'))
-      .map((file) => file.slice(dir.length))
-      .sort();
-  }
-
-  override async exists(instancePath: string): Promise<boolean> {
-    const key = this.#key(instancePath);
-    return this.files.has(key) || [...this.files.keys()].some((file) => file.startsWith(`${key}/`));
-  }
-
-  override async writePrivateFile(instancePath: string, content: string): Promise<string> {
-    this.files.set(this.#key(instancePath), { content, mode: 0o600 });
-    return this.resolve(instancePath);
-  }
-
-  override async remove(instancePath: string): Promise<void> {
-    const key = this.#key(instancePath);
-    for (const file of [...this.files.keys()]) {
-      if (file === key || file.startsWith(`${key}/`)) this.files.delete(file);
-    }
-  }
-}
 
 const OPTIONS: RotateOptions = {
   tokenTtlMs: 24 * HOUR,
@@ -147,12 +104,6 @@ interface ListedTokenJson {
   expires?: string;
 }
 
-interface KubeadmCall {
-  args: string[];
-  /** The --config file as kubeadm would have read it. */
-  config?: { text: string; mode: number };
-}
-
 /** Everything a test arranges and inspects. */
 class World {
   readonly clock = new ManualClock(START_MS);
@@ -180,12 +131,7 @@ class World {
   logger: Logger = silentLogger();
 
   lock(name: LockName): FakeLeaseLock {
-    let lock = this.locks.get(name);
-    if (lock === undefined) {
-      lock = new FakeLeaseLock(CLUSTER, name);
-      this.locks.set(name, lock);
-    }
-    return lock;
+    return lockNamed(this.locks, name);
   }
 
   store(): JoinMaterialStore {
@@ -229,14 +175,7 @@ class World {
   kubeadm(): KubeadmRunner {
     return {
       run: async (args) => {
-        const configAt = args.indexOf('--config');
-        const call: KubeadmCall = { args: [...args] };
-        if (configAt >= 0) {
-          const file = this.fs.files.get(this.fs.instancePath(args[configAt + 1] as string));
-          assert.ok(file !== undefined, 'kubeadm got a config file that does not exist');
-          call.config = { text: file.content, mode: file.mode };
-        }
-        this.kubeadmCalls.push(call);
+        this.kubeadmCalls.push(kubeadmCall(this.fs, args));
         const name =
           args[0] === 'init'
             ? 'upload-certs'
@@ -254,9 +193,6 @@ class World {
   }
 
   deps(): FlowDeps {
-    const unexpected = (what: string) => async () => {
-      throw new Error(`unexpected call: ${what}`);
-    };
     return {
       logger: this.logger,
       clock: this.clock,
@@ -272,22 +208,7 @@ class World {
         minMaterialLifeMs: 2 * MINUTE,
         pollMs: 1000,
       },
-      identity: async (): Promise<Identity> => ({
-        instance: {
-          instanceId: SELF,
-          region: 'eu-west-1',
-          availabilityZone: 'eu-west-1a',
-          privateIpv4: '10.0.1.10',
-          accountId: '123456789012',
-          instanceType: 't3.medium',
-          imageId: 'ami-1',
-          architecture: 'x86_64',
-        },
-        clusterName: CLUSTER,
-        role: this.role,
-        tableFromTag: undefined,
-        tagsSource: 'instance-metadata',
-      }),
+      identity: async () => fakeIdentity(this.role),
       privateDnsName: unexpected('privateDnsName'),
       discoverApiEndpoint: unexpected('discoverApiEndpoint'),
       state: async () => {
@@ -320,18 +241,7 @@ class World {
       kubeadm: this.kubeadm(),
       kubectl: { run: unexpected('kubectl') },
       nodeLeaveCredential: async () => ({ action: 'kept', expiresAt: iso(START_MS + HOUR) }),
-      // A cluster with nothing lost: the cleanup looks and finds nothing to remove.
-      cleanup: {
-        registry: async () => [],
-        instances: async () => ({ lookup: async () => ({ byId: new Map(), byDnsName: new Map() }) }),
-        etcd: async () => ({
-          list: async () => [],
-          remove: unexpected('etcd remove'),
-          probe: unexpected('probe'),
-        }),
-        nodes: async () => undefined,
-        etcdEndpointsOverride: undefined,
-      },
+      cleanup: nothingLost(),
     } satisfies FlowDeps;
   }
 
@@ -380,38 +290,10 @@ class World {
   }
 }
 
-const roots: string[] = [];
 let caPem = '';
 
 before(() => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'kboot-rotate-ca-'));
-  roots.push(dir);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      path.join(dir, 'ca.key'),
-      '-out',
-      path.join(dir, 'ca.crt'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=kubernetes',
-    ],
-    { stdio: 'ignore' },
-  );
-  caPem = readFileSync(path.join(dir, 'ca.crt'), 'utf8');
-});
-
-after(() => {
-  for (const root of roots) rmSync(root, { recursive: true, force: true });
+  caPem = testCaPem();
 });
 
 async function world(): Promise<World> {
