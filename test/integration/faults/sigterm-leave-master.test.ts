@@ -128,7 +128,7 @@ describe('SIGTERM at each step of a master leaving', { skip: missing, concurrenc
       );
 
       assert.deepEqual(kubeadmsRunning(startedDir), [], 'no kubeadm left running');
-      assert.deepEqual(processesWith('kubectl', master.privateDns), [], 'no kubectl left running');
+      assert.deepEqual(processesWith('kubectl', master.root), [], 'no kubectl left running');
       if (child?.kubeadm !== undefined) {
         const reset = sim
           .invocations()

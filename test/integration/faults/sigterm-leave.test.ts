@@ -164,7 +164,7 @@ describe('SIGTERM at each step of a worker leaving', { concurrency: 4 }, async (
 
       // The child was stopped, and nothing kboot started is left running.
       assert.deepEqual(kubeadmsRunning(startedDir), [], 'no kubeadm left running');
-      assert.deepEqual(processesWith('kubectl', worker.privateDns), [], 'no kubectl left running');
+      assert.deepEqual(processesWith('kubectl', worker.root), [], 'no kubectl left running');
       if (child?.kubeadm !== undefined) {
         const reset = sim
           .invocations()
