@@ -104,6 +104,8 @@ export interface StopOptions {
   env?: Record<string, string>;
   /** Holds each AWS request until the test has read the step lines before it. */
   proxy?: FaultProxy;
+  /** More proxies held the same way (another service's endpoint, e.g. AWS_ENDPOINT_URL_AUTO_SCALING). */
+  alsoHold?: readonly FaultProxy[];
   /**
    * The fake kubeadm's FAKE_KUBEADM_STARTED_DIR: act only once the child kubeadm has started (its
    * signal handlers installed), so the test sees what kboot does to a running child.
@@ -159,8 +161,9 @@ export async function stopAtStep(
     }
   };
   const { proxy } = options;
-  if (proxy !== undefined) {
-    proxy.onRequest = async ({ body }) => {
+  const held = [...(proxy === undefined ? [] : [proxy]), ...(options.alsoHold ?? [])];
+  if (held.length > 0) {
+    const hold = async ({ body }: { body: string }): Promise<void> => {
       // Let the test read the lines kboot wrote before this request, then act while it is held.
       await sleep(40);
       // A lease renewal is never held on the act: an act may wait for the holder to see its lease
@@ -169,6 +172,7 @@ export async function stopAtStep(
       if (reached) await act();
       if (acting !== undefined) await sleep(100);
     };
+    for (const each of held) each.onRequest = hold;
   }
   const env: Record<string, string> = { ...(options.env ?? {}) };
   if (proxy !== undefined) env.AWS_ENDPOINT_URL = proxy.endpoint;
@@ -180,7 +184,7 @@ export async function stopAtStep(
   pid = running.child.pid as number;
   const result = await running.result;
   const exitedAtMs = Date.now();
-  if (proxy !== undefined) proxy.onRequest = undefined;
+  for (const each of held) each.onRequest = undefined;
   const stopLine = result.logs.find((line) => /stopped at step/.test(String(line.msg ?? '')));
   return {
     result,
@@ -286,4 +290,20 @@ export function why(result: RunResult): string {
     appendFileSync(process.env.KBOOT_FAULT_DUMP, `${result.stderr}\n=====\n`);
   const lines = result.logs.filter((line) => line.level === 'warn' || line.level === 'error');
   return lines.map((line) => `${line.step ?? ''} ${line.msg}`).join('\n') || result.stderr.slice(-2000);
+}
+
+/** Live processes whose command line holds every one of `words` (a child kboot started). */
+export function processesWith(...words: string[]): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      continue;
+    }
+    if (words.every((word) => cmdline.includes(word))) pids.push(Number(entry));
+  }
+  return pids;
 }
