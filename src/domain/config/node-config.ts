@@ -109,6 +109,42 @@ export const AddonsSchema = z.strictObject({
 
 export type AddonsConfig = z.infer<typeof AddonsSchema>;
 
+const count = (max: number) =>
+  z
+    .number()
+    .int()
+    .min(1, { message: 'expected at least 1' })
+    .max(max, { message: `expected at most ${max}` });
+
+/**
+ * A hardened control plane (docs/security.md "CIS Kubernetes Benchmark"): everything is on by
+ * default; each setting can be turned off. Read by the first master at init (it writes the
+ * ClusterConfiguration and the kubelets' configuration) and by every joining master (it writes
+ * the files the API server reads): give every master the same settings. `kboot cluster create`
+ * reuses this schema in its cluster spec.
+ */
+export const HardeningSchema = z.strictObject({
+  /** Profiling endpoints of the API server, controller-manager and scheduler (default false). */
+  profiling: z.boolean().optional(),
+  /** The lowest TLS version the API server and kubelets accept (default VersionTLS12). */
+  tlsMinVersion: z.enum(['VersionTLS12', 'VersionTLS13']).optional(),
+  /** health-only (default): anonymous requests reach /livez, /readyz and /healthz only (Kubernetes 1.32+). */
+  anonymousAuth: z.enum(['health-only', 'kubeadm-default']).optional(),
+  /** The API server's audit log (default on, rotated); false turns it off. */
+  audit: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        maxAgeDays: count(3650).optional(),
+        maxBackups: count(1000).optional(),
+        maxSizeMb: count(100_000).optional(),
+      }),
+    ])
+    .optional(),
+});
+
+export type HardeningConfigInput = z.infer<typeof HardeningSchema>;
+
 /** The node config schema; `limits` lowers the lease minimum for tests (config/durations.ts). */
 export function nodeConfigSchema(limits: DurationLimits = DEFAULT_DURATION_LIMITS) {
   return z.strictObject({
@@ -152,6 +188,7 @@ export function nodeConfigSchema(limits: DurationLimits = DEFAULT_DURATION_LIMIT
       })
       .optional(),
     addons: AddonsSchema.optional(),
+    hardening: HardeningSchema.optional(),
   });
 }
 

@@ -4,7 +4,8 @@
  *   conditionally, when no `kboot cluster create` made it) → already initialized? → version skew →
  *   the init inputs (a bootstrap token and certificate key kboot generates; addons rendered and
  *   read before anything changes) → the bootstrap lease → initialized meanwhile? → the
- *   InitConfiguration (0600, removed at the end) → kubeadm init --upload-certs (undo: kubeadm
+ *   InitConfiguration (0600, removed at the end) → the hardening files (audit policy,
+ *   authentication config; 0600) → kubeadm init --upload-certs (undo: kubeadm
  *   reset) → CA hash from ca.crt → with IRSA (`addons.irsa`), the OIDC discovery document and JWKS
  *   to the bucket → the addons (CNI, AWS cloud-controller-manager, addons.d) → the node-leave
  *   credential → membership file → join, control-plane and admin.conf secrets, then `initialized`
@@ -43,6 +44,7 @@ import { JOIN_MATERIAL_SCHEMA_VERSION, type JoinMaterial } from '../join/materia
 import { nodeLeaveSecretId } from '../join/secret-ids.js';
 import { publishedVersions } from '../join/store.js';
 import { caCertHash } from '../kubeadm/ca-hash.js';
+import { resolveHardening } from '../kubeadm/hardening.js';
 import { renderInitConfig } from '../kubeadm/render.js';
 import { generateBootstrapToken, generateCertificateKey } from '../kubeadm/tokens.js';
 import type { InitConfigInput } from '../kubeadm/types.js';
@@ -54,6 +56,7 @@ import { leaseStep } from '../steps/lease-step.js';
 import type { Flow, Step } from '../steps/step.js';
 import { type LocalKubeadm, localKubeadm, readKubeadmOverrides, resetAfterFailure } from './common.js';
 import type { ClusterStatePorts, FlowDeps, FlowResult } from './deps.js';
+import { hardeningFilesStep } from './hardening-files.js';
 import { membershipFor, writeMembership } from './membership.js';
 import { ADMIN_CONF_PATH, CA_CERT_PATH, INIT_CONFIG_PATH, MEMBERSHIP_PATH } from './paths.js';
 import {
@@ -256,6 +259,7 @@ const initInputs: BootstrapStep = {
       ],
       certificateKey,
       kubeletConfiguration: { cgroupDriver: 'systemd' as const },
+      hardening: resolveHardening(deps.config.hardening),
       ...(irsa === undefined ? {} : { serviceAccount: serviceAccountIssuer(irsa) }),
     };
     state.set({ nodeName, token, certificateKey, irsa, addons, initInput });
@@ -613,6 +617,7 @@ export const bootstrapMasterFlow: Flow<BootstrapState, FlowDeps, FlowResult> = {
     recheckInitialized,
     writeInitConfig,
     resetPartialInit,
+    hardeningFilesStep<BootstrapState>((state) => state.get('record').kubernetesVersion),
     kubeadmInit,
     caCertHashStep,
     irsaStep,

@@ -5,7 +5,7 @@
  *   control-plane material → the JoinConfiguration with the certificate key (0600, removed at the
  *   end) → the remains of an earlier join reset → when the member registry shows a control-plane
  *   instance gone: kubeadm's download-certs and certs phases, then the dead etcd members removed
- *   (src/domain/cleanup/flow.ts) → kubeadm join (undo: kubeadm reset, which also takes this
+ *   (src/domain/cleanup/flow.ts) → the hardening files the API server reads (0600) → kubeadm join (undo: kubeadm reset, which also takes this
  *   member out of etcd) → membership file → member record → the lease released.
  */
 
@@ -32,6 +32,7 @@ import {
   resetAfterFailure,
 } from './common.js';
 import type { ClusterStatePorts, FlowDeps, FlowResult } from './deps.js';
+import { hardeningFilesStep } from './hardening-files.js';
 import { resetPartialJoin } from './join-node.js';
 import { membershipFor, writeMembership } from './membership.js';
 import { JOIN_CONFIG_PATH, MEMBERSHIP_PATH } from './paths.js';
@@ -320,6 +321,7 @@ export const joinMasterFlow: Flow<JoinMasterState, FlowDeps, FlowResult> = {
     writeJoinConfig,
     resetPartialJoin,
     cleanupLostMembers,
+    hardeningFilesStep<JoinMasterState>((state) => state.get('record').kubernetesVersion),
     kubeadmJoin,
     membershipFile,
     memberRecord,

@@ -16,6 +16,7 @@ import { Document } from 'yaml';
 import { ConfigError } from '../../core/errors.js';
 import { REDACTED, type Secret } from '../../core/secrets.js';
 import { formatGoDuration } from './go-duration.js';
+import { type ClusterConfigurationHardening, clusterConfigurationHardening } from './hardening.js';
 import { KINDS_READ_BY, mergeOverrides } from './overrides.js';
 import type {
   BootstrapTokenInput,
@@ -152,7 +153,10 @@ function v1beta3Timeout(valueMs: number | undefined, field: string): string | un
   return formatGoDuration(valueMs);
 }
 
-function apiServer(input: InitConfigInput): Record<string, unknown> {
+function apiServer(
+  input: InitConfigInput,
+  hardening: ClusterConfigurationHardening | undefined,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const sans = input.certSANs ?? [];
   for (const [index, san] of sans.entries()) checkSan(san, `apiServer.certSANs[${index}]`);
@@ -170,7 +174,11 @@ function apiServer(input: InitConfigInput): Record<string, unknown> {
       args.push({ name: 'service-account-jwks-uri', value: serviceAccount.jwksUri });
     }
   }
+  if (hardening !== undefined) args.push(...hardening.apiServerArgs);
   if (args.length > 0) out.extraArgs = renderArgs(input.apiVersion, args, 'apiServer.extraArgs');
+  if (hardening !== undefined && hardening.apiServerVolumes.length > 0) {
+    out.extraVolumes = hardening.apiServerVolumes.map((volume) => ({ ...volume }));
+  }
   if (!isV1beta4(input.apiVersion)) {
     const timeout = v1beta3Timeout(
       input.timeouts?.controlPlaneComponentHealthCheckMs,
@@ -219,16 +227,33 @@ export function initDocuments(input: InitConfigInput, options: RenderOptions = {
     controlPlaneEndpoint: input.controlPlaneEndpoint,
     networking: { podSubnet: input.podSubnet, serviceSubnet: input.serviceSubnet },
   };
-  const server = apiServer(input);
+  const hardening =
+    input.hardening === undefined
+      ? undefined
+      : clusterConfigurationHardening(input.hardening, input.kubernetesVersion);
+  const server = apiServer(input, hardening);
   if (Object.keys(server).length > 0) cluster.apiServer = server;
+  if (hardening !== undefined && hardening.controllerManagerArgs.length > 0) {
+    cluster.controllerManager = {
+      extraArgs: renderArgs(input.apiVersion, hardening.controllerManagerArgs, 'controllerManager.extraArgs'),
+    };
+  }
+  if (hardening !== undefined && hardening.schedulerArgs.length > 0) {
+    cluster.scheduler = {
+      extraArgs: renderArgs(input.apiVersion, hardening.schedulerArgs, 'scheduler.extraArgs'),
+    };
+  }
   if (input.imageRepository !== undefined) cluster.imageRepository = input.imageRepository;
 
   const documents = [init, cluster];
-  if (input.kubeletConfiguration !== undefined) {
+  if (input.kubeletConfiguration !== undefined || hardening !== undefined) {
     documents.push({
       apiVersion: KUBELET_CONFIG_API,
       kind: 'KubeletConfiguration',
-      cgroupDriver: input.kubeletConfiguration.cgroupDriver,
+      ...(input.kubeletConfiguration === undefined
+        ? {}
+        : { cgroupDriver: input.kubeletConfiguration.cgroupDriver }),
+      ...(hardening?.kubelet ?? {}),
     });
   }
   return mergeOverrides(documents, input.overrides ?? [], {

@@ -4,6 +4,7 @@
  */
 
 import type { Secret } from '../../core/secrets.js';
+import type { ControlPlaneHardening } from './hardening.js';
 import type { KubeadmApiVersion } from './version.js';
 
 /** A user's kubeadm override document (overrides.ts parses and merges them). */
@@ -111,6 +112,11 @@ export interface InitConfigInput extends NodeInput {
   readonly kubeletConfiguration?: { readonly cgroupDriver: 'systemd' | 'cgroupfs' };
   /** Registry for the control-plane images (default registry.k8s.io). */
   readonly imageRepository?: string;
+  /**
+   * Component flags, extra volumes and kubelet settings of a hardened control plane (hardening.ts);
+   * the files they name are written by the flow. Absent: kubeadm's defaults.
+   */
+  readonly hardening?: ControlPlaneHardening;
 }
 
 export interface DiscoveryInput {

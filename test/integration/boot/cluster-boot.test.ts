@@ -6,7 +6,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -129,6 +129,18 @@ describe('simulated cluster boot', () => {
         assert.equal(config.discovery.bootstrapToken.token, published.token);
         assert.deepEqual(config.discovery.bootstrapToken.caCertHashes, [caHash]);
         assert.ok(config.nodeRegistration.name.endsWith('.ec2.internal'));
+      }
+
+      // A hardened control plane by default: the init config turns profiling off and names the
+      // audit policy, which every master (and no worker) has, 0600, before kubeadm runs.
+      assert.match(init.config?.text ?? '', /name: profiling\n\s+value: "false"/);
+      assert.match(init.config?.text ?? '', /audit-policy-file/);
+      for (const master of masters) {
+        const policy = path.join(master.root, 'etc/kubernetes/audit/policy.yaml');
+        assert.equal(statSync(policy).mode & 0o777, 0o600, `${master.root}: audit policy mode`);
+      }
+      for (const worker of workers) {
+        assert.equal(existsSync(path.join(worker.root, 'etc/kubernetes/audit/policy.yaml')), false);
       }
 
       // Secrets: never in a log line, in kubeadm's argv, or in a file others can read.
