@@ -19,6 +19,7 @@ export const SECRET_KEYS: readonly string[] = [
   'bootstrapToken',
   'certificateKey',
   'certificate-key',
+  'encryptionKey',
   'privateKey',
   'client-key-data',
   'client-certificate-data',

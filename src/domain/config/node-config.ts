@@ -141,6 +141,32 @@ export const HardeningSchema = z.strictObject({
       }),
     ])
     .optional(),
+  /**
+   * Encryption at rest of Secrets (default on, secretbox with a key made at init); provider kms
+   * uses a KMS v2 plugin the user runs on every master; false turns it off.
+   */
+  encryptionAtRest: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        provider: z.enum(['secretbox', 'kms']).optional(),
+        kms: z
+          .strictObject({
+            /** The plugin's socket, e.g. unix:///var/run/kmsplugin/socket.sock. */
+            endpoint: z.string().regex(/^unix:\/\/\/[A-Za-z0-9._/-]+\.sock$/, {
+              message: 'expected a unix socket like unix:///var/run/kmsplugin/socket.sock',
+            }),
+            name: z
+              .string()
+              .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
+                message: 'expected lowercase letters, digits and hyphens',
+              })
+              .optional(),
+          })
+          .optional(),
+      }),
+    ])
+    .optional(),
 });
 
 export type HardeningConfigInput = z.infer<typeof HardeningSchema>;

@@ -44,7 +44,7 @@ import { JOIN_MATERIAL_SCHEMA_VERSION, type JoinMaterial } from '../join/materia
 import { nodeLeaveSecretId } from '../join/secret-ids.js';
 import { publishedVersions } from '../join/store.js';
 import { caCertHash } from '../kubeadm/ca-hash.js';
-import { resolveHardening } from '../kubeadm/hardening.js';
+import { generateEncryptionKey, resolveHardening } from '../kubeadm/hardening.js';
 import { renderInitConfig } from '../kubeadm/render.js';
 import { generateBootstrapToken, generateCertificateKey } from '../kubeadm/tokens.js';
 import type { InitConfigInput } from '../kubeadm/types.js';
@@ -86,6 +86,8 @@ export interface BootstrapState extends StartState {
   nodeName: string;
   token: Secret;
   certificateKey: Secret;
+  /** The secretbox key of encryption at rest, when it uses secretbox (made here, at init). */
+  encryptionKey: Secret;
   irsa: IrsaSettings | undefined;
   addons: Addon[];
   initInput: InitConfigInput;
@@ -239,6 +241,7 @@ const initInputs: BootstrapStep = {
     ]);
     const token = generateBootstrapToken();
     const certificateKey = generateCertificateKey();
+    const hardening = resolveHardening(deps.config.hardening);
     const endpoint = apiAddress(record.apiEndpoint);
     const irsaConfig = deps.config.addons?.irsa;
     const irsa = irsaConfig === undefined ? undefined : resolveIrsa(irsaConfig, record.region);
@@ -259,10 +262,12 @@ const initInputs: BootstrapStep = {
       ],
       certificateKey,
       kubeletConfiguration: { cgroupDriver: 'systemd' as const },
-      hardening: resolveHardening(deps.config.hardening),
+      hardening,
       ...(irsa === undefined ? {} : { serviceAccount: serviceAccountIssuer(irsa) }),
     };
     state.set({ nodeName, token, certificateKey, irsa, addons, initInput });
+    if (hardening.encryptionAtRest?.provider === 'secretbox')
+      state.set({ encryptionKey: generateEncryptionKey() });
     return undefined;
   },
 };
@@ -499,6 +504,7 @@ const publishAndMarkInitialized: BootstrapStep = {
         certificateKey: state.get('certificateKey'),
         certificateKeyExpiresAt,
         updatedAt,
+        ...(state.has('encryptionKey') ? { encryptionKey: state.get('encryptionKey') } : {}),
       },
       adminConf: state.get('adminConf'),
     };
@@ -617,7 +623,10 @@ export const bootstrapMasterFlow: Flow<BootstrapState, FlowDeps, FlowResult> = {
     recheckInitialized,
     writeInitConfig,
     resetPartialInit,
-    hardeningFilesStep<BootstrapState>((state) => state.get('record').kubernetesVersion),
+    hardeningFilesStep<BootstrapState>(
+      (state) => state.get('record').kubernetesVersion,
+      (state) => state.peek('encryptionKey'),
+    ),
     kubeadmInit,
     caCertHashStep,
     irsaStep,

@@ -1,26 +1,38 @@
 /**
  * The step that writes the files a hardened API server reads (the audit policy, the
- * authentication configuration), 0600 under /etc/kubernetes, before kubeadm init or
+ * authentication configuration, the encryption configuration with its key), 0600 under /etc/kubernetes, before kubeadm init or
  * join --control-plane writes the static pod manifests that mount them. Shared by
  * bootstrap-master and join-master; the files stay after a success (the API server reads them at
  * every start) and go on undo.
  */
 
+import type { Secret } from '../../core/secrets.js';
 import { type HardeningFile, hardeningFiles, resolveHardening } from '../kubeadm/hardening.js';
+import type { RenderMode } from '../kubeadm/types.js';
 import type { FlowState } from '../steps/state.js';
 import type { Step } from '../steps/step.js';
 import type { FlowDeps } from './deps.js';
 
 /** The files for this node: its node config's `hardening` and the cluster's Kubernetes version. */
-export function controlPlaneFiles(deps: FlowDeps, kubernetesVersion: string): HardeningFile[] {
-  return hardeningFiles(resolveHardening(deps.config.hardening), kubernetesVersion);
+export function controlPlaneFiles(
+  deps: FlowDeps,
+  kubernetesVersion: string,
+  key: Secret | undefined,
+  mode: RenderMode = 'reveal',
+): HardeningFile[] {
+  return hardeningFiles(resolveHardening(deps.config.hardening), kubernetesVersion, key, mode);
 }
 
+/**
+ * `encryptionKey`: the secretbox key of this cluster (made at init on the first master; read from
+ * the control-plane secret on a joining master); never logged, never in argv.
+ */
 export function hardeningFilesStep<T extends object>(
   kubernetesVersion: (state: FlowState<T>) => string,
+  encryptionKey: (state: FlowState<T>) => Secret | undefined,
 ): Step<T, FlowDeps> {
   const paths = (state: FlowState<T>, deps: FlowDeps) =>
-    controlPlaneFiles(deps, kubernetesVersion(state)).map((file) => file.path);
+    controlPlaneFiles(deps, kubernetesVersion(state), undefined, 'redacted').map((file) => file.path);
   return {
     name: 'hardening-files',
     kind: 'change',
@@ -33,7 +45,7 @@ export function hardeningFilesStep<T extends object>(
     skip: (state, deps) =>
       paths(state, deps).length === 0 ? 'hardening files are turned off in the node config' : undefined,
     async run({ state, deps, logger }) {
-      const files = controlPlaneFiles(deps, kubernetesVersion(state));
+      const files = controlPlaneFiles(deps, kubernetesVersion(state), encryptionKey(state));
       for (const file of files) {
         await deps.fs.writePrivateFile(
           file.path,

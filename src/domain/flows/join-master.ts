@@ -321,7 +321,10 @@ export const joinMasterFlow: Flow<JoinMasterState, FlowDeps, FlowResult> = {
     writeJoinConfig,
     resetPartialJoin,
     cleanupLostMembers,
-    hardeningFilesStep<JoinMasterState>((state) => state.get('record').kubernetesVersion),
+    hardeningFilesStep<JoinMasterState>(
+      (state) => state.get('record').kubernetesVersion,
+      (state) => state.get('controlPlane').encryptionKey,
+    ),
     kubeadmJoin,
     membershipFile,
     memberRecord,

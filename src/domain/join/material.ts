@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { InternalError, StateConflictError } from '../../core/errors.js';
 import { Secret } from '../../core/secrets.js';
 import { CA_CERT_HASH_PATTERN } from '../kubeadm/ca-hash.js';
+import { ENCRYPTION_KEY_PATTERN } from '../kubeadm/hardening.js';
 import { BOOTSTRAP_TOKEN_PATTERN, CERTIFICATE_KEY_PATTERN } from '../kubeadm/tokens.js';
 import { describeIssues, type FieldExpectations } from './validation.js';
 
@@ -38,6 +39,11 @@ export interface ControlPlaneSecret {
   certificateKey: Secret<string>;
   certificateKeyExpiresAt: string;
   updatedAt: string;
+  /**
+   * The secretbox key of the EncryptionConfiguration (32 bytes, base64): made at init when
+   * encryption at rest uses secretbox, written by every joining master. Kept across rotations.
+   */
+  encryptionKey?: Secret<string>;
 }
 
 export interface JoinMaterial {
@@ -82,6 +88,7 @@ const controlPlaneWire = z.object({
   certificateKey: z.string().regex(CERTIFICATE_KEY_PATTERN),
   certificateKeyExpiresAt: isoInstant,
   updatedAt: isoInstant,
+  encryptionKey: z.string().regex(ENCRYPTION_KEY_PATTERN).optional(),
 });
 
 const INSTANT = 'an ISO 8601 date-time with an offset (2025-01-31T12:00:00Z)';
@@ -102,6 +109,7 @@ const CONTROL_PLANE_EXPECTATIONS: FieldExpectations = {
   certificateKey: 'a kubeadm certificate key (64 lowercase hex digits)',
   certificateKeyExpiresAt: INSTANT,
   updatedAt: INSTANT,
+  encryptionKey: 'an encryption at rest key (32 bytes, base64)',
 };
 
 function malformed(source: string, problem: string): StateConflictError {
@@ -148,8 +156,12 @@ export function parseControlPlaneSecret(text: string, source: string): ControlPl
   if (!result.success) {
     throw malformed(source, describeIssues(result.error.issues, raw, CONTROL_PLANE_EXPECTATIONS));
   }
-  const { certificateKey, ...rest } = result.data;
-  return { ...rest, certificateKey: new Secret(certificateKey) };
+  const { certificateKey, encryptionKey, ...rest } = result.data;
+  return {
+    ...rest,
+    certificateKey: new Secret(certificateKey),
+    ...(encryptionKey === undefined ? {} : { encryptionKey: new Secret(encryptionKey) }),
+  };
 }
 
 /** Material built by kboot itself that fails its own schema is a bug: refuse to publish it. */
@@ -190,6 +202,9 @@ export function serializeControlPlaneSecret(controlPlane: ControlPlaneSecret): s
     certificateKey: controlPlane.certificateKey.reveal(),
     certificateKeyExpiresAt: controlPlane.certificateKeyExpiresAt,
     updatedAt: controlPlane.updatedAt,
+    ...(controlPlane.encryptionKey === undefined
+      ? {}
+      : { encryptionKey: controlPlane.encryptionKey.reveal() }),
   };
   checkBeforePublish(controlPlaneWire, wire, CONTROL_PLANE_EXPECTATIONS, 'control-plane material');
   return JSON.stringify(wire);

@@ -154,7 +154,22 @@ describe('simulated cluster boot', () => {
           )
         ).SecretString as string,
       );
-      const needles = [published.token as string, controlPlaneSecret.certificateKey as string, 'PRIVATE KEY'];
+      // Encryption at rest: the key made at init is in the control-plane secret, and every master
+      // wrote it (0600) before kubeadm ran.
+      const encryptionKey = controlPlaneSecret.encryptionKey as string;
+      assert.equal(Buffer.from(encryptionKey, 'base64').length, 32);
+      for (const master of masters) {
+        const file = path.join(master.root, 'etc/kubernetes/encryption/config.yaml');
+        assert.equal(statSync(file).mode & 0o777, 0o600);
+        assert.ok(readFileSync(file, 'utf8').includes(`secret: ${encryptionKey}`), `${master.root}: key`);
+      }
+      assert.equal(existsSync(path.join(workers[0]?.root ?? '', 'etc/kubernetes/encryption')), false);
+      const needles = [
+        published.token as string,
+        controlPlaneSecret.certificateKey as string,
+        encryptionKey,
+        'PRIVATE KEY',
+      ];
       for (const result of results) {
         for (const needle of needles)
           assert.ok(!result.stderr.includes(needle), `a log line holds ${needle.slice(0, 6)}…`);
@@ -166,7 +181,10 @@ describe('simulated cluster boot', () => {
       for (const instance of [...masters, ...workers]) {
         for (const file of filesUnder(instance.root)) {
           const text = readFileSync(file, 'utf8');
-          if (needles.some((needle) => text.includes(needle)) || /client-key-data|token:/.test(text)) {
+          if (
+            needles.some((needle) => text.includes(needle)) ||
+            /client-key-data|token:|secret:/.test(text)
+          ) {
             const mode = statSync(file).mode & 0o777;
             assert.equal(
               mode & 0o077,

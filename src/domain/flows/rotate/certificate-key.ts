@@ -11,6 +11,7 @@ import { ClusterTimeoutError } from '../../../core/errors.js';
 import type { Secret } from '../../../core/secrets.js';
 import { type ControlPlaneSecret, JOIN_MATERIAL_SCHEMA_VERSION } from '../../join/material.js';
 import { controlPlaneSecretId } from '../../join/secret-ids.js';
+import { ENCRYPTION_CONFIG_PATH, encryptionKeyFromConfig } from '../../kubeadm/hardening.js';
 import { renderUploadCertsConfig } from '../../kubeadm/render.js';
 import { generateCertificateKey } from '../../kubeadm/tokens.js';
 import type { UploadCertsConfigInput } from '../../kubeadm/types.js';
@@ -112,11 +113,16 @@ async function uploadAndPublish(
   deps.logger.info({ cluster }, 're-uploading the control-plane certificates under a new certificate key');
   await uploadCerts(rotation, certificateKey, signal);
   signal.throwIfAborted();
+  // The encryption at rest key is kept: from the secret as it was, or, when that could not be read,
+  // from this master's own EncryptionConfiguration. Losing it would leave new masters unable to
+  // read the cluster's Secrets.
+  const encryptionKey = previous?.encryptionKey ?? (await localEncryptionKey(rotation));
   const controlPlane: ControlPlaneSecret = {
     schemaVersion: JOIN_MATERIAL_SCHEMA_VERSION,
     certificateKey,
     certificateKeyExpiresAt: expiresAt,
     updatedAt: iso(deps.clock.nowMs()),
+    ...(encryptionKey === undefined ? {} : { encryptionKey }),
   };
   try {
     await publish(rotation, { controlPlane });
@@ -129,6 +135,11 @@ async function uploadAndPublish(
     'published the new certificate key',
   );
   return { expiresAt };
+}
+
+async function localEncryptionKey(rotation: Rotation): Promise<Secret | undefined> {
+  const text = await rotation.deps.fs.readText(ENCRYPTION_CONFIG_PATH);
+  return text === undefined ? undefined : encryptionKeyFromConfig(text);
 }
 
 async function uploadCerts(rotation: Rotation, certificateKey: Secret, signal: AbortSignal): Promise<void> {

@@ -36,6 +36,7 @@ import type {
 } from '../../../../src/domain/join/material.js';
 import type { JoinMaterialStore } from '../../../../src/domain/join/store.js';
 import { caCertHash } from '../../../../src/domain/kubeadm/ca-hash.js';
+import { ENCRYPTION_CONFIG_PATH, renderEncryptionConfig } from '../../../../src/domain/kubeadm/hardening.js';
 import type { KubeadmRunner } from '../../../../src/domain/ports/kubeadm.js';
 import type { ClusterRecord, JoinMaterialStamp } from '../../../../src/domain/state/cluster-record.js';
 import type { LeaseRef, LockName } from '../../../../src/domain/state/lease.js';
@@ -608,6 +609,25 @@ describe('kboot rotate: the certificate key', () => {
     });
     assert.equal(result.token?.action, 'kept');
     assert.ok(!w.argv().includes(newKey), 'the key reached argv');
+  });
+
+  it('keeps the encryption at rest key across a rotation: from the secret, or from this master', async () => {
+    const key = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
+    const w = await world();
+    w.controlPlane = { ...controlPlaneSecret(START_MS + 20 * MINUTE), encryptionKey: new Secret(key) };
+    await w.run();
+    assert.equal(w.published[0]?.controlPlane?.encryptionKey?.reveal(), key);
+
+    // The secret could not be read: the key comes from this master's EncryptionConfiguration.
+    const local = await world();
+    local.controlPlane = undefined;
+    await local.fs.writePrivateFile(
+      ENCRYPTION_CONFIG_PATH,
+      renderEncryptionConfig({ provider: 'secretbox' }, new Secret(key)),
+    );
+    await local.run();
+    assert.equal(local.published[0]?.controlPlane?.encryptionKey?.reveal(), key);
+    assert.ok(!local.argv().includes(key), 'the key reached argv');
   });
 
   it('takes no control-plane-join lease when the old key has expired (no join can be using it)', async () => {

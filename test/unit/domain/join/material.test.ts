@@ -237,6 +237,15 @@ describe('parseControlPlaneSecret', () => {
     assert.equal(cp.certificateKey.reveal(), CERT_KEY);
     assert.equal(cp.certificateKeyExpiresAt, '2030-01-01T02:00:00Z');
     assert.ok(!JSON.stringify(cp).includes(CERT_KEY));
+    assert.equal(cp.encryptionKey, undefined);
+  });
+
+  it('keeps the encryption at rest key as a Secret, and writes it back', () => {
+    const key = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
+    const cp = parseControlPlaneSecret(JSON.stringify(controlPlaneWire({ encryptionKey: key })), SOURCE);
+    assert.equal(cp.encryptionKey?.reveal(), key);
+    assert.ok(!JSON.stringify(cp).includes(key));
+    assert.equal(JSON.parse(serializeControlPlaneSecret(cp)).encryptionKey, key);
   });
 
   const malformed: { name: string; wire: Record<string, unknown>; field: RegExp; secrets?: string[] }[] = [
@@ -276,6 +285,12 @@ describe('parseControlPlaneSecret', () => {
       name: 'missing updatedAt',
       wire: controlPlaneWire({ updatedAt: undefined }),
       field: /updatedAt is missing/,
+    },
+    {
+      name: 'a short encryptionKey',
+      wire: controlPlaneWire({ encryptionKey: 'c2hvcnRrZXk=' }),
+      field: /encryptionKey must be an encryption at rest key/,
+      secrets: ['c2hvcnRrZXk='],
     },
   ];
   for (const { name, wire, field, secrets = [] } of malformed) {

@@ -10,15 +10,20 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
+import { Secret } from '../../../../src/core/secrets.js';
 import { parseNodeConfig } from '../../../../src/domain/config/node-config.js';
 import {
   AUDIT_POLICY_PATH,
   AUTHENTICATION_CONFIG_PATH,
   anonymousConditionsSupported,
   clusterConfigurationHardening,
+  ENCRYPTION_CONFIG_PATH,
+  encryptionKeyFromConfig,
+  generateEncryptionKey,
   type HardeningConfig,
   hardeningFiles,
   renderAuditPolicy,
+  renderEncryptionConfig,
   resolveHardening,
 } from '../../../../src/domain/kubeadm/hardening.js';
 import { renderInitConfig } from '../../../../src/domain/kubeadm/render.js';
@@ -29,8 +34,10 @@ function filesText(caseDir: string): string {
   const spec = JSON.parse(readFileSync(path.join(caseDir, 'input.json'), 'utf8')) as {
     kubernetesVersion: string;
     hardening: HardeningConfig;
+    encryptionKey?: string;
   };
-  return hardeningFiles(resolveHardening(spec.hardening), spec.kubernetesVersion)
+  const key = spec.encryptionKey === undefined ? undefined : new Secret(spec.encryptionKey);
+  return hardeningFiles(resolveHardening(spec.hardening), spec.kubernetesVersion, key)
     .map(
       (file) => `# ${file.path}\n${typeof file.content === 'string' ? file.content : file.content.reveal()}`,
     )
@@ -78,6 +85,7 @@ describe('hardening settings', () => {
       tlsMinVersion: 'VersionTLS12',
       anonymousHealthOnly: true,
       audit: { maxAgeDays: 30, maxBackups: 10, maxSizeMb: 100 },
+      encryptionAtRest: { provider: 'secretbox' },
     });
   });
 
@@ -89,6 +97,7 @@ describe('hardening settings', () => {
         '  tlsMinVersion: VersionTLS13',
         '  anonymousAuth: kubeadm-default',
         '  audit: false',
+        '  encryptionAtRest: false',
       ].join('\n'),
       'config.yaml',
     );
@@ -97,6 +106,7 @@ describe('hardening settings', () => {
       tlsMinVersion: 'VersionTLS13',
       anonymousHealthOnly: false,
       audit: undefined,
+      encryptionAtRest: undefined,
     });
     const off = clusterConfigurationHardening(resolveHardening(config.hardening), 'v1.33.0');
     assert.deepEqual(off.apiServerArgs, [{ name: 'tls-min-version', value: 'VersionTLS13' }]);
@@ -122,6 +132,12 @@ describe('hardening settings', () => {
     ['hardening:\n  audit:\n    maxAgeDays: 0\n', 'field hardening.audit.maxAgeDays'],
     ['hardening:\n  audit:\n    maxSize: 10\n', 'hardening.audit.maxSize'],
     ['hardening:\n  profilin: false\n', 'unknown field hardening.profilin'],
+    ['hardening:\n  encryptionAtRest: true\n', 'field hardening.encryptionAtRest'],
+    ['hardening:\n  encryptionAtRest:\n    provider: aesgcm\n', 'field hardening.encryptionAtRest'],
+    [
+      'hardening:\n  encryptionAtRest:\n    kms:\n      endpoint: tcp://10.0.0.1:80\n',
+      'field hardening.encryptionAtRest.kms.endpoint',
+    ],
   ] as const) {
     it(`rejects ${JSON.stringify(text)} naming the field`, () => {
       assert.throws(
@@ -140,13 +156,14 @@ describe('hardening settings', () => {
       old.apiServerArgs.some((arg) => arg.name === 'authentication-config'),
       false,
     );
+    const key = generateEncryptionKey();
     assert.deepEqual(
-      hardeningFiles(resolveHardening(undefined), 'v1.31.9').map((file) => file.path),
-      [AUDIT_POLICY_PATH],
+      hardeningFiles(resolveHardening(undefined), 'v1.31.9', key).map((file) => file.path),
+      [AUDIT_POLICY_PATH, ENCRYPTION_CONFIG_PATH],
     );
     assert.deepEqual(
-      hardeningFiles(resolveHardening(undefined), 'v1.32.0').map((file) => file.path),
-      [AUTHENTICATION_CONFIG_PATH, AUDIT_POLICY_PATH],
+      hardeningFiles(resolveHardening(undefined), 'v1.32.0', key).map((file) => file.path),
+      [AUTHENTICATION_CONFIG_PATH, AUDIT_POLICY_PATH, ENCRYPTION_CONFIG_PATH],
     );
   });
 });
@@ -196,6 +213,7 @@ describe('the init config of a hardened control plane', () => {
         ['/etc/kubernetes/authentication', true],
         ['/etc/kubernetes/audit', true],
         ['/var/log/kubernetes/audit', false],
+        ['/etc/kubernetes/encryption', true],
       ],
     );
   });
@@ -215,5 +233,96 @@ describe('the init config of a hardened control plane', () => {
     assert.equal(cluster?.controllerManager, undefined);
     assert.equal(cluster?.scheduler, undefined);
     assert.equal(cluster?.apiServer, undefined);
+  });
+});
+
+describe('encryption at rest', () => {
+  const key = generateEncryptionKey();
+
+  it('makes a fresh 32-byte key each time', () => {
+    assert.equal(Buffer.from(key.reveal(), 'base64').length, 32);
+    assert.notEqual(generateEncryptionKey().reveal(), key.reveal());
+  });
+
+  it('writes the secretbox key first, identity after, for Secrets only; the file is a Secret', () => {
+    const [file] = hardeningFiles(
+      { ...resolveHardening({ audit: false, anonymousAuth: 'kubeadm-default' }) },
+      'v1.33.0',
+      key,
+    );
+    assert.equal(file?.path, ENCRYPTION_CONFIG_PATH);
+    const content = file?.content;
+    assert.ok(content instanceof Secret, 'the encryption config is kept as a Secret');
+    const text = content.reveal();
+    const config = parse(text) as {
+      kind: string;
+      resources: { resources: string[]; providers: Record<string, unknown>[] }[];
+    };
+    assert.equal(config.kind, 'EncryptionConfiguration');
+    assert.deepEqual(config.resources[0]?.resources, ['secrets']);
+    assert.deepEqual(config.resources[0]?.providers, [
+      { secretbox: { keys: [{ name: 'key1', secret: key.reveal() }] } },
+      { identity: {} },
+    ]);
+    assert.equal(encryptionKeyFromConfig(text)?.reveal(), key.reveal());
+    assert.equal(String(file?.content).includes(key.reveal()), false);
+  });
+
+  it('hides the key in a plan', () => {
+    const text = renderEncryptionConfig({ provider: 'secretbox' }, undefined, 'redacted');
+    assert.match(text, /secret: "\[REDACTED\]"/);
+    assert.equal(encryptionKeyFromConfig(text), undefined);
+  });
+
+  it('refuses to write secretbox without a key, or with a malformed one, never quoting it', () => {
+    assert.throws(() => renderEncryptionConfig({ provider: 'secretbox' }, undefined), /has no key/);
+    assert.throws(
+      () => renderEncryptionConfig({ provider: 'secretbox' }, new Secret('c2hvcnQ=')),
+      (error: Error) => /not 32 bytes/.test(error.message) && !error.message.includes('c2hvcnQ='),
+    );
+  });
+
+  it('uses a KMS v2 plugin when asked, and mounts its socket directory', () => {
+    const config = parseNodeConfig(
+      'hardening:\n  encryptionAtRest:\n    provider: kms\n    kms:\n      endpoint: unix:///var/run/kmsplugin/socket.sock\n',
+      'config.yaml',
+    );
+    const hardening = resolveHardening(config.hardening);
+    assert.deepEqual(hardening.encryptionAtRest, {
+      provider: 'kms',
+      name: 'aws-encryption-provider',
+      endpoint: 'unix:///var/run/kmsplugin/socket.sock',
+    });
+    const text = renderEncryptionConfig(hardening.encryptionAtRest as never, undefined);
+    const providers = (parse(text) as { resources: { providers: Record<string, unknown>[] }[] }).resources[0]
+      ?.providers;
+    assert.deepEqual(providers?.[0], {
+      kms: {
+        apiVersion: 'v2',
+        name: 'aws-encryption-provider',
+        endpoint: 'unix:///var/run/kmsplugin/socket.sock',
+        timeout: '3s',
+      },
+    });
+    const volumes = clusterConfigurationHardening(hardening, 'v1.33.0').apiServerVolumes;
+    assert.ok(
+      volumes.some((volume) => volume.hostPath === '/var/run/kmsplugin' && volume.pathType === 'Directory'),
+    );
+  });
+
+  it('refuses kms without an endpoint, and kms settings with provider secretbox', () => {
+    assert.throws(() => resolveHardening({ encryptionAtRest: { provider: 'kms' } }), /needs kms.endpoint/);
+    assert.throws(
+      () =>
+        resolveHardening({
+          encryptionAtRest: { provider: 'secretbox', kms: { endpoint: 'unix:///run/k.sock' } },
+        }),
+      /provider is secretbox/,
+    );
+  });
+
+  it('names the encryption config to the API server', () => {
+    const [, cluster] = documents({ ...INIT, hardening: resolveHardening(undefined) });
+    assert.equal(argsOf(cluster, 'apiServer')['encryption-provider-config'], ENCRYPTION_CONFIG_PATH);
   });
 });
