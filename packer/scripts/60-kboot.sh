@@ -20,8 +20,8 @@ die() {
 readonly BUILD_DIR="${KBOOT_BUILD_DIR:-/tmp/kboot-build}"
 readonly DESTDIR="${DESTDIR:-}"
 readonly UNIT_DIR=/usr/local/lib/systemd/system
-readonly -a UNITS=(kboot-boot.service kboot-boot-failed.service kboot-rotate.service kboot-rotate.timer kboot-leave.service kboot-leave-watch.service)
-readonly -a ENABLED=(kboot-boot.service kboot-rotate.timer kboot-leave.service kboot-leave-watch.service)
+readonly -a UNITS=(kboot-boot.service kboot-boot-failed.service kboot-rotate.service kboot-rotate.timer kboot-approve-csrs.service kboot-approve-csrs.timer kboot-leave.service kboot-leave-watch.service)
+readonly -a ENABLED=(kboot-boot.service kboot-rotate.timer kboot-approve-csrs.timer kboot-leave.service kboot-leave-watch.service)
 
 main() {
   local expected=${KBOOT_VERSION:?set KBOOT_VERSION to the version the AMI is tagged with}

@@ -52,6 +52,8 @@ const KBOOT_UNITS = [
   'kboot-boot-failed.service',
   'kboot-rotate.service',
   'kboot-rotate.timer',
+  'kboot-approve-csrs.service',
+  'kboot-approve-csrs.timer',
   'kboot-leave.service',
   'kboot-leave-watch.service',
 ] as const;
@@ -960,6 +962,7 @@ describe('provisioning scripts', () => {
       for (const [wants, unit] of [
         ['multi-user.target.wants', 'kboot-boot.service'],
         ['timers.target.wants', 'kboot-rotate.timer'],
+        ['timers.target.wants', 'kboot-approve-csrs.timer'],
         ['multi-user.target.wants', 'kboot-leave.service'],
         ['multi-user.target.wants', 'kboot-leave-watch.service'],
       ] as const) {

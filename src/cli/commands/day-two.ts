@@ -67,6 +67,22 @@ export function registerDayTwo(program: Command, runtime: Runtime): void {
     .action(lazyAction(runtime, async () => (await import('../handlers/cleanup.js')).cleanupCommand));
 
   program
+    .command('approve-csrs')
+    .description(
+      "approve the kubelet serving certificate requests of this cluster's own EC2 instances (run on control-plane instances, by kboot-approve-csrs.timer)",
+    )
+    .addOption(
+      new Option('--config <path>', 'node config file (resolved under --root)').default(
+        '/etc/kboot/config.yaml',
+      ),
+    )
+    .addOption(dryRunOption())
+    .addOption(outputOption())
+    .action(
+      lazyAction(runtime, async () => (await import('../handlers/approve-csrs.js')).approveCsrsCommand),
+    );
+
+  program
     .command('leave')
     .description('drain this node, leave etcd, reset and complete the Auto Scaling lifecycle action')
     .addOption(

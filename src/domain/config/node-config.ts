@@ -167,6 +167,11 @@ export const HardeningSchema = z.strictObject({
       }),
     ])
     .optional(),
+  /**
+   * kubelet serving certificates signed by the cluster CA (serverTLSBootstrap, default true),
+   * approved by kboot approve-csrs on the masters for this cluster's instances only.
+   */
+  kubeletServingCertificates: z.boolean().optional(),
 });
 
 export type HardeningConfigInput = z.infer<typeof HardeningSchema>;

@@ -77,7 +77,8 @@ export type FlowName =
   | 'join-node'
   | 'rotate'
   | 'cleanup'
-  | 'leave';
+  | 'leave'
+  | 'approve-csrs';
 
 export type FlowOutcome =
   | 'initialized'

@@ -9,7 +9,9 @@
  *    clusters keep kubeadm's default, which the health probes of kubeadm's static pods need);
  *  - an audit policy and a rotated audit log;
  *  - encryption at rest of Secrets: secretbox with a key made at init and kept in the control-plane
- *    secret, or a KMS v2 plugin the user runs.
+ *    secret, or a KMS v2 plugin the user runs;
+ *  - kubelet serving certificates signed by the cluster CA (serverTLSBootstrap), approved by
+ *    `kboot approve-csrs` on the masters.
  * Pure: settings in, arguments, volumes and file texts out.
  */
 
@@ -58,6 +60,8 @@ export interface ControlPlaneHardening {
   readonly anonymousHealthOnly: boolean;
   readonly audit: AuditLogSettings | undefined;
   readonly encryptionAtRest: EncryptionAtRest | undefined;
+  /** kubelet serverTLSBootstrap: serving certificates signed by the cluster CA. */
+  readonly kubeletServingCertificates: boolean;
 }
 
 export const DEFAULT_AUDIT_LOG: AuditLogSettings = { maxAgeDays: 30, maxBackups: 10, maxSizeMb: 100 };
@@ -84,6 +88,7 @@ export interface HardeningConfig {
         readonly kms?: { readonly endpoint: string; readonly name?: string | undefined } | undefined;
       }
     | undefined;
+  readonly kubeletServingCertificates?: boolean | undefined;
 }
 
 /** Defaults applied: everything on, unless the config turns it off. */
@@ -102,6 +107,7 @@ export function resolveHardening(config: HardeningConfig | undefined): ControlPl
             maxSizeMb: audit?.maxSizeMb ?? DEFAULT_AUDIT_LOG.maxSizeMb,
           },
     encryptionAtRest: encryptionAtRest(config?.encryptionAtRest),
+    kubeletServingCertificates: config?.kubeletServingCertificates ?? true,
   };
 }
 
@@ -210,6 +216,7 @@ export function clusterConfigurationHardening(
     }
   }
   const kubelet: Record<string, unknown> = { tlsMinVersion: hardening.tlsMinVersion };
+  if (hardening.kubeletServingCertificates) kubelet.serverTLSBootstrap = true;
   return { apiServerArgs, apiServerVolumes, controllerManagerArgs, schedulerArgs, kubelet };
 }
 

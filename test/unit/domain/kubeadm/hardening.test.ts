@@ -86,6 +86,7 @@ describe('hardening settings', () => {
       anonymousHealthOnly: true,
       audit: { maxAgeDays: 30, maxBackups: 10, maxSizeMb: 100 },
       encryptionAtRest: { provider: 'secretbox' },
+      kubeletServingCertificates: true,
     });
   });
 
@@ -98,6 +99,7 @@ describe('hardening settings', () => {
         '  anonymousAuth: kubeadm-default',
         '  audit: false',
         '  encryptionAtRest: false',
+        '  kubeletServingCertificates: false',
       ].join('\n'),
       'config.yaml',
     );
@@ -107,6 +109,7 @@ describe('hardening settings', () => {
       anonymousHealthOnly: false,
       audit: undefined,
       encryptionAtRest: undefined,
+      kubeletServingCertificates: false,
     });
     const off = clusterConfigurationHardening(resolveHardening(config.hardening), 'v1.33.0');
     assert.deepEqual(off.apiServerArgs, [{ name: 'tls-min-version', value: 'VersionTLS13' }]);
@@ -114,6 +117,7 @@ describe('hardening settings', () => {
     assert.deepEqual(off.controllerManagerArgs, []);
     assert.deepEqual(off.schedulerArgs, []);
     assert.deepEqual(hardeningFiles(resolveHardening(config.hardening), 'v1.33.0'), []);
+    assert.deepEqual(off.kubelet, { tlsMinVersion: 'VersionTLS13' });
   });
 
   it('keeps the audit defaults for rotation fields left out', () => {
@@ -202,6 +206,7 @@ describe('the init config of a hardened control plane', () => {
     assert.equal(argsOf(cluster, 'scheduler').profiling, 'false');
     assert.equal(kubelet?.kind, 'KubeletConfiguration');
     assert.equal(kubelet?.tlsMinVersion, 'VersionTLS12');
+    assert.equal(kubelet?.serverTLSBootstrap, true);
     assert.equal(kubelet?.cgroupDriver, 'systemd');
     const apiServerDoc = cluster?.apiServer as
       | { extraVolumes: { hostPath: string; readOnly: boolean }[] }
