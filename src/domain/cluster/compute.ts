@@ -6,6 +6,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import type { HardeningConfigInput } from '../config/node-config.js';
 import type { Role } from '../identity/tags.js';
 
 /** The API server port the load balancer listens on and forwards to. */
@@ -80,6 +81,8 @@ export interface UserDataNodeConfig {
   certSANs?: string[] | undefined;
   timeouts?: { waitForInit?: string; lease?: string; kubeadm?: string } | undefined;
   irsa?: { bucket: string; region?: string | undefined } | undefined;
+  /** The spec's `hardening`, as the node config takes it (every master the same). */
+  hardening?: HardeningConfigInput | undefined;
   /** What the first master reads from its node config when it applies the addons (spec `addons`). */
   addons?:
     | {

@@ -305,6 +305,7 @@ export function clusterGraph(spec: ClusterSpec): DesiredResource[] {
       ? {}
       : { irsa: { bucket: irsa.bucket, ...(irsa.region === undefined ? {} : { region: irsa.region }) } }),
     ...nodeAddons(spec),
+    ...(spec.hardening === undefined ? {} : { hardening: spec.hardening }),
   };
 
   // Instances read the record, the secrets and (masters) the IRSA bucket at boot: their groups

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ConfigError, isKbootError } from '../../core/errors.js';
 import { checkNetwork } from '../cidr/check.js';
 import type { CidrInputNames } from '../cidr/names.js';
-import { AddonsSchema } from '../config/node-config.js';
+import { AddonsSchema, HardeningSchema } from '../config/node-config.js';
 import { yamlData } from '../config/yaml.js';
 import { DEFAULT_TABLE } from '../iam/scope.js';
 import { AWS_REGION_PATTERN } from '../irsa/issuer.js';
@@ -189,6 +189,9 @@ export const ClusterSpecSchema = z.strictObject({
     .default({ scheme: 'internal' })
     .describe('the API endpoint: the DNS name of this load balancer goes into the cluster record'),
   addons: addons.describe('add-ons, as in the node config\'s `addons` (README "Node config")'),
+  hardening: HardeningSchema.optional().describe(
+    "the hardened control plane, as in the node config's `hardening` (docs/nodes.md); every setting on unless turned off",
+  ),
   tags: z
     .record(
       z

@@ -125,22 +125,34 @@ const count = (max: number) =>
  */
 export const HardeningSchema = z.strictObject({
   /** Profiling endpoints of the API server, controller-manager and scheduler (default false). */
-  profiling: z.boolean().optional(),
+  profiling: z
+    .boolean()
+    .optional()
+    .describe('profiling of the API server, controller-manager and scheduler (default false)'),
   /** The lowest TLS version the API server and kubelets accept (default VersionTLS12). */
-  tlsMinVersion: z.enum(['VersionTLS12', 'VersionTLS13']).optional(),
+  tlsMinVersion: z
+    .enum(['VersionTLS12', 'VersionTLS13'])
+    .optional()
+    .describe('the lowest TLS version the API server and kubelets accept (default VersionTLS12)'),
   /** health-only (default): anonymous requests reach /livez, /readyz and /healthz only (Kubernetes 1.32+). */
-  anonymousAuth: z.enum(['health-only', 'kubeadm-default']).optional(),
+  anonymousAuth: z
+    .enum(['health-only', 'kubeadm-default'])
+    .optional()
+    .describe(
+      'health-only (default): anonymous requests reach /livez, /readyz and /healthz only (Kubernetes 1.32+)',
+    ),
   /** The API server's audit log (default on, rotated); false turns it off. */
   audit: z
     .union([
       z.literal(false),
       z.strictObject({
-        maxAgeDays: count(3650).optional(),
-        maxBackups: count(1000).optional(),
-        maxSizeMb: count(100_000).optional(),
+        maxAgeDays: count(3650).optional().describe('audit-log-maxage, days (default 30)'),
+        maxBackups: count(1000).optional().describe('audit-log-maxbackup (default 10)'),
+        maxSizeMb: count(100_000).optional().describe('audit-log-maxsize, MB (default 100)'),
       }),
     ])
-    .optional(),
+    .optional()
+    .describe('the API server audit policy and rotated log (default on); false turns it off'),
   /**
    * Encryption at rest of Secrets (default on, secretbox with a key made at init); provider kms
    * uses a KMS v2 plugin the user runs on every master; false turns it off.
@@ -149,29 +161,41 @@ export const HardeningSchema = z.strictObject({
     .union([
       z.literal(false),
       z.strictObject({
-        provider: z.enum(['secretbox', 'kms']).optional(),
+        provider: z
+          .enum(['secretbox', 'kms'])
+          .optional()
+          .describe('secretbox (default; key made at init) or kms (a KMS v2 plugin you run on every master)'),
         kms: z
           .strictObject({
             /** The plugin's socket, e.g. unix:///var/run/kmsplugin/socket.sock. */
-            endpoint: z.string().regex(/^unix:\/\/\/[A-Za-z0-9._/-]+\.sock$/, {
-              message: 'expected a unix socket like unix:///var/run/kmsplugin/socket.sock',
-            }),
+            endpoint: z
+              .string()
+              .regex(/^unix:\/\/\/[A-Za-z0-9._/-]+\.sock$/, {
+                message: 'expected a unix socket like unix:///var/run/kmsplugin/socket.sock',
+              })
+              .describe("the KMS v2 plugin's socket"),
             name: z
               .string()
               .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
                 message: 'expected lowercase letters, digits and hyphens',
               })
-              .optional(),
+              .optional()
+              .describe('the provider name (default aws-encryption-provider)'),
           })
-          .optional(),
+          .optional()
+          .describe('with provider kms: the plugin'),
       }),
     ])
-    .optional(),
+    .optional()
+    .describe('encryption at rest of Secrets (default on, secretbox); false turns it off'),
   /**
    * kubelet serving certificates signed by the cluster CA (serverTLSBootstrap, default true),
    * approved by kboot approve-csrs on the masters for this cluster's instances only.
    */
-  kubeletServingCertificates: z.boolean().optional(),
+  kubeletServingCertificates: z
+    .boolean()
+    .optional()
+    .describe('kubelet serverTLSBootstrap, approved by kboot approve-csrs (default true)'),
 });
 
 export type HardeningConfigInput = z.infer<typeof HardeningSchema>;

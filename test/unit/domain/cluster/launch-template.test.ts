@@ -127,6 +127,7 @@ describe('launch template golden files (test/cases/launch-template-*)', () => {
         const nodeConfig = parseNodeConfig(entry.content, `${name}: ${DEFAULT_CONFIG_PATH}`);
         assert.equal(nodeConfig.table, spec.nodeConfig.table);
         assert.equal(nodeConfig.apiEndpoint, spec.nodeConfig.apiEndpoint);
+        assert.deepEqual(nodeConfig.hardening, spec.nodeConfig.hardening);
       });
 
       it("passes cloud-init's schema check", (t) => {
