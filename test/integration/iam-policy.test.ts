@@ -289,6 +289,7 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
     const second = withoutMetadataTags(await sim.addInstance('control-plane'));
     await traced('control-plane', 'join-master', 'join-master', onInstance(second, ['join-master']));
     await traced('control-plane', 'identity', 'identity', onInstance(second, ['identity']));
+    await traced('control-plane', 'approve-csrs', 'approve-csrs', onInstance(second, ['approve-csrs']));
     await traced(
       'control-plane',
       'status',

@@ -45,6 +45,7 @@ export type KbootCommand =
   | 'rotate'
   | 'leave'
   | 'cleanup'
+  | 'approve-csrs'
   | 'identity'
   | 'status'
   | 'kubeconfig'
@@ -164,7 +165,7 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'EveryCommandDescribeTagsIfImdsTagsOff',
     role: 'control-plane',
-    commands: [...MASTER_FLOWS, 'rotate', 'status', 'identity', 'leave'],
+    commands: [...MASTER_FLOWS, 'rotate', 'status', 'identity', 'leave', 'approve-csrs'],
     actions: ['ec2:DescribeTags'],
     target: { kind: 'any-resource' },
     why: "the instance's own tags, only when instance metadata tags are disabled",
@@ -212,10 +213,10 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'JoinMasterRotateCleanupDescribeInstances',
     role: 'control-plane',
-    commands: ['boot', 'join-master', 'rotate', 'cleanup'],
+    commands: ['boot', 'join-master', 'rotate', 'cleanup', 'approve-csrs'],
     actions: ['ec2:DescribeInstances'],
     target: { kind: 'any-resource' },
-    why: 'the cleanup of lost instances: which instances behind etcd members and Nodes are terminated or gone',
+    why: 'the cleanup of lost instances: which instances behind etcd members and Nodes are terminated or gone; approve-csrs: whether a kubelet serving request names an instance of this cluster',
   },
   {
     sid: 'JoinMasterRotateCleanupReadMembers',
