@@ -24,6 +24,20 @@ export function controlPlaneFiles(
 }
 
 /**
+ * The secretbox settings of a cluster whose control-plane secret has no key were never in effect:
+ * the cluster was initialized without encryption at rest (by an older kboot, or with it turned
+ * off), so its ClusterConfiguration names no encryption config and a joining master writes none.
+ */
+function withoutKeylessSecretbox(deps: FlowDeps, key: Secret | undefined, logger: FlowDeps['logger']) {
+  const hardening = resolveHardening(deps.config.hardening);
+  if (hardening.encryptionAtRest?.provider !== 'secretbox' || key !== undefined) return hardening;
+  logger.warn(
+    'the control-plane secret holds no encryption at rest key: the cluster was initialized without encryption at rest, so this master writes no encryption config',
+  );
+  return { ...hardening, encryptionAtRest: undefined };
+}
+
+/**
  * `encryptionKey`: the secretbox key of this cluster (made at init on the first master; read from
  * the control-plane secret on a joining master); never logged, never in argv.
  */
@@ -45,7 +59,8 @@ export function hardeningFilesStep<T extends object>(
     skip: (state, deps) =>
       paths(state, deps).length === 0 ? 'hardening files are turned off in the node config' : undefined,
     async run({ state, deps, logger }) {
-      const files = controlPlaneFiles(deps, kubernetesVersion(state), encryptionKey(state));
+      const key = encryptionKey(state);
+      const files = hardeningFiles(withoutKeylessSecretbox(deps, key, logger), kubernetesVersion(state), key);
       for (const file of files) {
         await deps.fs.writePrivateFile(
           file.path,

@@ -5,12 +5,12 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KubectlRunOptions } from '../../../../src/adapters/process/kubectl.js';
 import type { InstanceFact } from '../../../../src/domain/cleanup/ports.js';
 import { approveCsrsFlow } from '../../../../src/domain/flows/approve-csrs.js';
 import type { FlowDeps } from '../../../../src/domain/flows/deps.js';
 import type { Identity } from '../../../../src/domain/identity/resolve.js';
 import type { Role } from '../../../../src/domain/identity/tags.js';
+import type { KubectlRunOptions } from '../../../../src/domain/ports/kubectl.js';
 import { runFlow } from '../../../../src/domain/steps/runner.js';
 import { csrObject, makeCsr } from '../../../support/csr.js';
 import { silentLogger } from '../../../support/silent-logger.js';
@@ -50,6 +50,7 @@ class World {
         tokenTtlMs: 3_600_000,
         minMaterialLifeMs: 60_000,
         pollMs: 1000,
+        addonTimeoutMs: 60_000,
       },
       identity: async (): Promise<Identity> => ({
         instance: {

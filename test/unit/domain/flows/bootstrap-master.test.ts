@@ -8,6 +8,11 @@ import { describe, it } from 'node:test';
 import { ExitCode, InterruptedError, KubeadmError, StateConflictError } from '../../../../src/core/errors.js';
 import { bootstrapMasterFlow } from '../../../../src/domain/flows/bootstrap-master.js';
 import { INIT_CONFIG_PATH, KUBELET_CONF_PATH } from '../../../../src/domain/flows/paths.js';
+import {
+  AUDIT_POLICY_PATH,
+  ENCRYPTION_CONFIG_PATH,
+  encryptionKeyFromConfig,
+} from '../../../../src/domain/kubeadm/hardening.js';
 import { captureLogger } from '../state/capture-logger.js';
 import { sampleRecord } from '../state/records.js';
 import { BootWorld, CLUSTER, HOUR, MINUTE, NODE_NAME, SELF, START_MS, stepOutcomes } from './fake-deps.js';
@@ -42,6 +47,7 @@ describe('kboot bootstrap-master', () => {
       'recheck-initialized:done',
       'write-init-config:done',
       'reset-partial-init:skipped',
+      'hardening-files:done',
       'kubeadm-init:done',
       'ca-cert-hash:done',
       'irsa:skipped',
@@ -76,6 +82,19 @@ describe('kboot bootstrap-master', () => {
       assert.ok(!logged.includes(secret), 'no secret in the log');
     }
     assert.equal(await w.fs.readText(INIT_CONFIG_PATH), undefined);
+
+    // The hardening files are written 0600 before kubeadm init and stay; the encryption key made
+    // at init is in them and in the published control-plane secret, never in a log or argv.
+    for (const file of [AUDIT_POLICY_PATH, ENCRYPTION_CONFIG_PATH]) {
+      assert.equal(w.fs.files.get(file)?.mode, 0o600, file);
+    }
+    const encryptionKey = w.controlPlaneSecrets.versions.get('cp-v1')?.encryptionKey;
+    assert.ok(encryptionKey !== undefined, 'the control-plane secret holds the encryption key');
+    assert.equal(
+      encryptionKeyFromConfig((await w.fs.readText(ENCRYPTION_CONFIG_PATH)) ?? '')?.reveal(),
+      encryptionKey.reveal(),
+    );
+    assert.ok(!argv.includes(encryptionKey.reveal()) && !logged.includes(encryptionKey.reveal()));
 
     // The membership file says this instance initialized the cluster.
     await w.assertMember('control-plane', 'init');
@@ -126,6 +145,7 @@ describe('kboot bootstrap-master', () => {
         'bootstrap-lease',
         'recheck-initialized',
         'write-init-config',
+        'hardening-files',
         'kubeadm-init',
         'ca-cert-hash',
         'node-leave-credential',

@@ -7,8 +7,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExitCode, InterruptedError, KubeadmError, StateConflictError } from '../../../../src/core/errors.js';
+import { Secret } from '../../../../src/core/secrets.js';
 import { joinMasterFlow } from '../../../../src/domain/flows/join-master.js';
 import { JOIN_CONFIG_PATH } from '../../../../src/domain/flows/paths.js';
+import {
+  AUDIT_POLICY_PATH,
+  ENCRYPTION_CONFIG_PATH,
+  encryptionKeyFromConfig,
+} from '../../../../src/domain/kubeadm/hardening.js';
 import { captureLogger } from '../state/capture-logger.js';
 import {
   assertResetsPartialJoin,
@@ -53,6 +59,41 @@ function world(): BootWorld {
 }
 
 describe('kboot join-master', () => {
+  it('writes the encryption config with the key from the control-plane secret, 0600, before kubeadm join', async () => {
+    const w = world();
+    const key = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
+    w.storeMaterial({
+      join: joinSecret(START_MS + 20 * HOUR, TOKEN),
+      controlPlane: { ...controlPlaneSecret(START_MS + HOUR, KEY), encryptionKey: new Secret(key) },
+    });
+    w.record = initializedRecord({
+      updatedAt: iso(START_MS - HOUR),
+      tokenExpiresAt: iso(START_MS + 20 * HOUR),
+      certificateKeyExpiresAt: iso(START_MS + HOUR),
+      versions: { join: 'join-v4', controlPlane: 'cp-v4' },
+    });
+    const { logger, lines } = captureLogger();
+    w.logger = logger;
+    const run = await w.run(joinMasterFlow);
+    assert.equal(run.result.outcome, 'joined-control-plane');
+    assert.equal(w.fs.files.get(ENCRYPTION_CONFIG_PATH)?.mode, 0o600);
+    assert.equal(encryptionKeyFromConfig((await w.fs.readText(ENCRYPTION_CONFIG_PATH)) ?? '')?.reveal(), key);
+    assert.equal(w.fs.files.get(AUDIT_POLICY_PATH)?.mode, 0o600);
+    assert.ok(!JSON.stringify(lines).includes(key), 'the key is not logged');
+    assert.ok(!w.kubeadmCalls.some((call) => call.args.join(' ').includes(key)), 'the key is not in argv');
+  });
+
+  it('writes no encryption config for a cluster initialized without encryption at rest (no key), and says so', async () => {
+    const w = world();
+    const { logger, lines } = captureLogger();
+    w.logger = logger;
+    const run = await w.run(joinMasterFlow);
+    assert.equal(run.result.outcome, 'joined-control-plane');
+    assert.equal(await w.fs.readText(ENCRYPTION_CONFIG_PATH), undefined);
+    assert.equal(w.fs.files.get(AUDIT_POLICY_PATH)?.mode, 0o600);
+    assert.ok(lines.some((line) => /initialized without encryption at rest/.test(line.msg)));
+  });
+
   it('waits for initialized, joins under the control-plane-join lease with the recorded material versions', async () => {
     const w = world();
     const { logger, lines } = captureLogger();
@@ -79,6 +120,7 @@ describe('kboot join-master', () => {
       'write-join-config:done',
       'reset-partial-join:skipped',
       'cleanup-lost-members:done',
+      'hardening-files:done',
       'kubeadm-join:done',
       'membership-file:done',
       'member-record:done',
@@ -161,6 +203,7 @@ describe('kboot join-master', () => {
         'join-material',
         'write-join-config',
         'cleanup-lost-members',
+        'hardening-files',
         'kubeadm-join',
         'membership-file',
         'member-record',
