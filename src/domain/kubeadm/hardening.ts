@@ -19,7 +19,6 @@ import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { ConfigError } from '../../core/errors.js';
 import { REDACTED, Secret } from '../../core/secrets.js';
-import type { RenderMode } from './types.js';
 import { parseKubernetesVersion } from './version.js';
 
 export const AUDIT_POLICY_DIR = '/etc/kubernetes/audit';
@@ -308,7 +307,7 @@ export const ENCRYPTION_KEY_NAME = 'key1';
 export function renderEncryptionConfig(
   encryption: EncryptionAtRest,
   key: Secret | undefined,
-  mode: RenderMode = 'reveal',
+  mode: 'reveal' | 'redacted' = 'reveal',
 ): string {
   let provider: Record<string, unknown>;
   if (encryption.provider === 'secretbox' && mode === 'redacted') {
@@ -352,7 +351,7 @@ export function hardeningFiles(
   hardening: ControlPlaneHardening,
   kubernetesVersion: string,
   key?: Secret,
-  mode: RenderMode = 'reveal',
+  mode: 'reveal' | 'redacted' = 'reveal',
 ): HardeningFile[] {
   const files: HardeningFile[] = [];
   if (hardening.anonymousHealthOnly && anonymousConditionsSupported(kubernetesVersion)) {
