@@ -39,6 +39,7 @@ const ORDER = [
   'recheck-initialized',
   'write-init-config',
   'reset-partial-init',
+  'hardening-files',
   'kubeadm-init',
   'ca-cert-hash',
   'irsa',

@@ -79,6 +79,7 @@ const MASTER_STEPS: StepCase[] = [
     partial: true,
   },
   { step: 'cleanup-lost-members', resets: true },
+  { step: 'hardening-files', resets: true },
   {
     step: 'kubeadm-join',
     env: { FAKE_KUBEADM_SLEEP_MS: `join=${SLOW}` },
