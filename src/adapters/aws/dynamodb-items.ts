@@ -3,6 +3,8 @@
  *   pk = cluster#<name>, sk = meta                     the cluster record
  *   pk = cluster#<name>, sk = lock#<lock name>         a lease lock (never deleted)
  *   pk = cluster#<name>, sk = member#<instance id>     who joined
+ *   pk = leave#<name>,   sk = instance#<instance id>   a worker's leave request (a partition of its
+ *                                                      own: the only one workers may write)
  * and the one way DynamoDB calls are made and their failures mapped.
  */
 
@@ -18,11 +20,22 @@ export const META_SK = 'meta';
 const CLUSTER_PREFIX = 'cluster#';
 const LOCK_PREFIX = 'lock#';
 const MEMBER_PREFIX = 'member#';
+const LEAVE_PREFIX = 'leave#';
+export const LEAVE_REQUEST_SK_PREFIX = 'instance#';
 
 export type ItemKey = Record<string, AttributeValue>;
 
 export function clusterPk(cluster: string): string {
   return `${CLUSTER_PREFIX}${cluster}`;
+}
+
+/** The partition of a cluster's leave requests (iam/scope.ts leaveLeadingKey names the same). */
+export function leavePk(cluster: string): string {
+  return `${LEAVE_PREFIX}${cluster}`;
+}
+
+export function leaveRequestKey(cluster: string, instanceId: string): ItemKey {
+  return { [PK]: { S: leavePk(cluster) }, [SK]: { S: `${LEAVE_REQUEST_SK_PREFIX}${instanceId}` } };
 }
 
 export function clusterFromPk(pk: string): string | undefined {

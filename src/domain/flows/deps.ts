@@ -78,7 +78,8 @@ export type FlowName =
   | 'rotate'
   | 'cleanup'
   | 'leave'
-  | 'approve-csrs';
+  | 'approve-csrs'
+  | 'leave-controller';
 
 export type FlowOutcome =
   | 'initialized'

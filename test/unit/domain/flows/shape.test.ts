@@ -12,11 +12,20 @@ import { cleanupFlow } from '../../../../src/domain/flows/cleanup.js';
 import { joinMasterFlow } from '../../../../src/domain/flows/join-master.js';
 import { joinNodeFlow } from '../../../../src/domain/flows/join-node.js';
 import { leaveFlow } from '../../../../src/domain/flows/leave.js';
+import { leaveControllerFlow } from '../../../../src/domain/flows/leave-controller.js';
 import { rotateFlow } from '../../../../src/domain/flows/rotate/flow.js';
 import type { Step } from '../../../../src/domain/steps/step.js';
 import { repoRoot } from '../../../support/paths.js';
 
-const FLOWS = [bootstrapMasterFlow, joinMasterFlow, joinNodeFlow, rotateFlow, cleanupFlow, leaveFlow];
+const FLOWS = [
+  bootstrapMasterFlow,
+  joinMasterFlow,
+  joinNodeFlow,
+  rotateFlow,
+  cleanupFlow,
+  leaveFlow,
+  leaveControllerFlow,
+];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
