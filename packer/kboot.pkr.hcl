@@ -1,7 +1,7 @@
 # The kboot node AMI: Debian 12 with pinned containerd, runc, kubelet, kubeadm and kubectl, the
 # kernel settings kubeadm's preflight checks, and the kboot binary with its systemd units
-# (kboot-boot.service runs `kboot boot` at every boot; kboot-rotate.timer runs `kboot rotate` on
-# control-plane members; kboot-leave-watch.service and kboot-leave.service run `kboot leave` when
+# (kboot-boot.service runs `kboot boot` at every boot; kboot-rotate.timer runs `kboot rotate` and
+# kboot-leave-controller.timer `kboot leave-controller` on control-plane members; kboot-leave-watch.service and kboot-leave.service run `kboot leave` when
 # the instance is terminated). One AMI serves both roles: the role comes from the instance's tags.
 #
 #   packer init packer/                                  # Packer >= 1.7: installs the amazon plugin

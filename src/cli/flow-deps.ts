@@ -140,22 +140,6 @@ export function wireFlowDeps(
     }),
     kubectl,
     cleanup: wireCleanup(ctx, services, fs, logger, kubectl),
-    nodeLeaveCredential: async (cluster, { signal, ...options }) => {
-      const [{ SecretsNodeLeaveStore }, { ensureNodeLeaveCredential }] = await Promise.all([
-        import('../adapters/aws/secrets-node-leave.js'),
-        import('../domain/leave/publish-node-leave.js'),
-      ]);
-      // The step's signal (a lost lease stops it too), not only SIGTERM's.
-      const store = new SecretsNodeLeaveStore(
-        await (await services.aws()).secretsManager(),
-        signal ?? ctx.signal,
-      );
-      return ensureNodeLeaveCredential(
-        { kubectl, store, fs, clock: ctx.clock, logger, signal },
-        cluster,
-        options,
-      );
-    },
   };
   return { deps, services, close: () => services.close() };
 }

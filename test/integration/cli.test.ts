@@ -19,6 +19,7 @@ describe('kboot CLI', () => {
       'join-node',
       'rotate',
       'leave',
+      'leave-controller',
       'status',
       'kubeconfig',
       'ami',

@@ -344,7 +344,7 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
 
     // control-plane, last (it moves the clock): rotate 17 h after init renews the token (7 h
     // left, under the 8 h default margin) and the certificate key (lapsed after 2 h)
-    // The recording kubectl: rotate publishes the node-leave credential with it, leave drains.
+    // The recording kubectl: a leaving master drains with it.
     const kubectlEnv = {
       KBOOT_KUBECTL: fakeKubectlPath(),
       FAKE_KUBECTL_STATE_DIR: path.join(sim.clusterDir, 'api'),
@@ -388,13 +388,54 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
     await traced('worker', 'boot', 'boot-failed-worker', onInstance(worker, ['boot-failed'], spent));
     await traced('control-plane', 'boot', 'boot-failed-master', onInstance(second, ['boot-failed'], spent));
 
+    // The worker asks the control plane to drain it and waits; the first master's leave
+    // controller (as its timer runs it) handles the request — here it refuses it, since the
+    // simulation's node names are not moto's — and, 11 minutes on, forgets it.
     stub.openAction('iam-leave', 'kboot-leave', worker.instanceId);
-    await traced(
-      'worker',
-      'leave',
-      'leave-worker',
-      onInstance(worker, ['leave', '--heartbeat-interval', '1s'], leaveEnv),
-    );
+    const workerTrace = path.join(traceDir, 'worker-leave-worker.jsonl');
+    const leaving = sim.spawn(worker, ['leave', '--heartbeat-interval', '1s'], {
+      env: { ...leaveEnv, KBOOT_TRACE_AWS_CALLS: workerTrace },
+    });
+    const dynamo = testDynamo(moto);
+    try {
+      for (let tries = 0; ; tries += 1) {
+        const out = await dynamo.send(
+          new QueryCommand({
+            TableName: sim.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': { S: `leave#${CLUSTER}` } },
+          }),
+        );
+        if ((out.Items ?? []).length > 0) break;
+        assert.ok(tries < 100, 'the worker wrote its leave request');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    } finally {
+      dynamo.destroy();
+    }
+    const controllerTrace = path.join(traceDir, 'control-plane-leave-controller.jsonl');
+    for (const offsetMs of [17 * 3_600_000, 17 * 3_600_000 + 11 * 60_000]) {
+      const controller = await sim.run(first, ['leave-controller'], {
+        env: { ...leaveEnv, KBOOT_TRACE_AWS_CALLS: controllerTrace, KBOOT_CLOCK_OFFSET_MS: String(offsetMs) },
+      });
+      assert.equal(controller.exitCode, 0, controller.stderr.slice(-2000));
+    }
+    const workerLeave = await leaving.result;
+    assert.equal(workerLeave.exitCode, 8, `refused: ${workerLeave.stderr.slice(-2000)}`);
+    runs.push({
+      role: 'worker',
+      command: 'leave',
+      label: 'leave-worker',
+      everyCluster: false,
+      calls: readAwsCalls(workerTrace),
+    });
+    runs.push({
+      role: 'control-plane',
+      command: 'leave-controller',
+      label: 'leave-controller',
+      everyCluster: false,
+      calls: readAwsCalls(controllerTrace),
+    });
     // The master (tags off): this test has no etcd, so its etcd step fails (exit 6) after the
     // AWS calls; the lifecycle action is completed all the same, and every call was traced.
     stub.openAction('iam-leave', 'kboot-leave', second.instanceId);
@@ -442,6 +483,19 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
       }
     }
     assert.ok(names('leave-master').includes('dynamodb:DeleteItem'), "the master's member record removed");
+    assert.deepEqual(
+      [...new Set(names('leave-worker').filter((name) => name.startsWith('dynamodb:')))].sort(),
+      ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      'the worker writes and reads its leave request',
+    );
+    for (const call of [
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'ec2:DescribeInstances',
+    ]) {
+      assert.ok(names('leave-controller').includes(call), `leave-controller: ${call}`);
+    }
     if (!rotateAvailable) t.diagnostic('kboot rotate is not in this build: its calls were not traced');
     for (const role of ['control-plane', 'worker', 'operator'] as const) {
       t.diagnostic(`${role}: ${iamActionsOf(tracesOf(role, { everyCluster: true })).join(', ')}`);
@@ -509,14 +563,14 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
     }
   });
 
-  it('never lets a worker read the control-plane or admin.conf secrets, nor write any (it reads join and node-leave)', async () => {
+  it('never lets a worker read the control-plane or admin.conf secrets, nor write any (it reads join only)', async () => {
     for (const extra of [scoped, [...scoped, '--kms-key-arn', KMS_KEY_ARN, '--irsa-bucket', IRSA_BUCKET]]) {
       const { document } = await printedPolicy('worker', extra);
       for (const statement of document.Statement) {
         for (const value of statementStrings(statement)) {
           assert.doesNotMatch(value, /control-plane|admin\.conf/, `${statement.Sid}: ${value}`);
           if (value.includes(':secretsmanager:')) {
-            assert.match(value, /:secret:kboot\/[^/]+\/(join|node-leave)-\?{6}$/);
+            assert.match(value, /:secret:kboot\/[^/]+\/join-\?{6}$/);
           }
         }
         for (const action of statement.Action.filter((a) => a.startsWith('secretsmanager:'))) {
@@ -533,9 +587,18 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
         s.Action.some((a) => a.startsWith('dynamodb:')),
       )) {
         assert.deepEqual(statement.Resource, [`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/kboot`]);
+        // The cluster's items, or its leave requests (a partition of their own; a worker writes
+        // there only with a request's attributes).
+        const leave = statement.Sid.startsWith('Leave') && statement.Sid.includes('LeaveRequest');
+        const { 'dynamodb:Attributes': _attributes, ...keys } =
+          statement.Condition?.['ForAllValues:StringEquals'] ?? {};
         assert.deepEqual(
-          statement.Condition,
-          { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`cluster#${CLUSTER}`] } },
+          { ...statement.Condition, 'ForAllValues:StringEquals': keys },
+          {
+            'ForAllValues:StringEquals': {
+              'dynamodb:LeadingKeys': [`${leave ? 'leave' : 'cluster'}#${CLUSTER}`],
+            },
+          },
           `${role} ${statement.Sid}`,
         );
         assert.ok(!statement.Action.includes('dynamodb:Scan'), `${role} ${statement.Sid} scans`);

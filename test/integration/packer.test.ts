@@ -54,6 +54,8 @@ const KBOOT_UNITS = [
   'kboot-rotate.timer',
   'kboot-approve-csrs.service',
   'kboot-approve-csrs.timer',
+  'kboot-leave-controller.service',
+  'kboot-leave-controller.timer',
   'kboot-leave.service',
   'kboot-leave-watch.service',
 ] as const;
@@ -963,6 +965,7 @@ describe('provisioning scripts', () => {
         ['multi-user.target.wants', 'kboot-boot.service'],
         ['timers.target.wants', 'kboot-rotate.timer'],
         ['timers.target.wants', 'kboot-approve-csrs.timer'],
+        ['timers.target.wants', 'kboot-leave-controller.timer'],
         ['multi-user.target.wants', 'kboot-leave.service'],
         ['multi-user.target.wants', 'kboot-leave-watch.service'],
       ] as const) {
@@ -972,6 +975,11 @@ describe('provisioning scripts', () => {
       }
       assert.ok(
         !existsSync(path.join(destdir, 'etc/systemd/system/multi-user.target.wants/kboot-rotate.service')),
+      );
+      assert.ok(
+        !existsSync(
+          path.join(destdir, 'etc/systemd/system/multi-user.target.wants/kboot-leave-controller.service'),
+        ),
       );
 
       if (!requireTool(t, 'systemd-analyze', 'systemd')) return;
@@ -1143,6 +1151,35 @@ describe('systemd units', () => {
       );
       assert.equal(single(unit, 'Service', 'KillMode'), 'mixed');
       assert.ok(systemdSpanMs(single(unit, 'Service', 'TimeoutStopSec') ?? '0') >= parseDurationMs('2m'));
+    });
+  });
+
+  describe('kboot-leave-controller.service and .timer', () => {
+    const service = readUnit('kboot-leave-controller.service');
+    const timer = readUnit('kboot-leave-controller.timer');
+
+    it('runs `kboot leave-controller` only on a control-plane member with its admin.conf', () => {
+      assert.equal(single(service, 'Service', 'ExecStart'), '/usr/local/bin/kboot leave-controller');
+      assert.equal(single(service, 'Service', 'Type'), 'oneshot');
+      assert.deepEqual(values(service, 'Unit', 'ConditionPathExists').sort(), [
+        '/etc/kubernetes/admin.conf',
+        '/etc/kubernetes/manifests/kube-apiserver.yaml',
+      ]);
+      assert.ok(words(service, 'Unit', 'After').includes('kboot-boot.service'));
+      assert.ok(values(service, 'Service', 'Environment').includes('KBOOT_LOG_FORMAT=json'));
+      assert.equal(service.get('Install'), undefined, 'started by the timer only');
+      assert.deepEqual(values(service, 'Service', 'Restart'), [], 'the timer is the retry');
+      assert.ok(
+        systemdSpanMs(single(service, 'Service', 'TimeoutStartSec') ?? '0') > parseDurationMs('5m'),
+        "longer than a worker's default drain deadline",
+      );
+    });
+
+    it('fires every 10 seconds, as a calendar timer systemd does not coalesce', () => {
+      assert.equal(single(timer, 'Timer', 'OnCalendar'), '*:*:0/10');
+      assert.ok(systemdSpanMs(single(timer, 'Timer', 'AccuracySec') ?? '1min') <= 1000);
+      assert.deepEqual(values(timer, 'Timer', 'OnUnitActiveSec'), []);
+      assert.deepEqual(values(timer, 'Install', 'WantedBy'), ['timers.target']);
     });
   });
 

@@ -412,7 +412,7 @@ describe('kboot rotate', () => {
     assert.equal(report.outcome, 'planned');
     assert.deepEqual(
       report.plan.map((change) => change.step),
-      ['rotate-lease', 'renew-token', 'renew-certificate-key', 'node-leave-credential'],
+      ['rotate-lease', 'renew-token', 'renew-certificate-key'],
     );
     assert.equal(report.token.action, 'would-renew');
   });

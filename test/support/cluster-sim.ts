@@ -91,8 +91,16 @@ export class SimCluster {
     }
   }
 
-  /** An instance in moto with the cluster's tags, its own IMDS server and filesystem root. */
-  async addInstance(role: SimRole, extraEnv: Record<string, string> = {}): Promise<SimInstance> {
+  /**
+   * An instance in moto with the cluster's tags, its own IMDS server and filesystem root. Its IP
+   * and node name are the simulation's own (10.0.1.10, ...), or with `ec2Addresses` the ones moto
+   * gave the instance (what the leave controller checks a leave request against).
+   */
+  async addInstance(
+    role: SimRole,
+    extraEnv: Record<string, string> = {},
+    options: { ec2Addresses?: boolean } = {},
+  ): Promise<SimInstance> {
     const index = this.instances.length;
     const run = await this.#ec2.send(
       new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1 }),
@@ -110,8 +118,9 @@ export class SimCluster {
         Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
       }),
     );
-    const privateIp = `10.0.${Math.floor(index / 200) + 1}.${(index % 200) + 10}`;
-    const privateDns = `ip-${privateIp.replaceAll('.', '-')}.ec2.internal`;
+    const ec2 = options.ec2Addresses === true ? run.Instances?.[0] : undefined;
+    const privateIp = ec2?.PrivateIpAddress ?? `10.0.${Math.floor(index / 200) + 1}.${(index % 200) + 10}`;
+    const privateDns = ec2?.PrivateDnsName ?? `ip-${privateIp.replaceAll('.', '-')}.ec2.internal`;
     const imds = await startImdsServer({
       instanceId,
       region: 'us-east-1',

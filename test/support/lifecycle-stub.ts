@@ -7,7 +7,10 @@
  *
  * Lifecycle actions are what Auto Scaling opens when a hooked instance starts terminating: a test
  * opens one with `openAction`; completing or heartbeating an action that is not open answers
- * Auto Scaling's ValidationError "No active Lifecycle Action found".
+ * Auto Scaling's ValidationError "No active Lifecycle Action found". While an action is open,
+ * DescribeAutoScalingInstances (moto's answer) shows the instance `Terminating:Wait`, as Auto
+ * Scaling does; `setLifecycleState` shows another state (`Terminating:Proceed` for a group
+ * without the hook).
  */
 
 import { randomUUID } from 'node:crypto';
@@ -34,6 +37,8 @@ export interface LifecycleStub {
   openActions(): string[];
   /** Requests forwarded to moto, by action name. */
   forwarded: string[];
+  /** What DescribeAutoScalingInstances says of the instance from now on. */
+  setLifecycleState(instanceId: string, state: string): void;
   stop(): Promise<void>;
 }
 
@@ -69,10 +74,28 @@ export async function startLifecycleStub(motoEndpoint: string): Promise<Lifecycl
     token: string;
   }
   const open = new Map<string, OpenAction>();
+  const states = new Map<string, string>();
+  /** moto's instance states, with the terminating instances' states Auto Scaling would show. */
+  const lifecycleStates = (xml: string): string =>
+    xml.replace(/<member>([\s\S]*?)<\/member>/g, (member, body: string) => {
+      const id = /<InstanceId>([^<]+)<\/InstanceId>/.exec(body)?.[1] ?? '';
+      const state = states.get(id) ?? (open.has(id) ? 'Terminating:Wait' : undefined);
+      return state === undefined
+        ? member
+        : member.replace(
+            /<LifecycleState>[^<]*<\/LifecycleState>/,
+            `<LifecycleState>${state}</LifecycleState>`,
+          );
+    });
   const calls: LifecycleCall[] = [];
   const forwarded: string[] = [];
 
-  const forward = async (request: IncomingMessage, body: Buffer, response: ServerResponse): Promise<void> => {
+  const forward = async (
+    request: IncomingMessage,
+    body: Buffer,
+    response: ServerResponse,
+    rewrite: (xml: string) => string,
+  ): Promise<void> => {
     const headers = new Headers();
     for (const [key, value] of Object.entries(request.headers)) {
       if (value === undefined || key === 'host' || key === 'content-length' || key === 'connection') continue;
@@ -86,7 +109,7 @@ export async function startLifecycleStub(motoEndpoint: string): Promise<Lifecycl
     response.writeHead(upstream.status, {
       'content-type': upstream.headers.get('content-type') ?? 'text/xml',
     });
-    response.end(Buffer.from(await upstream.arrayBuffer()));
+    response.end(rewrite(Buffer.from(await upstream.arrayBuffer()).toString('utf8')));
   };
 
   const server: Server = createServer((request, response) => {
@@ -96,7 +119,9 @@ export async function startLifecycleStub(motoEndpoint: string): Promise<Lifecycl
       const action = params.get('Action') ?? '';
       if (action !== 'CompleteLifecycleAction' && action !== 'RecordLifecycleActionHeartbeat') {
         forwarded.push(action);
-        await forward(request, body, response);
+        await forward(request, body, response, (xml) =>
+          action === 'DescribeAutoScalingInstances' ? lifecycleStates(xml) : xml,
+        );
         return;
       }
       const call: LifecycleCall = {
@@ -151,6 +176,9 @@ export async function startLifecycleStub(motoEndpoint: string): Promise<Lifecycl
       return token;
     },
     openActions: () => [...open.keys()],
+    setLifecycleState(instanceId, state) {
+      states.set(instanceId, state);
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -39,19 +39,6 @@ import {
   SK,
 } from './dynamodb-items.js';
 
-/** The attributes a worker writes: its IAM grant allows these and no others (dynamodb:Attributes). */
-export const WORKER_REQUEST_ATTRIBUTES = [
-  PK,
-  SK,
-  'instanceId',
-  'nodeName',
-  'privateIp',
-  'drainTimeoutSeconds',
-  'requestedAt',
-  'groupName',
-  'hookName',
-] as const;
-
 const STATES: ReadonlySet<string> = new Set<LeaveRequestState>(['draining', 'done', 'refused', 'failed']);
 
 function text(data: Record<string, unknown>, key: string): string | undefined {

@@ -83,6 +83,25 @@ export function registerDayTwo(program: Command, runtime: Runtime): void {
     );
 
   program
+    .command('leave-controller')
+    .description(
+      "drain and delete the Nodes of workers that asked to leave, with this master's credentials (run on a control-plane member; kboot-leave-controller.timer)",
+    )
+    .addOption(
+      new Option('--config <path>', 'node config file (resolved under --root)').default(
+        '/etc/kboot/config.yaml',
+      ),
+    )
+    .addOption(dryRunOption())
+    .addOption(outputOption())
+    .action(
+      lazyAction(
+        runtime,
+        async () => (await import('../handlers/leave-controller.js')).leaveControllerCommand,
+      ),
+    );
+
+  program
     .command('leave')
     .description('drain this node, leave etcd, reset and complete the Auto Scaling lifecycle action')
     .addOption(

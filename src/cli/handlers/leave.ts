@@ -1,7 +1,7 @@
 /**
  * The edge of `kboot leave`: flags parsed, the boot flows' ports (flow-deps.ts) plus the ones
- * leaving needs (kubectl, Auto Scaling lifecycle actions, etcd, the member registry, the
- * node-leave credential), the triggers (`--watch`: poll IMDS until the instance is being
+ * leaving needs (kubectl, Auto Scaling lifecycle actions, etcd, the member registry, the leave
+ * requests a worker asks the control plane to drain it with), the triggers (`--watch`: poll IMDS until the instance is being
  * terminated; `--only-if-terminating`: the shutdown unit's guard against plain reboots), and the
  * result printed (a line, the --dry-run plan, or --output json).
  */
@@ -103,9 +103,12 @@ export async function leaveCommand(options: LeaveCommandOptions, ctx: CommandCon
         clock: ctx.clock,
       });
     },
-    nodeLeaveStore: async () => {
-      const { SecretsNodeLeaveStore } = await import('../../adapters/aws/secrets-node-leave.js');
-      return new SecretsNodeLeaveStore(await (await services.aws()).secretsManager(), ctx.signal);
+    leaveRequests: async () => {
+      const { DynamoDbLeaveRequests } = await import('../../adapters/aws/dynamodb-leave-requests.js');
+      return new DynamoDbLeaveRequests({
+        dynamodb: await (await services.aws()).dynamodb(),
+        tableName: await services.table(),
+      });
     },
   };
   try {

@@ -7,8 +7,7 @@
  *   InitConfiguration (0600, removed at the end) → the hardening files (audit policy,
  *   authentication config; 0600) → kubeadm init --upload-certs (undo: kubeadm
  *   reset) → CA hash from ca.crt → with IRSA (`addons.irsa`), the OIDC discovery document and JWKS
- *   to the bucket → the addons (CNI, AWS cloud-controller-manager, addons.d) → the node-leave
- *   credential → membership file → join, control-plane and admin.conf secrets, then `initialized`
+ *   to the bucket → the addons (CNI, AWS cloud-controller-manager, addons.d) → membership file → join, control-plane and admin.conf secrets, then `initialized`
  *   (a transaction that checks the lease: the point after which nothing is undone) → the member
  *   record → the lease released.
  * A failure, a stop or a lost lease before `initialized` unwinds: kubeadm reset, the init config
@@ -41,15 +40,13 @@ import { oidcDocuments } from '../irsa/documents.js';
 import { type IrsaSettings, resolveIrsa, serviceAccountIssuer } from '../irsa/issuer.js';
 import { SERVICE_ACCOUNT_PUBLIC_KEY_PATH } from '../irsa/publisher.js';
 import { JOIN_MATERIAL_SCHEMA_VERSION, type JoinMaterial } from '../join/material.js';
-import { nodeLeaveSecretId } from '../join/secret-ids.js';
 import { publishedVersions } from '../join/store.js';
 import { caCertHash } from '../kubeadm/ca-hash.js';
 import { generateEncryptionKey, resolveHardening } from '../kubeadm/hardening.js';
-import { renderInitConfig } from '../kubeadm/render.js';
+import { GRACEFUL_NODE_SHUTDOWN, renderInitConfig } from '../kubeadm/render.js';
 import { generateBootstrapToken, generateCertificateKey } from '../kubeadm/tokens.js';
 import type { InitConfigInput } from '../kubeadm/types.js';
 import { assertVersionSkew, formatKubeVersion, parseKubernetesVersion } from '../kubeadm/version.js';
-import { NODE_LEAVE_NAMESPACE, NODE_LEAVE_SERVICE_ACCOUNT } from '../leave/node-leave-credential.js';
 import { apiAddress, type ClusterRecord, newClusterRecord } from '../state/cluster-record.js';
 import type { LeaseRef } from '../state/lease.js';
 import { leaseStep } from '../steps/lease-step.js';
@@ -261,7 +258,7 @@ const initInputs: BootstrapStep = {
         { token, ttlMs: deps.settings.tokenTtlMs, description: `kboot: created by ${owner} at cluster init` },
       ],
       certificateKey,
-      kubeletConfiguration: { cgroupDriver: 'systemd' as const },
+      kubeletConfiguration: { cgroupDriver: 'systemd' as const, ...GRACEFUL_NODE_SHUTDOWN },
       hardening,
       ...(irsa === undefined ? {} : { serviceAccount: serviceAccountIssuer(irsa) }),
     };
@@ -425,31 +422,6 @@ const addonsStep: BootstrapStep = {
       },
       state.get('addons'),
     );
-    return undefined;
-  },
-};
-
-const nodeLeaveCredential: BootstrapStep = {
-  name: 'node-leave-credential',
-  kind: 'change',
-  describe: (state) =>
-    `apply the node-leave RBAC and publish a token of ${NODE_LEAVE_NAMESPACE}/${NODE_LEAVE_SERVICE_ACCOUNT} as secret ${nodeLeaveSecretId(state.get('identity').clusterName)}`,
-  noUndo:
-    'kboot rotate publishes it again; the undo of kubeadm-init removes the service account with the API server',
-  async run({ state, deps, signal }) {
-    const record = state.get('record');
-    await deps
-      .nodeLeaveCredential(record.clusterName, {
-        signal,
-        ...(record.kmsKeyId === undefined ? {} : { kmsKeyId: record.kmsKeyId }),
-      })
-      .catch((error: unknown) => {
-        if (!(error instanceof KubectlError)) throw error;
-        throw new KubectlError(`the node-leave credential was not published: ${error.message}`, {
-          cause: error,
-          ...(error.hint === undefined ? {} : { hint: error.hint }),
-        });
-      });
     return undefined;
   },
 };
@@ -631,7 +603,6 @@ export const bootstrapMasterFlow: Flow<BootstrapState, FlowDeps, FlowResult> = {
     caCertHashStep,
     irsaStep,
     addonsStep,
-    nodeLeaveCredential,
     membershipFile,
     publishAndMarkInitialized,
     memberRecord,

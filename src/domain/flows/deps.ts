@@ -57,14 +57,6 @@ export interface FlowDeps {
   kubeadm: KubeadmRunner;
   /** kubectl against a kubeconfig (the first master's addons). */
   kubectl: KubectlRunner;
-  /**
-   * Keeps the node-leave credential (`kboot/<cluster>/node-leave`) fresh: the first master at
-   * init, masters in kboot rotate (src/domain/leave/publish-node-leave.ts).
-   */
-  nodeLeaveCredential(
-    cluster: string,
-    options: { kmsKeyId?: string; signal: AbortSignal },
-  ): Promise<{ action: string; expiresAt: string }>;
   /** The cleanup of lost instances (rotate, join-master). */
   cleanup: CleanupWiring;
 }

@@ -4,7 +4,7 @@
  * worker holds a credential that can touch a Node or a pod.
  *   identity (control-plane) → admin.conf (none: not a member yet, nothing to do) → the cluster's
  *   leave requests (one Query) → for each pending request, at once: verify it (Auto Scaling says
- *   Terminating:Wait, or EC2 says shutting-down; EC2's node name and IP match the request's) →
+ *   it is terminating (Terminating:Wait in kboot's hook), or EC2 says shutting-down; EC2's node name and IP match the request's) →
  *   claim it (a conditional write: one master acts; a claim older than STALE_CLAIM_MS, its master
  *   gone, may be taken over) → cordon and drain (evictions respect PodDisruptionBudgets, the
  *   worker's deadline) → delete the Node → mark it done (or refused, with why; or failed) → forget
@@ -20,6 +20,7 @@ import { deleteNode, drainNode, type NodeKubectl } from '../leave/drain.js';
 import type { LifecycleActions } from '../leave/lifecycle.js';
 import {
   FINISHED_STATES,
+  isTerminating,
   type LeaveRequest,
   type LeaveRequestStore,
   type RequestFacts,
@@ -152,7 +153,8 @@ const drainRequested: ControllerStep = {
       };
       const refusal = verifyLeaveRequest(cluster, request, facts);
       const ageMs = deps.clock.nowMs() - Date.parse(request.requestedAt);
-      if (refusal !== undefined && ageMs < VERIFY_GRACE_MS) {
+      const lagging = group !== undefined && !isTerminating(group.lifecycleState);
+      if (refusal !== undefined && lagging && ageMs < VERIFY_GRACE_MS) {
         logger.info(
           { ...named, reason: refusal },
           'not acting on this leave request yet: checking again next run',

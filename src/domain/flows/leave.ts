@@ -1,30 +1,32 @@
 /**
  * `kboot leave`: an instance that is being terminated leaves the cluster cleanly.
  *   identity → node name → Auto Scaling group and kboot's termination hook (none: say so, skip
- *   the lifecycle steps) → heartbeats in the background → kubeconfig (a master: a 0600 copy of
- *   admin.conf, kept across `kubeadm reset`; a worker: the node-leave credential from Secrets
- *   Manager, never admin credentials) → drain (evictions respect PodDisruptionBudgets; at the
- *   deadline, log what is left and go on) → a master: remove its own etcd member (never when
- *   quorum would be lost) → `kubeadm reset -f` (its remove-etcd-member phase skipped: kboot did
- *   that, with the quorum check) → delete the Node → a master: its member record → stop the
- *   heartbeats → complete the lifecycle action (CONTINUE).
+ *   the lifecycle steps) → heartbeats in the background → a master: a 0600 copy of admin.conf,
+ *   kept across `kubeadm reset`, then its own drain (evictions respect PodDisruptionBudgets; at
+ *   the deadline, log what is left and go on); a worker, which holds no Kubernetes credential: a
+ *   leave request in the state table, then wait until a control-plane member drained the node
+ *   and deleted its Node (flows/leave-controller.ts) or the drain deadline passed → a master:
+ *   remove its own etcd member (never when quorum would be lost) → `kubeadm reset -f` (a master's
+ *   remove-etcd-member phase skipped: kboot did that, with the quorum check) → a master: delete
+ *   its Node and its member record → stop the heartbeats → complete the lifecycle action
+ *   (CONTINUE).
  * Every step checks before acting, so a re-run after a partial leave does what is left. A failing
  * step is logged and the next ones still run (each step here is `bestEffort`), and the lifecycle
  * action is completed whatever failed (the instance is terminated either way; making Auto Scaling
  * wait for the hook's timeout would only delay it); the last step then fails with the first
  * failure's error, so the exit code is its class. A stop (SIGTERM) ends the leave at once: the
- * heartbeats stop and the worker's credential is removed as the flow unwinds.
+ * heartbeats stop as the flow unwinds.
  */
 
 import { formatDurationMs } from '../../core/duration.js';
-import { KubectlError, StateConflictError } from '../../core/errors.js';
+import { ClusterTimeoutError, KubectlError, StateConflictError } from '../../core/errors.js';
 import type { EtcdMember, EtcdMembership } from '../etcd/members.js';
 import type { Identity } from '../identity/resolve.js';
-import { nodeLeaveSecretId } from '../join/secret-ids.js';
+import { deleteNode as deleteNodeObject, drainNode, type NodeKubectl } from '../leave/drain.js';
 import { planSelfRemoval } from '../leave/etcd-self-removal.js';
 import { type Heartbeat, heartbeatIntervalMs, startHeartbeat } from '../leave/heartbeat.js';
 import type { LifecycleActionRef, LifecycleActions } from '../leave/lifecycle.js';
-import type { NodeLeaveStore } from '../leave/node-leave-store.js';
+import type { LeaveRequest, LeaveRequestStore } from '../leave/request.js';
 import type { KubectlRunner } from '../ports/kubectl.js';
 import type { MemberRemover } from '../state/cluster-store.js';
 import type { FlowState } from '../steps/state.js';
@@ -35,17 +37,15 @@ import { ADMIN_CONF_PATH } from './paths.js';
 const LEAVE_DIR = '/var/lib/kboot/leave';
 /** A master's copy of admin.conf: `kubeadm reset` deletes admin.conf before the Node is deleted. */
 const LEAVE_ADMIN_CONF_PATH = `${LEAVE_DIR}/admin.conf`;
-/** A worker's node-leave kubeconfig, fetched from Secrets Manager for this run only. */
-const LEAVE_NODE_KUBECONFIG_PATH = `${LEAVE_DIR}/node-leave.conf`;
+/**
+ * How long a worker waits for the control plane beyond its drain deadline: the controller's timer
+ * period (10 s), its checks, and the Node delete.
+ */
+export const CONTROLLER_MARGIN_MS = 60_000;
 
 /** kubeadm's static pod manifest of the stacked etcd member; `kubeadm reset` removes it. */
 const ETCD_MANIFEST_PATH = '/etc/kubernetes/manifests/etcd.yaml';
-const KUBECTL_TIMEOUT_MS = 60_000;
 const KUBEADM_RESET_TIMEOUT_MS = 5 * 60_000;
-/** kubectl's answer for a Node that does not exist. */
-const NOT_FOUND = /NotFound|not found/;
-/** kubectl drain's answer at its --timeout. */
-const DRAIN_DEADLINE = /global timeout reached|timed out/i;
 
 export interface LeaveOptions {
   hookName: string;
@@ -69,8 +69,8 @@ export interface LeaveDeps extends FlowDeps {
     EtcdMembership & { probe?(member: EtcdMember, signal?: AbortSignal): Promise<{ alive: boolean }> }
   >;
   members(): Promise<MemberRemover>;
-  /** Where workers read `kboot/<cluster>/node-leave`. */
-  nodeLeaveStore(): Promise<NodeLeaveStore>;
+  /** Where a worker asks the control plane to drain it (flows/leave-controller.ts acts on it). */
+  leaveRequests(): Promise<LeaveRequestStore>;
 }
 
 export type StepOutcome = 'done' | 'skipped' | 'failed' | 'planned';
@@ -106,8 +106,10 @@ interface Leaving {
   controlPlane: boolean;
   reports: LeaveStepReport[];
   failures: { step: string; error: unknown }[];
-  /** The kubeconfig kubectl uses (resolved path), or why there is none. */
+  /** The kubeconfig kubectl uses (resolved path; masters only), or why there is none. */
   kubeconfig: { path: string } | { missing: string };
+  /** A worker's leave request: already done by the control plane (a re-run), or waited for. */
+  request: 'done' | 'wait' | undefined;
   /** Set signal of the running step. */
   signal: AbortSignal;
 }
@@ -144,7 +146,16 @@ function bestEffort(spec: {
     name: spec.name,
     kind: 'change',
     describe: (state) => spec.describe(state.get('leaving')),
-    ...(spec.skip === undefined ? {} : { skip: spec.skip }),
+    ...(spec.skip === undefined
+      ? {}
+      : {
+          // The runner asks once, just before the step would run: the result says why too.
+          skip: (state: FlowState<LeaveState>) => {
+            const why = spec.skip?.(state);
+            if (why !== undefined) report(state.get('leaving'), spec.name, 'skipped', why);
+            return why;
+          },
+        }),
     noUndo: spec.noUndo,
     async run({ state, signal }) {
       const leaving = state.get('leaving');
@@ -183,6 +194,7 @@ const identityStep: LeaveStep = {
         reports: [],
         failures: [],
         kubeconfig: { missing: 'the kubeconfig step failed' },
+        request: undefined,
         signal,
       },
     });
@@ -242,19 +254,28 @@ async function stopHeartbeats(state: FlowState<LeaveState>): Promise<void> {
     .deps.logger.info({ heartbeats: heartbeat.sent }, 'stopped lifecycle action heartbeats');
 }
 
+/** Why a master-only step does nothing on a worker. */
+const WORKER_HOLDS_NO_CREDENTIAL =
+  'a worker holds no Kubernetes credential: a control-plane member drains it and deletes its Node';
+
+const mastersOnly = (reason: string) => (state: FlowState<LeaveState>) =>
+  state.get('leaving').controlPlane ? undefined : reason;
+const workersOnly = (state: FlowState<LeaveState>) =>
+  state.get('leaving').controlPlane ? 'a master drains itself with its own admin.conf' : undefined;
+
 const kubeconfigStep: LeaveStep = {
   ...bestEffort({
     name: 'kubeconfig',
-    describe: kubeconfigDescription,
-    noUndo: 'its cleanup removes the credential',
+    describe: () => `copy ${ADMIN_CONF_PATH} to ${LEAVE_ADMIN_CONF_PATH} (0600), which kubeadm reset keeps`,
+    skip: mastersOnly(WORKER_HOLDS_NO_CREDENTIAL),
+    noUndo: 'its cleanup removes the copy',
     run: (leaving) => prepareKubeconfig(leaving),
   }),
   noUndo: undefined,
-  // A worker's credential goes at once; a master keeps its admin.conf copy until a leave succeeds.
+  // A master keeps its admin.conf copy until a leave succeeds (a re-run after reset needs it).
   cleanup: {
-    describe: `remove the kubeconfig copies under ${LEAVE_DIR} (a master's admin.conf copy only once the leave succeeded)`,
+    describe: `remove the admin.conf copy under ${LEAVE_DIR} once the leave succeeded`,
     run: async ({ state, deps }) => {
-      await deps.fs.remove(LEAVE_NODE_KUBECONFIG_PATH);
       const leaving = state.get('leaving');
       if (leaving.failures.length === 0) await deps.fs.remove(LEAVE_ADMIN_CONF_PATH);
     },
@@ -262,10 +283,29 @@ const kubeconfigStep: LeaveStep = {
   },
 };
 
+const leaveRequestStep = bestEffort({
+  name: 'leave-request',
+  describe: (leaving) =>
+    `ask the control plane to drain node ${leaving.nodeName}: write the leave request of ${leaving.identity.instance.instanceId} in the state table (cluster ${leaving.cluster})`,
+  skip: workersOnly,
+  noUndo: 'the instance is being terminated; the control plane forgets finished requests',
+  run: (leaving, state) => requestLeave(leaving, state),
+});
+
+const drainedByControlPlane = bestEffort({
+  name: 'wait-for-drain',
+  describe: (leaving) =>
+    `wait until a control-plane member drained node ${leaving.nodeName} and deleted its Node (deadline ${formatDurationMs(leaving.options.drainTimeoutMs + CONTROLLER_MARGIN_MS)}, then go on)`,
+  skip: workersOnly,
+  noUndo: 'it only reads the request until the control plane finished it',
+  run: (leaving) => waitForDrain(leaving),
+});
+
 const drainStep = bestEffort({
   name: 'drain',
   describe: (leaving) =>
     `cordon and drain node ${leaving.nodeName} (evictions respect PodDisruptionBudgets; deadline ${formatDurationMs(leaving.options.drainTimeoutMs)}, then go on)`,
+  skip: mastersOnly(WORKER_HOLDS_NO_CREDENTIAL),
   noUndo: 'the instance is being terminated: its pods are not brought back',
   run: (leaving) => drain(leaving),
 });
@@ -289,6 +329,7 @@ const kubeadmResetStep = bestEffort({
 const deleteNodeStep = bestEffort({
   name: 'delete-node',
   describe: (leaving) => `delete the Node object ${leaving.nodeName}`,
+  skip: mastersOnly(WORKER_HOLDS_NO_CREDENTIAL),
   noUndo: 'the instance is being terminated',
   run: (leaving) => deleteNode(leaving),
 });
@@ -356,6 +397,8 @@ export const leaveFlow: Flow<LeaveState, LeaveDeps, LeaveResult> = {
     lifecycleAction,
     heartbeats,
     kubeconfigStep,
+    leaveRequestStep,
+    drainedByControlPlane,
     drainStep,
     etcdMember,
     kubeadmResetStep,
@@ -450,84 +493,41 @@ async function findLifecycleAction(leaving: Leaving): Promise<FoundAction | unde
   };
 }
 
-function kubeconfigDescription(leaving: Leaving): string {
-  return leaving.controlPlane
-    ? `copy ${ADMIN_CONF_PATH} to ${LEAVE_ADMIN_CONF_PATH} (0600), which kubeadm reset keeps`
-    : `write the node-leave kubeconfig from Secrets Manager to ${LEAVE_NODE_KUBECONFIG_PATH} (0600)`;
-}
-
 async function prepareKubeconfig(leaving: Leaving): Promise<string | { skipped: string }> {
-  const { deps, cluster } = leaving;
-  if (leaving.controlPlane) {
-    const admin = await deps.fs.readText(ADMIN_CONF_PATH);
-    if (admin !== undefined) {
-      await deps.fs.writePrivateFile(LEAVE_ADMIN_CONF_PATH, admin);
-      leaving.kubeconfig = { path: deps.fs.resolve(LEAVE_ADMIN_CONF_PATH) };
-      return `copied ${ADMIN_CONF_PATH} to ${LEAVE_ADMIN_CONF_PATH}`;
-    }
-    if (await deps.fs.exists(LEAVE_ADMIN_CONF_PATH)) {
-      leaving.kubeconfig = { path: deps.fs.resolve(LEAVE_ADMIN_CONF_PATH) };
-      return {
-        skipped: `${ADMIN_CONF_PATH} is gone (kubeadm reset ran); using the copy a previous leave kept`,
-      };
-    }
-    leaving.kubeconfig = {
-      missing: `${ADMIN_CONF_PATH} is gone and no earlier leave kept a copy (this master was reset: by a completed leave, or by hand)`,
-    };
-    return {
-      skipped: `${leaving.kubeconfig.missing}; if its Node is still listed, delete it from another master`,
-    };
-  }
-  const secret = await (await deps.nodeLeaveStore()).read(cluster);
-  if (secret === undefined) {
-    throw new StateConflictError(
-      `secret ${nodeLeaveSecretId(cluster)} does not exist, so this worker cannot drain itself`,
-      {
-        hint: 'the first master publishes it at init and kboot rotate on the control-plane instances publishes it again: run kboot rotate on a master, and check that its timer runs (systemctl status kboot-rotate.timer)',
-      },
-    );
-  }
-  if (Date.parse(secret.expiresAt) <= deps.clock.nowMs()) {
-    throw new StateConflictError(
-      `the node-leave credential of cluster ${cluster} expired at ${secret.expiresAt}`,
-      {
-        hint: 'kboot rotate on the control-plane instances renews it: check that its timer runs (systemctl status kboot-rotate.timer)',
-      },
-    );
-  }
-  await deps.fs.writePrivateFile(LEAVE_NODE_KUBECONFIG_PATH, secret.kubeconfig.reveal());
-  leaving.kubeconfig = { path: deps.fs.resolve(LEAVE_NODE_KUBECONFIG_PATH) };
-  return `wrote the node-leave kubeconfig (expires ${secret.expiresAt})`;
-}
-
-function kubeconfigPath(leaving: Leaving, step: string): string {
-  if ('path' in leaving.kubeconfig) return leaving.kubeconfig.path;
-  throw new KubectlError(`cannot ${step}: no kubeconfig (${leaving.kubeconfig.missing})`, {
-    hint: leaving.controlPlane
-      ? 'delete the Node by hand from another master: kubectl delete node NAME'
-      : "see the kubeconfig step's error above; the node-leave credential is published at init and renewed by kboot rotate on the masters",
-  });
-}
-
-async function kubectl(leaving: Leaving, args: string[], timeoutMs = KUBECTL_TIMEOUT_MS): Promise<string> {
   const { deps } = leaving;
-  const result = await deps.kubectl.run(args, {
-    kubeconfigPath: kubeconfigPath(leaving, `run kubectl ${args[0]}`),
-    timeoutMs,
-    signal: leaving.signal,
-  });
-  return result.stdout;
+  const admin = await deps.fs.readText(ADMIN_CONF_PATH);
+  if (admin !== undefined) {
+    await deps.fs.writePrivateFile(LEAVE_ADMIN_CONF_PATH, admin);
+    leaving.kubeconfig = { path: deps.fs.resolve(LEAVE_ADMIN_CONF_PATH) };
+    return `copied ${ADMIN_CONF_PATH} to ${LEAVE_ADMIN_CONF_PATH}`;
+  }
+  if (await deps.fs.exists(LEAVE_ADMIN_CONF_PATH)) {
+    leaving.kubeconfig = { path: deps.fs.resolve(LEAVE_ADMIN_CONF_PATH) };
+    return {
+      skipped: `${ADMIN_CONF_PATH} is gone (kubeadm reset ran); using the copy a previous leave kept`,
+    };
+  }
+  leaving.kubeconfig = {
+    missing: `${ADMIN_CONF_PATH} is gone and no earlier leave kept a copy (this master was reset: by a completed leave, or by hand)`,
+  };
+  return {
+    skipped: `${leaving.kubeconfig.missing}; if its Node is still listed, delete it from another master`,
+  };
 }
 
-/** True when the Node exists; false when the API server says it does not. */
-async function nodeExists(leaving: Leaving): Promise<boolean> {
-  try {
-    await kubectl(leaving, ['get', 'node', leaving.nodeName, '-o', 'name']);
-    return true;
-  } catch (error) {
-    if (error instanceof KubectlError && NOT_FOUND.test(error.message)) return false;
-    throw error;
+/** kubectl with the master's admin.conf copy; throws when there is none. */
+function nodeKubectl(leaving: Leaving, step: string): NodeKubectl {
+  if (!('path' in leaving.kubeconfig)) {
+    throw new KubectlError(`cannot ${step}: no kubeconfig (${leaving.kubeconfig.missing})`, {
+      hint: 'delete the Node by hand from another master: kubectl delete node NAME',
+    });
   }
+  return {
+    kubectl: leaving.deps.kubectl,
+    kubeconfigPath: leaving.kubeconfig.path,
+    logger: leaving.deps.logger,
+    signal: leaving.signal,
+  };
 }
 
 /** Why the Kubernetes steps cannot run (the kubeconfig step said, or failed), or undefined. */
@@ -537,58 +537,97 @@ function noKubeconfig(leaving: Leaving): { skipped: string } | undefined {
 }
 
 async function drain(leaving: Leaving): Promise<string | { skipped: string }> {
-  const { nodeName, options, deps } = leaving;
   const cannot = noKubeconfig(leaving);
   if (cannot !== undefined) return cannot;
-  if (!(await nodeExists(leaving))) return { skipped: `Node ${nodeName} does not exist: nothing to drain` };
-  const timeoutSeconds = Math.ceil(options.drainTimeoutMs / 1000);
-  try {
-    await kubectl(
-      leaving,
-      [
-        'drain',
-        nodeName,
-        '--ignore-daemonsets',
-        '--delete-emptydir-data',
-        // Pods without a controller would block the drain until the deadline; the instance and
-        // they are going anyway. They are evicted like the others (PodDisruptionBudgets hold).
-        '--force',
-        `--timeout=${timeoutSeconds}s`,
-      ],
-      options.drainTimeoutMs + 30_000,
-    );
-    return `drained node ${nodeName}`;
-  } catch (error) {
-    if (!(error instanceof KubectlError) || !DRAIN_DEADLINE.test(error.message)) throw error;
-  }
-  const left = await podsLeft(leaving);
-  deps.logger.warn(
-    { node: nodeName, podsLeft: left },
-    `the drain deadline (${formatDurationMs(options.drainTimeoutMs)}) passed with ${left.length} pod(s) still on the node; going on, as the instance is being terminated anyway`,
-  );
-  return `drain deadline passed with ${left.length} pod(s) left: ${left.join(', ') || 'none listed'}`;
+  return drainNode(nodeKubectl(leaving, 'drain'), leaving.nodeName, leaving.options.drainTimeoutMs);
 }
 
-async function podsLeft(leaving: Leaving): Promise<string[]> {
-  try {
-    const out = await kubectl(leaving, [
-      'get',
-      'pods',
-      '--all-namespaces',
-      '--field-selector',
-      `spec.nodeName=${leaving.nodeName}`,
-      '-o',
-      'custom-columns=POD:.metadata.namespace,NAME:.metadata.name',
-      '--no-headers',
-    ]);
-    return out
-      .split('\n')
-      .map((line) => line.trim().split(/\s+/).join('/'))
-      .filter((line) => line !== '');
-  } catch (error) {
-    leaving.deps.logger.warn({ err: error }, 'could not list the pods left on the node');
-    return [];
+/**
+ * Writes this worker's leave request; a re-run finds it: done (nothing to wait for), or still
+ * pending or being drained (wait for it).
+ */
+async function requestLeave(
+  leaving: Leaving,
+  state: FlowState<LeaveState>,
+): Promise<string | { skipped: string }> {
+  const { deps, cluster, identity, nodeName, options } = leaving;
+  const instanceId = identity.instance.instanceId;
+  const store = await deps.leaveRequests();
+  const existing = await store.read(cluster, instanceId, leaving.signal);
+  if (existing?.state === 'done') {
+    leaving.request = 'done';
+    return { skipped: `the control plane already drained node ${nodeName}: ${existing.detail ?? 'done'}` };
   }
+  const action = state.peek('action');
+  const written = await store.put(
+    cluster,
+    {
+      instanceId,
+      nodeName,
+      privateIp: identity.instance.privateIpv4,
+      drainTimeoutSeconds: Math.ceil(options.drainTimeoutMs / 1000),
+      requestedAt: new Date(deps.clock.nowMs()).toISOString(),
+      ...(action === undefined ? {} : { groupName: action.ref.groupName, hookName: action.ref.hookName }),
+    },
+    leaving.signal,
+  );
+  leaving.request = 'wait';
+  if (written === 'written') return `asked the control plane to drain node ${nodeName}`;
+  return {
+    skipped: `a leave request of ${instanceId} is already ${written.state ?? 'pending'}: waiting for it`,
+  };
+}
+
+/** Polls the request until the control plane finished it, or the drain deadline plus a margin passed. */
+async function waitForDrain(leaving: Leaving): Promise<string | { skipped: string }> {
+  const { deps, cluster, identity, nodeName, options } = leaving;
+  if (leaving.request === 'done') return { skipped: 'the control plane already drained this node' };
+  if (leaving.request === undefined)
+    return { skipped: 'no leave request was written (see the leave-request step)' };
+  const instanceId = identity.instance.instanceId;
+  const store = await deps.leaveRequests();
+  const waitMs = options.drainTimeoutMs + CONTROLLER_MARGIN_MS;
+  const deadline = deps.clock.nowMs() + waitMs;
+  let last: LeaveRequest | undefined;
+  for (;;) {
+    let read = false;
+    try {
+      last = await store.read(cluster, instanceId, leaving.signal);
+      read = true;
+    } catch (error) {
+      if (leaving.signal.aborted) throw error;
+      deps.logger.warn({ err: error }, 'could not read the leave request; trying again');
+    }
+    if (!read) {
+      // try again at the next poll
+    } else if (last?.state === 'done') {
+      return `a control-plane member (${last.claimedBy ?? 'unknown'}) drained node ${nodeName}: ${last.detail ?? 'done'}`;
+    } else if (last?.state === 'refused') {
+      throw new StateConflictError(
+        `the control plane refused to drain node ${nodeName}: ${last.detail ?? ''}`,
+        {
+          hint: 'kboot leave-controller drains only instances Auto Scaling is terminating (Terminating:Wait) or EC2 is shutting down; the kubelet still evicts the pods at shutdown (shutdownGracePeriod)',
+        },
+      );
+    } else if (last?.state === 'failed') {
+      throw new KubectlError(`the control plane could not drain node ${nodeName}: ${last.detail ?? ''}`, {
+        hint: 'see journalctl -u kboot-leave-controller on the masters; the kubelet still evicts the pods at shutdown',
+      });
+    } else if (last === undefined) {
+      throw new StateConflictError(`the leave request of ${instanceId} is gone from the state table`, {
+        hint: 'something deleted it before a control-plane member finished it; the kubelet still evicts the pods at shutdown',
+      });
+    }
+    const leftMs = deadline - deps.clock.nowMs();
+    if (leftMs <= 0) break;
+    await deps.clock.sleepMs(Math.min(deps.settings.pollMs, leftMs), leaving.signal);
+  }
+  throw new ClusterTimeoutError(
+    `no control-plane member drained node ${nodeName} within ${formatDurationMs(waitMs)} (request ${last?.state ?? 'pending'})`,
+    {
+      hint: 'check kboot-leave-controller.timer on the masters (systemctl status kboot-leave-controller.timer); the kubelet still evicts the pods at shutdown (shutdownGracePeriod)',
+    },
+  );
 }
 
 async function removeOwnEtcdMember(leaving: Leaving): Promise<string | { skipped: string }> {
@@ -646,9 +685,7 @@ async function kubeadmReset(leaving: Leaving): Promise<string> {
 }
 
 async function deleteNode(leaving: Leaving): Promise<string | { skipped: string }> {
-  const { nodeName } = leaving;
   const cannot = noKubeconfig(leaving);
   if (cannot !== undefined) return cannot;
-  const out = await kubectl(leaving, ['delete', 'node', nodeName, '--ignore-not-found']);
-  return out.trim() === '' ? { skipped: `Node ${nodeName} was already gone` } : `deleted Node ${nodeName}`;
+  return deleteNodeObject(nodeKubectl(leaving, 'delete the Node'), leaving.nodeName);
 }

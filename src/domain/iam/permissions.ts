@@ -44,6 +44,7 @@ export type KbootCommand =
   | 'join-node'
   | 'rotate'
   | 'leave'
+  | 'leave-controller'
   | 'cleanup'
   | 'approve-csrs'
   | 'identity'
@@ -83,6 +84,11 @@ export type GrantTarget =
   | { kind: 'cluster-items' }
   /** The whole table, every cluster's items: granted only in a policy for every cluster. */
   | { kind: 'whole-table' }
+  /**
+   * The cluster's leave requests, a partition of their own (leading key `leave#<name>`; every
+   * cluster's `leave#*` when unscoped); `worker-request`: only the attributes a worker writes.
+   */
+  | { kind: 'leave-requests'; attributes?: 'worker-request' }
   | { kind: 'secrets'; secrets: readonly SecretKind[] }
   /** The cluster's KMS key (only with --kms-key-arn), through Secrets Manager, for these secrets. */
   | { kind: 'kms-key'; secrets: readonly SecretKind[] }
@@ -145,20 +151,20 @@ export const GRANTS: readonly Grant[] = [
   ...leaveLifecycleGrants('worker'),
   stuckBootGrant('worker'),
   {
-    sid: 'LeaveReadNodeLeaveCredential',
+    sid: 'LeaveWriteOwnLeaveRequest',
     role: 'worker',
     commands: ['leave'],
-    actions: ['secretsmanager:GetSecretValue'],
-    target: { kind: 'secrets', secrets: ['node-leave'] },
-    why: 'read the least-privilege kubeconfig a worker drains and deletes its own Node with (never admin.conf)',
+    actions: ['dynamodb:PutItem'],
+    target: { kind: 'leave-requests', attributes: 'worker-request' },
+    why: "ask the control plane to drain this worker: only items of the cluster's leave partition (never its record, locks or members), only the request's own attributes (never its state)",
   },
   {
-    sid: 'LeaveDecryptNodeLeaveCredential',
+    sid: 'LeaveReadOwnLeaveRequest',
     role: 'worker',
     commands: ['leave'],
-    actions: ['kms:Decrypt'],
-    target: { kind: 'kms-key', secrets: ['node-leave'] },
-    why: 'Secrets Manager decrypts the node-leave credential with the cluster key',
+    actions: ['dynamodb:GetItem'],
+    target: { kind: 'leave-requests' },
+    why: 'wait until a control-plane member marked the request done',
   },
 
   // control-plane: kboot boot / bootstrap-master / join-master / rotate / status / identity on a master
@@ -270,25 +276,20 @@ export const GRANTS: readonly Grant[] = [
     why: "remove the leaving master's member record",
   },
   {
-    sid: 'BootstrapMasterRotatePublishNodeLeaveCredential',
+    sid: 'LeaveControllerHandleLeaveRequests',
     role: 'control-plane',
-    commands: ['boot', 'bootstrap-master', 'rotate'],
-    actions: [
-      'secretsmanager:GetSecretValue',
-      'secretsmanager:CreateSecret',
-      'secretsmanager:PutSecretValue',
-      'secretsmanager:TagResource',
-    ],
-    target: { kind: 'secrets', secrets: ['node-leave'] },
-    why: 'publish (at init) and renew the node-leave credential (a 48 h ServiceAccount token) workers leave with',
+    commands: ['leave-controller'],
+    actions: ['dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    target: { kind: 'leave-requests' },
+    why: "read the workers' leave requests, claim one (conditional), mark it done or refused, forget finished ones",
   },
   {
-    sid: 'BootstrapMasterRotateEncryptNodeLeaveCredential',
+    sid: 'LeaveControllerVerifyLeaveRequests',
     role: 'control-plane',
-    commands: ['boot', 'bootstrap-master', 'rotate'],
-    actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-    target: { kind: 'kms-key', secrets: ['node-leave'] },
-    why: 'Secrets Manager encrypts and decrypts the node-leave credential with the cluster key',
+    commands: ['leave-controller'],
+    actions: ['autoscaling:DescribeAutoScalingInstances', 'ec2:DescribeInstances'],
+    target: { kind: 'any-resource' },
+    why: "check a request: Auto Scaling is terminating the instance (or EC2 shuts it down), and its node name and IP are EC2's",
   },
 
   // operator: kboot kubeconfig / status / ami from a laptop

@@ -4,6 +4,7 @@
  */
 
 import { UsageError } from '../../core/errors.js';
+import { WORKER_REQUEST_ATTRIBUTES } from '../leave/request.js';
 import { type CloudControllerAction, cloudControllerStatement } from './cloud-controller.js';
 import type { PolicyCondition } from './cluster-grants.js';
 import { type Grant, grantsOf, type IamAction } from './permissions.js';
@@ -13,6 +14,8 @@ import {
   autoScalingGroupArnPattern,
   clusterLeadingKey,
   clusterSecretsArnPattern,
+  LEAVE_LEADING_KEY_PREFIX,
+  leaveLeadingKey,
   type PolicyScope,
   SECRET_KINDS,
   type SecretKind,
@@ -131,6 +134,22 @@ function statementOf(grant: Grant, scope: PolicyScope): PolicyStatement | undefi
               },
             }),
       };
+    case 'leave-requests': {
+      // dynamodb:LeadingKeys names the partition key only: no condition key reaches the sort key,
+      // so a worker may write a request naming any instance of its cluster (the controller checks).
+      const condition: PolicyCondition =
+        scope.cluster === undefined
+          ? { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${LEAVE_LEADING_KEY_PREFIX}*`] } }
+          : { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [leaveLeadingKey(scope.cluster)] } };
+      if (target.attributes === 'worker-request') {
+        // PutItem only with the request's attributes: never a state, claim or outcome.
+        condition['ForAllValues:StringEquals'] = {
+          ...condition['ForAllValues:StringEquals'],
+          'dynamodb:Attributes': [...WORKER_REQUEST_ATTRIBUTES],
+        };
+      }
+      return { ...base, Resource: [tableArn(scope)], Condition: condition };
+    }
     case 'whole-table':
       return scope.cluster === undefined ? { ...base, Resource: [tableArn(scope)] } : undefined;
     case 'secrets':

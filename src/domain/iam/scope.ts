@@ -22,6 +22,8 @@ export const ANY = '*';
 export { DEFAULT_TABLE };
 /** The partition key prefix of a cluster's items (`cluster#<name>`, as the AWS adapters' dynamodb-items.ts writes it). */
 export const CLUSTER_LEADING_KEY_PREFIX = 'cluster#';
+/** The partition key prefix of a cluster's leave requests (`leave#<name>`, adapters/aws/dynamodb-items.ts). */
+export const LEAVE_LEADING_KEY_PREFIX = 'leave#';
 /** Secrets Manager appends `-` and six random characters to a secret's name in its ARN. */
 export const SECRET_ARN_SUFFIX = '-??????';
 
@@ -146,6 +148,11 @@ export function resolvePolicyScope(input: PolicyScopeInput): PolicyScope {
 /** The leading (partition) key every item of the cluster has. */
 export function clusterLeadingKey(cluster: string): string {
   return `${CLUSTER_LEADING_KEY_PREFIX}${cluster}`;
+}
+
+/** The leading key of the cluster's leave requests, the only partition a worker writes. */
+export function leaveLeadingKey(cluster: string): string {
+  return `${LEAVE_LEADING_KEY_PREFIX}${cluster}`;
 }
 
 export function tableArn(scope: PolicyScope): string {

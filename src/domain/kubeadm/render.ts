@@ -252,7 +252,17 @@ export function initDocuments(input: InitConfigInput, options: RenderOptions = {
       kind: 'KubeletConfiguration',
       ...(input.kubeletConfiguration === undefined
         ? {}
-        : { cgroupDriver: input.kubeletConfiguration.cgroupDriver }),
+        : {
+            cgroupDriver: input.kubeletConfiguration.cgroupDriver,
+            ...(input.kubeletConfiguration.shutdownGracePeriod === undefined
+              ? {}
+              : { shutdownGracePeriod: input.kubeletConfiguration.shutdownGracePeriod }),
+            ...(input.kubeletConfiguration.shutdownGracePeriodCriticalPods === undefined
+              ? {}
+              : {
+                  shutdownGracePeriodCriticalPods: input.kubeletConfiguration.shutdownGracePeriodCriticalPods,
+                }),
+          }),
       ...(hardening?.kubelet ?? {}),
     });
   }
@@ -262,6 +272,17 @@ export function initDocuments(input: InitConfigInput, options: RenderOptions = {
     ),
   });
 }
+
+/**
+ * The kubelet's graceful node shutdown in every kubelet's config (kubeadm carries the init
+ * KubeletConfiguration to every node that joins): the backstop of a worker's leave, so a node
+ * that gets no drain from the control plane still stops its pods gracefully when the instance
+ * shuts down (the last 20 s of the 60 for critical pods).
+ */
+export const GRACEFUL_NODE_SHUTDOWN = {
+  shutdownGracePeriod: '60s',
+  shutdownGracePeriodCriticalPods: '20s',
+} as const;
 
 /** The documents of `kubeadm join --config`, overrides merged. */
 export function joinDocuments(input: JoinConfigInput, options: RenderOptions = {}): KubeadmDocument[] {

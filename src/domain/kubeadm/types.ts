@@ -109,7 +109,15 @@ export interface InitConfigInput extends NodeInput {
   readonly certificateKey?: Secret;
   readonly serviceAccount?: ServiceAccountIssuerInput;
   /** Adds a KubeletConfiguration document for every kubelet in the cluster. */
-  readonly kubeletConfiguration?: { readonly cgroupDriver: 'systemd' | 'cgroupfs' };
+  readonly kubeletConfiguration?: {
+    readonly cgroupDriver: 'systemd' | 'cgroupfs';
+    /**
+     * Graceful node shutdown: how long the kubelet delays a shutdown to stop its pods, and the
+     * part of it kept for critical pods (durations such as `60s`).
+     */
+    readonly shutdownGracePeriod?: string;
+    readonly shutdownGracePeriodCriticalPods?: string;
+  };
   /** Registry for the control-plane images (default registry.k8s.io). */
   readonly imageRepository?: string;
   /**

@@ -11,6 +11,23 @@
  * verify (`verifyLeaveRequest`), never an instruction it follows on trust.
  */
 
+/**
+ * The item attributes a worker writes (its keys `pk`, `sk` and the NewLeaveRequest fields): the
+ * worker's IAM grant allows a PutItem with these and no others (`dynamodb:Attributes`), so it
+ * cannot write a request's state, claim or outcome.
+ */
+export const WORKER_REQUEST_ATTRIBUTES = [
+  'pk',
+  'sk',
+  'instanceId',
+  'nodeName',
+  'privateIp',
+  'drainTimeoutSeconds',
+  'requestedAt',
+  'groupName',
+  'hookName',
+] as const;
+
 /** Who finished a request, and how. A request without a state is pending. */
 export type LeaveRequestState = 'draining' | 'done' | 'refused' | 'failed';
 
@@ -88,8 +105,17 @@ export interface RequestFacts {
 export const TERMINATING_WAIT = 'Terminating:Wait';
 
 /**
+ * Auto Scaling's states of an instance it terminates: Terminating, then Terminating:Wait while a
+ * hook waits, Terminating:Proceed (a group without kboot's hook goes straight there); the same for
+ * a warm pool's instances (Warmed:Terminating...).
+ */
+export function isTerminating(lifecycleState: string): boolean {
+  return /^(Warmed:)?Terminating(:Wait|:Proceed)?$/.test(lifecycleState);
+}
+
+/**
  * Why the controller must not act on a request, or undefined when it may: the instance must be
- * this cluster's, waiting in kboot's termination hook (or, outside Auto Scaling, shutting down in
+ * this cluster's, being terminated by Auto Scaling (Terminating:Wait in kboot's hook) (or, outside Auto Scaling, shutting down in
  * EC2), and the node name and IP it gives must be EC2's own. A worker cannot so get another, healthy node drained.
  */
 export function verifyLeaveRequest(
@@ -107,7 +133,7 @@ export function verifyLeaveRequest(
   if (facts.lifecycleState === undefined && !shuttingDown) {
     return `instance ${id} is in no Auto Scaling group and EC2 says it is ${facts.instance.state}: it is not being terminated`;
   }
-  if (facts.lifecycleState !== undefined && facts.lifecycleState !== TERMINATING_WAIT && !shuttingDown) {
+  if (facts.lifecycleState !== undefined && !isTerminating(facts.lifecycleState) && !shuttingDown) {
     return `instance ${id} is ${facts.lifecycleState} in Auto Scaling, not ${TERMINATING_WAIT}: it is not being terminated`;
   }
   if (facts.instance.privateDnsName !== request.nodeName) {

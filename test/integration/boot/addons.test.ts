@@ -22,8 +22,6 @@ import type { SimCluster, SimInstance } from '../../support/cluster-sim.js';
 import { fakeKubectlPath, type KubectlInvocation, readKubectlLog } from '../../support/kubectl-log.js';
 
 const APPLY = ['apply', '--server-side', '--field-manager=kboot', '-f', '-'];
-const NODE_LEAVE_RBAC =
-  'apply ServiceAccount/kboot-node-leave,ClusterRole/kboot:node-leave,ClusterRoleBinding/kboot:node-leave';
 const ADDONS_CONFIG =
   'apiEndpoint: api.example.com\npodCidr: 10.100.0.0/16\naddons: { cni: cilium, cloudController: true }\n';
 
@@ -76,15 +74,15 @@ describe('boot flows: post-init addons', () => {
     for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
   }
 
-  /** kboot's addon applies (server-side), not the node-leave RBAC it applies after them. */
+  /** kboot's addon applies (server-side). */
   function applies(sim: SimCluster): KubectlInvocation[] {
     return readKubectlLog(sim.kubectlLog).filter(
       (call) => call.command === 'apply' && call.argv.includes('--server-side'),
     );
   }
 
-  /** The kubectl calls that publish the node-leave credential: the RBAC, then a token. */
-  function nodeLeaveCalls(sim: SimCluster): string[] {
+  /** The kubectl calls besides the addon applies (init makes none: no credential is published). */
+  function otherCalls(sim: SimCluster): string[] {
     return readKubectlLog(sim.kubectlLog)
       .filter((call) => !call.argv.includes('--server-side'))
       .map((call) => `${call.command} ${kinds(call).join(',')}`.trim());
@@ -140,13 +138,8 @@ describe('boot flows: post-init addons', () => {
 
     const calls = applies(sim).slice(before);
     assert.equal(calls.length, 4, 'cilium, cloud controller, two addons.d files (the empty one skipped)');
-    // After the addons, the node-leave credential (the failed first run never got there).
-    assert.deepEqual(nodeLeaveCalls(sim), [NODE_LEAVE_RBAC, 'create token']);
-    const log = readKubectlLog(sim.kubectlLog);
-    assert.ok(
-      log.findIndex((call) => call.command === 'create token') > log.indexOf(calls[3] as KubectlInvocation),
-      'the node-leave credential after the last addon',
-    );
+    // No credential for workers is published (a worker's leave is drained by the control plane).
+    assert.deepEqual(otherCalls(sim), []);
     for (const call of calls) {
       assert.deepEqual(call.argv, [
         '--kubeconfig',
@@ -226,22 +219,7 @@ describe('boot flows: post-init addons', () => {
     );
     await assertFailedCleanly(sim, master, 'addon cilium');
     assert.equal(applies(sim).length, 1, 'the addons after the failed one were not applied');
-    assert.deepEqual(nodeLeaveCalls(sim), [], 'nor the node-leave credential');
-  });
-
-  it('fails like an addon when the node-leave credential cannot be published: reset, failure recorded, lease released, exit 10', async () => {
-    const sim = await cluster('addons-leavecred', ADDONS_CONFIG, {
-      FAKE_KUBECTL_FAIL_ON: '^--kubeconfig .* create token ',
-    });
-    const master = await sim.addInstance('control-plane');
-    const failed = await sim.run(master, ['bootstrap-master']);
-    assert.equal(failed.exitCode, 10, failed.stderr.slice(-2000));
-    assert.match(
-      failed.error?.msg ?? '',
-      /^the node-leave credential was not published: kubectl create token exited 1: .*injected by FAKE_KUBECTL_FAIL_ON/,
-    );
-    assert.equal(applies(sim).length, 2, 'the addons were applied first');
-    await assertFailedCleanly(sim, master, 'node-leave-credential');
+    assert.deepEqual(otherCalls(sim), []);
   });
 
   it('without a cloud controller, kubelets run with no cloud provider and kubectl applies no addon', async () => {
@@ -250,11 +228,7 @@ describe('boot flows: post-init addons', () => {
     const result = await sim.run(master, ['bootstrap-master', '--output', 'json']);
     assert.equal(result.exitCode, 0, result.stderr.slice(-2000));
     assert.deepEqual(applies(sim), []);
-    assert.deepEqual(
-      nodeLeaveCalls(sim),
-      [NODE_LEAVE_RBAC, 'create token'],
-      'only the node-leave credential',
-    );
+    assert.deepEqual(otherCalls(sim), [], 'no kubectl call at all');
     assert.equal(kubeletArgs(sim, 'init', master.privateDns)['cloud-provider'], undefined);
     const record = await readItem(sim.name, 'meta');
     assert.deepEqual(record?.addons, { cni: 'none', cloudController: false });
@@ -279,7 +253,7 @@ describe('boot flows: post-init addons', () => {
     );
     assert.match(
       result.stdout,
-      /\d+\. take the bootstrap lease .*\n(\s+\d+\. .*\n)*?\s+\d+\. run kubeadm init --upload-certs\n(\s+\d+\. .*\n)*?\s+\d+\. apply the addons .*\n\s+\d+\. apply the node-leave RBAC and publish a token of kube-system\/kboot-node-leave as secret kboot\/addons-dry\/node-leave\n(\s+\d+\. .*\n)*?\s+\d+\. publish the join, control-plane and admin\.conf secrets, and mark the cluster initialized/,
+      /\d+\. take the bootstrap lease .*\n(\s+\d+\. .*\n)*?\s+\d+\. run kubeadm init --upload-certs\n(\s+\d+\. .*\n)*?\s+\d+\. apply the addons .*\n(\s+\d+\. .*\n)*?\s+\d+\. publish the join, control-plane and admin\.conf secrets, and mark the cluster initialized/,
     );
     assert.deepEqual(readKubectlLog(sim.kubectlLog), []);
     assert.deepEqual(

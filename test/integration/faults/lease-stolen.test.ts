@@ -44,7 +44,6 @@ const ORDER = [
   'ca-cert-hash',
   'irsa',
   'addons',
-  'node-leave-credential',
   'membership-file',
   'publish-join-material',
   'member-record',
@@ -54,10 +53,9 @@ const STEPS: { step: string; env?: Record<string, string>; child?: string }[] = 
   { step: 'write-init-config', env: { FAKE_KUBEADM_SLEEP_MS: `init=${SLOW}` } },
   { step: 'kubeadm-init', env: { FAKE_KUBEADM_SLEEP_MS: `init=${SLOW}` }, child: 'init --config' },
   { step: 'ca-cert-hash', env: { FAKE_KUBECTL_SLEEP_MS: SLOW } },
-  { step: 'node-leave-credential', env: { FAKE_KUBECTL_SLEEP_MS: SLOW } },
   { step: 'membership-file' },
 ];
-const WAITS = new Set(['recheck-initialized', 'kubeadm-init', 'node-leave-credential']);
+const WAITS = new Set(['recheck-initialized', 'kubeadm-init']);
 
 async function secretNames(moto: Moto, cluster: string): Promise<string[]> {
   const secrets = testSecrets(moto);

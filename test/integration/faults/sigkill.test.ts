@@ -34,7 +34,6 @@ const STEPS: {
   { step: 'recheck-initialized' },
   { step: 'write-init-config' },
   { step: 'kubeadm-init', env: { FAKE_KUBEADM_SLEEP_MS: `init=${SLOW}` }, child: 'init --config' },
-  { step: 'node-leave-credential', env: { FAKE_KUBECTL_SLEEP_MS: SLOW }, initDone: true },
   { step: 'publish-join-material', initDone: true },
   { step: 'member-record', initDone: true },
 ];

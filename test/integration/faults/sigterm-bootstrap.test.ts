@@ -73,7 +73,6 @@ const STEPS: {
       );
     },
   },
-  { step: 'node-leave-credential', env: { FAKE_KUBECTL_SLEEP_MS: SLOW } },
   { step: 'membership-file' },
   { step: 'publish-join-material' },
   { step: 'member-record' },
@@ -95,7 +94,6 @@ const WAITS = new Set([
   'reset-partial-init',
   'kubeadm-init',
   'addons',
-  'node-leave-credential',
   'publish-join-material',
   'member-record',
 ]);

@@ -2,8 +2,10 @@
  * SIGTERM (systemd stopping kboot-leave-watch.service at shutdown) at every step of `kboot leave`
  * on a worker, to the built binary. The steps are the ones the flow's own `--dry-run --output
  * json` lists for a worker in an Auto Scaling group with kboot's hook (so this follows the flow as
- * it changes). kboot stops its kubectl or kubeadm, stops the lifecycle heartbeats, removes the
- * node-leave credential and exits 130 within the unit's TimeoutStopSec (30 s). The lifecycle
+ * it changes). kboot stops its kubeadm, stops the lifecycle heartbeats and exits 130 within the
+ * unit's TimeoutStopSec (30 s), leaving no credential behind (a worker holds none: the control
+ * plane drains it on its leave request). A worker stopped after the wait for its drain finds its
+ * request already done (seeded), so no case waits for a leave controller. The lifecycle
  * action is not completed by a stopped leave: kboot-leave.service finishes what is left, or Auto
  * Scaling goes on at the hook's heartbeat timeout (packer/files/kboot-leave-watch.service).
  * One worker per step, each with its own AWS proxies, so the cases run side by side.
@@ -13,23 +15,15 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { testSecrets } from '../../support/aws.js';
+import { DynamoDbLeaveRequests } from '../../../src/adapters/aws/dynamodb-leave-requests.js';
+import { testDynamo } from '../../support/aws.js';
 import { SimCluster, type SimInstance } from '../../support/cluster-sim.js';
 import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
 import { fakeKubectlPath, nodeObject, readKubectlLog, seedObjects } from '../../support/kubectl-log.js';
 import { createLeaveGroup } from '../../support/leave-group.js';
 import { type LifecycleStub, startLifecycleStub } from '../../support/lifecycle-stub.js';
 import { type Moto, startMoto } from '../../support/moto.js';
-import {
-  filesContaining,
-  kubeadmsRunning,
-  processesWith,
-  secretFilesLeft,
-  sleep,
-  stopAtStep,
-  why,
-} from './harness.js';
+import { kubeadmsRunning, processesWith, secretFilesLeft, sleep, stopAtStep, why } from './harness.js';
 
 /** kboot-leave-watch.service's TimeoutStopSec (packer/files/kboot-leave-watch.service). */
 const LEAVE_WATCH_TIMEOUT_STOP_MS = 30_000;
@@ -37,7 +31,8 @@ const CLUSTER = 'term-leave';
 const GROUP = 'term-leave-workers';
 const HOOK = 'kboot-leave';
 const SLOW = '60000';
-const NODE_LEAVE_CONF = 'var/lib/kboot/leave/node-leave.conf';
+/** Where a leaving master keeps its admin.conf copy: a worker must never write anything there. */
+const LEAVE_DIR = 'var/lib/kboot/leave';
 
 /**
  * Steps that wait on a child, and the knob that keeps the child running until the signal: any
@@ -45,7 +40,6 @@ const NODE_LEAVE_CONF = 'var/lib/kboot/leave/node-leave.conf';
  * change to the flow is still covered, only without a slowed child.
  */
 const CHILD: Record<string, { env: Record<string, string>; kubeadm?: string; kubectl?: string }> = {
-  drain: { env: { FAKE_KUBECTL_DRAIN_MS: SLOW }, kubectl: 'drain' },
   'kubeadm-reset': { env: { FAKE_KUBEADM_SLEEP_MS: `reset=${SLOW}` }, kubeadm: 'reset' },
 };
 
@@ -62,7 +56,6 @@ describe('SIGTERM at each step of a worker leaving', { concurrency: 4 }, async (
   const proxies: FaultProxy[] = [];
   const times: Record<string, number> = {};
   let steps: string[] = [];
-  let token = '';
 
   // The step list is needed to declare the cases: taken from the flow's dry-run plan on a
   // throwaway worker before the cases are declared.
@@ -105,7 +98,34 @@ describe('SIGTERM at each step of a worker leaving', { concurrency: 4 }, async (
       workers.map((worker) => worker.instanceId),
     );
     for (const worker of workers) stub.openAction(GROUP, HOOK, worker.instanceId);
-    token = await nodeLeaveToken(moto);
+    // Past the wait for its drain, a worker finds its request done, as a master would leave it.
+    const waitAt = steps.indexOf('wait-for-drain');
+    const dynamo = testDynamo(moto);
+    try {
+      const store = new DynamoDbLeaveRequests({ dynamodb: dynamo, tableName: sim.table });
+      for (const [index, worker] of workers.entries()) {
+        if (index <= waitAt) continue;
+        const at = new Date().toISOString();
+        await store.put(CLUSTER, {
+          instanceId: worker.instanceId,
+          nodeName: worker.privateDns,
+          privateIp: worker.privateIp,
+          drainTimeoutSeconds: 300,
+          requestedAt: at,
+        });
+        assert.ok(
+          await store.claim(CLUSTER, worker.instanceId, { by: master.instanceId, at, staleBefore: at }),
+        );
+        await store.finish(CLUSTER, worker.instanceId, {
+          by: master.instanceId,
+          state: 'done',
+          at,
+          detail: 'seeded',
+        });
+      }
+    } finally {
+      dynamo.destroy();
+    }
   });
   after(async () => {
     await Promise.all([sim.stop(), ...proxies.map((proxy) => proxy.stop())]);
@@ -116,7 +136,10 @@ describe('SIGTERM at each step of a worker leaving', { concurrency: 4 }, async (
   });
 
   it('the dry-run plan lists the steps of a worker leaving', () => {
-    assert.ok(steps.includes('drain') && steps.includes('complete-lifecycle-action'), steps.join(', '));
+    for (const step of ['leave-request', 'wait-for-drain', 'kubeadm-reset', 'complete-lifecycle-action']) {
+      assert.ok(steps.includes(step), `${step}: ${steps.join(', ')}`);
+    }
+    assert.ok(!steps.includes('drain') && !steps.includes('kubeconfig'), 'a worker drains nothing itself');
   });
 
   for (const [index, step] of steps.entries()) {
@@ -154,7 +177,7 @@ describe('SIGTERM at each step of a worker leaving', { concurrency: 4 }, async (
         assert.equal(stopped.stoppedAt, undefined);
         assert.equal((JSON.parse(result.stdout) as { outcome: string }).outcome, 'left');
         assert.ok(!stub.openActions().includes(worker.instanceId), 'the lifecycle action was completed');
-        assert.equal(existsSync(path.join(worker.root, NODE_LEAVE_CONF)), false, 'node-leave.conf removed');
+        assert.equal(existsSync(path.join(worker.root, LEAVE_DIR)), false, 'no credential written');
         return;
       }
       assert.equal(result.exitCode, 130, why(result));
@@ -178,11 +201,9 @@ describe('SIGTERM at each step of a worker leaving', { concurrency: 4 }, async (
         assert.deepEqual(finished, [], `kubectl ${child.kubectl} was stopped before it finished`);
       }
 
-      // No credential left behind: the node-leave kubeconfig is removed as the flow unwinds.
-      assert.equal(existsSync(path.join(worker.root, NODE_LEAVE_CONF)), false, 'node-leave.conf removed');
+      // No credential anywhere: a worker never wrote one.
+      assert.equal(existsSync(path.join(worker.root, LEAVE_DIR)), false, 'no credential written');
       assert.deepEqual(secretFilesLeft(worker.root), []);
-      assert.deepEqual(filesContaining(worker.root, token), [], 'the node-leave token is in no file');
-      assert.ok(!result.stderr.includes(token) && !result.stdout.includes(token));
 
       // The lifecycle action is left for kboot-leave.service (or the hook's heartbeat timeout),
       // and no heartbeat is recorded once kboot has exited.
@@ -197,19 +218,3 @@ describe('SIGTERM at each step of a worker leaving', { concurrency: 4 }, async (
     });
   }
 });
-
-async function nodeLeaveToken(moto: Moto): Promise<string> {
-  const secrets = testSecrets(moto);
-  try {
-    const out = await secrets.send(
-      new GetSecretValueCommand({ SecretId: `kboot/${CLUSTER}/node-leave`, VersionStage: 'AWSCURRENT' }),
-    );
-    const token = /token: (\S+)/.exec(
-      (JSON.parse(out.SecretString as string) as { kubeconfig: string }).kubeconfig,
-    )?.[1];
-    assert.ok(token !== undefined);
-    return token;
-  } finally {
-    secrets.destroy();
-  }
-}

@@ -36,7 +36,6 @@ const STEPS: { step: string; env?: Record<string, string>; child?: string }[] = 
     child: 'init phase',
   },
   { step: 'list-expired-tokens' },
-  { step: 'node-leave-credential', env: { FAKE_KUBECTL_SLEEP_MS: SLOW } },
   { step: 'plan-cleanup' },
 ];
 

@@ -5,7 +5,7 @@
  *   cluster record (initialized) → the `rotate` lease, tried once (held by another master: exit 0)
  *   → the join and control-plane secrets read and the decision made (rotate-plan.ts) → token
  *   renewed (token.ts) → certificate key renewed (certificate-key.ts) → expired kboot tokens
- *   deleted → the node-leave credential refreshed → lost instances cleaned up (under the
+ *   deleted → lost instances cleaned up (under the
  *   control-plane-join lease, tried once) → the lease released.
  * The secret-bearing kubeadm config files are removed after each use and again as the flow unwinds.
  */
@@ -40,7 +40,6 @@ import { type CurrentMaterial, expiries, readCurrentMaterial } from './material.
 import {
   DEFAULT_ROTATE_LEASE_MS,
   iso,
-  publishOptions,
   type RotateOptions,
   type Rotation,
   TOKEN_CONFIG_PATH,
@@ -362,28 +361,6 @@ const deleteExpiredTokens: RotateStep = {
   },
 };
 
-const nodeLeaveCredential: RotateStep = {
-  name: 'node-leave-credential',
-  kind: 'change',
-  describe: () => 'refresh the node-leave credential workers use to leave',
-  noUndo: 'the credential in Secrets Manager is replaced only by a newer one; the next rotate tries again',
-  async run({ state, deps, signal, logger }) {
-    const { cluster, record } = state.get('rotation');
-    try {
-      const report = await deps.nodeLeaveCredential(cluster, { ...publishOptions(record), signal });
-      if (report.action === 'kept')
-        logger.debug({ expiresAt: report.expiresAt }, 'the node-leave credential is fresh');
-    } catch (error) {
-      if (signal.aborted) throw error;
-      logger.warn(
-        { err: error, cluster },
-        'could not publish the node-leave credential; workers cannot drain themselves on termination until a rotate succeeds',
-      );
-    }
-    return undefined;
-  },
-};
-
 const planCleanup: RotateStep = {
   name: 'plan-cleanup',
   kind: 'read',
@@ -550,7 +527,6 @@ export const rotateFlow: Flow<RotateState, FlowDeps, RotateResult> = {
     renewCertificateKeyStep,
     listExpiredTokens,
     deleteExpiredTokens,
-    nodeLeaveCredential,
     planCleanup,
     cleanupLostInstances,
   ],

@@ -84,7 +84,6 @@ class World {
           throw new Error(`unexpected kubectl ${args.join(' ')}`);
         },
       },
-      nodeLeaveCredential: unexpected('nodeLeaveCredential'),
       cleanup: {
         registry: unexpected('registry'),
         instances: async () => ({

@@ -213,7 +213,6 @@ export class BootWorld {
   readonly fs = new MemoryFs();
   readonly members: MemberRecord[] = [];
   readonly failures: RecordedFailure[] = [];
-  readonly nodeLeaveCalls: string[] = [];
   readonly kubeadm = new Map<string, KubeadmBehaviour>();
   /** Secret reads, as `join:<version>` (AWSCURRENT when the reader named none). */
   readonly secretReads: string[] = [];
@@ -401,11 +400,6 @@ export class BootWorld {
       oidcPublisher: unexpected('oidcPublisher'),
       kubeadm: this.kubeadmRunner(),
       kubectl: { run: unexpected('kubectl') },
-      nodeLeaveCredential: async (cluster) => {
-        this.events.push('node-leave-credential');
-        this.nodeLeaveCalls.push(cluster);
-        return { action: 'created', expiresAt: iso(START_MS + HOUR) };
-      },
       cleanup: nothingLost(),
     } satisfies FlowDeps;
   }

@@ -179,7 +179,6 @@ async function run(scenario: Scenario) {
     kubectl,
     lifecycle: async () => lifecycle,
     leaveRequests: async () => store,
-    nodeLeaveCredential: unexpected('nodeLeaveCredential'),
     cleanup: {
       registry: unexpected('registry'),
       instances: async () => ({
@@ -385,6 +384,13 @@ describe('verifyLeaveRequest', () => {
       /not tagged for cluster prod \(tag says staging\)/,
     ],
     ['in service', { ...terminating, lifecycleState: 'InService' }, /InService in Auto Scaling/],
+    ['terminating without the hook', { ...terminating, lifecycleState: 'Terminating:Proceed' }, undefined],
+    [
+      'a warm pool instance terminating',
+      { ...terminating, lifecycleState: 'Warmed:Terminating:Wait' },
+      undefined,
+    ],
+    ['a standby instance', { ...terminating, lifecycleState: 'Standby' }, /Standby in Auto Scaling/],
     [
       'no group, running',
       { ...terminating, lifecycleState: undefined },

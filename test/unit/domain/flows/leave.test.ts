@@ -1,6 +1,7 @@
 /**
  * The leave flow over fake ports that record one shared event list: step order, what runs after
- * a failure, the drain deadline, the etcd quorum refusal, no Auto Scaling group, and --dry-run.
+ * a failure, the drain deadline, the etcd quorum refusal, no Auto Scaling group, and --dry-run; a
+ * worker asks the control plane to drain it (a leave request) and waits, never running kubectl.
  * Each fake throws on a call it was not set up for. (End to end: test/integration/leave.test.ts.)
  */
 
@@ -10,15 +11,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FsRoot } from '../../../../src/adapters/fs/root.js';
-import { systemClock } from '../../../../src/core/clock.js';
-import { KubectlError } from '../../../../src/core/errors.js';
-import { Secret } from '../../../../src/core/secrets.js';
+import { type Clock, systemClock } from '../../../../src/core/clock.js';
+import { ClusterTimeoutError, KubectlError, StateConflictError } from '../../../../src/core/errors.js';
 import type { EtcdMember } from '../../../../src/domain/etcd/members.js';
 import { type LeaveDeps, type LeaveResult, leaveFlow } from '../../../../src/domain/flows/leave.js';
 import { ADMIN_CONF_PATH } from '../../../../src/domain/flows/paths.js';
 import type { Identity } from '../../../../src/domain/identity/resolve.js';
 import type { Role } from '../../../../src/domain/identity/tags.js';
 import type { LifecycleActions } from '../../../../src/domain/leave/lifecycle.js';
+import type {
+  LeaveRequest,
+  LeaveRequestState,
+  NewLeaveRequest,
+} from '../../../../src/domain/leave/request.js';
 import type { KubeadmRunner } from '../../../../src/domain/ports/kubeadm.js';
 import type { KubectlRunner } from '../../../../src/domain/ports/kubectl.js';
 import { FlowStopped, runFlow } from '../../../../src/domain/steps/runner.js';
@@ -38,6 +43,12 @@ interface Scenario {
   kubectl?: Record<string, () => Promise<string>>;
   members?: EtcdMember[];
   dryRun?: boolean;
+  /** What the control plane makes of a worker's request, after `afterReads` reads (default: done at once). */
+  controlPlane?: { state: LeaveRequestState | 'never'; afterReads?: number; delayMs?: number };
+  /** The request the state table already holds (a re-run). */
+  existingRequest?: LeaveRequestState;
+  /** A clock whose sleeps pass at once (1 ms each), for deadlines. */
+  fastClock?: boolean;
 }
 
 function member(id: string, name: string, ip: string): EtcdMember {
@@ -90,9 +101,63 @@ async function run(scenario: Scenario) {
     },
   };
   const members = [...(scenario.members ?? [])];
+  let virtualMs = Date.now();
+  const clock: Clock =
+    scenario.fastClock === true
+      ? {
+          nowMs: () => virtualMs,
+          monotonicMs: () => virtualMs,
+          sleepMs: async (ms, signal) => {
+            await systemClock.sleepMs(1, signal);
+            virtualMs += ms;
+          },
+        }
+      : systemClock;
+  let request: LeaveRequest | undefined =
+    scenario.existingRequest === undefined
+      ? undefined
+      : {
+          instanceId: 'i-self',
+          nodeName: NODE,
+          privateIp: '10.0.1.10',
+          drainTimeoutSeconds: 1,
+          requestedAt: new Date().toISOString(),
+          state: scenario.existingRequest,
+          detail: 'drained earlier',
+        };
+  let reads = 0;
+  const requested: NewLeaveRequest[] = [];
+  const leaveRequests = {
+    put: async (_cluster: string, asked: NewLeaveRequest) => {
+      events.push(`request ${asked.instanceId}`);
+      requested.push(asked);
+      request = { ...asked, state: undefined };
+      return 'written' as const;
+    },
+    read: async () => {
+      if (request !== undefined && requested.length > 0) {
+        reads += 1;
+        const plane = scenario.controlPlane ?? { state: 'done' };
+        if (plane.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, plane.delayMs));
+        if (plane.state !== 'never' && reads > (plane.afterReads ?? 0)) {
+          request = {
+            ...request,
+            state: plane.state,
+            claimedBy: 'i-master',
+            detail: `${plane.state} by the fake`,
+          };
+        }
+      }
+      return request;
+    },
+    list: unexpected('list'),
+    claim: unexpected('claim'),
+    finish: unexpected('finish'),
+    remove: unexpected('remove'),
+  };
   const deps = {
     logger: silentLogger(),
-    clock: systemClock,
+    clock,
     fs,
     config: {},
     settings: {
@@ -103,7 +168,7 @@ async function run(scenario: Scenario) {
       addonTimeoutMs: 1000,
       tokenTtlMs: 1000,
       minMaterialLifeMs: 1000,
-      pollMs: 10,
+      pollMs: scenario.fastClock === true ? 5_000 : 10,
     },
     identity: async (): Promise<Identity> => ({
       instance: {
@@ -140,16 +205,7 @@ async function run(scenario: Scenario) {
         events.push(`member record ${instanceId}`);
       },
     }),
-    nodeLeaveStore: async () => ({
-      read: async () => ({
-        schemaVersion: 1,
-        kubeconfig: new Secret('kubeconfig'),
-        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-        updatedAt: new Date().toISOString(),
-      }),
-      publish: unexpected('publish'),
-    }),
-    nodeLeaveCredential: unexpected('nodeLeaveCredential'),
+    leaveRequests: async () => leaveRequests,
     cleanup: {
       registry: unexpected('registry'),
       instances: unexpected('instances'),
@@ -158,7 +214,11 @@ async function run(scenario: Scenario) {
       etcdEndpointsOverride: undefined,
     },
   } satisfies LeaveDeps;
-  const options = { hookName: 'kboot-leave', drainTimeoutMs: 1000, heartbeatIntervalMs: 20 };
+  const options = {
+    hookName: 'kboot-leave',
+    drainTimeoutMs: 1000,
+    heartbeatIntervalMs: scenario.fastClock === true ? 10_000 : 20,
+  };
   const settings: RunSettings = {
     logger: deps.logger,
     clock: systemClock,
@@ -177,44 +237,100 @@ async function run(scenario: Scenario) {
   } catch (caught) {
     error = caught instanceof FlowStopped ? caught.failure.error : caught;
   }
-  return { events, kubeconfigs, result, error, steps };
+  return { events, kubeconfigs, result, error, steps, requested };
 }
 
 const withoutHeartbeats = (events: string[]) => events.filter((event) => event !== 'heartbeat');
 
 describe('the leave flow', () => {
-  it('a worker: drain, reset, Node, then the lifecycle action, with its node-leave kubeconfig', async () => {
-    const { events, kubeconfigs, result, error } = await run({ role: 'worker' });
+  it('a worker: asks the control plane to drain it, waits, resets, then completes the action; no kubectl', async () => {
+    const { events, kubeconfigs, result, error, requested } = await run({ role: 'worker' });
     assert.equal(error, undefined);
-    assert.deepEqual(withoutHeartbeats(events), [
-      'kubectl get',
-      'kubectl drain',
-      'kubeadm reset -f',
-      'kubectl delete',
-      'complete CONTINUE',
-    ]);
-    assert.ok(kubeconfigs.every((file) => file.endsWith('/var/lib/kboot/leave/node-leave.conf')));
+    assert.deepEqual(withoutHeartbeats(events), ['request i-self', 'kubeadm reset -f', 'complete CONTINUE']);
+    assert.deepEqual(kubeconfigs, [], 'a worker runs no kubectl: it holds no Kubernetes credential');
+    assert.deepEqual(requested[0] && { ...requested[0], requestedAt: 'set' }, {
+      instanceId: 'i-self',
+      nodeName: NODE,
+      privateIp: '10.0.1.10',
+      drainTimeoutSeconds: 1,
+      requestedAt: 'set',
+      groupName: 'workers',
+      hookName: 'kboot-leave',
+    });
+    assert.match(
+      result?.steps.find((s) => s.step === 'wait-for-drain')?.detail ?? '',
+      /i-master\) drained node/,
+    );
+    for (const step of ['kubeconfig', 'drain', 'delete-node']) {
+      assert.match(
+        result?.steps.find((s) => s.step === step)?.detail ?? '',
+        /holds no Kubernetes credential/,
+        step,
+      );
+    }
     assert.equal(result?.outcome, 'left');
   });
 
-  it('records heartbeats while a slow drain runs, and none after the action is completed', async () => {
-    const slow = () => new Promise<string>((resolve) => setTimeout(() => resolve('drained'), 120));
-    const { events } = await run({ role: 'worker', kubectl: { drain: slow } });
-    const drainAt = events.indexOf('kubectl drain');
+  it('records heartbeats while the control plane drains, and none after the action is completed', async () => {
+    const { events } = await run({
+      role: 'worker',
+      controlPlane: { state: 'done', afterReads: 3, delayMs: 40 },
+    });
+    const requestAt = events.indexOf('request i-self');
     const resetAt = events.indexOf('kubeadm reset -f');
-    assert.ok(events.slice(drainAt, resetAt).filter((e) => e === 'heartbeat').length >= 2, events.join(', '));
+    assert.ok(
+      events.slice(requestAt, resetAt).filter((e) => e === 'heartbeat').length >= 2,
+      events.join(', '),
+    );
     assert.equal(events.at(-1), 'complete CONTINUE');
   });
 
-  it('a failing drain: the later steps still run, the action is completed, the error is thrown', async () => {
+  it('a refused request: the worker still resets and completes the action, and the error says why', async () => {
+    const { events, error } = await run({ role: 'worker', controlPlane: { state: 'refused' } });
+    assert.ok(error instanceof StateConflictError);
+    assert.match(error.message, /refused to drain node/);
+    assert.deepEqual(withoutHeartbeats(events).slice(-2), ['kubeadm reset -f', 'complete CONTINUE']);
+  });
+
+  it('a failed drain on the control plane: exit class kubectl, the leave goes on', async () => {
+    const { events, error } = await run({ role: 'worker', controlPlane: { state: 'failed' } });
+    assert.ok(error instanceof KubectlError);
+    assert.deepEqual(withoutHeartbeats(events).slice(-2), ['kubeadm reset -f', 'complete CONTINUE']);
+  });
+
+  it('no control-plane member acts: at the drain deadline plus the margin the worker goes on', async () => {
+    const { events, error } = await run({
+      role: 'worker',
+      controlPlane: { state: 'never' },
+      fastClock: true,
+    });
+    assert.ok(error instanceof ClusterTimeoutError);
+    assert.match(error.message, /no control-plane member drained node .* within 1m1s \(request pending\)/);
+    assert.deepEqual(withoutHeartbeats(events).slice(-2), ['kubeadm reset -f', 'complete CONTINUE']);
+  });
+
+  it('a re-run after the control plane drained the node writes no new request and waits for nothing', async () => {
+    const { events, error, result } = await run({ role: 'worker', existingRequest: 'done' });
+    assert.equal(error, undefined);
+    assert.ok(!events.some((event) => event.startsWith('request')));
+    assert.equal(result?.steps.find((s) => s.step === 'leave-request')?.outcome, 'skipped');
+  });
+
+  it('a master: a failing drain, the later steps still run, the action is completed, the error is thrown', async () => {
     const failing = async (): Promise<string> => {
       throw new KubectlError('kubectl drain exited 1: the server is on fire');
     };
-    const { events, error } = await run({ role: 'worker', kubectl: { drain: failing } });
+    const members = [
+      member('1', NODE, '10.0.1.10'),
+      member('2', 'b', '10.0.1.11'),
+      member('3', 'c', '10.0.1.12'),
+    ];
+    const { events, error } = await run({ role: 'control-plane', members, kubectl: { drain: failing } });
     assert.ok(error instanceof KubectlError);
-    assert.deepEqual(withoutHeartbeats(events).slice(-3), [
-      'kubeadm reset -f',
+    assert.deepEqual(withoutHeartbeats(events).slice(-4), [
+      'kubeadm reset -f --skip-phases=remove-etcd-member',
       'kubectl delete',
+      'member record i-self',
       'complete CONTINUE',
     ]);
   });
@@ -223,7 +339,16 @@ describe('the leave flow', () => {
     const deadline = async (): Promise<string> => {
       throw new KubectlError('kubectl drain exited 1: global timeout reached: 1s');
     };
-    const { events, error, result } = await run({ role: 'worker', kubectl: { drain: deadline } });
+    const members = [
+      member('1', NODE, '10.0.1.10'),
+      member('2', 'b', '10.0.1.11'),
+      member('3', 'c', '10.0.1.12'),
+    ];
+    const { events, error, result } = await run({
+      role: 'control-plane',
+      members,
+      kubectl: { drain: deadline },
+    });
     assert.equal(error, undefined);
     assert.ok(events.includes('kubectl get pods'));
     assert.match(result?.steps.find((s) => s.step === 'drain')?.detail ?? '', /deadline passed/);
@@ -281,5 +406,18 @@ describe('the leave flow', () => {
       ],
     );
     assert.equal(result?.outcome, 'planned');
+    const worker = await run({ role: 'worker', dryRun: true });
+    assert.deepEqual(withoutHeartbeats(worker.events), []);
+    assert.deepEqual(
+      worker.steps.planned.map((change) => change.step),
+      [
+        'heartbeats',
+        'leave-request',
+        'wait-for-drain',
+        'kubeadm-reset',
+        'stop-heartbeats',
+        'complete-lifecycle-action',
+      ],
+    );
   });
 });

@@ -241,7 +241,6 @@ class World {
       oidcPublisher: unexpected('oidcPublisher'),
       kubeadm: this.kubeadm(),
       kubectl: { run: unexpected('kubectl') },
-      nodeLeaveCredential: async () => ({ action: 'kept', expiresAt: iso(START_MS + HOUR) }),
       cleanup: nothingLost(),
     } satisfies FlowDeps;
   }
@@ -750,17 +749,9 @@ describe('kboot rotate --dry-run', () => {
     assert.equal(planned.outcome, 'planned');
     assert.deepEqual(
       steps.map((change) => change.step),
-      [
-        'rotate-lease',
-        'renew-token',
-        'renew-certificate-key',
-        'delete-expired-tokens',
-        'node-leave-credential',
-      ],
+      ['rotate-lease', 'renew-token', 'renew-certificate-key', 'delete-expired-tokens'],
     );
-    const material = steps.filter(
-      (change) => change.step !== 'rotate-lease' && change.step !== 'node-leave-credential',
-    );
+    const material = steps.filter((change) => change.step !== 'rotate-lease');
     assert.match(material[0]?.description ?? '', /the current token expires in 3h, under the 8h threshold/);
     assert.match(material[1]?.description ?? '', /holding the control-plane-join lease/);
     assert.match(material[2]?.description ?? '', /old001/);
@@ -783,8 +774,8 @@ describe('kboot rotate --dry-run', () => {
     const { result: planned, planned: steps } = await w.runDry();
     assert.deepEqual(
       steps.map((change) => change.step),
-      ['rotate-lease', 'node-leave-credential'],
-      'only the lease and the credential refresh (which checks its own expiry)',
+      ['rotate-lease'],
+      'only the lease',
     );
     assert.match(planned.summary, /is fresh; nothing would change/);
     assert.deepEqual(w.events, []);

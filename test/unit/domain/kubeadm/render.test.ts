@@ -4,6 +4,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { ConfigError } from '../../../../src/core/errors.js';
 import { REDACTED, Secret } from '../../../../src/core/secrets.js';
 import {
+  GRACEFUL_NODE_SHUTDOWN,
   initDocuments,
   joinDocuments,
   renderInitConfig,
@@ -198,6 +199,19 @@ describe('init documents', () => {
       apiVersion: 'kubelet.config.k8s.io/v1beta1',
       kind: 'KubeletConfiguration',
       cgroupDriver: 'systemd',
+    });
+  });
+
+  it("renders the kubelet's graceful node shutdown, the backstop of a worker's leave", () => {
+    const docs = initDocuments(
+      initInput({ kubeletConfiguration: { cgroupDriver: 'systemd', ...GRACEFUL_NODE_SHUTDOWN } }),
+    );
+    assert.deepEqual(docs[2], {
+      apiVersion: 'kubelet.config.k8s.io/v1beta1',
+      kind: 'KubeletConfiguration',
+      cgroupDriver: 'systemd',
+      shutdownGracePeriod: '60s',
+      shutdownGracePeriodCriticalPods: '20s',
     });
   });
 
