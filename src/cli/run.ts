@@ -5,9 +5,10 @@
  *
  * SIGTERM and SIGINT abort the command's signal: a flow stops its step (its child gets SIGTERM,
  * then SIGKILL), undoes what it did within its budget, releases its leases and exits 130. The
- * listeners stay installed for the whole run (`process.on`, never `once`): with none left, the
- * signal-exit handler execa installs would re-raise the signal and kill kboot before it undoes
- * anything. A second signal stops at once, saying what was left undone.
+ * listeners stay installed for the whole run and until main exits (`process.on`, never `once`,
+ * never removed): with none left, the signal-exit handler execa installs would re-raise the
+ * signal and kill kboot before it undoes anything, or after it finished, in place of its exit
+ * code. A second signal stops at once, saying what was left undone.
  */
 
 import { CommanderError } from 'commander';
@@ -21,7 +22,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const forced = new Promise<number>((resolve) => {
     forceExit = resolve;
   });
+  let finished = false;
   const onSignal = (signal: NodeJS.Signals): void => {
+    // The command is done and main is exiting with its code: a signal now changes nothing.
+    if (finished) return;
     if (!controller.signal.aborted) {
       controller.abort(
         new InterruptedError(`interrupted by ${signal}`, { hint: 'run the command again to resume' }),
@@ -35,11 +39,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The listeners stay until main's process.exit: removed earlier, a signal between the end of
+  // the command and the exit would kill kboot by the signal instead of exiting with the code.
   try {
     return await Promise.race([runProgram(argv, controller.signal), forced]);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    finished = true;
   }
 }
 
