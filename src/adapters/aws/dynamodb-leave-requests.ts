@@ -225,27 +225,13 @@ export class DynamoDbLeaveRequests implements LeaveRequestStore {
         expression('#claimedAt = :at', { '#claimedAt': 'claimedAt' }, { ':at': claim.at }),
       ],
     });
-    try {
-      await this.#dynamodb.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: leaveRequestKey(cluster, instanceId),
-          ...expressionParams({ condition, update: set }),
-        }),
-        { abortSignal: signal },
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      rethrowDynamo(
-        error,
-        this.#call(
-          `claiming the leave request of ${instanceId} (cluster "${cluster}")`,
-          'dynamodb:UpdateItem',
-          signal,
-        ),
-      );
-    }
+    return this.#updateIf(
+      cluster,
+      instanceId,
+      expressionParams({ condition, update: set }),
+      `claiming the leave request of ${instanceId} (cluster "${cluster}")`,
+      signal,
+    );
   }
 
   async finish(
@@ -265,30 +251,42 @@ export class DynamoDbLeaveRequests implements LeaveRequestStore {
         expression('#detail = :detail', { '#detail': 'detail' }, { ':detail': outcome.detail }),
       ],
     });
+    const updated = await this.#updateIf(
+      cluster,
+      instanceId,
+      expressionParams({ condition, update: set }),
+      `finishing the leave request of ${instanceId} (cluster "${cluster}")`,
+      signal,
+    );
+    if (!updated) {
+      throw new StateConflictError(
+        `the leave request of ${instanceId} (cluster "${cluster}") is no longer claimed by ${outcome.by}`,
+        { hint: 'another control-plane member took it over after this one took too long' },
+      );
+    }
+  }
+
+  /** A conditional UpdateItem of one request: false when its condition failed. */
+  async #updateIf(
+    cluster: string,
+    instanceId: string,
+    params: ReturnType<typeof expressionParams>,
+    doing: string,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
     try {
       await this.#dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: leaveRequestKey(cluster, instanceId),
-          ...expressionParams({ condition, update: set }),
+          ...params,
         }),
         { abortSignal: signal },
       );
+      return true;
     } catch (error) {
-      if (isConditionFailed(error)) {
-        throw new StateConflictError(
-          `the leave request of ${instanceId} (cluster "${cluster}") is no longer claimed by ${outcome.by}`,
-          { cause: error, hint: 'another control-plane member took it over after this one took too long' },
-        );
-      }
-      rethrowDynamo(
-        error,
-        this.#call(
-          `finishing the leave request of ${instanceId} (cluster "${cluster}")`,
-          'dynamodb:UpdateItem',
-          signal,
-        ),
-      );
+      if (isConditionFailed(error)) return false;
+      rethrowDynamo(error, this.#call(doing, 'dynamodb:UpdateItem', signal));
     }
   }
 
