@@ -1,12 +1,13 @@
 /** SDK clients pointed at a test moto, for arranging and inspecting state from tests. */
 
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   CreateLoadBalancerCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Moto } from './moto.js';
 
 const REGION_AND_CREDENTIALS = {
@@ -35,6 +36,27 @@ export function testEc2(moto: Moto): EC2Client {
 
 export function testDynamo(moto: Moto): DynamoDBClient {
   return new DynamoDBClient(clientConfig(moto));
+}
+
+/** One item of a cluster in the default table, read consistently (undefined when absent). */
+export async function readClusterItem(
+  moto: Moto,
+  cluster: string,
+  sk: string,
+): Promise<Record<string, unknown> | undefined> {
+  const dynamodb = testDynamo(moto);
+  try {
+    const out = await dynamodb.send(
+      new GetItemCommand({
+        TableName: 'kboot',
+        Key: { pk: { S: `cluster#${cluster}` }, sk: { S: sk } },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item === undefined ? undefined : unmarshall(out.Item);
+  } finally {
+    dynamodb.destroy();
+  }
 }
 
 export function testSecrets(moto: Moto): SecretsManagerClient {

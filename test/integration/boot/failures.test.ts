@@ -8,34 +8,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { testDynamo } from '../../support/aws.js';
+import { readClusterItem } from '../../support/aws.js';
 import { useBootSuite } from '../../support/boot-suite.js';
 import type { SimCluster } from '../../support/cluster-sim.js';
-import type { Moto } from '../../support/moto.js';
 
 const FAST_LEASE = 'apiEndpoint: api.example.com\ntimeouts: { lease: 3s, waitForInit: 90s }\n';
-
-async function readItem(
-  moto: Moto,
-  cluster: string,
-  sk: string,
-): Promise<Record<string, unknown> | undefined> {
-  const dynamodb = testDynamo(moto);
-  try {
-    const out = await dynamodb.send(
-      new GetItemCommand({
-        TableName: 'kboot',
-        Key: { pk: { S: `cluster#${cluster}` }, sk: { S: sk } },
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item === undefined ? undefined : unmarshall(out.Item);
-  } finally {
-    dynamodb.destroy();
-  }
-}
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -98,8 +75,8 @@ describe('boot flows: failures and re-runs', () => {
       'the worker joined before init finished',
     );
 
-    const lock = await readItem(moto, 'killed', 'lock#bootstrap');
-    const record = await readItem(moto, 'killed', 'meta');
+    const lock = await readClusterItem(moto, 'killed', 'lock#bootstrap');
+    const record = await readClusterItem(moto, 'killed', 'meta');
     assert.equal(lock?.fence, 2, 'the successor took the lease with a higher fence');
     const initialized = record?.initialized as { by: string; fence: number } | undefined;
     assert.equal(initialized?.fence, 2);
@@ -116,9 +93,9 @@ describe('boot flows: failures and re-runs', () => {
       sim.invocations().some((i) => i.command === 'reset'),
       'kubeadm reset ran',
     );
-    const lock = await readItem(moto, 'failing', 'lock#bootstrap');
+    const lock = await readClusterItem(moto, 'failing', 'lock#bootstrap');
     assert.equal(lock?.owner, undefined, 'the lease was released');
-    const record = await readItem(moto, 'failing', 'meta');
+    const record = await readClusterItem(moto, 'failing', 'meta');
     assert.equal((record?.lastFailure as { step: string } | undefined)?.step, 'kubeadm-init');
     assert.equal(record?.initialized, undefined);
     assert.ok(
@@ -210,7 +187,7 @@ describe('boot flows: failures and re-runs', () => {
       sim.invocations().map((i) => i.command),
       ['version'],
     );
-    assert.equal(await readItem(moto, 'dry', 'lock#bootstrap'), undefined, 'no lease was taken');
+    assert.equal(await readClusterItem(moto, 'dry', 'lock#bootstrap'), undefined, 'no lease was taken');
 
     assert.equal((await sim.run(master)).exitCode, 0);
     const worker = await sim.addInstance('worker');
@@ -226,7 +203,11 @@ describe('boot flows: failures and re-runs', () => {
     assert.match(masterPlan.stdout, /kind: JoinConfiguration/);
     assert.match(masterPlan.stdout, /certificateKey: "?\[REDACTED\]/);
     assert.doesNotMatch(masterPlan.stdout, /(?<!sha256:)\b[a-f0-9]{64}\b/);
-    assert.equal(await readItem(moto, 'dry', 'lock#control-plane-join'), undefined, 'no lease was taken');
+    assert.equal(
+      await readClusterItem(moto, 'dry', 'lock#control-plane-join'),
+      undefined,
+      'no lease was taken',
+    );
   });
 
   it('refuses join-node on an instance tagged control-plane', async () => {

@@ -14,9 +14,8 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { testDynamo } from '../../support/aws.js';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { readClusterItem, testDynamo } from '../../support/aws.js';
 import type { RunResult } from '../../support/cli.js';
 import type { SimCluster, SimInstance } from '../../support/cluster-sim.js';
 import type { FaultProxy } from '../../support/fault-proxy.js';
@@ -27,30 +26,13 @@ export const BOOT_TIMEOUT_STOP_MS = 180_000;
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function readItem(
-  moto: Moto,
-  cluster: string,
-  sk: string,
-): Promise<Record<string, unknown> | undefined> {
-  const dynamodb = testDynamo(moto);
-  try {
-    const out = await dynamodb.send(
-      new GetItemCommand({
-        TableName: 'kboot',
-        Key: { pk: { S: `cluster#${cluster}` }, sk: { S: sk } },
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item === undefined ? undefined : unmarshall(out.Item);
-  } finally {
-    dynamodb.destroy();
-  }
-}
-
 /**
  * Another instance takes the lock over, as a contender that watched the lease go unchanged would:
  * owner, fence + 1, a fresh record version number (rvn) and expiry written straight to the item.
  */
+/** One item of the cluster (the test support's readClusterItem). */
+export const readItem = readClusterItem;
+
 export async function stealLease(
   moto: Moto,
   cluster: string,
