@@ -6,7 +6,7 @@
 
 import type { Clock } from '../../../core/clock.js';
 import type { Logger } from '../../../core/logger.js';
-import type { ProviderLookup } from '../../../domain/cluster/engine.js';
+import type { ProviderLookup } from '../../../domain/cluster/engine-types.js';
 import type { ResourceProvider } from '../../../domain/cluster/resource.js';
 import type { AwsClients } from '../clients.js';
 import { AsgProvider } from './asg.js';
