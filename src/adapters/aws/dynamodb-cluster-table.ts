@@ -43,6 +43,13 @@ export interface CancellationReason {
   Item?: Record<string, AttributeValue>;
 }
 
+/** Why DynamoDB cancelled a transaction: one reason per item, in the order of the items. */
+export function cancellationReasons(error: unknown): CancellationReason[] {
+  return ((error as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? []).map(
+    (reason) => reason ?? {},
+  );
+}
+
 export function callContext(
   table: ClusterTable,
   doing: string,

@@ -8,9 +8,9 @@ import { StateConflictError } from '../../core/errors.js';
 import type { JoinMaterialStamp } from '../../domain/state/cluster-record.js';
 import { describeHolder, type LeaseRef, leaseLabel } from '../../domain/state/lease.js';
 import {
-  type CancellationReason,
   type ClusterTable,
   callContext,
+  cancellationReasons,
   fencedRecordUpdate,
   noRecordError,
   parseRecordItem,
@@ -92,9 +92,7 @@ async function updateJoinMaterialFenced(
         ),
       );
     }
-    const [lockReason, recordReason] = (
-      (error as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? []
-    ).map((reason) => reason ?? {});
+    const [lockReason, recordReason] = cancellationReasons(error);
     if (lockReason?.Code === 'ConditionalCheckFailed') {
       const current = decodeLock(lockReason.Item, `the ${leaseLabel(cluster, lease.lock)}`);
       throw new StateConflictError(

@@ -10,6 +10,7 @@ import {
   type CancellationReason,
   type ClusterTable,
   callContext,
+  cancellationReasons,
   fencedRecordUpdate,
   parseRecordItem,
   recordClauses,
@@ -79,9 +80,7 @@ export async function markInitialized(
           ),
         );
       }
-      const reasons = (
-        (error as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? []
-      ).map((reason) => reason ?? {});
+      const reasons = cancellationReasons(error);
       const conflict = reasons.some((reason) => reason.Code === 'TransactionConflict');
       const failedChecks = reasons.some((reason) => reason.Code === 'ConditionalCheckFailed');
       if (conflict && !failedChecks && attempt < TRANSACTION_ATTEMPTS) {
