@@ -37,7 +37,8 @@ export interface SnapshotDeps {
   pollMs: number;
   identity(): Promise<Identity>;
   state(): Promise<ClusterStatePorts>;
-  snapshots(bucket: string): Promise<SnapshotPorts>;
+  /** The ports for `bucket` (objects encrypted with the cluster's KMS key, when it has one). */
+  snapshots(bucket: string, cluster: string, signal: AbortSignal): Promise<SnapshotPorts>;
 }
 
 export type SnapshotOutcome = 'taken' | 'fresh' | 'busy' | 'not-member' | 'no-bucket' | 'planned';
@@ -109,14 +110,14 @@ const bucket: SnapshotStep = {
   name: 'backup-bucket',
   kind: 'read',
   describe: (state) => `check that a backup bucket is configured (${state.get('options').bucket ?? 'none'})`,
-  async run({ state, deps, logger }) {
+  async run({ state, deps, logger, signal }) {
     const name = state.get('options').bucket;
     if (name === undefined) {
       state.set({ ended: 'no-bucket' });
       logger.info('no backup bucket configured (backup.bucket in the node config); no snapshot');
       return { end: 'no backup bucket configured (backup.bucket); nothing to do' };
     }
-    state.set({ ports: await deps.snapshots(name) });
+    state.set({ ports: await deps.snapshots(name, state.get('cluster'), signal) });
     return undefined;
   },
 };

@@ -130,8 +130,9 @@ class World {
           return this.lock;
         },
       }),
-      snapshots: async (bucket) => {
+      snapshots: async (bucket, cluster) => {
         assert.equal(bucket, BUCKET);
+        assert.equal(cluster, CLUSTER);
         return this.ports();
       },
     };

@@ -125,6 +125,7 @@ describe('clusterStatusView', () => {
         '  bootstrap lock           free (released, fence 1)',
         '  control-plane-join lock  held by i-2, fence 2, expires in 1m (2025-01-02T00:01:00.000Z)',
         '  rotate lock              free (never taken)',
+        '  snapshot lock            free (never taken)',
         '  join material            none recorded',
         '  last failure             2025-01-01T22:50:00.000Z on i-x in step kubeadm-init: exit status 1',
         '  members                  1',

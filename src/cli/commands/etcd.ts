@@ -1,0 +1,22 @@
+import { type Command, Option } from 'commander';
+import { configOption, dryRunOption, lazyAction, outputOption, type Runtime } from '../define.js';
+
+export function registerEtcd(program: Command, runtime: Runtime): void {
+  const etcd = program
+    .command('etcd')
+    .description("back up the cluster's etcd to S3 (run on control-plane members)");
+
+  etcd
+    .command('snapshot')
+    .description(
+      "stream a snapshot of etcd to the cluster's backup bucket, record it and apply retention (one member per interval; kboot-etcd-snapshot.timer)",
+    )
+    .addOption(new Option('--bucket <name>', 'the S3 bucket (default: backup.bucket in the node config)'))
+    .addOption(new Option('--force', 'take a snapshot even if another member took one this interval'))
+    .addOption(configOption())
+    .addOption(dryRunOption())
+    .addOption(outputOption())
+    .action(
+      lazyAction(runtime, async () => (await import('../handlers/etcd-snapshot.js')).etcdSnapshotCommand),
+    );
+}
