@@ -11,7 +11,9 @@
  */
 
 import { DynamoDbClusterStore } from '../../adapters/aws/dynamodb-cluster-store.js';
+import { DynamoDbSnapshotRecords } from '../../adapters/aws/dynamodb-snapshots.js';
 import { UsageError } from '../../core/errors.js';
+import { snapshotStatusLine, snapshotStatusView } from '../../domain/backup/status.js';
 import { DEFAULT_TABLE } from '../../domain/iam/scope.js';
 import type { Identity } from '../../domain/identity/resolve.js';
 import { endOfLifeWarning } from '../../domain/kubeadm/versions.js';
@@ -20,6 +22,7 @@ import {
   type ClusterStatusView,
   clusterStatusView,
   renderClusterStatus,
+  row,
 } from '../../domain/state/status-view.js';
 import type { CommandContext, OutputFormat } from '../context.js';
 import { type InstanceServices, instanceServices } from '../instance.js';
@@ -80,8 +83,29 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
         });
       }
       const view = clusterStatusView(state, table, nowMs);
-      if (ctx.output.format === 'json') ctx.output.json(view);
-      else ctx.output.text(renderClusterStatus(view, nowMs));
+      // The etcd snapshots (one more Query): a malformed record is shown, never fatal here.
+      const records = await new DynamoDbSnapshotRecords({
+        dynamodb: await services.awsIn(region).dynamodb(),
+        tableName: table,
+        clock: ctx.clock,
+      })
+        .list(cluster, ctx.signal)
+        .catch((error: unknown) => {
+          ctx.signal.throwIfAborted();
+          return error instanceof Error ? error : new Error(String(error));
+        });
+      const snapshots = snapshotStatusView(records, nowMs);
+      if (ctx.output.format === 'json') ctx.output.json({ ...view, etcdSnapshots: snapshots });
+      else
+        ctx.output.text(
+          `${renderClusterStatus(view, nowMs)}\n${row('etcd snapshot', snapshotStatusLine(snapshots))}`,
+        );
+      if (snapshots.state === 'stale') {
+        ctx.logger.warn(
+          { cluster, key: snapshots.latest.key, takenAt: snapshots.latest.takenAt },
+          `the newest etcd snapshot of cluster ${cluster} is older than 3 timer intervals: check kboot-etcd-snapshot.service on the control-plane members (journalctl -u kboot-etcd-snapshot)`,
+        );
+      }
       warnEndOfLife([view], ctx, nowMs);
       // The one cluster asked for: what could be read is shown, then an unreadable item fails.
       const error = stateError(state);

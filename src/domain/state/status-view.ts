@@ -168,7 +168,7 @@ function lockLine(view: LockView): string {
 
 const LABEL_WIDTH = 25;
 
-function row(label: string, value: string): string {
+export function row(label: string, value: string): string {
   return `  ${label.padEnd(LABEL_WIDTH)}${value}`;
 }
 

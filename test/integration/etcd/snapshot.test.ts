@@ -187,6 +187,25 @@ describe('etcd snapshot to S3 (real etcd, moto)', { skip: missing }, () => {
     assert.equal((JSON.parse(forced.stdout) as SnapshotJson).outcome, 'taken');
   });
 
+  it('kboot status shows the newest snapshot, and warns once it is older than 3 intervals', async () => {
+    const status = await sim.run(master, ['status', '--cluster', CLUSTER]);
+    assert.equal(status.exitCode, 0, status.stderr.slice(-2000));
+    assert.match(
+      status.stdout,
+      /etcd snapshot {12}latest (just now|1m ago) \(.*\), \d+\.\d MiB, revision \d+; 2 kept in s3:\/\/snapshots-test/,
+    );
+    assert.doesNotMatch(status.stderr, /older than 3 timer intervals/);
+    // 46 minutes later on this machine's clock: past 3 intervals of 15 minutes.
+    const later = await sim.run(master, ['status', '--cluster', CLUSTER, '--output', 'json'], {
+      env: { KBOOT_CLOCK_OFFSET_MS: String(46 * 60_000) },
+    });
+    assert.equal(later.exitCode, 0, later.stderr.slice(-2000));
+    const view = JSON.parse(later.stdout) as { etcdSnapshots: { state: string; count: number } };
+    assert.equal(view.etcdSnapshots.state, 'stale');
+    assert.equal(view.etcdSnapshots.count, 2);
+    assert.match(later.stderr, /older than 3 timer intervals/);
+  });
+
   it('says clearly when the bucket does not exist', async () => {
     const result = await sim.run(master, ['etcd', 'snapshot', '--force', '--bucket', 'no-such-bucket-here']);
     assert.equal(result.exitCode, 2, result.stderr.slice(-2000));
