@@ -20,13 +20,13 @@ import { Secret } from '../../../../src/core/secrets.js';
 import type { FlowDeps } from '../../../../src/domain/flows/deps.js';
 import { membershipFor, writeMembership } from '../../../../src/domain/flows/membership.js';
 import { CA_CERT_PATH, KUBELET_CONF_PATH } from '../../../../src/domain/flows/paths.js';
+import { rotateFlow } from '../../../../src/domain/flows/rotate/flow.js';
 import {
   type RotateOptions,
-  type RotateResult,
-  rotateFlow,
   TOKEN_CONFIG_PATH,
   UPLOAD_CERTS_CONFIG_PATH,
-} from '../../../../src/domain/flows/rotate/flow.js';
+} from '../../../../src/domain/flows/rotate/rotation.js';
+import type { RotateResult } from '../../../../src/domain/flows/rotate/types.js';
 import type { Role } from '../../../../src/domain/identity/tags.js';
 import { JoinMaterialMissingError } from '../../../../src/domain/join/errors.js';
 import type {
