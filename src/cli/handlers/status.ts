@@ -11,9 +11,7 @@
  */
 
 import { DynamoDbClusterStore } from '../../adapters/aws/dynamodb-cluster-store.js';
-import { DynamoDbSnapshotRecords } from '../../adapters/aws/dynamodb-snapshots.js';
 import { UsageError } from '../../core/errors.js';
-import { snapshotStatusLine, snapshotStatusView } from '../../domain/backup/status.js';
 import { DEFAULT_TABLE } from '../../domain/iam/scope.js';
 import type { Identity } from '../../domain/identity/resolve.js';
 import { endOfLifeWarning } from '../../domain/kubeadm/versions.js';
@@ -22,7 +20,6 @@ import {
   type ClusterStatusView,
   clusterStatusView,
   renderClusterStatus,
-  row,
 } from '../../domain/state/status-view.js';
 import type { CommandContext, OutputFormat } from '../context.js';
 import { type InstanceServices, instanceServices } from '../instance.js';
@@ -83,30 +80,10 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
         });
       }
       const view = clusterStatusView(state, table, nowMs);
-      // The etcd snapshots (one more Query): a malformed record is shown, never fatal here.
-      const records = await new DynamoDbSnapshotRecords({
-        dynamodb: await services.awsIn(region).dynamodb(),
-        tableName: table,
-        clock: ctx.clock,
-      })
-        .list(cluster, ctx.signal)
-        .catch((error: unknown) => {
-          ctx.signal.throwIfAborted();
-          return error instanceof Error ? error : new Error(String(error));
-        });
-      const snapshots = snapshotStatusView(records, nowMs);
-      if (ctx.output.format === 'json') ctx.output.json({ ...view, etcdSnapshots: snapshots });
-      else
-        ctx.output.text(
-          `${renderClusterStatus(view, nowMs)}\n${row('etcd snapshot', snapshotStatusLine(snapshots))}`,
-        );
-      if (snapshots.state === 'stale') {
-        ctx.logger.warn(
-          { cluster, key: snapshots.latest.key, takenAt: snapshots.latest.takenAt },
-          `the newest etcd snapshot of cluster ${cluster} is older than 3 timer intervals: check kboot-etcd-snapshot.service on the control-plane members (journalctl -u kboot-etcd-snapshot)`,
-        );
-      }
+      if (ctx.output.format === 'json') ctx.output.json(view);
+      else ctx.output.text(renderClusterStatus(view, nowMs));
       warnEndOfLife([view], ctx, nowMs);
+      warnStaleSnapshots([view], ctx);
       // The one cluster asked for: what could be read is shown, then an unreadable item fails.
       const error = stateError(state);
       if (error !== undefined) throw error;
@@ -122,6 +99,7 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
       ctx.output.text(views.map((view) => renderClusterStatus(view, nowMs)).join('\n\n'));
     }
     warnEndOfLife(views, ctx, nowMs);
+    warnStaleSnapshots(views, ctx);
     // The listing succeeds: an unreadable cluster is shown with its error beside the others
     // (and warned about), so one bad item does not hide every other cluster.
     for (const state of states) {
@@ -131,6 +109,18 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
     }
   } finally {
     services.close();
+  }
+}
+
+/** A warning (stderr) for each cluster whose newest etcd snapshot is older than 3 timer intervals. */
+function warnStaleSnapshots(views: readonly ClusterStatusView[], ctx: CommandContext): void {
+  for (const view of views) {
+    const snapshots = view.etcdSnapshots;
+    if (snapshots.state !== 'stale') continue;
+    ctx.logger.warn(
+      { cluster: view.cluster, key: snapshots.latest.key, takenAt: snapshots.latest.takenAt },
+      `the newest etcd snapshot of cluster ${view.cluster} is older than 3 timer intervals: check kboot-etcd-snapshot.service on its control-plane members (journalctl -u kboot-etcd-snapshot)`,
+    );
   }
 }
 

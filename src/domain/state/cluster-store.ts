@@ -5,6 +5,7 @@
  * condition that fails surfaces as a StateConflictError saying which rule was broken.
  */
 
+import type { SnapshotRecord } from '../backup/snapshot-record.js';
 import type { ClusterRecord, Initialized, JoinMaterialStamp, RecordedFailure } from './cluster-record.js';
 import type { LeaseRef, LockName, LockRecord } from './lease.js';
 import type { MemberRecord } from './member.js';
@@ -68,6 +69,10 @@ export interface ClusterState {
   /** Set instead of `locks[name]` for a lock item that is malformed. */
   lockErrors?: Partial<Record<LockName, Error>>;
   members: MemberRecord[];
+  /** The etcd snapshot records (`snapshot#<key>` items); absent when not read. */
+  snapshots?: SnapshotRecord[];
+  /** Set when a snapshot record is malformed (the others are in `snapshots`). */
+  snapshotsError?: Error;
 }
 
 /** The first item of a cluster's state that could not be read (record, then locks), if any. */

@@ -4,6 +4,7 @@
  */
 
 import { formatDurationMs } from '../../core/duration.js';
+import { type SnapshotStatusView, snapshotStatusLine, snapshotStatusView } from '../backup/status.js';
 import { describeTimeline } from '../steps/timeline.js';
 import { apiAddress, type RecordedFailure } from './cluster-record.js';
 import type { ClusterState } from './cluster-store.js';
@@ -50,6 +51,8 @@ export interface ClusterStatusView {
   joinMaterial: JoinMaterialView | null;
   lastFailure: RecordedFailure | null;
   members: MemberRecord[];
+  /** The newest etcd snapshot (kboot etcd snapshot), stale past 3 timer intervals. */
+  etcdSnapshots: SnapshotStatusView;
 }
 
 /**
@@ -122,6 +125,7 @@ export function clusterStatusView(state: ClusterState, table: string, nowMs: num
           },
     lastFailure: record?.lastFailure ?? null,
     members: state.members,
+    etcdSnapshots: snapshotStatusView(state.snapshotsError ?? state.snapshots ?? [], nowMs),
   };
 }
 
@@ -168,7 +172,7 @@ function lockLine(view: LockView): string {
 
 const LABEL_WIDTH = 25;
 
-export function row(label: string, value: string): string {
+function row(label: string, value: string): string {
   return `  ${label.padEnd(LABEL_WIDTH)}${value}`;
 }
 
@@ -233,6 +237,7 @@ export function renderClusterStatus(view: ClusterStatusView, nowMs: number): str
       ),
     );
   }
+  lines.push(row('etcd snapshot', snapshotStatusLine(view.etcdSnapshots)));
   lines.push(row('members', view.members.length === 0 ? 'none recorded' : String(view.members.length)));
   for (const member of view.members) {
     lines.push(

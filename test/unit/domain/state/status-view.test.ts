@@ -128,6 +128,7 @@ describe('clusterStatusView', () => {
         '  snapshot lock            free (never taken)',
         '  join material            none recorded',
         '  last failure             2025-01-01T22:50:00.000Z on i-x in step kubeadm-init: exit status 1',
+        '  etcd snapshot            none recorded',
         '  members                  1',
         '                           i-first control-plane joined 2025-01-01T23:00:00.000Z (fence 1)',
       ].join('\n'),
