@@ -75,7 +75,7 @@ export async function etcdSnapshotCommand(
           sleepMs: (ms, abort) => ctx.clock.sleepMs(ms, abort),
         }),
         objects: new S3SnapshotObjects({
-          s3: await aws.s3(),
+          s3: await aws.s3ForSnapshots(),
           bucket,
           ...(record?.kmsKeyId === undefined ? {} : { kmsKeyId: record.kmsKeyId }),
         }),
