@@ -9,11 +9,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { clientConfig, readClusterItem } from '../../support/aws.js';
 import { SimCluster, type SimInstance } from '../../support/cluster-sim.js';
 import { EtcdCluster, etcdMissing } from '../../support/etcd-cluster.js';
@@ -50,6 +50,7 @@ describe('etcd snapshot to S3 (real etcd, moto)', { skip: missing }, () => {
   let s3: S3Client;
   const scratch = mkdtempSync(path.join(tmpdir(), 'kboot-snapshot-'));
   let restored: ChildProcess | undefined;
+  let fromKboot: ChildProcess | undefined;
 
   before(async () => {
     moto = await startMoto();
@@ -71,6 +72,7 @@ describe('etcd snapshot to S3 (real etcd, moto)', { skip: missing }, () => {
   });
   after(async () => {
     restored?.kill('SIGKILL');
+    fromKboot?.kill('SIGKILL');
     s3?.destroy();
     await etcd?.stop();
     await sim?.stop();
@@ -204,6 +206,118 @@ describe('etcd snapshot to S3 (real etcd, moto)', { skip: missing }, () => {
     assert.equal(view.etcdSnapshots.state, 'stale');
     assert.equal(view.etcdSnapshots.count, 2);
     assert.match(later.stderr, /older than 3 timer intervals/);
+  });
+
+  it('kboot etcd restore: verifies the newest snapshot and restores it into a new data directory', async () => {
+    const dataDir = path.join(scratch, 'kboot-restored');
+    const peer = 'http://127.0.0.1:23990';
+    const client = 'http://127.0.0.1:23989';
+    // Without --yes nothing is written.
+    const asked = await sim.run(master, ['etcd', 'restore', '--from', 'latest', '--data-dir', dataDir]);
+    assert.equal(asked.exitCode, 0, asked.stderr.slice(-2000));
+    assert.match(asked.stdout, /nothing restored without --yes/);
+    assert.ok(!existsSync(dataDir));
+
+    const result = await sim.run(master, [
+      'etcd',
+      'restore',
+      '--from',
+      'latest',
+      '--data-dir',
+      dataDir,
+      '--yes',
+      '--name',
+      'again',
+      '--peer-url',
+      peer,
+      '--output',
+      'json',
+    ]);
+    assert.equal(result.exitCode, 0, result.stderr.slice(-3000));
+    const out = JSON.parse(result.stdout) as { outcome: string; tool: string };
+    assert.equal(out.outcome, 'restored');
+    assert.match(out.tool, /^etcd(utl|ctl)$/);
+    assert.deepEqual(
+      readdirSync(scratch).filter((name) => name.includes('snapshot-download')),
+      [],
+      'download removed',
+    );
+    fromKboot = spawn(
+      'etcd',
+      [
+        '--name',
+        'again',
+        '--data-dir',
+        dataDir,
+        '--listen-client-urls',
+        client,
+        '--advertise-client-urls',
+        client,
+        '--listen-peer-urls',
+        peer,
+      ],
+      { stdio: 'ignore' },
+    );
+    let value: string | undefined;
+    await waitFor(async () => {
+      const res = await fetch(`${client}/v3/kv/range`, {
+        method: 'POST',
+        body: JSON.stringify({ key: b64('/registry/kept') }),
+      });
+      const body = (await res.json()) as { kvs?: { value: string }[] };
+      value = body.kvs?.[0] && Buffer.from(body.kvs[0].value, 'base64').toString();
+      return value !== undefined;
+    }, 20_000);
+    assert.equal(value, 'survives');
+
+    // A non-empty directory is refused (exit 2).
+    const again = await sim.run(master, [
+      'etcd',
+      'restore',
+      '--from',
+      'latest',
+      '--data-dir',
+      dataDir,
+      '--yes',
+    ]);
+    assert.equal(again.exitCode, 2, again.stderr.slice(-2000));
+    assert.match(again.stderr, /is not empty/);
+  });
+
+  it('kboot etcd restore refuses a corrupted snapshot and a missing key (exit 2), restoring nothing', async () => {
+    const latest = JSON.parse(
+      (await sim.run(master, ['status', '--cluster', CLUSTER, '--output', 'json'])).stdout,
+    ) as {
+      etcdSnapshots: { latest: { key: string } };
+    };
+    const key = latest.etcdSnapshots.latest.key;
+    const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    const bytes = Buffer.from(
+      await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+    );
+    bytes[1000] = (bytes[1000] ?? 0) ^ 0xff;
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: bytes }));
+    const dataDir = path.join(scratch, 'corrupt');
+    const refused = await sim.run(master, ['etcd', 'restore', '--from', key, '--data-dir', dataDir, '--yes']);
+    assert.equal(refused.exitCode, 2, refused.stderr.slice(-2000));
+    assert.match(refused.stderr, /does not match its record .*not restored/);
+    assert.ok(!existsSync(dataDir), 'nothing restored');
+    assert.deepEqual(
+      readdirSync(scratch).filter((name) => name.includes('snapshot-download')),
+      [],
+    );
+
+    const missing = await sim.run(master, [
+      'etcd',
+      'restore',
+      '--from',
+      `${CLUSTER}/etcd/2020-01-01T00:00:00.000Z-rev1.db`,
+      '--data-dir',
+      dataDir,
+      '--yes',
+    ]);
+    assert.equal(missing.exitCode, 2, missing.stderr.slice(-2000));
+    assert.match(missing.stderr, /has no recorded etcd snapshot/);
   });
 
   it('says clearly when the bucket does not exist', async () => {
