@@ -1268,6 +1268,12 @@ describe('systemd units', () => {
       assert.equal(service.get('Install'), undefined, 'started by the timer only');
       assert.deepEqual(values(service, 'Service', 'Restart'), [], 'the timer is the retry');
       assert.deepEqual(values(service, 'Service', 'SuccessExitStatus'), ['130']);
+      assert.ok(
+        values(service, 'Service', 'Environment').some((value) =>
+          /NODE_OPTIONS=.*--max-old-space-size=/.test(value),
+        ),
+        'a capped heap keeps the streaming snapshot small',
+      );
     });
 
     it('stops within the undo budget and a run ends before the next interval', () => {
