@@ -2,9 +2,11 @@
  * `kboot rotate`: keeps join material fresh so a master or node can join a cluster of any age.
  * Run on control-plane members by a systemd timer (every 15 minutes); one master acts at a time.
  *   identity (control-plane, else exit 9) → a member? (not yet: exit 0, nothing to do) → the
- *   cluster record (initialized) → the `rotate` lease, tried once (held by another master: exit 0)
+ *   cluster record (initialized) → this member's kubeadm certificates checked and reported, parked
+ *   manifests put back (certificates.ts) → the `rotate` lease, tried once (held by another master: exit 0)
  *   → the join and control-plane secrets read and the decision made (rotate-plan.ts) → token
- *   renewed (token.ts) → certificate key renewed (certificate-key.ts) → expired kboot tokens
+ *   renewed (token.ts) → certificate key renewed (certificate-key.ts) → this member's kubeadm
+ *   certificates renewed and its static Pods restarted, when due (certificates.ts) → expired kboot tokens
  *   deleted → lost instances cleaned up (under the
  *   control-plane-join lease, tried once) → the lease released.
  * The secret-bearing kubeadm config files are removed after each use and again as the flow unwinds.
@@ -36,6 +38,12 @@ import {
 } from '../rotate-plan.js';
 import { identityStep, type StartState } from '../start-steps.js';
 import { renewCertificateKey, sampleCertificateKey, uploadCertsInput } from './certificate-key.js';
+import {
+  type CertificatesReport,
+  type CertificatesState,
+  certificateSteps,
+  certificatesReport,
+} from './certificates.js';
 import { type CurrentMaterial, expiries, readCurrentMaterial } from './material.js';
 import {
   DEFAULT_ROTATE_LEASE_MS,
@@ -82,9 +90,11 @@ export interface RotateResult {
   heldBy: string | null;
   /** The cleanup of lost instances that ran after the rotation (null: did not run). */
   cleanup: CleanupReport | null;
+  /** This member's kubeadm certificates (null: not checked, or none kubeadm can renew). */
+  certificates: CertificatesReport | null;
 }
 
-export interface RotateState extends StartState {
+export interface RotateState extends StartState, CertificatesState {
   options: RotateOptions;
   rotation: Rotation;
   current: CurrentMaterial;
@@ -430,6 +440,7 @@ function rotateResult(
     deletedTokenIds: [],
     heldBy: null,
     cleanup: state.peek('cleanup') ?? null,
+    certificates: certificatesReport(state, run.dryRun),
   };
   if (run.ended === NOT_MEMBER) {
     return {
@@ -477,10 +488,23 @@ function rotateResult(
   }
   const tokenExpiresAt = state.peek('tokenExpiresAt');
   const certificateKeyExpiresAt = state.peek('certificateKeyExpiresAt');
+  const renewedCertificates = base.certificates?.action === 'renewed' ? base.certificates : undefined;
   const renewedParts = [
     ...(plan.token.renew ? [`the bootstrap token (expires ${tokenExpiresAt})`] : []),
     ...(plan.certificateKey.renew ? [`the certificate key (expires ${certificateKeyExpiresAt})`] : []),
   ];
+  const certificatesPart =
+    renewedCertificates === undefined
+      ? ''
+      : `${renewedParts.length === 0 ? '' : '; '}renewed this member's kubeadm certificates (they expire ${renewedCertificates.expiresAt})`;
+  if (renewedParts.length === 0 && renewedCertificates !== undefined) {
+    return {
+      ...base,
+      ...reports,
+      outcome: 'rotated',
+      summary: `join material of cluster ${cluster} is fresh; ${certificatesPart}`,
+    };
+  }
   if (renewedParts.length === 0) {
     return {
       ...base,
@@ -495,7 +519,7 @@ function rotateResult(
     outcome: 'rotated',
     summary: `renewed ${renewedParts.join(' and ')} of cluster ${cluster}${
       deletedTokenIds.length === 0 ? '' : `; deleted ${deletedTokenIds.length} expired kboot token(s)`
-    }`,
+    }${certificatesPart}`,
   };
 }
 
@@ -510,6 +534,8 @@ const policy: RotateStep = {
   },
 };
 
+const certificates = certificateSteps<RotateState>();
+
 export const rotateFlow: Flow<RotateState, FlowDeps, RotateResult> = {
   name: 'rotate',
   steps: [
@@ -521,10 +547,15 @@ export const rotateFlow: Flow<RotateState, FlowDeps, RotateResult> = {
     ),
     membership,
     clusterRecord,
+    certificates.checkCertificates,
+    certificates.restoreManifests,
+    certificates.recordCertificates,
     rotateLease,
     readMaterial,
     renewTokenStep,
     renewCertificateKeyStep,
+    certificates.renewCertificates,
+    certificates.restartControlPlane,
     listExpiredTokens,
     deleteExpiredTokens,
     planCleanup,
