@@ -4,11 +4,9 @@ import { Secret } from '../../../../src/core/secrets.js';
 import type { FlowDeps } from '../../../../src/domain/flows/deps.js';
 import { membershipFor, writeMembership } from '../../../../src/domain/flows/membership.js';
 import { KUBELET_CONF_PATH } from '../../../../src/domain/flows/paths.js';
-import {
-  type RotateOptions,
-  type RotateResult,
-  rotateFlow,
-} from '../../../../src/domain/flows/rotate/flow.js';
+import { rotateFlow } from '../../../../src/domain/flows/rotate/flow.js';
+import type { RotateOptions } from '../../../../src/domain/flows/rotate/rotation.js';
+import type { RotateResult } from '../../../../src/domain/flows/rotate/types.js';
 import type { Role } from '../../../../src/domain/identity/tags.js';
 import { JoinMaterialMissingError } from '../../../../src/domain/join/errors.js';
 import type {

@@ -17,7 +17,7 @@ import {
 } from '../../../../src/core/errors.js';
 import { Secret } from '../../../../src/core/secrets.js';
 import { CA_CERT_PATH } from '../../../../src/domain/flows/paths.js';
-import { TOKEN_CONFIG_PATH, UPLOAD_CERTS_CONFIG_PATH } from '../../../../src/domain/flows/rotate/flow.js';
+import { TOKEN_CONFIG_PATH, UPLOAD_CERTS_CONFIG_PATH } from '../../../../src/domain/flows/rotate/rotation.js';
 import type { ControlPlaneSecret, JoinSecret } from '../../../../src/domain/join/material.js';
 import { caCertHash } from '../../../../src/domain/kubeadm/ca-hash.js';
 import { ENCRYPTION_CONFIG_PATH, renderEncryptionConfig } from '../../../../src/domain/kubeadm/hardening.js';
