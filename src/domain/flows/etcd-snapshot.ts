@@ -36,7 +36,8 @@ export interface SnapshotDeps {
   fs: InstanceFiles;
   pollMs: number;
   identity(): Promise<Identity>;
-  state(): Promise<ClusterStatePorts>;
+  /** The snapshot lease's lock. */
+  state(): Promise<Pick<ClusterStatePorts, 'lock'>>;
   /** The ports for `bucket` (objects encrypted with the cluster's KMS key, when it has one). */
   snapshots(bucket: string, cluster: string, signal: AbortSignal): Promise<SnapshotPorts>;
 }

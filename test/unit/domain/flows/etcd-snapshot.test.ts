@@ -123,7 +123,6 @@ class World {
       pollMs: 1000,
       identity: async () => fakeIdentity('control-plane'),
       state: async () => ({
-        records: undefined as never,
         lock: (cluster, name) => {
           assert.equal(cluster, CLUSTER);
           assert.equal(name, 'snapshot');
