@@ -3,7 +3,8 @@
 # KBOOT_VERSION, the value the AMI is tagged with), its systemd units in
 # /usr/local/lib/systemd/system, and /etc/kboot for the node config user-data writes.
 # Enabled: kboot-boot.service (runs `kboot boot` at every boot), kboot-rotate.timer (runs
-# `kboot rotate` every 15 minutes; the service skips itself on workers), kboot-leave-controller.timer
+# `kboot rotate` every 15 minutes; the service skips itself on workers), kboot-etcd-snapshot.timer
+# (runs `kboot etcd snapshot` every 15 minutes, on masters only), kboot-leave-controller.timer
 # (runs `kboot leave-controller` every 10 s: masters drain the workers that asked to leave; the
 # service skips itself on workers), kboot-leave-watch.service
 # (`kboot leave --watch`) and kboot-leave.service (`kboot leave` at a shutdown for termination).
@@ -22,8 +23,8 @@ die() {
 readonly BUILD_DIR="${KBOOT_BUILD_DIR:-/tmp/kboot-build}"
 readonly DESTDIR="${DESTDIR:-}"
 readonly UNIT_DIR=/usr/local/lib/systemd/system
-readonly -a UNITS=(kboot-boot.service kboot-boot-failed.service kboot-rotate.service kboot-rotate.timer kboot-approve-csrs.service kboot-approve-csrs.timer kboot-leave-controller.service kboot-leave-controller.timer kboot-leave.service kboot-leave-watch.service)
-readonly -a ENABLED=(kboot-boot.service kboot-rotate.timer kboot-approve-csrs.timer kboot-leave-controller.timer kboot-leave.service kboot-leave-watch.service)
+readonly -a UNITS=(kboot-boot.service kboot-boot-failed.service kboot-rotate.service kboot-rotate.timer kboot-etcd-snapshot.service kboot-etcd-snapshot.timer kboot-approve-csrs.service kboot-approve-csrs.timer kboot-leave-controller.service kboot-leave-controller.timer kboot-leave.service kboot-leave-watch.service)
+readonly -a ENABLED=(kboot-boot.service kboot-rotate.timer kboot-etcd-snapshot.timer kboot-approve-csrs.timer kboot-leave-controller.timer kboot-leave.service kboot-leave-watch.service)
 
 main() {
   local expected=${KBOOT_VERSION:?set KBOOT_VERSION to the version the AMI is tagged with}

@@ -7,9 +7,10 @@
  *     [--sizes 10,50,200] [--control-planes 3] convergence: workers per run, masters per run
  *     [--kubeadm-sleep init=2000,join=1000]    convergence: FAKE_KUBEADM_SLEEP_MS
  *     [--poll-ms 3000] [--wait-timeout 10m]    convergence: KBOOT_POLL_MS, kboot --wait-timeout
+ *     [--snapshot-mb 200] [--snapshot-runs 2]  etcd-snapshot: MiB written to etcd, measured runs
  *
  * Sections (scripts/bench/sections/, see types.ts): cold-start, worker-join, aws-cli-join,
- * convergence. Results are printed as tables and written to bench-results/<timestamp>.json and
+ * convergence, etcd-snapshot. Results are printed as tables and written to bench-results/<timestamp>.json and
  * bench-results/latest.json.
  */
 
@@ -21,10 +22,11 @@ import { findGnuTime } from './lib/measure.js';
 import { awsCliJoin } from './sections/aws-cli-join.js';
 import { coldStart } from './sections/cold-start.js';
 import { convergence } from './sections/convergence.js';
+import { etcdSnapshot } from './sections/etcd-snapshot.js';
 import { workerJoin } from './sections/worker-join.js';
 import type { BenchContext, BenchSection } from './types.js';
 
-const SECTIONS: readonly BenchSection[] = [coldStart, workerJoin, awsCliJoin, convergence];
+const SECTIONS: readonly BenchSection[] = [coldStart, workerJoin, awsCliJoin, convergence, etcdSnapshot];
 
 /** The whole default bench should finish within this on the 2-core reference machine. */
 const BUDGET_MS = 10 * 60_000;
@@ -78,6 +80,8 @@ async function main(): Promise<void> {
       'kubeadm-sleep': { type: 'string' },
       'poll-ms': { type: 'string' },
       'wait-timeout': { type: 'string' },
+      'snapshot-mb': { type: 'string' },
+      'snapshot-runs': { type: 'string' },
     },
   });
   const selected =
@@ -102,6 +106,8 @@ async function main(): Promise<void> {
       kubeadmSleep: values['kubeadm-sleep'] ?? 'init=2000,join=1000',
       pollMs: positiveInt('poll-ms', values['poll-ms'], 3000),
       waitTimeout: values['wait-timeout'] ?? '10m',
+      snapshotMb: positiveInt('snapshot-mb', values['snapshot-mb'], 200),
+      snapshotRuns: positiveInt('snapshot-runs', values['snapshot-runs'], 2),
     },
     log: (line) => console.error(`bench: ${line}`),
   };

@@ -14,6 +14,9 @@ export interface BenchOptions {
   pollMs: number;
   /** --wait-timeout for the convergence runs (a kboot duration, e.g. "10m"). */
   waitTimeout: string;
+  /** etcd-snapshot: MiB of values written to etcd, and measured runs. */
+  snapshotMb: number;
+  snapshotRuns: number;
 }
 
 export interface BenchContext {

@@ -10,6 +10,7 @@ import { registerBootFlows } from './commands/boot-flows.js';
 import { registerCidr } from './commands/cidr.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerDayTwo } from './commands/day-two.js';
+import { registerEtcd } from './commands/etcd.js';
 import { registerIdentity } from './commands/identity.js';
 import { registerOperatorTools } from './commands/operator.js';
 import { registerStatus } from './commands/status.js';
@@ -27,6 +28,7 @@ export function buildProgram(runtime: Runtime): Command {
 
   registerBootFlows(program, runtime);
   registerDayTwo(program, runtime);
+  registerEtcd(program, runtime);
   registerStatus(program, runtime);
   registerIdentity(program, runtime);
   registerOperatorTools(program, runtime);

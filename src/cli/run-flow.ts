@@ -23,6 +23,8 @@ export const UNDO_BUDGET_MS = {
   rotate: 60_000,
   cleanup: 60_000,
   leave: 10_000,
+  /** Deleting an uploaded object; kboot-etcd-snapshot.service stops in 2 min. */
+  snapshot: 60_000,
   /** Approving changes nothing to undo; kboot-approve-csrs.service stops in 30 s. */
   approveCsrs: 5_000,
 } as const;

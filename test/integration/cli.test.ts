@@ -20,6 +20,7 @@ describe('kboot CLI', () => {
       'rotate',
       'leave',
       'leave-controller',
+      'etcd',
       'status',
       'kubeconfig',
       'ami',

@@ -32,6 +32,7 @@ import {
 import path from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import { AMI_ARCHES } from '../../src/cli/commands/ami.js';
+import { STOP_GRACE_MS, UNDO_BUDGET_MS } from '../../src/cli/run-flow.js';
 import { parseDurationMs } from '../../src/core/duration.js';
 import { ExitCode } from '../../src/core/errors.js';
 import {
@@ -39,6 +40,7 @@ import {
   KUBERNETES_VERSION_TAG,
   kubernetesVersionValues,
 } from '../../src/domain/ami/query.js';
+import { DEFAULT_SNAPSHOT_INTERVAL_MS } from '../../src/domain/backup/settings.js';
 import { MEMBERSHIP_PATH } from '../../src/domain/flows/paths.js';
 import { DEFAULT_KUBERNETES_VERSION } from '../../src/domain/kubeadm/versions.js';
 import { tempDir as makeTempDir, repoRoot } from '../support/paths.js';
@@ -52,6 +54,8 @@ const KBOOT_UNITS = [
   'kboot-boot-failed.service',
   'kboot-rotate.service',
   'kboot-rotate.timer',
+  'kboot-etcd-snapshot.service',
+  'kboot-etcd-snapshot.timer',
   'kboot-approve-csrs.service',
   'kboot-approve-csrs.timer',
   'kboot-leave-controller.service',
@@ -996,6 +1000,7 @@ describe('provisioning scripts', () => {
       for (const [wants, unit] of [
         ['multi-user.target.wants', 'kboot-boot.service'],
         ['timers.target.wants', 'kboot-rotate.timer'],
+        ['timers.target.wants', 'kboot-etcd-snapshot.timer'],
         ['timers.target.wants', 'kboot-approve-csrs.timer'],
         ['timers.target.wants', 'kboot-leave-controller.timer'],
         ['multi-user.target.wants', 'kboot-leave.service'],
@@ -1244,6 +1249,48 @@ describe('systemd units', () => {
         [],
         'a skipped service never becomes active',
       );
+      assert.deepEqual(values(timer, 'Install', 'WantedBy'), ['timers.target']);
+    });
+  });
+
+  describe('kboot-etcd-snapshot.service and .timer', () => {
+    const service = readUnit('kboot-etcd-snapshot.service');
+    const timer = readUnit('kboot-etcd-snapshot.timer');
+
+    it('runs `kboot etcd snapshot` only where a control-plane member with stacked etcd joined', () => {
+      assert.equal(single(service, 'Service', 'ExecStart'), '/usr/local/bin/kboot etcd snapshot');
+      assert.equal(single(service, 'Service', 'Type'), 'oneshot');
+      assert.deepEqual(values(service, 'Unit', 'ConditionPathExists').sort(), [
+        '/etc/kubernetes/manifests/etcd.yaml',
+        MEMBERSHIP_PATH,
+      ]);
+      assert.ok(words(service, 'Unit', 'After').includes('kboot-boot.service'));
+      assert.equal(service.get('Install'), undefined, 'started by the timer only');
+      assert.deepEqual(values(service, 'Service', 'Restart'), [], 'the timer is the retry');
+      assert.deepEqual(values(service, 'Service', 'SuccessExitStatus'), ['130']);
+      assert.ok(
+        values(service, 'Service', 'Environment').some((value) =>
+          /NODE_OPTIONS=.*--max-old-space-size=/.test(value),
+        ),
+        'a capped heap keeps the streaming snapshot small',
+      );
+    });
+
+    it('stops within the undo budget and a run ends before the next interval', () => {
+      const stopMs = systemdSpanMs(single(service, 'Service', 'TimeoutStopSec') ?? '0');
+      assert.ok(stopMs >= UNDO_BUDGET_MS.snapshot + STOP_GRACE_MS, 'the undo chain fits in TimeoutStopSec');
+      const startMs = systemdSpanMs(single(service, 'Service', 'TimeoutStartSec') ?? '0');
+      assert.ok(startMs > 0 && startMs < parseDurationMs('15m'), 'a hung run ends before the next one');
+    });
+
+    it('fires every 15 minutes, its random delay under half an interval (one member per interval)', () => {
+      assert.equal(single(timer, 'Timer', 'OnCalendar'), '*:0/15');
+      const delayMs = systemdSpanMs(single(timer, 'Timer', 'RandomizedDelaySec') ?? '0');
+      // Runs of one interval start within the delay of each other: the first one's snapshot is
+      // younger than half an interval for the others; the next interval's run finds it older.
+      assert.ok(delayMs > 0 && delayMs < DEFAULT_SNAPSHOT_INTERVAL_MS / 2);
+      assert.ok(parseDurationMs('15m') - delayMs >= DEFAULT_SNAPSHOT_INTERVAL_MS / 2);
+      assert.deepEqual(values(timer, 'Timer', 'OnUnitActiveSec'), []);
       assert.deepEqual(values(timer, 'Install', 'WantedBy'), ['timers.target']);
     });
   });

@@ -1,6 +1,7 @@
 /** The reads `kboot status` needs: one cluster's items (record, locks, members), or every cluster's. */
 
 import { type AttributeValue, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { parseSnapshotRecord } from '../../domain/backup/snapshot-record.js';
 import type { ClusterState } from '../../domain/state/cluster-store.js';
 import { LOCK_NAMES, leaseLabel, parseLockRecord } from '../../domain/state/lease.js';
 import { parseMemberRecord } from '../../domain/state/member.js';
@@ -16,6 +17,7 @@ import {
   rethrowDynamo,
   SK,
 } from './dynamodb-items.js';
+import { SNAPSHOT_SK_PREFIX } from './dynamodb-snapshots.js';
 
 export async function readClusterState(
   table: ClusterTable,
@@ -80,6 +82,7 @@ function stateFromItems(
     recordError: undefined,
     locks: {},
     members: [],
+    snapshots: [],
   };
   for (const item of items) {
     const sk = parseSk(item[SK]?.S ?? '');
@@ -102,6 +105,14 @@ function stateFromItems(
     } else if (sk.kind === 'member') {
       const member = parseMemberRecord(itemData(item));
       if (member !== undefined) state.members.push(member);
+    } else if ((item[SK]?.S ?? '').startsWith(SNAPSHOT_SK_PREFIX)) {
+      // Read with the rest (status makes one call); a malformed one is shown, never fatal here.
+      try {
+        const what = `snapshot record ${item[SK]?.S} of cluster "${cluster}" in table ${table.tableName}`;
+        state.snapshots?.push(parseSnapshotRecord(itemData(item), what));
+      } catch (error) {
+        state.snapshotsError ??= error as Error;
+      }
     }
   }
   state.members.sort((a, b) => a.joinedAt.localeCompare(b.joinedAt));

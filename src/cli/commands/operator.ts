@@ -79,6 +79,12 @@ export function registerOperatorTools(program: Command, runtime: Runtime): void 
     )
     .addOption(
       new Option(
+        '--backup-bucket <name>',
+        'control-plane: the etcd snapshot bucket (backup.bucket); its <cluster>/etcd/ objects only (default: no statement)',
+      ),
+    )
+    .addOption(
+      new Option(
         '--cloud-controller',
         "control-plane: also the AWS cloud-controller-manager's actions (addons.cloudController)",
       ),

@@ -1,6 +1,6 @@
 /**
  * `kboot iam-policy --role control-plane|worker|operator [--cluster NAME] [--table NAME]
- * [--region R] [--account ID] [--kms-key-arn ARN] [--irsa-bucket NAME] [--cloud-controller]`: prints the role's least-privilege IAM policy
+ * [--region R] [--account ID] [--kms-key-arn ARN] [--irsa-bucket NAME] [--backup-bucket NAME] [--cloud-controller]`: prints the role's least-privilege IAM policy
  * document (JSON) on stdout. No AWS call. What the scope leaves open (every cluster, region or
  * account) is said on stderr, since JSON has no comments.
  */
@@ -21,6 +21,7 @@ export interface IamPolicyOptions {
   account?: string;
   kmsKeyArn?: string;
   irsaBucket?: string;
+  backupBucket?: string;
   /** control-plane: add the AWS cloud-controller-manager's actions (addons.cloudController). */
   cloudController?: boolean;
 }
@@ -47,12 +48,18 @@ export async function iamPolicy(options: IamPolicyOptions, ctx: CommandContext):
     account: options.account,
     kmsKeyArn: options.kmsKeyArn,
     irsaBucket: options.irsaBucket,
+    backupBucket: options.backupBucket,
   });
   const logger = ctx.logger.child({ command: 'iam-policy', role });
   for (const note of scopeNotes(scope)) logger.warn(note);
   if (scope.irsaBucket === undefined && role !== 'worker') {
     logger.warn(
       'no --irsa-bucket: no S3 or OIDC provider statement (never on any bucket); a cluster with addons.irsa needs --irsa-bucket BUCKET',
+    );
+  }
+  if (scope.backupBucket === undefined && role === 'control-plane') {
+    logger.warn(
+      'no --backup-bucket: no statement for etcd snapshots (kboot etcd snapshot); a cluster with backup.bucket needs --backup-bucket BUCKET',
     );
   }
   if (scope.kmsKey !== undefined && options.region === undefined) {

@@ -83,6 +83,7 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
       if (ctx.output.format === 'json') ctx.output.json(view);
       else ctx.output.text(renderClusterStatus(view, nowMs));
       warnEndOfLife([view], ctx, nowMs);
+      warnStaleSnapshots([view], ctx);
       // The one cluster asked for: what could be read is shown, then an unreadable item fails.
       const error = stateError(state);
       if (error !== undefined) throw error;
@@ -98,6 +99,7 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
       ctx.output.text(views.map((view) => renderClusterStatus(view, nowMs)).join('\n\n'));
     }
     warnEndOfLife(views, ctx, nowMs);
+    warnStaleSnapshots(views, ctx);
     // The listing succeeds: an unreadable cluster is shown with its error beside the others
     // (and warned about), so one bad item does not hide every other cluster.
     for (const state of states) {
@@ -107,6 +109,18 @@ export async function status(options: StatusOptions, ctx: CommandContext): Promi
     }
   } finally {
     services.close();
+  }
+}
+
+/** A warning (stderr) for each cluster whose newest etcd snapshot is older than 3 timer intervals. */
+function warnStaleSnapshots(views: readonly ClusterStatusView[], ctx: CommandContext): void {
+  for (const view of views) {
+    const snapshots = view.etcdSnapshots;
+    if (snapshots.state !== 'stale') continue;
+    ctx.logger.warn(
+      { cluster: view.cluster, key: snapshots.latest.key, takenAt: snapshots.latest.takenAt },
+      `the newest etcd snapshot of cluster ${view.cluster} is older than 3 timer intervals: check kboot-etcd-snapshot.service on its control-plane members (journalctl -u kboot-etcd-snapshot)`,
+    );
   }
 }
 

@@ -9,6 +9,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { describeBounds, parseDurationMs } from '../../core/duration.js';
 import { ConfigError } from '../../core/errors.js';
+import { BackupConfigSchema } from '../backup/settings.js';
 import { AWS_REGION_PATTERN, IRSA_BUCKET_PATTERN } from '../irsa/issuer.js';
 import { RECORD_FIELD_SCHEMAS } from '../state/cluster-record.js';
 import { boundsOf, DEFAULT_DURATION_LIMITS, type DurationField, type DurationLimits } from './durations.js';
@@ -244,6 +245,8 @@ export function nodeConfigSchema(limits: DurationLimits = DEFAULT_DURATION_LIMIT
       .optional(),
     addons: AddonsSchema.optional(),
     hardening: HardeningSchema.optional(),
+    /** etcd snapshots to S3 (kboot etcd snapshot): bucket, timer interval, retention. */
+    backup: BackupConfigSchema.optional(),
   });
 }
 

@@ -47,6 +47,7 @@ export type KbootCommand =
   | 'leave-controller'
   | 'cleanup'
   | 'approve-csrs'
+  | 'etcd-snapshot'
   | 'identity'
   | 'status'
   | 'kubeconfig'
@@ -73,6 +74,9 @@ export type IamAction =
   | 'elasticloadbalancing:DescribeLoadBalancers'
   | 'elasticloadbalancing:DescribeTags'
   | 's3:PutObject'
+  | 's3:GetObject'
+  | 's3:DeleteObject'
+  | 's3:AbortMultipartUpload'
   | 'autoscaling:DescribeAutoScalingInstances'
   | 'autoscaling:DescribeLifecycleHooks'
   | 'autoscaling:RecordLifecycleActionHeartbeat'
@@ -97,6 +101,13 @@ export type GrantTarget =
   | { kind: 'kms-key'; secrets: SecretSelection }
   /** The IRSA OIDC documents: these keys in the IRSA bucket (no statement without one). */
   | { kind: 's3-objects'; keys: readonly string[] }
+  /**
+   * The cluster's etcd snapshots: `<backup bucket>/<cluster>/etcd/*` (no statement without
+   * --backup-bucket: never objects of any bucket).
+   */
+  | { kind: 'backup-objects' }
+  /** The cluster's KMS key (only with --kms-key-arn and --backup-bucket), through S3, for the snapshots. */
+  | { kind: 'backup-kms-key' }
   /** The cluster's Auto Scaling groups: tagged kubernetes.io/cluster/<name> (node roles always name the cluster). */
   | { kind: 'cluster-groups' }
   /** Actions without resource-level permissions (EC2 Describe*): `*`, in the region when known. */
@@ -174,7 +185,7 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'EveryCommandDescribeTagsIfImdsTagsOff',
     role: 'control-plane',
-    commands: [...MASTER_FLOWS, 'rotate', 'status', 'identity', 'leave', 'approve-csrs'],
+    commands: [...MASTER_FLOWS, 'rotate', 'status', 'identity', 'leave', 'approve-csrs', 'etcd-snapshot'],
     actions: ['ec2:DescribeTags'],
     target: { kind: 'any-resource' },
     why: "the instance's own tags, only when instance metadata tags are disabled",
@@ -182,26 +193,26 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'BootstrapMasterJoinMasterRotateReadStateAndLeases',
     role: 'control-plane',
-    commands: [...MASTER_FLOWS, 'rotate', 'cleanup'],
+    commands: [...MASTER_FLOWS, 'rotate', 'cleanup', 'etcd-snapshot'],
     actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     target: { kind: 'cluster-items' },
-    why: 'read the record and locks; take, renew and release leases; record failures and join material stamps',
+    why: "read the record and locks; take, renew and release leases (the snapshot lease too); record failures, join material stamps and (rotate) the member's own certificate expiry",
   },
   {
     sid: 'BootstrapMasterJoinMasterWriteRecordAndMembers',
     role: 'control-plane',
-    commands: MASTER_FLOWS,
+    commands: [...MASTER_FLOWS, 'etcd-snapshot'],
     actions: ['dynamodb:PutItem'],
     target: { kind: 'cluster-items' },
-    why: 'write the cluster record if absent; record control-plane members',
+    why: 'write the cluster record if absent; record control-plane members; record an etcd snapshot (in a transaction with the snapshot lease)',
   },
   {
     sid: 'BootstrapMasterMarkInitializedTransaction',
     role: 'control-plane',
-    commands: ['boot', 'bootstrap-master', 'rotate'],
+    commands: ['boot', 'bootstrap-master', 'rotate', 'etcd-snapshot'],
     actions: ['dynamodb:ConditionCheckItem', 'dynamodb:UpdateItem'],
     target: { kind: 'cluster-items' },
-    why: 'TransactWriteItems: check the lease (bootstrap, rotate) and stamp the record (initialized, the secret versions published) together',
+    why: 'TransactWriteItems: check the lease (bootstrap, rotate, snapshot) and stamp the record (initialized, the secret versions published) together',
   },
   {
     sid: 'BootstrapMasterDiscoverApiLoadBalancer',
@@ -230,10 +241,10 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'JoinMasterRotateCleanupReadMembers',
     role: 'control-plane',
-    commands: ['boot', 'join-master', 'rotate', 'cleanup'],
+    commands: ['boot', 'join-master', 'rotate', 'cleanup', 'etcd-snapshot'],
     actions: ['dynamodb:Query'],
     target: { kind: 'cluster-items' },
-    why: 'the cleanup of lost instances: read the member registry (instance ids and node names recorded at join)',
+    why: 'the cleanup of lost instances: read the member registry (instance ids and node names recorded at join); etcd snapshot: read the snapshot records',
   },
   {
     sid: 'StatusQueryOwnCluster',
@@ -268,15 +279,32 @@ export const GRANTS: readonly Grant[] = [
     why: 'Secrets Manager encrypts and decrypts the secrets with the cluster key',
   },
 
+  {
+    sid: 'EtcdSnapshotObjects',
+    role: 'control-plane',
+    commands: ['etcd-snapshot'],
+    actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
+    target: { kind: 'backup-objects' },
+    why: 'upload snapshots (multipart), abort a failed upload, read one back (restore), delete those past retention: only under <bucket>/<cluster>/etcd/',
+  },
+  {
+    sid: 'EtcdSnapshotUseClusterKey',
+    role: 'control-plane',
+    commands: ['etcd-snapshot'],
+    actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+    target: { kind: 'backup-kms-key' },
+    why: 'S3 encrypts the snapshots with the cluster key (SSE-KMS; a multipart upload and a read need Decrypt too)',
+  },
+
   ...leaveLifecycleGrants('control-plane'),
   stuckBootGrant('control-plane'),
   {
     sid: 'LeaveRemoveMemberRecord',
     role: 'control-plane',
-    commands: ['leave'],
+    commands: ['leave', 'etcd-snapshot'],
     actions: ['dynamodb:DeleteItem'],
     target: { kind: 'cluster-items' },
-    why: "remove the leaving master's member record",
+    why: "remove the leaving master's member record; delete the records of etcd snapshots past retention (with the snapshot lease checked)",
   },
   {
     sid: 'LeaveControllerHandleLeaveRequests',

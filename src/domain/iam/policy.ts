@@ -12,6 +12,7 @@ import type { IamRole } from './roles.js';
 import {
   ANY,
   autoScalingGroupArnPattern,
+  backupObjectsArn,
   clusterLeadingKey,
   clusterSecretsArnPattern,
   LEAVE_LEADING_KEY_PREFIX,
@@ -175,6 +176,18 @@ function statementOf(grant: Grant, scope: PolicyScope): PolicyStatement | undefi
       return scope.irsaBucket === undefined
         ? undefined
         : { ...base, Resource: target.keys.map((key) => s3ObjectArn(scope, key)) };
+    case 'backup-objects':
+      return scope.backupBucket === undefined ? undefined : { ...base, Resource: [backupObjectsArn(scope)] };
+    case 'backup-kms-key':
+      if (scope.kmsKey === undefined || scope.backupBucket === undefined) return undefined;
+      return {
+        ...base,
+        Resource: [scope.kmsKey.arn],
+        Condition: stringConditions({
+          'kms:ViaService': `s3.${scope.region}.amazonaws.com`,
+          'kms:EncryptionContext:aws:s3:arn': backupObjectsArn(scope),
+        }),
+      };
     case 'cluster-groups':
       return {
         ...base,

@@ -39,6 +39,8 @@ export interface PolicyScopeInput {
   kmsKeyArn?: string;
   /** The IRSA bucket (`addons.irsa.bucket`). */
   irsaBucket?: string;
+  /** The etcd snapshot bucket (`backup.bucket`). */
+  backupBucket?: string;
 }
 
 export interface KmsKey {
@@ -60,6 +62,8 @@ export interface PolicyScope {
   kmsKey: KmsKey | undefined;
   /** Undefined: any bucket. */
   irsaBucket: string | undefined;
+  /** Undefined: no snapshot statement (never objects of any bucket). */
+  backupBucket: string | undefined;
 }
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
@@ -143,7 +147,22 @@ export function resolvePolicyScope(input: PolicyScopeInput): PolicyScope {
   }
   const account = input.account === undefined ? ANY : checkAccount(input.account);
   const irsaBucket = input.irsaBucket === undefined ? undefined : checkBucket(input.irsaBucket);
-  return { cluster, table, region, account, partition, kmsKey, irsaBucket };
+  const backupBucket = input.backupBucket === undefined ? undefined : checkBackupBucket(input.backupBucket);
+  return { cluster, table, region, account, partition, kmsKey, irsaBucket, backupBucket };
+}
+
+function checkBackupBucket(bucket: string): string {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new UsageError(`invalid --backup-bucket "${bucket}"`, {
+      hint: 'give the S3 bucket of backup.bucket: 3-63 lowercase letters, digits, dots and hyphens',
+    });
+  }
+  return bucket;
+}
+
+/** The ARN pattern of the cluster's etcd snapshots (every cluster's, when unscoped). */
+export function backupObjectsArn(scope: PolicyScope): string {
+  return `arn:${scope.partition}:s3:::${scope.backupBucket ?? ANY}/${scope.cluster ?? ANY}/etcd/*`;
 }
 
 /** The leading (partition) key every item of the cluster has. */

@@ -5,6 +5,7 @@
  * condition that fails surfaces as a StateConflictError saying which rule was broken.
  */
 
+import type { SnapshotRecord } from '../backup/snapshot-record.js';
 import type { ClusterRecord, Initialized, JoinMaterialStamp, RecordedFailure } from './cluster-record.js';
 import type { LeaseRef, LockName, LockRecord } from './lease.js';
 import type { MemberRecord } from './member.js';
@@ -53,6 +54,27 @@ export interface MemberRegistry {
   recordMember(cluster: string, member: MemberRecord, signal?: AbortSignal): Promise<void>;
 }
 
+/** When a member's kubeadm certificates expire, as the member itself reports (`kboot rotate`). */
+export interface MemberCertificatesStamp {
+  /** The first of its renewable kubeadm certificates to expire. */
+  certificatesExpireAt: string;
+  /** When it checked. */
+  certificatesCheckedAt: string;
+}
+
+export interface MemberCertificatesRecorder {
+  /**
+   * Stamps the member's own item; a member whose item is gone (it left) is not recreated: that is
+   * not an error, and nothing is written.
+   */
+  recordCertificates(
+    cluster: string,
+    instanceId: string,
+    stamp: MemberCertificatesStamp,
+    signal?: AbortSignal,
+  ): Promise<void>;
+}
+
 export interface MemberRemover {
   /** Deletes the instance's member record; absent already is not an error (`kboot leave`). */
   removeMember(cluster: string, instanceId: string, signal?: AbortSignal): Promise<void>;
@@ -68,6 +90,10 @@ export interface ClusterState {
   /** Set instead of `locks[name]` for a lock item that is malformed. */
   lockErrors?: Partial<Record<LockName, Error>>;
   members: MemberRecord[];
+  /** The etcd snapshot records (`snapshot#<key>` items); absent when not read. */
+  snapshots?: SnapshotRecord[];
+  /** Set when a snapshot record is malformed (the others are in `snapshots`). */
+  snapshotsError?: Error;
 }
 
 /** The first item of a cluster's state that could not be read (record, then locks), if any. */

@@ -4,6 +4,8 @@
  */
 
 import { formatDurationMs } from '../../core/duration.js';
+import { type SnapshotStatusView, snapshotStatusLine, snapshotStatusView } from '../backup/status.js';
+import { certificatesDue } from '../kubeadm/cert-expiration.js';
 import { describeTimeline } from '../steps/timeline.js';
 import { apiAddress, type RecordedFailure } from './cluster-record.js';
 import type { ClusterState } from './cluster-store.js';
@@ -50,6 +52,8 @@ export interface ClusterStatusView {
   joinMaterial: JoinMaterialView | null;
   lastFailure: RecordedFailure | null;
   members: MemberRecord[];
+  /** The newest etcd snapshot (kboot etcd snapshot), stale past 3 timer intervals. */
+  etcdSnapshots: SnapshotStatusView;
 }
 
 /**
@@ -122,6 +126,7 @@ export function clusterStatusView(state: ClusterState, table: string, nowMs: num
           },
     lastFailure: record?.lastFailure ?? null,
     members: state.members,
+    etcdSnapshots: snapshotStatusView(state.snapshotsError ?? state.snapshots ?? [], nowMs),
   };
 }
 
@@ -164,6 +169,23 @@ function lockLine(view: LockView): string {
     case 'held':
       return `held by ${view.owner}, fence ${view.fence}, expires ${inOrAgo(view.expiresInMs ?? 0)} (${view.expiresAt})`;
   }
+}
+
+/** "; certificates expire in 25d (…), renewal due": what a member last reported (kboot rotate). */
+function certificatesNote(member: MemberRecord, nowMs: number): string {
+  if (member.certificatesExpireAt === undefined) return '';
+  const deltaMs = msUntil(member.certificatesExpireAt, nowMs);
+  const due =
+    deltaMs >= 0 && certificatesDue(Date.parse(member.certificatesExpireAt), nowMs) ? ', renewal due' : '';
+  const checked =
+    member.certificatesCheckedAt === undefined
+      ? ''
+      : `, checked ${inOrAgo(msUntil(member.certificatesCheckedAt, nowMs))}`;
+  const state =
+    deltaMs >= 0
+      ? `expire ${inOrAgo(deltaMs)} (${member.certificatesExpireAt})`
+      : `EXPIRED ${inOrAgo(deltaMs)} (${member.certificatesExpireAt})`;
+  return `; certificates ${state}${due}${checked}`;
 }
 
 const LABEL_WIDTH = 25;
@@ -233,12 +255,13 @@ export function renderClusterStatus(view: ClusterStatusView, nowMs: number): str
       ),
     );
   }
+  lines.push(row('etcd snapshot', snapshotStatusLine(view.etcdSnapshots)));
   lines.push(row('members', view.members.length === 0 ? 'none recorded' : String(view.members.length)));
   for (const member of view.members) {
     lines.push(
       row(
         '',
-        `${member.instanceId} ${member.role} joined ${member.joinedAt}${member.fence === undefined ? '' : ` (fence ${member.fence})`}${member.bootTimeline === undefined ? '' : `; boot: ${describeTimeline(member.bootTimeline, formatDurationMs)}`}`,
+        `${member.instanceId} ${member.role} joined ${member.joinedAt}${member.fence === undefined ? '' : ` (fence ${member.fence})`}${member.bootTimeline === undefined ? '' : `; boot: ${describeTimeline(member.bootTimeline, formatDurationMs)}`}${certificatesNote(member, nowMs)}`,
       ),
     );
   }

@@ -2,9 +2,11 @@
  * `kboot rotate`: keeps join material fresh so a master or node can join a cluster of any age.
  * Run on control-plane members by a systemd timer (every 15 minutes); one master acts at a time.
  *   identity (control-plane, else exit 9) → a member? (not yet: exit 0, nothing to do) → the
- *   cluster record (initialized) → the `rotate` lease, tried once (held by another master: exit 0)
+ *   cluster record (initialized) → this member's kubeadm certificates checked and reported, parked
+ *   manifests put back (certificates.ts) → the `rotate` lease, tried once (held by another master: exit 0)
  *   → the join and control-plane secrets read and the decision made (rotate-plan.ts) → token
- *   renewed (token.ts) → certificate key renewed (certificate-key.ts) → expired kboot tokens
+ *   renewed (token.ts) → certificate key renewed (certificate-key.ts) → this member's kubeadm
+ *   certificates renewed and its static Pods restarted, when due (certificates.ts) → expired kboot tokens
  *   deleted → lost instances cleaned up (under the
  *   control-plane-join lease, tried once) → the lease released.
  * The secret-bearing kubeadm config files are removed after each use and again as the flow unwinds.
@@ -13,11 +15,14 @@
 import type { Flow } from '../../steps/step.js';
 import type { FlowDeps } from '../deps.js';
 import { identityStep } from '../start-steps.js';
+import { certificateSteps } from './certificates.js';
 import { cleanupLostInstances, planCleanup } from './lost-instances.js';
 import { clusterRecord, membership, policy, readMaterial, rotateLease } from './prepare.js';
 import { deleteExpiredTokens, listExpiredTokens, renewCertificateKeyStep, renewTokenStep } from './renew.js';
 import { rotateResult } from './result.js';
 import type { RotateResult, RotateState } from './types.js';
+
+const certificates = certificateSteps<RotateState>();
 
 export const rotateFlow: Flow<RotateState, FlowDeps, RotateResult> = {
   name: 'rotate',
@@ -30,10 +35,15 @@ export const rotateFlow: Flow<RotateState, FlowDeps, RotateResult> = {
     ),
     membership,
     clusterRecord,
+    certificates.checkCertificates,
+    certificates.restoreManifests,
+    certificates.recordCertificates,
     rotateLease,
     readMaterial,
     renewTokenStep,
     renewCertificateKeyStep,
+    certificates.renewCertificates,
+    certificates.restartControlPlane,
     listExpiredTokens,
     deleteExpiredTokens,
     planCleanup,

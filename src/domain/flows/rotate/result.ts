@@ -4,6 +4,7 @@ import { tokenId } from '../../kubeadm/tokens.js';
 import { leaseLabel } from '../../state/lease.js';
 import type { FlowState } from '../../steps/state.js';
 import type { RenewDecision } from '../rotate-plan.js';
+import { certificatesReport } from './certificates.js';
 import { iso } from './rotation.js';
 import {
   BUSY,
@@ -55,6 +56,7 @@ export function rotateResult(
     deletedTokenIds: [],
     heldBy: null,
     cleanup: state.peek('cleanup') ?? null,
+    certificates: certificatesReport(state, run.dryRun),
   };
   if (run.ended === NOT_MEMBER) {
     return {
@@ -106,6 +108,19 @@ export function rotateResult(
     ...(plan.token.renew ? [`the bootstrap token (expires ${tokenExpiresAt})`] : []),
     ...(plan.certificateKey.renew ? [`the certificate key (expires ${certificateKeyExpiresAt})`] : []),
   ];
+  const renewedCertificates = base.certificates?.action === 'renewed' ? base.certificates : undefined;
+  const certificatesPart =
+    renewedCertificates === undefined
+      ? ''
+      : `${renewedParts.length === 0 ? '' : '; '}renewed this member's kubeadm certificates (they expire ${renewedCertificates.expiresAt})`;
+  if (renewedParts.length === 0 && renewedCertificates !== undefined) {
+    return {
+      ...base,
+      ...reports,
+      outcome: 'rotated',
+      summary: `join material of cluster ${cluster} is fresh; ${certificatesPart}`,
+    };
+  }
   if (renewedParts.length === 0) {
     return {
       ...base,
@@ -120,6 +135,6 @@ export function rotateResult(
     outcome: 'rotated',
     summary: `renewed ${renewedParts.join(' and ')} of cluster ${cluster}${
       deletedTokenIds.length === 0 ? '' : `; deleted ${deletedTokenIds.length} expired kboot token(s)`
-    }`,
+    }${certificatesPart}`,
   };
 }

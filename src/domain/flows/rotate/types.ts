@@ -5,6 +5,7 @@ import type { Step } from '../../steps/step.js';
 import type { FlowDeps } from '../deps.js';
 import type { RenewReason, RotationPlan } from '../rotate-plan.js';
 import type { StartState } from '../start-steps.js';
+import type { CertificatesReport, CertificatesState } from './certificates.js';
 import type { CurrentMaterial } from './material.js';
 import type { RotateOptions, Rotation } from './rotation.js';
 
@@ -41,9 +42,11 @@ export interface RotateResult {
   heldBy: string | null;
   /** The cleanup of lost instances that ran after the rotation (null: did not run). */
   cleanup: CleanupReport | null;
+  /** This member's kubeadm certificates (null: not checked, or none kubeadm can renew). */
+  certificates: CertificatesReport | null;
 }
 
-export interface RotateState extends StartState {
+export interface RotateState extends StartState, CertificatesState {
   options: RotateOptions;
   rotation: Rotation;
   current: CurrentMaterial;

@@ -16,10 +16,16 @@ certSANs: [api.prod.example.com]
 timeouts: { waitForInit: 20m, lease: 10m, kubeadm: 15m }
 kubeadm: { patchesDir: /etc/kboot/kubeadm-patches }
 addons: { cni: cilium, cloudController: true, irsa: false }
+backup: { bucket: prod-etcd-backups, intervalMinutes: 30, retention: { allForHours: 12, hourlyForDays: 3, dailyForDays: 90 } }
 `,
       'config.yaml',
     );
     assert.equal(config.table, 'kboot-prod');
+    assert.deepEqual(config.backup, {
+      bucket: 'prod-etcd-backups',
+      intervalMinutes: 30,
+      retention: { allForHours: 12, hourlyForDays: 3, dailyForDays: 90 },
+    });
     assert.equal(config.timeouts?.waitForInit, '20m');
   });
 
@@ -51,6 +57,26 @@ addons: { cni: cilium, cloudController: true, irsa: false }
     ['port 0', 'apiEndpoint: host:0\n', /field apiEndpoint: expected a host or host:port such as/],
     ['an empty external DNS name', 'externalDns: ""\n', /field externalDns: expected a non-empty string/],
     ['duplicate key', 'table: a\ntable: b\n', /not valid YAML/],
+    [
+      'a backup bucket with capitals',
+      'backup: { bucket: Prod }\n',
+      /field backup\.bucket: expected an S3 bucket name/,
+    ],
+    [
+      'a snapshot interval under 5 minutes',
+      'backup: { intervalMinutes: 1 }\n',
+      /field backup\.intervalMinutes: expected at least 5/,
+    ],
+    [
+      'a negative retention',
+      'backup: { retention: { dailyForDays: -1 } }\n',
+      /field backup\.retention\.dailyForDays: expected 0 or more/,
+    ],
+    [
+      'an unknown retention field',
+      'backup: { retention: { weekly: 4 } }\n',
+      /unknown field backup\.retention\.weekly/,
+    ],
   ];
   for (const [label, text, message] of bad) {
     it(`rejects ${label}, naming the field`, () => {

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { bootstrapMasterFlow } from '../../../../src/domain/flows/bootstrap-master.js';
 import { cleanupFlow } from '../../../../src/domain/flows/cleanup.js';
+import { etcdRestoreFlow } from '../../../../src/domain/flows/etcd-restore.js';
+import { etcdSnapshotFlow } from '../../../../src/domain/flows/etcd-snapshot.js';
 import { joinMasterFlow } from '../../../../src/domain/flows/join-master.js';
 import { joinNodeFlow } from '../../../../src/domain/flows/join-node.js';
 import { leaveFlow } from '../../../../src/domain/flows/leave.js';
@@ -25,6 +27,8 @@ const FLOWS = [
   cleanupFlow,
   leaveFlow,
   leaveControllerFlow,
+  etcdSnapshotFlow,
+  etcdRestoreFlow,
 ];
 
 function sourceFiles(dir: string): string[] {

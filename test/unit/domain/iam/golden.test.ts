@@ -32,6 +32,7 @@ goldenSuite({
   casesDir: path.join(import.meta.dirname, 'cases'),
   prefix: '',
   promised: [
+    'control-plane-backup-kms',
     'control-plane-cloud-controller',
     'control-plane-irsa-bucket-china',
     'control-plane-one-cluster-kms',

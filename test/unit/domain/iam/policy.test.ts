@@ -235,3 +235,66 @@ describe('policy documents', () => {
     }
   });
 });
+
+describe('etcd snapshot grants', () => {
+  const BACKUP = { ...ONE, kmsKeyArn: KEY, backupBucket: 'prod-etcd-backups' };
+
+  function statementsOn(document: PolicyDocument, service: string) {
+    return document.Statement.filter((statement) =>
+      (statement.Action as string[]).some((action) => action.startsWith(`${service}:`)),
+    );
+  }
+
+  it("reach only the cluster's <bucket>/<cluster>/etcd/ objects, on the control plane only", () => {
+    const s3 = statementsOn(policy('control-plane', BACKUP), 's3');
+    assert.deepEqual(s3, [
+      {
+        Sid: 'EtcdSnapshotObjects',
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
+        Resource: ['arn:aws:s3:::prod-etcd-backups/prod/etcd/*'],
+      },
+    ]);
+    assert.deepEqual(statementsOn(policy('worker', BACKUP), 's3'), [], 'a worker reads no snapshot');
+    assert.deepEqual(
+      statementsOn(policy('operator', BACKUP), 's3').filter((s) => s.Sid.startsWith('EtcdSnapshot')),
+      [],
+    );
+  });
+
+  it('give no S3 statement at all without --backup-bucket (never objects of any bucket)', () => {
+    const document = policy('control-plane', { ...ONE, kmsKeyArn: KEY });
+    assert.ok(!document.Statement.some((statement) => statement.Sid.startsWith('EtcdSnapshot')));
+  });
+
+  it('use the cluster key only through S3, for the snapshot objects', () => {
+    const key = policy('control-plane', BACKUP).Statement.find((s) => s.Sid === 'EtcdSnapshotUseClusterKey');
+    assert.deepEqual(key?.Resource, [KEY]);
+    assert.deepEqual(key?.Condition, {
+      StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' },
+      StringLike: { 'kms:EncryptionContext:aws:s3:arn': 'arn:aws:s3:::prod-etcd-backups/prod/etcd/*' },
+    });
+  });
+
+  it('refuses a backup bucket that is not a bucket name', () => {
+    assert.throws(() => resolvePolicyScope({ ...ONE, backupBucket: 'Prod/../x' }), /invalid --backup-bucket/);
+  });
+
+  it('cover what kboot etcd snapshot calls', () => {
+    assert.deepEqual(commandActions('control-plane', 'etcd-snapshot'), [
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+      'ec2:DescribeTags',
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+      's3:AbortMultipartUpload',
+      's3:DeleteObject',
+      's3:GetObject',
+      's3:PutObject',
+    ]);
+  });
+});

@@ -31,6 +31,7 @@ describe('policy scope', () => {
       partition: 'aws',
       kmsKey: undefined,
       irsaBucket: undefined,
+      backupBucket: undefined,
     });
     assert.equal(tableArn(scope), 'arn:aws:dynamodb:*:*:table/kboot');
     assert.equal(secretArnPattern(scope, 'join'), 'arn:aws:secretsmanager:*:*:secret:kboot/*/join-??????');

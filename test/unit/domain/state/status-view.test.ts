@@ -125,11 +125,47 @@ describe('clusterStatusView', () => {
         '  bootstrap lock           free (released, fence 1)',
         '  control-plane-join lock  held by i-2, fence 2, expires in 1m (2025-01-02T00:01:00.000Z)',
         '  rotate lock              free (never taken)',
+        '  snapshot lock            free (never taken)',
         '  join material            none recorded',
         '  last failure             2025-01-01T22:50:00.000Z on i-x in step kubeadm-init: exit status 1',
+        '  etcd snapshot            none recorded',
         '  members                  1',
         '                           i-first control-plane joined 2025-01-01T23:00:00.000Z (fence 1)',
       ].join('\n'),
+    );
+  });
+
+  it("shows each member's certificate expiry as it reported it: in time, due for renewal, expired", () => {
+    const DAY = 24 * 3_600_000;
+    const member = (instanceId: string, expiresInMs: number) => ({
+      instanceId,
+      role: 'control-plane' as const,
+      joinedAt: '2025-01-01T23:00:00.000Z',
+      certificatesExpireAt: new Date(NOW + expiresInMs).toISOString(),
+      certificatesCheckedAt: new Date(NOW - 600_000).toISOString(),
+    });
+    const view = clusterStatusView(
+      state({ members: [member('i-a', 300 * DAY), member('i-b', 25 * DAY), member('i-c', -2 * DAY)] }),
+      'kboot',
+      NOW,
+    );
+    const lines = renderClusterStatus(view, NOW).split('\n');
+    assert.ok(
+      lines.includes(
+        '                           i-a control-plane joined 2025-01-01T23:00:00.000Z; certificates expire in 300d (2025-10-29T00:00:00.000Z), checked 10m ago',
+      ),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((line) =>
+        /i-b .*certificates expire in 25d \(.*\), renewal due, checked 10m ago$/.test(line),
+      ),
+    );
+    assert.ok(lines.some((line) => /i-c .*certificates EXPIRED 2d ago/.test(line)));
+    assert.equal(
+      view.members[1]?.certificatesExpireAt,
+      new Date(NOW + 25 * DAY).toISOString(),
+      'in --output json',
     );
   });
 
