@@ -258,7 +258,7 @@ describe('boot flows: post-init addons', () => {
     // One step, the addons in the order they are applied.
     assert.match(
       lines[0] ?? '',
-      /apply the addons \(Cilium v1\.17\.1 \(cluster-pool IPAM over 10\.100\.0\.0\/16.*\), the AWS cloud-controller-manager v1\.31\.\d+ \(--cluster-name=addons-dry, --configure-cloud-routes=false\), \/etc\/kboot\/addons\.d\/10-team\.yaml\) with kubectl apply --server-side/,
+      /apply the addons \(Cilium v1\.20\.2 \(cluster-pool IPAM over 10\.100\.0\.0\/16.*\), the AWS cloud-controller-manager v1\.31\.\d+ \(--cluster-name=addons-dry, --configure-cloud-routes=false\), \/etc\/kboot\/addons\.d\/10-team\.yaml\) with kubectl apply --server-side/,
     );
     assert.match(
       result.stdout,
