@@ -1,0 +1,113 @@
+/**
+ * The correctness core that `npm run mutate` mutates, one group of modules at a time, each run
+ * only against the test files that cover it. A module is here when a small slip in it breaks a
+ * promise kboot makes to a cluster (one `kubeadm init`, etcd above quorum, no secret leaked, no
+ * grant wider than asked) and no other check would notice before production does.
+ * Globs over a folder keep a group right when its modules are split or added to.
+ */
+
+export interface MutationGroup {
+  name: string;
+  /** Why these modules are in the core. */
+  why: string;
+  /** The source files Stryker mutates (globs, from the repository root). */
+  mutate: string[];
+  /** The test files that cover them; each mutant runs only the files that reach it. */
+  tests: string[];
+  /** Tests need moto: one moto_server serves every mutant of the group (KBOOT_TEST_MOTO_ENDPOINT). */
+  moto?: boolean;
+  /** Test names left out for this group (node --test-skip-pattern), with the reason. */
+  skip?: { pattern: string; why: string };
+}
+
+export const GROUPS: readonly MutationGroup[] = [
+  {
+    name: 'leases',
+    why:
+      'the lease with fencing is what lets exactly one instance run kubeadm init or rotate; its ' +
+      'state (free, held, expired at the exact boundary), its holding and renewal, and the ' +
+      'DynamoDB conditions that make acquire, renew, takeover and release atomic',
+    mutate: [
+      'src/domain/state/lease.ts',
+      'src/domain/state/hold-lease.ts',
+      'src/adapters/aws/dynamodb-lease-lock.ts',
+    ],
+    tests: [
+      'test/unit/domain/state/lease.test.ts',
+      'test/unit/domain/state/hold-lease.test.ts',
+      'test/integration/state/lease.test.ts',
+    ],
+    moto: true,
+    skip: {
+      pattern: 'processes racing for one lock',
+      why: 'twenty processes for five rounds per mutant: the conditions it relies on are tested one by one',
+    },
+  },
+  {
+    name: 'record',
+    why:
+      'the cluster record and the init transaction: the record is written once, the init flag only ' +
+      'by the holder of the bootstrap lease with its fence, join material stamps never go back',
+    mutate: [
+      'src/domain/state/cluster-record.ts',
+      'src/domain/state/wait-initialized.ts',
+      'src/adapters/aws/dynamodb-cluster-store.ts',
+      'src/adapters/aws/dynamodb-cluster-store/**/*.ts',
+      'src/adapters/aws/cluster-store/**/*.ts',
+    ],
+    tests: [
+      'test/unit/domain/state/cluster-record.test.ts',
+      'test/unit/domain/state/cluster-record-addons.test.ts',
+      'test/unit/domain/state/wait-initialized.test.ts',
+      'test/integration/state/cluster-record.test.ts',
+      'test/integration/state/fenced-material.test.ts',
+    ],
+    moto: true,
+  },
+  {
+    name: 'quorum',
+    why: 'the cleanup plan removes etcd members and Nodes of lost instances: never a live one, never below quorum',
+    mutate: ['src/domain/cleanup/plan.ts'],
+    tests: ['test/unit/domain/cleanup/*.test.ts'],
+  },
+  {
+    name: 'tokens',
+    why: 'bootstrap tokens (format, TTL) and the CA public key pin that joining nodes trust',
+    mutate: ['src/domain/kubeadm/tokens.ts', 'src/domain/kubeadm/ca-hash.ts'],
+    tests: ['test/unit/domain/kubeadm/tokens.test.ts', 'test/unit/domain/kubeadm/ca-hash.test.ts'],
+  },
+  {
+    name: 'redaction',
+    why: 'secrets never reach logs, error messages or child argv: the Secret type and the redaction of text',
+    mutate: ['src/core/secrets.ts'],
+    tests: ['test/unit/core/redaction.test.ts'],
+  },
+  {
+    name: 'iam',
+    why: 'the IAM policies kboot prints and creates: every grant scoped to the cluster, table, key and role that need it',
+    mutate: ['src/domain/iam/**/*.ts'],
+    tests: ['test/unit/domain/iam/*.test.ts'],
+  },
+  {
+    name: 'join-freshness',
+    why: 'a joining node never starts kubeadm join with a token or certificate key about to expire',
+    mutate: ['src/domain/join/freshness.ts'],
+    tests: ['test/unit/domain/join/freshness.test.ts'],
+  },
+  {
+    name: 'boot',
+    why:
+      "the boot flows' decisions: worker or control plane, bootstrap or join, already a member, " +
+      'the lease held around init',
+    mutate: [
+      'src/domain/flows/boot.ts',
+      'src/domain/flows/start-steps.ts',
+      'src/domain/flows/bootstrap-master*.ts',
+    ],
+    tests: [
+      'test/unit/domain/flows/bootstrap-master.test.ts',
+      'test/unit/domain/flows/join-master.test.ts',
+      'test/unit/domain/flows/join-node.test.ts',
+    ],
+  },
+];
