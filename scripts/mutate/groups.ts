@@ -22,21 +22,21 @@ export interface MutationGroup {
 
 export const GROUPS: readonly MutationGroup[] = [
   {
-    name: 'leases',
+    name: 'lease',
     why:
-      'the lease with fencing is what lets exactly one instance run kubeadm init or rotate; its ' +
-      'state (free, held, expired at the exact boundary), its holding and renewal, and the ' +
-      'DynamoDB conditions that make acquire, renew, takeover and release atomic',
-    mutate: [
-      'src/domain/state/lease.ts',
-      'src/domain/state/hold-lease.ts',
-      'src/adapters/aws/dynamodb-lease-lock.ts',
-    ],
-    tests: [
-      'test/unit/domain/state/lease.test.ts',
-      'test/unit/domain/state/hold-lease.test.ts',
-      'test/integration/state/lease.test.ts',
-    ],
+      'the lease with fencing is what lets exactly one instance run kubeadm init or rotate: its ' +
+      'state (free, held, expired at the exact boundary), acquiring it, holding and renewing it, ' +
+      'stopping the work the moment it is lost',
+    mutate: ['src/domain/state/lease.ts', 'src/domain/state/hold-lease.ts'],
+    tests: ['test/unit/domain/state/*lease*.test.ts'],
+  },
+  {
+    name: 'lease-dynamodb',
+    why:
+      'the DynamoDB conditions that make acquire, renew, takeover and release atomic and fenced: ' +
+      'only moto can tell a wrong condition expression from a right one',
+    mutate: ['src/adapters/aws/dynamodb-lease-lock.ts'],
+    tests: ['test/integration/state/lease.test.ts'],
     moto: true,
     skip: {
       pattern: 'processes racing for one lock',
@@ -46,19 +46,26 @@ export const GROUPS: readonly MutationGroup[] = [
   {
     name: 'record',
     why:
-      'the cluster record and the init transaction: the record is written once, the init flag only ' +
-      'by the holder of the bootstrap lease with its fence, join material stamps never go back',
+      'the cluster record: its schema and the checks that refuse a malformed or newer record, and ' +
+      'waiting for the init flag',
+    mutate: ['src/domain/state/cluster-record.ts', 'src/domain/state/wait-initialized.ts'],
+    tests: [
+      'test/unit/domain/state/cluster-record.test.ts',
+      'test/unit/domain/state/cluster-record-addons.test.ts',
+      'test/unit/domain/state/wait-initialized.test.ts',
+    ],
+  },
+  {
+    name: 'record-dynamodb',
+    why:
+      'the init transaction and the record in DynamoDB: the record is written once, the init flag ' +
+      'only by the holder of the bootstrap lease with its fence, join material stamps never go back',
     mutate: [
-      'src/domain/state/cluster-record.ts',
-      'src/domain/state/wait-initialized.ts',
       'src/adapters/aws/dynamodb-cluster-store.ts',
       'src/adapters/aws/dynamodb-cluster-store/**/*.ts',
       'src/adapters/aws/cluster-store/**/*.ts',
     ],
     tests: [
-      'test/unit/domain/state/cluster-record.test.ts',
-      'test/unit/domain/state/cluster-record-addons.test.ts',
-      'test/unit/domain/state/wait-initialized.test.ts',
       'test/integration/state/cluster-record.test.ts',
       'test/integration/state/fenced-material.test.ts',
     ],
