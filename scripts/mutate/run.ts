@@ -71,7 +71,7 @@ function options(group: MutationGroup): StrykerOptions {
     jsonReporter: { fileName: path.join(reportDir, 'mutation.json') },
     incremental: values.incremental,
     incrementalFile: path.join(reportDir, 'incremental.json'),
-    timeoutMS: 10_000,
+    timeoutMS: 5000,
     logLevel: 'info' as LogLevel,
     fileLogLevel: 'off' as LogLevel,
     thresholds: { high: 90, low: 90, break: null },
