@@ -104,14 +104,11 @@ export const GROUPS: readonly MutationGroup[] = [
   {
     name: 'boot',
     why:
-      "the boot flows' decisions: worker or control plane, bootstrap or join, already a member, " +
-      'the lease held around init',
-    mutate: [
-      'src/domain/flows/boot.ts',
-      'src/domain/flows/start-steps.ts',
-      'src/domain/flows/bootstrap-master*.ts',
-    ],
+      "the boot flows' decisions: worker or control plane, bootstrap or join after finding the " +
+      'cluster initialized, may this role run this flow, already a member (then change nothing)',
+    mutate: ['src/domain/flows/boot.ts', 'src/domain/flows/start-steps.ts'],
     tests: [
+      'test/unit/domain/flows/boot.test.ts',
       'test/unit/domain/flows/bootstrap-master.test.ts',
       'test/unit/domain/flows/join-master.test.ts',
       'test/unit/domain/flows/join-node.test.ts',
