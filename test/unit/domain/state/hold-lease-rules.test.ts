@@ -223,6 +223,44 @@ describe('holdLease logs', () => {
       assert.deepEqual(logged(captured.lines, ['cluster', 'lock', 'fence']).at(-1), expected);
     });
   }
+  it('a failed renewal at warn, with the time left, and a release that cannot reach the store', async () => {
+    const clock = new ManualClock();
+    const lock = new FakeLeaseLock();
+    let failures = 1;
+    lock.onRenew = () => {
+      if (failures-- > 0) throw new AwsUnavailableError('blip');
+      return undefined;
+    };
+    lock.onRelease = () => {
+      throw new AwsUnavailableError('down');
+    };
+    const captured = captureLogger();
+    const held = holdLease(lock, options(clock, { logger: captured.logger }), async () => {
+      await clock.sleepMs(RENEW_MS + 1);
+      return 'ok';
+    });
+    assert.equal(await clock.run(held), 'ok');
+    assert.deepEqual(
+      logged(
+        captured.lines.filter((l) => l.level === WARN),
+        ['cluster', 'lock', 'fence', 'leftMs'],
+      ),
+      [
+        [
+          WARN,
+          `could not renew the ${LABEL}; retrying (expires in 40s)`,
+          { cluster: 'prod', lock: 'bootstrap', leftMs: LEASE_MS - RENEW_MS },
+        ],
+        [
+          WARN,
+          `could not release the ${LABEL}; it frees itself when it expires`,
+          { cluster: 'prod', lock: 'bootstrap', fence: 1 },
+        ],
+      ],
+    );
+    for (const line of captured.lines.filter((l) => l.level === WARN))
+      assert.match(JSON.stringify(line.err), /blip|down/);
+  });
 });
 
 describe('acquireLease: deadlines and errors', () => {
@@ -388,18 +426,21 @@ describe('work under a lease', () => {
     assert.equal(lock.calls.filter((c) => c === 'renew').length, 3);
     assert.equal(captured.lines.filter((l) => l.level >= WARN).length, 0);
     assert.equal(lock.record?.owner, undefined, 'released');
+    assert.equal(clock.sleeping, 0, 'no renewal left a timer behind');
   });
 
   it('stops a renewal in flight when the work ends, without counting it as a failure', async () => {
     const clock = new ManualClock();
     const lock = new SlowRenewLock(clock);
-    lock.renewMs = 10_000;
+    lock.renewMs = 10 * LEASE_MS; // answers only when told to stop
     const captured = captureLogger();
     const held = holdLease(lock, options(clock, { logger: captured.logger }), async () => {
       await clock.sleepMs(RENEW_MS + 1000);
       return 'done';
     });
     assert.equal(await clock.run(held), 'done');
+    assert.equal(clock.monotonicMs(), RENEW_MS + 1000, 'done as soon as the work was');
+    assert.equal(clock.sleeping, 0);
     assert.equal(lock.signals.length, 1);
     assert.equal(lock.signals[0]?.aborted, true, 'the renewal was told to stop');
     assert.equal(captured.lines.filter((l) => l.level >= WARN).length, 0);
