@@ -32,6 +32,19 @@ locals {
     ? [file("ERROR: ami_users with encrypt_boot needs kms_key_id: a customer-managed KMS key that those accounts may use (the default aws/ebs key cannot be shared)")]
   : var.ami_users)
 
+  # The pins of kubernetes_version's minor and of the containerd and runc versions (versions.pkr.hcl).
+  # A version without pins stops `packer validate` and `build` with the message below.
+  kubernetes_minor = join(".", slice(split(".", var.kubernetes_version), 0, 2))
+  kubernetes_packages = (contains(keys(var.kubernetes_packages), local.kubernetes_minor)
+    ? var.kubernetes_packages[local.kubernetes_minor]
+  : { cri_tools = file("ERROR: kubernetes_packages has no cri-tools and kubernetes-cni versions for Kubernetes ${local.kubernetes_minor} (add the versions its pkgs.k8s.io repository publishes, in src/domain/kubeadm/versions.ts)"), kubernetes_cni = "" })
+  containerd_sha256 = (contains(keys(var.containerd_sha256), var.containerd_version)
+    ? var.containerd_sha256[var.containerd_version]
+  : { amd64 = file("ERROR: containerd_sha256 has no SHA-256 sums for containerd ${var.containerd_version} (add the release's sums per architecture, in src/domain/ami/runtime-versions.ts)"), arm64 = "" })
+  runc_sha256 = (contains(keys(var.runc_sha256), var.runc_version)
+    ? var.runc_sha256[var.runc_version]
+  : { amd64 = file("ERROR: runc_sha256 has no SHA-256 sums for runc ${var.runc_version} (add the release's sums per architecture, in src/domain/ami/runtime-versions.ts)"), arm64 = "" })
+
   ami_tags = merge(var.extra_tags, {
     "kboot.io/version"            = var.kboot_version
     "kboot.io/kubernetes-version" = var.kubernetes_version
@@ -155,10 +168,12 @@ build {
       "KUBERNETES_VERSION=${var.kubernetes_version}",
       "KUBERNETES_PACKAGE_REVISION=${var.kubernetes_package_revision}",
       "KUBERNETES_APT_KEY_FINGERPRINT=${var.kubernetes_apt_key_fingerprint}",
+      "CRI_TOOLS_VERSION=${local.kubernetes_packages["cri_tools"]}",
+      "KUBERNETES_CNI_VERSION=${local.kubernetes_packages["kubernetes_cni"]}",
       "CONTAINERD_VERSION=${var.containerd_version}",
-      "CONTAINERD_SHA256=${lookup(var.containerd_sha256, local.debian_arch[source.name], "")}",
+      "CONTAINERD_SHA256=${lookup(local.containerd_sha256, local.debian_arch[source.name], "")}",
       "RUNC_VERSION=${var.runc_version}",
-      "RUNC_SHA256=${lookup(var.runc_sha256, local.debian_arch[source.name], "")}",
+      "RUNC_SHA256=${lookup(local.runc_sha256, local.debian_arch[source.name], "")}",
       "UPGRADE_OS_PACKAGES=${var.upgrade_os_packages}",
       "PREPULL_IMAGES=${var.prepull_images}",
     ]
@@ -189,10 +204,12 @@ build {
     output     = var.manifest_path != "" ? var.manifest_path : "${local.artifact_dir}/packer-manifest.json"
     strip_path = true
     custom_data = {
-      kboot_version      = var.kboot_version
-      kubernetes_version = var.kubernetes_version
-      containerd_version = var.containerd_version
-      runc_version       = var.runc_version
+      kboot_version          = var.kboot_version
+      kubernetes_version     = var.kubernetes_version
+      cri_tools_version      = local.kubernetes_packages["cri_tools"]
+      kubernetes_cni_version = local.kubernetes_packages["kubernetes_cni"]
+      containerd_version     = var.containerd_version
+      runc_version           = var.runc_version
     }
   }
 }

@@ -1,5 +1,6 @@
-# Inputs of the kboot AMI build. Every version is pinned; change them together (the Kubernetes
-# minor selects the pkgs.k8s.io repository, the containerd and runc checksums match their versions).
+# Inputs of the kboot AMI build. The versions of what it installs (Kubernetes, cri-tools,
+# kubernetes-cni, containerd, runc and their checksums) are in versions.pkr.hcl, rendered from
+# kboot's version tables.
 # Validations use only functions Packer 1.6 has (no regex), so Debian's packer can check them.
 
 variable "region" {
@@ -29,17 +30,6 @@ variable "kboot_binary_dir" {
   description = "Directory holding kboot-linux-x64 and kboot-linux-arm64 (`npm run build`); empty means dist/ beside packer/."
 }
 
-variable "kubernetes_version" {
-  type        = string
-  default     = "1.37.1"
-  description = "Kubernetes version of kubelet, kubeadm and kubectl (MAJOR.MINOR.PATCH); tagged kboot.io/kubernetes-version. Default: the newest release in kboot's table of supported minors (src/domain/kubeadm/versions.ts)."
-
-  validation {
-    condition     = length(split(".", var.kubernetes_version)) == 3 && substr(var.kubernetes_version, 0, 1) != "v"
-    error_message = "The kubernetes_version must be MAJOR.MINOR.PATCH without a leading v, such as 1.37.1."
-  }
-}
-
 variable "kubernetes_package_revision" {
   type        = string
   default     = "1.1"
@@ -55,33 +45,6 @@ variable "kubernetes_apt_key_fingerprint" {
     condition     = length(var.kubernetes_apt_key_fingerprint) == 40
     error_message = "The kubernetes_apt_key_fingerprint must be a 40-character OpenPGP fingerprint without spaces."
   }
-}
-
-variable "containerd_version" {
-  type        = string
-  default     = "2.3.2"
-  description = "containerd release (github.com/containerd/containerd) installed in /usr/local; tagged kboot.io/containerd-version. 2.3 is containerd's LTS line (supported to April 2028); 1.7 reached its end of life in September 2026."
-}
-
-variable "containerd_sha256" {
-  type        = map(string)
-  default     = {}
-  description = "SHA-256 of containerd-<version>-linux-<amd64|arm64>.tar.gz for containerd_version, per Debian architecture. {} checks against the release's own .sha256sum file (fetched from the same GitHub release); pin the sums the first build prints for reproducible builds."
-}
-
-variable "runc_version" {
-  type        = string
-  default     = "1.3.4"
-  description = "runc release (github.com/opencontainers/runc) installed as /usr/local/sbin/runc."
-}
-
-variable "runc_sha256" {
-  type = map(string)
-  default = {
-    amd64 = "5966ca40b6187b30e33bfc299c5f1fe72e8c1aa01cf3fefdadf391668f47f103"
-    arm64 = "d6dcab36d1b6af1b72c7f0662e5fcf446a291271ba6006532b95c4144e19d428"
-  }
-  description = "SHA-256 of runc.<amd64|arm64> for runc_version; {} checks against the release's runc.sha256sum instead."
 }
 
 variable "base_ami_owner" {

@@ -7,8 +7,11 @@
 #     hosts.toml files, e.g. written by user-data)
 # Runs after 30-kubernetes.sh (it asks kubeadm for the pause image).
 #
-# Environment: CONTAINERD_VERSION, CONTAINERD_SHA256, RUNC_VERSION, RUNC_SHA256 (an empty sum
-#              means: use the sum the release publishes), KUBERNETES_VERSION, KBOOT_BUILD_DIR.
+# Every download is checked against its pinned SHA-256 (`sha256sum -c`) before it is unpacked or
+# installed; a mismatch or a missing sum stops the build.
+#
+# Environment: CONTAINERD_VERSION, CONTAINERD_SHA256, RUNC_VERSION, RUNC_SHA256 (the sums of this
+#              architecture's downloads), KUBERNETES_VERSION, KBOOT_BUILD_DIR.
 set -euo pipefail
 
 log() { printf '[kboot-ami] %s: %s\n' "${0##*/}" "$*" >&2; }
@@ -74,44 +77,57 @@ containerd_config_set_registry_config_path() {
     die "could not set the registry config_path in $file"
 }
 
-# Downloads $1 to $2 and checks its SHA-256 against $3, or, when $3 is empty, against the entry
-# for the file named $5 in the checksum file at URL $4.
+# Downloads URL $1 to $2 and checks it against the pinned SHA-256 $3 with sha256sum -c; on a
+# mismatch the download is deleted and the build stops. Nothing downloaded is used before this.
 download_verified() {
-  local url=$1 out=$2 expected=$3 sums_url=$4 name=$5
+  local url=$1 out=$2 expected=$3
+  local name=${out##*/}
+  [[ $expected =~ ^[0-9a-f]{64}$ ]] ||
+    die "no pinned SHA-256 for $name (got '${expected}'): add the release's sum for this architecture to src/domain/ami/runtime-versions.ts"
   "${CURL[@]}" -o "$out" "$url"
-  if [[ -z $expected ]]; then
-    log "no pinned SHA-256 for $name: using the release's published sum"
-    expected=$("${CURL[@]}" "$sums_url" | awk -v name="$name" '$2 == name || $2 == "*" name { print $1; exit }')
-    [[ -n $expected ]] || die "$sums_url lists no sum for $name"
+  if ! printf '%s  %s\n' "$expected" "$out" | sha256sum --check --strict --quiet - >&2; then
+    local actual
+    actual=$(sha256sum "$out" | awk '{ print $1 }')
+    rm -f "$out"
+    die "$name has SHA-256 $actual, expected the pinned $expected (a bad download, or a wrong pin for this version)"
   fi
-  local actual
-  actual=$(sha256sum "$out" | awk '{ print $1 }')
-  [[ $actual == "$expected" ]] || die "$name has SHA-256 $actual, expected $expected (a wrong pinned sum for this version, or a bad download)"
-  log "$name: SHA-256 $actual"
+  log "$name: SHA-256 $expected verified"
+}
+
+# containerd $1 for Debian architecture $2, checked against SHA-256 $3, unpacked into $4/usr/local (/ on the build instance).
+install_containerd() {
+  local version=$1 arch=$2 sha256=$3 root=$4
+  local tarball="containerd-${version}-linux-${arch}.tar.gz" work
+  work=$(mktemp -d)
+  download_verified "https://github.com/containerd/containerd/releases/download/v${version}/${tarball}" \
+    "$work/$tarball" "$sha256"
+  install -d -m 0755 "$root/usr/local"
+  tar -C "$root/usr/local" -xzf "$work/$tarball"
+  rm -rf "$work"
+}
+
+# runc $1 for Debian architecture $2, checked against SHA-256 $3, installed as $4/usr/local/sbin/runc.
+install_runc() {
+  local version=$1 arch=$2 sha256=$3 root=$4
+  local binary="runc.${arch}" work
+  work=$(mktemp -d)
+  download_verified "https://github.com/opencontainers/runc/releases/download/v${version}/${binary}" \
+    "$work/$binary" "$sha256"
+  install -D -m 0755 "$work/$binary" "$root/usr/local/sbin/runc"
+  rm -rf "$work"
 }
 
 main() {
   local containerd_version=${CONTAINERD_VERSION:?set CONTAINERD_VERSION}
   local runc_version=${RUNC_VERSION:?set RUNC_VERSION}
   local kubernetes_version=${KUBERNETES_VERSION:?set KUBERNETES_VERSION}
-  local arch work
+  local arch
   arch=$(dpkg --print-architecture)
-  work=$(mktemp -d)
 
-  local tarball="containerd-${containerd_version}-linux-${arch}.tar.gz"
-  local release="https://github.com/containerd/containerd/releases/download/v${containerd_version}"
   log "installing containerd ${containerd_version} (${arch})"
-  download_verified "${release}/${tarball}" "$work/$tarball" "${CONTAINERD_SHA256:-}" \
-    "${release}/${tarball}.sha256sum" "$tarball"
-  tar -C /usr/local -xzf "$work/$tarball"
-
-  local runc_binary="runc.${arch}"
-  local runc_release="https://github.com/opencontainers/runc/releases/download/v${runc_version}"
+  install_containerd "$containerd_version" "$arch" "${CONTAINERD_SHA256:-}" /
   log "installing runc ${runc_version} (${arch})"
-  download_verified "${runc_release}/${runc_binary}" "$work/$runc_binary" "${RUNC_SHA256:-}" \
-    "${runc_release}/runc.sha256sum" "$runc_binary"
-  install -m 0755 "$work/$runc_binary" /usr/local/sbin/runc
-  rm -rf "$work"
+  install_runc "$runc_version" "$arch" "${RUNC_SHA256:-}" /
 
   install -D -m 0644 "$FILES/containerd.service" /usr/local/lib/systemd/system/containerd.service
   install -d -m 0755 /etc/containerd

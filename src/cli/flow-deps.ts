@@ -109,14 +109,19 @@ export function wireFlowDeps(
     identity: () => services.identity(),
     privateDnsName: () => privateDnsName(services.imds),
     state: async () => {
-      const { DynamoDbClusterStore } = await import('../adapters/aws/dynamodb-cluster-store.js');
+      const [{ DynamoDbClusterStore }, { DynamoDbMemberCertificates }] = await Promise.all([
+        import('../adapters/aws/dynamodb-cluster-store.js'),
+        import('../adapters/aws/dynamodb-member-certificates.js'),
+      ]);
       const aws = await services.aws();
-      const store = new DynamoDbClusterStore({
-        dynamodb: await aws.dynamodb(),
-        tableName: await services.table(),
-        clock: ctx.clock,
-      });
-      return { records: store, lock: (cluster, name) => store.leaseLock(cluster, name) };
+      const dynamodb = await aws.dynamodb();
+      const tableName = await services.table();
+      const store = new DynamoDbClusterStore({ dynamodb, tableName, clock: ctx.clock });
+      return {
+        records: store,
+        memberCertificates: new DynamoDbMemberCertificates({ dynamodb, tableName }),
+        lock: (cluster, name) => store.leaseLock(cluster, name),
+      };
     },
     joinMaterial: async () => {
       const { SecretsJoinMaterialStore } = await import('../adapters/aws/secrets-join-material.js');

@@ -5,7 +5,7 @@
  */
 
 import type { Logger } from '../core/logger.js';
-import type { Progress, ResourceStatus } from '../domain/cluster/engine.js';
+import type { Progress, ResourceStatus } from '../domain/cluster/engine-types.js';
 
 const SYMBOL: Record<ResourceStatus, string> = {
   waiting: '·',

@@ -150,9 +150,11 @@ function templateCopy(binaries: readonly string[] = ['kboot-linux-x64', 'kboot-l
   return { templateDir, binaryDir };
 }
 
-/** The default of a variable in variables.pkr.hcl, as written. */
+/** The default of a variable in variables.pkr.hcl or versions.pkr.hcl (rendered), as written. */
 function variableDefault(name: string): string | undefined {
-  const variables = readFileSync(path.join(PACKER_DIR, 'variables.pkr.hcl'), 'utf8');
+  const variables = ['variables.pkr.hcl', 'versions.pkr.hcl']
+    .map((file) => readFileSync(path.join(PACKER_DIR, file), 'utf8'))
+    .join('\n');
   return new RegExp(`variable "${name}" \\{[^}]*?default\\s*=\\s*([^\\n]+)`, 's')
     .exec(variables)?.[1]
     ?.trim();
@@ -463,6 +465,21 @@ describe('packer template', () => {
     ['a short key fingerprint', { kubernetes_apt_key_fingerprint: 'DE15B144' }, /fingerprint/],
     ['SSH open to the internet', { ssh_source_cidrs: '["0.0.0.0/0"]' }, /ssh_source_cidrs/],
     [
+      'a Kubernetes minor without pinned cri-tools and kubernetes-cni',
+      { kubernetes_version: '1.34.9' },
+      /kubernetes_packages\s+has\s+no\s+cri-tools\s+and\s+kubernetes-cni\s+versions\s+for\s+Kubernetes\s+1\.34/,
+    ],
+    [
+      'a containerd version without pinned sums',
+      { containerd_version: '2.3.9' },
+      /containerd_sha256\s+has\s+no\s+SHA-256\s+sums\s+for\s+containerd\s+2\.3\.9/,
+    ],
+    [
+      'a runc version without pinned sums',
+      { runc_version: '1.9.9' },
+      /runc_sha256\s+has\s+no\s+SHA-256\s+sums\s+for\s+runc\s+1\.9\.9/,
+    ],
+    [
       'sharing an AMI encrypted with the default EBS key',
       { ami_users: '["111122223333"]' },
       /ami_users with encrypt_boot needs\s+kms_key_id/,
@@ -481,6 +498,22 @@ describe('packer template', () => {
       assert.match(output(result), message);
     });
   }
+
+  it('takes another containerd version with its sums given as a variable', (t) => {
+    if (!requireTool(t, 'packer', 'packer')) return;
+    const { templateDir, binaryDir } = templateCopy();
+    const result = packerValidate(templateDir, {
+      kboot_version: TEST_KBOOT_VERSION,
+      kboot_binary_dir: binaryDir,
+      containerd_version: '2.3.9',
+      containerd_sha256: `{"2.3.9" = {amd64 = "${'a'.repeat(64)}", arm64 = "${'b'.repeat(64)}"}}`,
+    });
+    if (missingPlugin(result)) {
+      t.skip('this Packer needs the amazon plugin: run `packer init packer/` (network) first');
+      return;
+    }
+    assert.equal(result.status, 0, output(result));
+  });
 
   it('shares an encrypted AMI when a customer-managed key is given', (t) => {
     if (!requireTool(t, 'packer', 'packer')) return;
@@ -578,8 +611,7 @@ describe('packer template', () => {
   });
 
   it('defaults to a Kubernetes version that `kboot ami --kubernetes-version MINOR` matches', () => {
-    const variables = readFileSync(path.join(PACKER_DIR, 'variables.pkr.hcl'), 'utf8');
-    const version = /variable "kubernetes_version" \{[^}]*?default\s*=\s*"([^"]+)"/s.exec(variables)?.[1];
+    const version = variableDefault('kubernetes_version')?.replaceAll('"', '');
     assert.ok(version !== undefined);
     const minor = version.split('.').slice(0, 2).join('.');
     const globs = kubernetesVersionValues(minor).map(

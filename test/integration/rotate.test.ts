@@ -341,12 +341,18 @@ describe('kboot rotate', () => {
       notJoined.stdout.trim(),
       `nothing to rotate: this instance has not joined cluster ${sim.name}`,
     );
-    // Fresh material: nothing renewed, no kubeadm at all.
+    // Fresh material: nothing renewed; kubeadm runs only to check this member's certificates.
     const invocationsBefore = sim.invocations().length;
+    const commandsSince = (start: number) =>
+      sim
+        .invocations()
+        .slice(start)
+        .map((i) => i.command);
     const quiet = await sim.run(master, ['rotate', '--output', 'json'], at(MINUTE));
     assert.equal(quiet.exitCode, 0, quiet.stderr.slice(-2000));
     assert.equal((JSON.parse(quiet.stdout) as RotateJson).outcome, 'fresh');
-    assert.equal(sim.invocations().length, invocationsBefore, 'kubeadm did not run');
+    assert.deepEqual(commandsSince(invocationsBefore), ['certs check-expiration']);
+    const invocationsBeforeBusy = sim.invocations().length;
     // Another master holds the rotate lease: exit 0, saying so, though the material is stale.
     const store = new DynamoDbClusterStore({ dynamodb: testDynamo(moto), tableName: sim.table });
     const rotateLock = store.leaseLock(sim.name, 'rotate');
@@ -368,7 +374,8 @@ describe('kboot rotate', () => {
     assert.equal(busyReport.outcome, 'busy');
     assert.equal(busyReport.heldBy, 'i-0other');
     assert.match(busyReport.summary, /i-0other holds the rotate lease/);
-    assert.equal(sim.invocations().length, invocationsBefore, 'kubeadm did not run');
+    // It still reports its certificates (before the lease), and renews nothing.
+    assert.deepEqual(commandsSince(invocationsBeforeBusy), ['certs check-expiration']);
     // Flags that cannot keep material fresh: exit 2 before anything runs.
     for (const args of [
       ['--token-ttl', '0'],
@@ -389,10 +396,10 @@ describe('kboot rotate', () => {
     assert.equal(planned.exitCode, 0, planned.stderr.slice(-2000));
     assert.match(
       planned.stdout,
-      /^kboot rotate would:\n {2}1\. take the rotate lease of cluster [^\n]*\n {2}2\. create a new bootstrap token \(TTL 1d\)/,
+      /^kboot rotate would:\n {2}1\. record in this member's item of the cluster table that [^\n]*\n {2}2\. take the rotate lease of cluster [^\n]*\n {2}3\. create a new bootstrap token \(TTL 1d\)/,
     );
     assert.match(planned.stdout, /the current token expires in (3h59m\d+s|4h), under the 8h threshold/);
-    assert.match(planned.stdout, /3\. re-upload the control-plane certificates under a new certificate key/);
+    assert.match(planned.stdout, /4\. re-upload the control-plane certificates under a new certificate key/);
     assert.match(planned.stdout, /the current key expired 18h/);
     assert.match(planned.stdout, /--- \/var\/lib\/kboot\/kubeadm\/token\.yaml \(mode 0600\)/);
     assert.match(planned.stdout, /token: "\[REDACTED\]"/);
@@ -403,7 +410,7 @@ describe('kboot rotate', () => {
         .invocations()
         .slice(invocationsBefore)
         .map((i) => i.command),
-      ['version', 'token list'],
+      ['certs check-expiration', 'version', 'token list'],
     );
     assert.equal((await readSecret<JoinSecretJson>(`kboot/${sim.name}/join`)).token, join.token);
 
@@ -412,7 +419,7 @@ describe('kboot rotate', () => {
     assert.equal(report.outcome, 'planned');
     assert.deepEqual(
       report.plan.map((change) => change.step),
-      ['rotate-lease', 'renew-token', 'renew-certificate-key'],
+      ['record-certificates', 'rotate-lease', 'renew-token', 'renew-certificate-key'],
     );
     assert.equal(report.token.action, 'would-renew');
   });

@@ -9,7 +9,7 @@
 import { parseDurationMs } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
 import { boundsOf } from '../../domain/config/durations.js';
-import type { LeaveDeps, LeaveOptions } from '../../domain/flows/leave.js';
+import type { LeaveDeps, LeaveOptions } from '../../domain/flows/leave/types.js';
 import { terminationSignal, waitForTermination } from '../../domain/leave/watch.js';
 import type { CommandContext } from '../context.js';
 import { COMMAND_DEFAULTS } from '../defaults.js';

@@ -4,7 +4,7 @@
  */
 
 import { parseDurationMs } from '../../core/duration.js';
-import { boundsOf, type DurationField } from '../../domain/config/durations.js';
+import { boundsOf, type DurationField, envMs } from '../../domain/config/durations.js';
 import type { RotateOptions } from '../../domain/flows/rotate/rotation.js';
 import {
   DEFAULT_CERTIFICATE_KEY_RENEW_BEFORE_MS,
@@ -42,7 +42,11 @@ export function rotateOptionsFrom(options: RotateCommandOptions): RotateOptions 
 }
 
 export async function rotateCommand(options: RotateCommandOptions, ctx: CommandContext): Promise<void> {
-  const rotateOptions = rotateOptionsFrom(options);
+  const staticPodWaitMs = envMs(ctx.env, 'KBOOT_STATIC_POD_WAIT_MS');
+  const rotateOptions = {
+    ...rotateOptionsFrom(options),
+    ...(staticPodWaitMs === undefined ? {} : { staticPodWaitMs }),
+  };
   const loaded = await loadNodeConfig(ctx, options.config);
   const settings = {
     ...flowSettings(options, loaded.config, ctx.env),

@@ -14,6 +14,17 @@
  *   - Hubble, the L7 proxy (Envoy) and metrics are off: they are additions an operator can
  *     apply from addons.d, not what pod networking needs.
  * The operator creates Cilium's CRDs itself at start, as in the chart.
+ *
+ * Release: v1.20.2 (2026-09-16), the newest Cilium release whose image digests have a stored
+ * source: the "Docker Manifests" of cilium/cilium's v1.20.2 release notes (the same digests a
+ * `helm template` of chart 1.20.2 renders). Cilium 1.20 is e2e-tested on Kubernetes 1.33–1.36
+ * (Cilium's Kubernetes compatibility page); 1.37 is newer than its tested range. The objects
+ * follow the chart's 1.18 and 1.19 changes to what these defaults render (read from the
+ * chart at 1.17.2 and 1.19.5): the operator may update the ciliumgatewayclassconfigs CRD,
+ * delete collections of CiliumEndpointSlices and manage the ztunnel DaemonSet (a Role in
+ * kube-system, granted whether ztunnel is on or not), runs with no capabilities, and names its
+ * health port; the agent's config init container keeps only NET_ADMIN. Chart 1.20.1 → 1.20.2
+ * changes only the two image digests for these values.
  */
 
 import { ConfigError } from '../../core/errors.js';
@@ -21,11 +32,14 @@ import { parseCidr } from '../cidr/parse.js';
 import { parseKubernetesVersion } from '../kubeadm/version.js';
 import type { KubeObject } from './objects.js';
 
-export const CILIUM_VERSION = 'v1.17.1';
+export const CILIUM_VERSION = 'v1.20.2';
 export const CILIUM_IMAGE =
-  'quay.io/cilium/cilium:v1.17.1@sha256:8969bfd9c87cbea91e40665f8ebe327268c99d844ca26d7d12165de07f702866';
+  'quay.io/cilium/cilium:v1.20.2@sha256:2939231d0d3e3ebddcd80fffa168b7ddcc78fdf0dc864d1c8c126ff523c54f01';
 export const CILIUM_OPERATOR_IMAGE =
-  'quay.io/cilium/operator-generic:v1.17.1@sha256:628becaeb3e4742a1c36c4897721092375891b58bae2bfcae48bbf4420aaee97';
+  'quay.io/cilium/operator-generic:v1.20.2@sha256:64d8798350e8569b8e7622563fed6e44dce2625f311e4651b774816516c744fc';
+
+/** The Kubernetes minors Cilium 1.20 is e2e-tested on (its Kubernetes compatibility page). */
+export const CILIUM_TESTED_KUBERNETES_MINORS: readonly string[] = ['1.33', '1.34', '1.35', '1.36'];
 
 const NAMESPACE = 'kube-system';
 const PART_OF = { 'app.kubernetes.io/part-of': 'cilium' };
@@ -239,6 +253,7 @@ function operatorClusterRole(): KubeObject {
           'ciliumcidrgroups.cilium.io',
           'ciliuml2announcementpolicies.cilium.io',
           'ciliumpodippools.cilium.io',
+          'ciliumgatewayclassconfigs.cilium.io',
         ],
       ),
       rule(
@@ -256,6 +271,7 @@ function operatorClusterRole(): KubeObject {
       rule(['cilium.io'], ['ciliumloadbalancerippools/status'], ['patch']),
       // Leader election between operator replicas.
       rule(['coordination.k8s.io'], ['leases'], ['create', 'get', 'update']),
+      rule(['cilium.io'], ['ciliumendpointslices'], ['deletecollection']),
     ],
   };
 }
@@ -275,6 +291,16 @@ function binding(kind: 'ClusterRoleBinding' | 'RoleBinding', name: string, accou
       name,
     },
     subjects: [{ kind: 'ServiceAccount', name: account, namespace: NAMESPACE }],
+  };
+}
+
+/** The operator's ztunnel controller creates, and when ztunnel is off removes, its DaemonSet. */
+function operatorZtunnelRole(): KubeObject {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: 'cilium-operator-ztunnel', namespace: NAMESPACE, labels: PART_OF },
+    rules: [rule(['apps'], ['daemonsets'], ['create', 'delete', 'get', 'list', 'watch'])],
   };
 }
 
@@ -448,6 +474,7 @@ function agentDaemonSet(image: string, kubernetesVersion: string): KubeObject {
               env: nodeEnv,
               volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
               terminationMessagePolicy: 'FallbackToLogsOnError',
+              securityContext: capabilities(['NET_ADMIN']),
             },
             hostBinary(
               'mount-cgroup',
@@ -570,14 +597,15 @@ function operatorDeployment(image: string): KubeObject {
                 fieldEnv('CILIUM_K8S_NAMESPACE', 'metadata.namespace'),
                 configEnv('CILIUM_DEBUG', 'debug'),
               ],
+              ports: [{ name: 'health', containerPort: 9234, hostPort: 9234 }],
               livenessProbe: {
-                httpGet: { host: '127.0.0.1', path: '/healthz', port: 9234, scheme: 'HTTP' },
+                httpGet: { host: '127.0.0.1', path: '/healthz', port: 'health', scheme: 'HTTP' },
                 initialDelaySeconds: 60,
                 periodSeconds: 10,
                 timeoutSeconds: 3,
               },
               readinessProbe: {
-                httpGet: { host: '127.0.0.1', path: '/healthz', port: 9234, scheme: 'HTTP' },
+                httpGet: { host: '127.0.0.1', path: '/healthz', port: 'health', scheme: 'HTTP' },
                 initialDelaySeconds: 0,
                 periodSeconds: 5,
                 timeoutSeconds: 3,
@@ -586,6 +614,7 @@ function operatorDeployment(image: string): KubeObject {
               volumeMounts: [
                 { name: 'cilium-config-path', mountPath: '/tmp/cilium/config-map', readOnly: true },
               ],
+              securityContext: { capabilities: { drop: ['ALL'] }, allowPrivilegeEscalation: false },
               terminationMessagePolicy: 'FallbackToLogsOnError',
             },
           ],
@@ -625,6 +654,8 @@ export function ciliumObjects(input: CiliumInput): KubeObject[] {
     binding('ClusterRoleBinding', 'cilium-operator', 'cilium-operator'),
     agentConfigRole(),
     binding('RoleBinding', 'cilium-config-agent', 'cilium'),
+    operatorZtunnelRole(),
+    binding('RoleBinding', 'cilium-operator-ztunnel', 'cilium-operator'),
     agentDaemonSet(input.images?.cilium ?? CILIUM_IMAGE, input.kubernetesVersion),
     operatorDeployment(input.images?.ciliumOperator ?? CILIUM_OPERATOR_IMAGE),
   ];

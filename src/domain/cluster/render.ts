@@ -3,7 +3,7 @@
  * objects as they are). Pure: results in, text out.
  */
 
-import type { CreateResult, DestroyResult, Plan, PlanAction } from './engine.js';
+import type { CreateResult, DestroyResult, Plan, PlanAction } from './engine-types.js';
 
 const PLAN_MARK: Record<PlanAction, string> = { create: '+', adopt: '=', drift: '~', 'no-change': ' ' };
 

@@ -33,6 +33,7 @@ export const DURATION_BOUNDS = {
   '--certificate-key-renew-before': { minMs: SECOND_MS, maxMs: MAX_DURATION_MS },
   KBOOT_POLL_MS: { minMs: 10, maxMs: 600_000 },
   KBOOT_MIN_LEASE_MS: { minMs: SECOND_MS, maxMs: MIN_LEASE_MS },
+  KBOOT_STATIC_POD_WAIT_MS: { minMs: 10, maxMs: 600_000 },
 } as const satisfies Record<string, DurationBounds>;
 
 export type DurationField = keyof typeof DURATION_BOUNDS;
@@ -60,7 +61,7 @@ export function boundsOf(
  */
 export function envMs(
   env: NodeJS.ProcessEnv,
-  name: 'KBOOT_POLL_MS' | 'KBOOT_MIN_LEASE_MS',
+  name: 'KBOOT_POLL_MS' | 'KBOOT_MIN_LEASE_MS' | 'KBOOT_STATIC_POD_WAIT_MS',
 ): number | undefined {
   const text = env[name];
   if (text === undefined || text === '') return undefined;

@@ -78,7 +78,7 @@ const irsa = z.preprocess(
 const image = z
   .string()
   .regex(/^[a-z0-9][a-z0-9.-]*(:\d+)?(\/[a-z0-9._-]+)+(:[\w.-]+)?(@sha256:[a-f0-9]{64})?$/, {
-    message: 'expected an image reference like registry.example.com/cilium/cilium:v1.17.1',
+    message: 'expected an image reference like registry.example.com/cilium/cilium:v1.20.2',
   });
 
 /**

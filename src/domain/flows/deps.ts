@@ -13,11 +13,18 @@ import type { JoinMaterialStore } from '../join/store.js';
 import type { InstanceFiles } from '../ports/files.js';
 import type { KubeadmRunner } from '../ports/kubeadm.js';
 import type { KubectlRunner } from '../ports/kubectl.js';
-import type { ClusterRecordReader, ClusterRecordWriter, MemberRegistry } from '../state/cluster-store.js';
+import type {
+  ClusterRecordReader,
+  ClusterRecordWriter,
+  MemberCertificatesRecorder,
+  MemberRegistry,
+} from '../state/cluster-store.js';
 import type { LeaseLock, LockName } from '../state/lease.js';
 
 export interface ClusterStatePorts {
   records: ClusterRecordReader & ClusterRecordWriter & MemberRegistry;
+  /** Where a control-plane member reports its certificates' expiry (`kboot rotate`). */
+  memberCertificates: MemberCertificatesRecorder;
   lock(cluster: string, name: LockName): LeaseLock;
 }
 

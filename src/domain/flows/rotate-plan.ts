@@ -14,7 +14,7 @@ import { formatDurationMs, parseDurationMs } from '../../core/duration.js';
 import { UsageError } from '../../core/errors.js';
 import { ROTATE_DEFAULTS } from '../config/defaults.js';
 import type { ListedToken } from '../kubeadm/token-list.js';
-import { UPLOADED_CERTS_LIFETIME_MS } from './bootstrap-master.js';
+import { UPLOADED_CERTS_LIFETIME_MS } from './bootstrap-master/publish.js';
 
 /** Every bootstrap token kboot creates has a description starting with this. */
 export const KBOOT_TOKEN_DESCRIPTION_PREFIX = 'kboot:';

@@ -182,7 +182,7 @@ export const GRANTS: readonly Grant[] = [
     commands: [...MASTER_FLOWS, 'rotate', 'cleanup'],
     actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     target: { kind: 'cluster-items' },
-    why: 'read the record and locks; take, renew and release leases; record failures and join material stamps',
+    why: "read the record and locks; take, renew and release leases; record failures, join material stamps and (rotate) the member's own certificate expiry",
   },
   {
     sid: 'BootstrapMasterJoinMasterWriteRecordAndMembers',

@@ -17,6 +17,15 @@
  *    (kubernetes/cloud-provider-aws#1483).
  *  - kubeadm API: kubeadm.k8s.io/v1beta4 from kubeadm 1.31, v1beta3 before (./version.ts).
  *  - Cilium: the one release kboot renders (../addons/cilium.ts, images pinned by digest).
+ *  - cri-tools and kubernetes-cni: the Debian versions the minor's pkgs.k8s.io repository
+ *    publishes (`core:/stable:/v<minor>/deb`), which the AMI build pins (packer/versions.pkr.hcl is
+ *    rendered from this table). Seen in apt transcripts of installs from those repositories:
+ *    v1.35 cri-tools 1.35.0-1.1, kubernetes-cni 1.8.0-1.1; v1.36 cri-tools 1.36.0-1.1,
+ *    kubernetes-cni 1.9.1-1.1 (also the candidate an `apt-get --simulate` resolved on 2026-09-29);
+ *    v1.37 kubernetes-cni 1.9.1-1.1 beside kubelet 1.37.0-1.1. v1.37's cri-tools 1.37.0-1.1 is
+ *    inferred, not seen: cri-tools v1.37.0 is released on GitHub, and each minor's repository so
+ *    far carries its own cri-tools at <minor>.0-1.1 (a wrong pin stops the build at apt-get, naming
+ *    the version). Only the supported minors have them: the AMI is built for those alone.
  */
 
 import { IncompatibleError } from '../../core/errors.js';
@@ -36,6 +45,16 @@ export interface KubernetesMinor {
   cilium: string;
   /** Upstream end of life (no more patches), `YYYY-MM-DD`, UTC. */
   endOfLife: string;
+  /** The pinned versions of kubeadm's companions in the AMI; only minors the AMI is built for. */
+  packages?: KubernetesPackages;
+}
+
+/** Debian package versions (`VERSION-REVISION`) in the minor's pkgs.k8s.io repository. */
+export interface KubernetesPackages {
+  /** crictl (`cri-tools=1.37.0-1.1`). */
+  criTools: string;
+  /** The CNI plugins in /opt/cni/bin (`kubernetes-cni=1.9.1-1.1`). */
+  kubernetesCni: string;
 }
 
 const CCM = 'registry.k8s.io/provider-aws/cloud-controller-manager';
@@ -47,9 +66,18 @@ export const KUBERNETES_MINORS: readonly KubernetesMinor[] = [
   minor('1.32', '1.32.9', `${CCM}:v1.32.4`, '2026-02-28'),
   minor('1.33', '1.33.10', `${CCM}:v1.33.1`, '2026-06-28'),
   minor('1.34', '1.34.9', `${CCM}:v1.34.0`, '2026-10-27'),
-  minor('1.35', '1.35.9', `${CCM}:v1.35.0`, '2027-02-28'),
-  minor('1.36', '1.36.4', `${CCM}:v1.36.1`, '2027-06-28'),
-  minor('1.37', '1.37.1', `${CCM}:v1.37.0`, '2027-10-28'),
+  minor('1.35', '1.35.9', `${CCM}:v1.35.0`, '2027-02-28', {
+    criTools: '1.35.0-1.1',
+    kubernetesCni: '1.8.0-1.1',
+  }),
+  minor('1.36', '1.36.4', `${CCM}:v1.36.1`, '2027-06-28', {
+    criTools: '1.36.0-1.1',
+    kubernetesCni: '1.9.1-1.1',
+  }),
+  minor('1.37', '1.37.1', `${CCM}:v1.37.0`, '2027-10-28', {
+    criTools: '1.37.0-1.1',
+    kubernetesCni: '1.9.1-1.1',
+  }),
 ];
 
 function minor(
@@ -57,6 +85,7 @@ function minor(
   newestPatch: string,
   cloudControllerImage: string,
   endOfLife: string,
+  packages?: KubernetesPackages,
 ): KubernetesMinor {
   return {
     minor: name,
@@ -65,6 +94,7 @@ function minor(
     cloudControllerImage,
     cilium: CILIUM_VERSION,
     endOfLife,
+    ...(packages === undefined ? {} : { packages }),
   };
 }
 

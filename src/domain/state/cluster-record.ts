@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { StateConflictError } from '../../core/errors.js';
 import { adminConfSecretId, controlPlaneSecretId, joinSecretId } from '../join/secret-ids.js';
+import { upgradeShape, upgradeVersionMismatch } from '../upgrade/record.js';
 
 /** The newest record layout this kboot reads and writes. */
 export const CLUSTER_RECORD_SCHEMA_VERSION = 1;
@@ -85,26 +86,35 @@ const clusterAddons = z.object({
 });
 export type ClusterAddons = z.infer<typeof clusterAddons>;
 
-const recordShape = z.object({
-  schemaVersion: z.literal(CLUSTER_RECORD_SCHEMA_VERSION),
-  clusterName: nonEmpty,
-  region: nonEmpty,
-  apiEndpoint,
-  podCidr: cidr,
-  serviceCidr: cidr,
-  kubernetesVersion,
-  externalDns: nonEmpty.optional(),
-  /** Absent or partial in records written by other tools: filled with the default ids. */
-  secrets: secretIds.partial().optional(),
-  kmsKeyId: nonEmpty.optional(),
-  /** Absent in records of earlier versions: joiners then use their node config. */
-  addons: clusterAddons.optional(),
-  createdBy: nonEmpty,
-  createdAt: isoInstant,
-  initialized: initialized.optional(),
-  lastFailure: failure.optional(),
-  joinMaterial: joinMaterial.optional(),
-});
+const recordShape = z
+  .object({
+    schemaVersion: z.literal(CLUSTER_RECORD_SCHEMA_VERSION),
+    clusterName: nonEmpty,
+    region: nonEmpty,
+    apiEndpoint,
+    podCidr: cidr,
+    serviceCidr: cidr,
+    kubernetesVersion,
+    externalDns: nonEmpty.optional(),
+    /** Absent or partial in records written by other tools: filled with the default ids. */
+    secrets: secretIds.partial().optional(),
+    kmsKeyId: nonEmpty.optional(),
+    /** Absent in records of earlier versions: joiners then use their node config. */
+    addons: clusterAddons.optional(),
+    createdBy: nonEmpty,
+    createdAt: isoInstant,
+    initialized: initialized.optional(),
+    lastFailure: failure.optional(),
+    joinMaterial: joinMaterial.optional(),
+    /** A roll to a new version or AMI: what it has done so far (../upgrade/record.ts). */
+    upgrade: upgradeShape.optional(),
+  })
+  .superRefine((record, ctx) => {
+    if (record.upgrade === undefined) return;
+    const mismatch = upgradeVersionMismatch(record.kubernetesVersion, record.upgrade);
+    if (mismatch !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['kubernetesVersion'], message: mismatch });
+  });
 
 export type ClusterRecord = Omit<z.infer<typeof recordShape>, 'secrets'> & { secrets: SecretIds };
 

@@ -53,6 +53,27 @@ export interface MemberRegistry {
   recordMember(cluster: string, member: MemberRecord, signal?: AbortSignal): Promise<void>;
 }
 
+/** When a member's kubeadm certificates expire, as the member itself reports (`kboot rotate`). */
+export interface MemberCertificatesStamp {
+  /** The first of its renewable kubeadm certificates to expire. */
+  certificatesExpireAt: string;
+  /** When it checked. */
+  certificatesCheckedAt: string;
+}
+
+export interface MemberCertificatesRecorder {
+  /**
+   * Stamps the member's own item; a member whose item is gone (it left) is not recreated: that is
+   * not an error, and nothing is written.
+   */
+  recordCertificates(
+    cluster: string,
+    instanceId: string,
+    stamp: MemberCertificatesStamp,
+    signal?: AbortSignal,
+  ): Promise<void>;
+}
+
 export interface MemberRemover {
   /** Deletes the instance's member record; absent already is not an error (`kboot leave`). */
   removeMember(cluster: string, instanceId: string, signal?: AbortSignal): Promise<void>;

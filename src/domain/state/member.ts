@@ -23,6 +23,12 @@ const memberShape = z.object({
       milestones: z.record(z.string(), z.number()),
     })
     .optional(),
+  /**
+   * The first of its kubeadm certificates to expire, and when it checked: the member reports
+   * them itself at each `kboot rotate` (src/domain/flows/rotate/certificates.ts). Absent until then.
+   */
+  certificatesExpireAt: z.iso.datetime().optional(),
+  certificatesCheckedAt: z.iso.datetime().optional(),
 });
 
 export type MemberRecord = z.infer<typeof memberShape>;

@@ -4,6 +4,7 @@
  */
 
 import { formatDurationMs } from '../../core/duration.js';
+import { certificatesDue } from '../kubeadm/cert-expiration.js';
 import { describeTimeline } from '../steps/timeline.js';
 import { apiAddress, type RecordedFailure } from './cluster-record.js';
 import type { ClusterState } from './cluster-store.js';
@@ -166,6 +167,23 @@ function lockLine(view: LockView): string {
   }
 }
 
+/** "; certificates expire in 25d (…), renewal due": what a member last reported (kboot rotate). */
+function certificatesNote(member: MemberRecord, nowMs: number): string {
+  if (member.certificatesExpireAt === undefined) return '';
+  const deltaMs = msUntil(member.certificatesExpireAt, nowMs);
+  const due =
+    deltaMs >= 0 && certificatesDue(Date.parse(member.certificatesExpireAt), nowMs) ? ', renewal due' : '';
+  const checked =
+    member.certificatesCheckedAt === undefined
+      ? ''
+      : `, checked ${inOrAgo(msUntil(member.certificatesCheckedAt, nowMs))}`;
+  const state =
+    deltaMs >= 0
+      ? `expire ${inOrAgo(deltaMs)} (${member.certificatesExpireAt})`
+      : `EXPIRED ${inOrAgo(deltaMs)} (${member.certificatesExpireAt})`;
+  return `; certificates ${state}${due}${checked}`;
+}
+
 const LABEL_WIDTH = 25;
 
 function row(label: string, value: string): string {
@@ -238,7 +256,7 @@ export function renderClusterStatus(view: ClusterStatusView, nowMs: number): str
     lines.push(
       row(
         '',
-        `${member.instanceId} ${member.role} joined ${member.joinedAt}${member.fence === undefined ? '' : ` (fence ${member.fence})`}${member.bootTimeline === undefined ? '' : `; boot: ${describeTimeline(member.bootTimeline, formatDurationMs)}`}`,
+        `${member.instanceId} ${member.role} joined ${member.joinedAt}${member.fence === undefined ? '' : ` (fence ${member.fence})`}${member.bootTimeline === undefined ? '' : `; boot: ${describeTimeline(member.bootTimeline, formatDurationMs)}`}${certificatesNote(member, nowMs)}`,
       ),
     );
   }

@@ -36,11 +36,9 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { IrsaBucketProvider, OidcProviderProvider } from '../../../src/adapters/aws/cluster/irsa.js';
-import {
-  NlbListenerProvider,
-  NlbProvider,
-  NlbTargetGroupProvider,
-} from '../../../src/adapters/aws/cluster/nlb.js';
+import { NlbProvider } from '../../../src/adapters/aws/cluster/nlb.js';
+import { NlbListenerProvider } from '../../../src/adapters/aws/cluster/nlb-listener.js';
+import { NlbTargetGroupProvider } from '../../../src/adapters/aws/cluster/nlb-target-group.js';
 import { fromAwsTags as tagMap } from '../../../src/adapters/aws/cluster/provider-kit.js';
 import { findClusterLoadBalancer } from '../../../src/adapters/aws/elbv2-api-endpoint.js';
 import { ClusterTimeoutError, StateConflictError } from '../../../src/core/errors.js';

@@ -20,13 +20,24 @@ const NODE_CONFIG = 'apiEndpoint: api.example.com\ntimeouts: { lease: 15s, waitF
 const SLOW = '60000';
 const HOUR = 3_600_000;
 
+const DAY = 24 * HOUR;
+
 /**
- * Every step but delete-expired-tokens, which the simulated cluster never reaches: the fake
- * kubeadm's `token list` leaves out expired tokens, so there is never one to delete.
+ * Every step but delete-expired-tokens, which the simulated cluster never reaches (the fake
+ * kubeadm's `token list` leaves out expired tokens, so there is never one to delete), and
+ * restore-manifests, which runs only after a kboot killed mid-restart (the unit tests cover it).
+ * The certificate cases run at day 340 and day 685 of the certificates issued at init (the case
+ * before them renewed them at day 340), so each finds them due.
  */
-const STEPS: { step: string; env?: Record<string, string>; child?: string }[] = [
+const STEPS: { step: string; env?: Record<string, string>; child?: string; offsetMs?: number }[] = [
   { step: 'membership' },
   { step: 'cluster-record' },
+  {
+    step: 'check-certificates',
+    env: { FAKE_KUBEADM_SLEEP_MS: `check-expiration=${SLOW}` },
+    child: 'certs check-expiration',
+  },
+  { step: 'record-certificates' },
   { step: 'rotate-lease' },
   { step: 'read-join-material' },
   { step: 'renew-token', env: { FAKE_KUBEADM_SLEEP_MS: `token=${SLOW}` }, child: 'token create' },
@@ -37,7 +48,15 @@ const STEPS: { step: string; env?: Record<string, string>; child?: string }[] = 
   },
   { step: 'list-expired-tokens' },
   { step: 'plan-cleanup' },
+  {
+    step: 'renew-certificates',
+    env: { FAKE_KUBEADM_SLEEP_MS: `certs-renew=${SLOW}` },
+    child: 'certs renew',
+    offsetMs: 340 * DAY,
+  },
+  { step: 'restart-control-plane', env: { KBOOT_STATIC_POD_WAIT_MS: SLOW }, offsetMs: 685 * DAY },
 ];
+const MANIFESTS = ['etcd.yaml', 'kube-apiserver.yaml', 'kube-controller-manager.yaml', 'kube-scheduler.yaml'];
 
 describe('SIGTERM at each step of rotate', { concurrency: 1 }, () => {
   let moto: Moto;
@@ -62,16 +81,19 @@ describe('SIGTERM at each step of rotate', { concurrency: 1 }, () => {
     process.stdout.write(`# SIGTERM → exit (rotate): ${rows.join(', ')}\n`);
   });
 
-  for (const [index, { step, env, child }] of STEPS.entries()) {
-    it(`at ${step}: exit 130, configs removed, rotate lease released; the next run rotates`, async (t) => {
+  for (const [index, { step, env, child, offsetMs }] of STEPS.entries()) {
+    it(`at ${step}: exit 130, configs removed, manifests in place, rotate lease released; the next run rotates`, async (t) => {
       // 60 h later each time: the last token (24 h) expired, the certificate key (2 h) lapsed.
-      const clock = { KBOOT_CLOCK_OFFSET_MS: String((index + 1) * 60 * HOUR) };
+      const clock = {
+        KBOOT_CLOCK_OFFSET_MS: String(offsetMs ?? (index + 1) * 60 * HOUR),
+        KBOOT_STATIC_POD_WAIT_MS: '100',
+      };
       const startedDir = path.join(sim.dir, `rotate-started-${index}`);
       const stopped = await stopAtStep(sim, master, {
         at: { flow: 'rotate', step },
         act: 'SIGTERM',
         args: ['rotate', '--output', 'json'],
-        env: { ...env, ...clock, FAKE_KUBEADM_STARTED_DIR: startedDir },
+        env: { ...clock, ...env, FAKE_KUBEADM_STARTED_DIR: startedDir },
         proxy,
         ...(child === undefined ? {} : { child: { startedDir, command: child } }),
       });
@@ -94,6 +116,17 @@ describe('SIGTERM at each step of rotate', { concurrency: 1 }, () => {
         assert.equal(stoppedChild?.signal, 'SIGTERM', `kubeadm ${child} got SIGTERM`);
       }
       assert.deepEqual(filesUnder(path.join(master.root, 'var/lib/kboot/kubeadm')), [], 'no config left');
+      assert.deepEqual(
+        filesUnder(path.join(master.root, 'etc/kubernetes/manifests')).sort(),
+        MANIFESTS,
+        'every static Pod manifest in place',
+      );
+      assert.deepEqual(filesUnder(path.join(master.root, 'var/lib/kboot/parked-manifests')), []);
+      if (/moved the control-plane static Pod manifests out/.test(result.stderr)) {
+        // Stopped while the kubelet had no manifests: the undo put them back before the exit.
+        assert.match(result.stderr, /put parked static Pod manifests back/);
+        t.diagnostic('stopped with the manifests out; the undo put them back');
+      }
       assert.equal(
         (await readItem(moto, 'term-rotate', 'lock#rotate'))?.owner,
         undefined,

@@ -56,9 +56,9 @@ function unitTimeoutStartMs(): number {
 }
 
 function amiKubernetesVersion(): string {
-  const variables = readFileSync(path.join(repoRoot(), 'packer', 'variables.pkr.hcl'), 'utf8');
+  const variables = readFileSync(path.join(repoRoot(), 'packer', 'versions.pkr.hcl'), 'utf8');
   const version = /variable "kubernetes_version" \{[^}]*?default\s*=\s*"([^"]+)"/s.exec(variables)?.[1];
-  assert.ok(version !== undefined, 'packer/variables.pkr.hcl has a kubernetes_version default');
+  assert.ok(version !== undefined, 'packer/versions.pkr.hcl has a kubernetes_version default');
   return version;
 }
 

@@ -6,7 +6,7 @@
 
 import type { Clock } from '../../../core/clock.js';
 import type { Logger } from '../../../core/logger.js';
-import type { ProviderLookup } from '../../../domain/cluster/engine.js';
+import type { ProviderLookup } from '../../../domain/cluster/engine-types.js';
 import type { ResourceProvider } from '../../../domain/cluster/resource.js';
 import type { AwsClients } from '../clients.js';
 import { AsgProvider } from './asg.js';
@@ -15,7 +15,9 @@ import { IamInstanceProfileProvider, IamRoleProvider } from './iam.js';
 import { IrsaBucketProvider, OidcProviderProvider } from './irsa.js';
 import { KmsKeyProvider } from './kms.js';
 import { LaunchTemplateProvider } from './launch-template.js';
-import { NlbListenerProvider, NlbProvider, NlbTargetGroupProvider } from './nlb.js';
+import { NlbProvider } from './nlb.js';
+import { NlbListenerProvider } from './nlb-listener.js';
+import { NlbTargetGroupProvider } from './nlb-target-group.js';
 import { SecretProvider } from './secrets.js';
 import { SecurityGroupProvider, SecurityGroupRulesProvider } from './security-group.js';
 

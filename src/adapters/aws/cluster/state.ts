@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { StateConflictError } from '../../../core/errors.js';
-import type { ResourceState } from '../../../domain/cluster/engine.js';
+import type { ResourceState } from '../../../domain/cluster/engine-types.js';
 import type { ResourceRecord } from '../../../domain/cluster/resource.js';
 import {
   type CallContext,

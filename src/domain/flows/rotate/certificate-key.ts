@@ -18,7 +18,7 @@ import type { UploadCertsConfigInput } from '../../kubeadm/types.js';
 import { apiAddress } from '../../state/cluster-record.js';
 import { acquireLease, holdAcquired } from '../../state/hold-lease.js';
 import { describeHolder, leaseLabel } from '../../state/lease.js';
-import { UPLOADED_CERTS_LIFETIME_MS } from '../bootstrap-master.js';
+import { UPLOADED_CERTS_LIFETIME_MS } from '../bootstrap-master/publish.js';
 import { keyMayBeInUse, type RenewDecision } from '../rotate-plan.js';
 import { type Current, publish } from './material.js';
 import { iso, type Rotation, runKubeadmWithConfig, UPLOAD_CERTS_CONFIG_PATH } from './rotation.js';

@@ -19,6 +19,10 @@ export interface RotateOptions extends RotatePolicy {
   joinWaitMs: number;
   /** The rotate lease (default 2 minutes; renewed while working). */
   leaseMs?: number;
+  /** Renew this member's kubeadm certificates with less left than this (default 30 days). */
+  certificatesRenewBeforeMs?: number;
+  /** How long the kubelet gets to stop, then start, a static Pod (default 25 s: fileCheckFrequency + margin). */
+  staticPodWaitMs?: number;
 }
 
 export interface Rotation {

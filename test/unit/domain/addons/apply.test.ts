@@ -67,7 +67,7 @@ describe('applyAddons', () => {
     assert.deepEqual(w.seen, ['cilium', 'aws-cloud-controller-manager', 'addons.d/10-team.yaml']);
     assert.deepEqual(
       first.map((a) => a.objects.length),
-      [11, 5, 1],
+      [13, 5, 1],
     );
     assert.ok(first[0]?.objects.includes('daemonset.apps/cilium serverside-applied'));
     const calls = readKubectlLog(w.log);

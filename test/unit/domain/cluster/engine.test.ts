@@ -7,12 +7,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  ClusterEngine,
-  type Progress,
-  type ResourceState,
-  undeleted,
-} from '../../../../src/domain/cluster/engine.js';
+import { ClusterEngine } from '../../../../src/domain/cluster/engine.js';
+import { undeleted } from '../../../../src/domain/cluster/engine-destroy.js';
+import type { Progress, ResourceState } from '../../../../src/domain/cluster/engine-types.js';
 import { checkOrder, runInOrder, topologicalOrder } from '../../../../src/domain/cluster/order.js';
 import type {
   DesiredResource,

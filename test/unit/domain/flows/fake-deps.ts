@@ -394,7 +394,11 @@ export class BootWorld {
       discoverApiEndpoint: unexpected('discoverApiEndpoint'),
       state: async () => {
         this.stateCalls += 1;
-        return { records: this.records(), lock: (_cluster: string, name: LockName) => this.lock(name) };
+        return {
+          records: this.records(),
+          memberCertificates: { recordCertificates: unexpected('recordCertificates') },
+          lock: (_cluster: string, name: LockName) => this.lock(name),
+        };
       },
       joinMaterial: async () => this.store(),
       oidcPublisher: unexpected('oidcPublisher'),

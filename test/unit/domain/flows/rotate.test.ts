@@ -15,292 +15,35 @@ import {
   StateConflictError,
   UsageError,
 } from '../../../../src/core/errors.js';
-import type { Logger } from '../../../../src/core/logger.js';
 import { Secret } from '../../../../src/core/secrets.js';
-import type { FlowDeps } from '../../../../src/domain/flows/deps.js';
-import { membershipFor, writeMembership } from '../../../../src/domain/flows/membership.js';
-import { CA_CERT_PATH, KUBELET_CONF_PATH } from '../../../../src/domain/flows/paths.js';
-import {
-  type RotateOptions,
-  type RotateResult,
-  rotateFlow,
-  TOKEN_CONFIG_PATH,
-  UPLOAD_CERTS_CONFIG_PATH,
-} from '../../../../src/domain/flows/rotate/flow.js';
-import type { Role } from '../../../../src/domain/identity/tags.js';
-import { JoinMaterialMissingError } from '../../../../src/domain/join/errors.js';
-import type {
-  ControlPlaneSecret,
-  JoinMaterialUpdate,
-  JoinSecret,
-} from '../../../../src/domain/join/material.js';
-import type { JoinMaterialStore } from '../../../../src/domain/join/store.js';
+import { CA_CERT_PATH } from '../../../../src/domain/flows/paths.js';
+import { TOKEN_CONFIG_PATH, UPLOAD_CERTS_CONFIG_PATH } from '../../../../src/domain/flows/rotate/rotation.js';
+import type { ControlPlaneSecret, JoinSecret } from '../../../../src/domain/join/material.js';
 import { caCertHash } from '../../../../src/domain/kubeadm/ca-hash.js';
 import { ENCRYPTION_CONFIG_PATH, renderEncryptionConfig } from '../../../../src/domain/kubeadm/hardening.js';
-import type { KubeadmRunner } from '../../../../src/domain/ports/kubeadm.js';
-import type { ClusterRecord, JoinMaterialStamp } from '../../../../src/domain/state/cluster-record.js';
-import type { LeaseRef, LockName } from '../../../../src/domain/state/lease.js';
-import { type FlowRun, FlowStopped, runFlow } from '../../../../src/domain/steps/runner.js';
-import type { RunSettings } from '../../../../src/domain/steps/step.js';
-import { silentLogger } from '../../../support/silent-logger.js';
+import type { ClusterRecord } from '../../../../src/domain/state/cluster-record.js';
 import { captureLogger } from '../state/capture-logger.js';
-import type { FakeLeaseLock } from '../state/fake-lease-lock.js';
-import { ManualClock } from '../state/manual-clock.js';
 import { sampleRecord } from '../state/records.js';
+import { type KubeadmCall, testCaPem } from './fake-deps.js';
 import {
-  fakeIdentity,
-  type KubeadmCall,
-  kubeadmCall,
-  lockNamed,
-  MemoryFs,
-  nothingLost,
-  testCaPem,
-  unexpected,
-} from './fake-deps.js';
-
-const START_MS = Date.UTC(2025, 0, 31, 12);
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const CLUSTER = 'prod';
-const SELF = 'i-self';
-const CURRENT_TOKEN = 'abcdef.0123456789abcdef';
-const CURRENT_KEY = 'a'.repeat(64);
-const CA_HASH = `sha256:${'c'.repeat(64)}`;
-
-const OPTIONS: RotateOptions = {
-  tokenTtlMs: 24 * HOUR,
-  tokenRenewBeforeMs: 8 * HOUR,
-  certificateKeyRenewBeforeMs: 30 * MINUTE,
-  joinWaitMs: 15 * MINUTE,
-};
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-function joinSecret(tokenExpiresAtMs: number, token = CURRENT_TOKEN): JoinSecret {
-  return {
-    schemaVersion: 1,
-    apiEndpoint: 'api.prod.example.com:6443',
-    token: new Secret(token),
-    tokenExpiresAt: iso(tokenExpiresAtMs),
-    caCertHashes: [CA_HASH],
-    kubernetesVersion: 'v1.31.2',
-    updatedAt: iso(START_MS - 16 * HOUR),
-  };
-}
-
-function controlPlaneSecret(expiresAtMs: number, key = CURRENT_KEY): ControlPlaneSecret {
-  return {
-    schemaVersion: 1,
-    certificateKey: new Secret(key),
-    certificateKeyExpiresAt: iso(expiresAtMs),
-    updatedAt: iso(expiresAtMs - 2 * HOUR),
-  };
-}
-
-interface ListedTokenJson {
-  token: string;
-  description?: string;
-  expires?: string;
-}
-
-/** Everything a test arranges and inspects. */
-class World {
-  readonly clock = new ManualClock(START_MS);
-  readonly events: string[] = [];
-  readonly kubeadmCalls: KubeadmCall[] = [];
-  readonly published: JoinMaterialUpdate[] = [];
-  readonly stamps: JoinMaterialStamp[] = [];
-  /** The lease each stamp was written under. */
-  readonly stampLeases: (LeaseRef | undefined)[] = [];
-  /** Which secret versions were read (the record's, or AWSCURRENT). */
-  readonly versionsRead: string[] = [];
-  readonly locks = new Map<LockName, FakeLeaseLock>();
-  readonly fs = new MemoryFs();
-  role: Role = 'control-plane';
-  record: ClusterRecord | undefined = sampleRecord({
-    initialized: { by: 'i-first', at: iso(START_MS - 30 * 24 * HOUR), fence: 1 },
-  });
-  join: JoinSecret | Error | undefined = joinSecret(START_MS + 20 * HOUR);
-  controlPlane: ControlPlaneSecret | Error | undefined = controlPlaneSecret(START_MS + 90 * MINUTE);
-  listedTokens: ListedTokenJson[] = [];
-  failKubeadm = new Set<string>();
-  failPublish: ((update: JoinMaterialUpdate) => Error | undefined) | undefined;
-  failStamp: Error | undefined;
-  stateCalls = 0;
-  logger: Logger = silentLogger();
-
-  lock(name: LockName): FakeLeaseLock {
-    return lockNamed(this.locks, name);
-  }
-
-  store(): JoinMaterialStore {
-    const missing = (id: string) => new JoinMaterialMissingError(CLUSTER, id, 'eu-west-1');
-    return {
-      publish: async (_cluster, material) => {
-        const failure = this.failPublish?.(material);
-        this.events.push(`publish:${Object.keys(material).join(',')}${failure ? ':failed' : ''}`);
-        if (failure !== undefined) throw failure;
-        this.published.push(material);
-        if (material.join !== undefined) this.join = material.join;
-        if (material.controlPlane !== undefined) this.controlPlane = material.controlPlane;
-        const n = this.published.length;
-        return [
-          ...(material.join === undefined
-            ? []
-            : [{ secretId: 'kboot/prod/join', versionId: `join-v${n}`, created: false }]),
-          ...(material.controlPlane === undefined
-            ? []
-            : [{ secretId: 'kboot/prod/control-plane', versionId: `cp-v${n}`, created: false }]),
-        ];
-      },
-      readJoin: async (_cluster, versionId) => {
-        this.versionsRead.push(`join:${versionId ?? 'AWSCURRENT'}`);
-        if (this.join === undefined) throw missing('kboot/prod/join');
-        if (this.join instanceof Error) throw this.join;
-        return this.join;
-      },
-      readControlPlane: async (_cluster, versionId) => {
-        this.versionsRead.push(`control-plane:${versionId ?? 'AWSCURRENT'}`);
-        if (this.controlPlane === undefined) throw missing('kboot/prod/control-plane');
-        if (this.controlPlane instanceof Error) throw this.controlPlane;
-        return this.controlPlane;
-      },
-      readAdminConf: async () => {
-        throw new Error('rotate must not read admin.conf');
-      },
-    };
-  }
-
-  kubeadm(): KubeadmRunner {
-    return {
-      run: async (args) => {
-        this.kubeadmCalls.push(kubeadmCall(this.fs, args));
-        const name =
-          args[0] === 'init'
-            ? 'upload-certs'
-            : args[0] === 'version'
-              ? 'version'
-              : args.slice(0, 2).join(' ');
-        this.events.push(`kubeadm:${name}`);
-        if (this.failKubeadm.has(name)) throw new KubeadmError(`kubeadm ${name} exited 1`);
-        if (name === 'version') return 'v1.31.2\n';
-        if (name === 'token list') return this.listedTokens.map((token) => JSON.stringify(token)).join('\n');
-        if (name === 'token create') return 'printed-token-ignored\n';
-        return '';
-      },
-    };
-  }
-
-  deps(): FlowDeps {
-    return {
-      logger: this.logger,
-      clock: this.clock,
-      fs: this.fs,
-      config: {},
-      settings: {
-        dryRun: false,
-        waitTimeoutMs: 15 * MINUTE,
-        leaseMs: 10 * MINUTE,
-        kubeadmTimeoutMs: 15 * MINUTE,
-        addonTimeoutMs: 2 * MINUTE,
-        tokenTtlMs: 24 * HOUR,
-        minMaterialLifeMs: 2 * MINUTE,
-        pollMs: 1000,
-      },
-      identity: async () => fakeIdentity(this.role),
-      privateDnsName: unexpected('privateDnsName'),
-      discoverApiEndpoint: unexpected('discoverApiEndpoint'),
-      state: async () => {
-        this.stateCalls += 1;
-        return {
-          records: {
-            tableName: 'kboot',
-            readRecord: async () => this.record,
-            putRecordIfAbsent: unexpected('putRecordIfAbsent'),
-            markInitialized: unexpected('markInitialized'),
-            recordFailure: unexpected('recordFailure'),
-            updateJoinMaterial: async (
-              _cluster: string,
-              stamp: JoinMaterialStamp,
-              _signal?: AbortSignal,
-              lease?: LeaseRef,
-            ) => {
-              this.events.push('stamp');
-              if (this.failStamp !== undefined) throw this.failStamp;
-              this.stamps.push(stamp);
-              this.stampLeases.push(lease);
-            },
-            recordMember: unexpected('recordMember'),
-          },
-          lock: (_cluster: string, name: LockName) => this.lock(name),
-        };
-      },
-      joinMaterial: async () => this.store(),
-      oidcPublisher: unexpected('oidcPublisher'),
-      kubeadm: this.kubeadm(),
-      kubectl: { run: unexpected('kubectl') },
-      cleanup: nothingLost(),
-    } satisfies FlowDeps;
-  }
-
-  async becomeMember(): Promise<void> {
-    await this.fs.writePrivateFile(KUBELET_CONF_PATH, 'kubelet.conf');
-    await writeMembership(this.fs, membershipFor(CLUSTER, 'control-plane', SELF, 'init', START_MS - HOUR));
-  }
-
-  settings(dryRun: boolean): RunSettings {
-    return {
-      logger: this.logger,
-      clock: this.clock,
-      signal: new AbortController().signal,
-      dryRun,
-      undoBudgetMs: MINUTE,
-      stopGraceMs: 15_000,
-    };
-  }
-
-  /** The flow, unwrapped: a stopped flow rejects with its error, as the CLI sees it. */
-  async start(options: Partial<RotateOptions> = {}, dryRun = false): Promise<FlowRun<RotateResult>> {
-    try {
-      return await runFlow(rotateFlow, this.deps(), this.settings(dryRun), {
-        options: { ...OPTIONS, ...options },
-      });
-    } catch (error) {
-      throw error instanceof FlowStopped ? error.failure.error : error;
-    }
-  }
-
-  async run(options: Partial<RotateOptions> = {}, dryRun = false): Promise<RotateResult> {
-    return (await this.clock.run(this.start(options, dryRun))).result;
-  }
-
-  async runDry(): Promise<FlowRun<RotateResult>> {
-    return this.clock.run(this.start({}, true));
-  }
-
-  commands(): string[] {
-    return this.events.filter((event) => event.startsWith('kubeadm:'));
-  }
-
-  /** Every string a secret could hide in: argv, events, results. */
-  argv(): string {
-    return this.kubeadmCalls.map((call) => call.args.join(' ')).join('\n');
-  }
-}
+  CA_HASH,
+  CURRENT_KEY,
+  CURRENT_TOKEN,
+  controlPlaneSecret,
+  HOUR,
+  iso,
+  joinSecret,
+  MINUTE,
+  START_MS,
+  World,
+  world,
+} from './rotate-world.js';
 
 let caPem = '';
 
 before(() => {
   caPem = testCaPem();
 });
-
-async function world(): Promise<World> {
-  const w = new World();
-  await w.becomeMember();
-  return w;
-}
 
 describe('kboot rotate: who may rotate', () => {
   it('refuses a worker before touching anything (exit 9)', async () => {
@@ -749,9 +492,15 @@ describe('kboot rotate --dry-run', () => {
     assert.equal(planned.outcome, 'planned');
     assert.deepEqual(
       steps.map((change) => change.step),
-      ['rotate-lease', 'renew-token', 'renew-certificate-key', 'delete-expired-tokens'],
+      [
+        'record-certificates',
+        'rotate-lease',
+        'renew-token',
+        'renew-certificate-key',
+        'delete-expired-tokens',
+      ],
     );
-    const material = steps.filter((change) => change.step !== 'rotate-lease');
+    const material = steps.filter((change) => !['rotate-lease', 'record-certificates'].includes(change.step));
     assert.match(material[0]?.description ?? '', /the current token expires in 3h, under the 8h threshold/);
     assert.match(material[1]?.description ?? '', /holding the control-plane-join lease/);
     assert.match(material[2]?.description ?? '', /old001/);
@@ -774,8 +523,8 @@ describe('kboot rotate --dry-run', () => {
     const { result: planned, planned: steps } = await w.runDry();
     assert.deepEqual(
       steps.map((change) => change.step),
-      ['rotate-lease'],
-      'only the lease',
+      ['record-certificates', 'rotate-lease'],
+      'only the certificate report and the lease',
     );
     assert.match(planned.summary, /is fresh; nothing would change/);
     assert.deepEqual(w.events, []);

@@ -133,6 +133,40 @@ describe('clusterStatusView', () => {
     );
   });
 
+  it("shows each member's certificate expiry as it reported it: in time, due for renewal, expired", () => {
+    const DAY = 24 * 3_600_000;
+    const member = (instanceId: string, expiresInMs: number) => ({
+      instanceId,
+      role: 'control-plane' as const,
+      joinedAt: '2025-01-01T23:00:00.000Z',
+      certificatesExpireAt: new Date(NOW + expiresInMs).toISOString(),
+      certificatesCheckedAt: new Date(NOW - 600_000).toISOString(),
+    });
+    const view = clusterStatusView(
+      state({ members: [member('i-a', 300 * DAY), member('i-b', 25 * DAY), member('i-c', -2 * DAY)] }),
+      'kboot',
+      NOW,
+    );
+    const lines = renderClusterStatus(view, NOW).split('\n');
+    assert.ok(
+      lines.includes(
+        '                           i-a control-plane joined 2025-01-01T23:00:00.000Z; certificates expire in 300d (2025-10-29T00:00:00.000Z), checked 10m ago',
+      ),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((line) =>
+        /i-b .*certificates expire in 25d \(.*\), renewal due, checked 10m ago$/.test(line),
+      ),
+    );
+    assert.ok(lines.some((line) => /i-c .*certificates EXPIRED 2d ago/.test(line)));
+    assert.equal(
+      view.members[1]?.certificatesExpireAt,
+      new Date(NOW + 25 * DAY).toISOString(),
+      'in --output json',
+    );
+  });
+
   it('shows an unreadable record with its error, and an absent one', () => {
     const unreadable = clusterStatusView(
       state({

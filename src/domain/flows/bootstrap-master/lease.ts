@@ -1,0 +1,45 @@
+/** The bootstrap lease, and the check under it that no other master initialized the cluster meanwhile. */
+
+import { leaseStep } from '../../steps/lease-step.js';
+import type { FlowDeps } from '../deps.js';
+import { alreadyInitialized, type BootstrapState, type BootstrapStep } from './state.js';
+
+export const bootstrapLease = leaseStep<BootstrapState, FlowDeps>({
+  name: 'bootstrap-lease',
+  describe: (state) => `take the bootstrap lease of cluster ${state.get('identity').clusterName}`,
+  async request({ state, deps }) {
+    const identity = state.get('identity');
+    return {
+      lock: state.get('ports').lock(identity.clusterName, 'bootstrap'),
+      options: {
+        owner: identity.instance.instanceId,
+        clock: deps.clock,
+        leaseMs: deps.settings.leaseMs,
+        pollMs: deps.settings.pollMs,
+        acquireDeadlineMs: deps.clock.nowMs() + deps.settings.waitTimeoutMs,
+      },
+    };
+  },
+  acquired({ state, logger }, lease) {
+    logger.info({ fence: lease.fence }, 'holding the bootstrap lease; initializing the cluster');
+    state.set({ lease });
+  },
+  busy(_ctx, _current, notAcquired) {
+    throw notAcquired;
+  },
+});
+
+export const recheckInitialized: BootstrapStep = {
+  name: 'recheck-initialized',
+  kind: 'read',
+  afterChange: true,
+  describe: () => 'check again, under the lease, that no other master initialized the cluster meanwhile',
+  async run({ state, deps, signal }) {
+    const current = await state.get('ports').records.readRecord(state.get('identity').clusterName, signal);
+    if (current === undefined) return undefined;
+    state.set({ record: current });
+    if (current.initialized === undefined) return undefined;
+    deps.logger.info('another master initialized the cluster while this one waited for the lease');
+    return alreadyInitialized(current, deps);
+  },
+};

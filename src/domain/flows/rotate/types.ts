@@ -1,0 +1,71 @@
+/** What the rotate flow's steps share: its state, its step type, its result and how it ends early. */
+
+import type { CleanupReport } from '../../cleanup/run.js';
+import type { Step } from '../../steps/step.js';
+import type { FlowDeps } from '../deps.js';
+import type { RenewReason, RotationPlan } from '../rotate-plan.js';
+import type { StartState } from '../start-steps.js';
+import type { CertificatesReport, CertificatesState } from './certificates.js';
+import type { CurrentMaterial } from './material.js';
+import type { RotateOptions, Rotation } from './rotation.js';
+
+export type RotateOutcome = 'rotated' | 'fresh' | 'planned' | 'not-member' | 'busy';
+
+export interface MaterialReport {
+  action: 'renewed' | 'kept' | 'would-renew';
+  /** Why it was (or would be) renewed; null when kept. */
+  reason: RenewReason | null;
+  /** When the material published now expires (the new one when renewed). */
+  expiresAt: string | null;
+  /** When the material found at the start expires; null when it was missing or unreadable. */
+  previousExpiresAt: string | null;
+}
+
+export interface TokenReport extends MaterialReport {
+  /** The public id of the published token (the part before the dot; not secret). */
+  tokenId: string | null;
+}
+
+export interface RotateResult {
+  flow: 'rotate';
+  outcome: RotateOutcome;
+  cluster: string;
+  role: string;
+  instanceId: string;
+  /** What the outcome means, one line. */
+  summary: string;
+  token: TokenReport | null;
+  certificateKey: MaterialReport | null;
+  /** Ids of expired kboot tokens deleted (or, in a dry run, that would be). */
+  deletedTokenIds: string[];
+  /** The master holding the rotate lease, when outcome is busy. */
+  heldBy: string | null;
+  /** The cleanup of lost instances that ran after the rotation (null: did not run). */
+  cleanup: CleanupReport | null;
+  /** This member's kubeadm certificates (null: not checked, or none kubeadm can renew). */
+  certificates: CertificatesReport | null;
+}
+
+export interface RotateState extends StartState, CertificatesState {
+  options: RotateOptions;
+  rotation: Rotation;
+  current: CurrentMaterial;
+  plan: RotationPlan;
+  /** The token and key published when the run ends (the renewed ones, else the current ones). */
+  tokenExpiresAt: string | undefined;
+  certificateKeyExpiresAt: string | undefined;
+  renewedToken: { tokenId: string; expiresAt: string };
+  renewedCertificateKey: { expiresAt: string };
+  /** Expired kboot tokens found (to delete), then deleted. */
+  expiredTokenIds: string[];
+  deletedTokenIds: string[];
+  heldBy: string;
+  /** What a cleanup would remove; null when it could not tell. */
+  cleanupPlan: CleanupReport | null;
+  cleanup: CleanupReport | null;
+}
+
+export type RotateStep = Step<RotateState, FlowDeps>;
+
+export const NOT_MEMBER = 'this instance has not joined the cluster yet; nothing to rotate';
+export const BUSY = 'another master holds the rotate lease';
