@@ -64,8 +64,9 @@ export const GROUPS: readonly MutationGroup[] = [
       'only by the holder of the bootstrap lease with its fence, join material stamps never go back',
     mutate: [
       'src/adapters/aws/dynamodb-cluster-store.ts',
-      'src/adapters/aws/dynamodb-cluster-store/**/*.ts',
-      'src/adapters/aws/cluster-store/**/*.ts',
+      'src/adapters/aws/dynamodb-cluster-table.ts',
+      'src/adapters/aws/dynamodb-mark-initialized.ts',
+      'src/adapters/aws/dynamodb-join-material-stamp.ts',
     ],
     tests: [
       'test/integration/state/cluster-record.test.ts',

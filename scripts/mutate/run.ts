@@ -51,7 +51,7 @@ interface ModuleScore {
 function options(group: MutationGroup): StrykerOptions {
   const reportDir = path.join('reports', 'mutation', group.name);
   const nodeArgs = ['--import', 'tsx', '--test-reporter=tap'];
-  if (group.skip !== undefined) nodeArgs.push(`--test-skip-pattern=${group.skip.pattern}`);
+  for (const pattern of group.skip?.patterns ?? []) nodeArgs.push(`--test-skip-pattern=${pattern}`);
   return {
     mutate: group.mutate,
     testRunner: 'tap',
