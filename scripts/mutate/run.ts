@@ -56,7 +56,9 @@ function options(group: MutationGroup): StrykerOptions {
     mutate: group.mutate,
     testRunner: 'tap',
     plugins: ['@stryker-mutator/tap-runner'],
-    tap: { testFiles: group.tests, nodeArgs, forceBail: true },
+    // forceBail would kill a test file at its first failing subtest, before the TAP line of its
+    // describe block: Stryker then sees exit code 1 and no failure, and reports an error instead of a kill.
+    tap: { testFiles: group.tests, nodeArgs, forceBail: false },
     coverageAnalysis: 'perTest',
     concurrency: Number(values.concurrency),
     // The test files run in a copy of the repository: keep out what no test reads.

@@ -269,6 +269,10 @@ describe('etcd decisions', () => {
     assert.equal(plan.kind, 'quorum-lost');
     assert.match(
       plan.kind === 'quorum-lost' ? plan.explanation : '',
+      /kboot removes nothing\. Recover the cluster from an etcd snapshot \(etcd disaster recovery: `etcdutl snapshot restore` on one control-plane member, start it with --force-new-cluster, then let the other masters join again\), or bring the lost members back if their disks survive\.$/,
+    );
+    assert.match(
+      plan.kind === 'quorum-lost' ? plan.explanation : '',
       /^etcd has lost quorum: only 1 of 3 members answer \(2 needed; not answering: b, id-unnamed\), so it cannot commit/,
     );
   });
