@@ -84,7 +84,7 @@ export const GROUPS: readonly MutationGroup[] = [
     name: 'tokens',
     why: 'bootstrap tokens (format, TTL) and the CA public key pin that joining nodes trust',
     mutate: ['src/domain/kubeadm/tokens.ts', 'src/domain/kubeadm/ca-hash.ts'],
-    tests: ['test/unit/domain/kubeadm/tokens.test.ts', 'test/unit/domain/kubeadm/ca-hash.test.ts'],
+    tests: ['test/unit/domain/kubeadm/tokens*.test.ts', 'test/unit/domain/kubeadm/ca-hash*.test.ts'],
   },
   {
     name: 'redaction',
