@@ -90,7 +90,7 @@ export const GROUPS: readonly MutationGroup[] = [
     name: 'redaction',
     why: 'secrets never reach logs, error messages or child argv: the Secret type and the redaction of text',
     mutate: ['src/core/secrets.ts'],
-    tests: ['test/unit/core/redaction.test.ts'],
+    tests: ['test/unit/core/redaction*.test.ts'],
   },
   {
     name: 'iam',
