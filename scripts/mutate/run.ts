@@ -139,7 +139,7 @@ for (const group of chosen) {
   const { scores, seconds } = await runGroup(group);
   for (const s of scores) {
     summary.push(
-      `| ${s.group} | \`${s.file}\` | ${s.killed} | ${s.timeout} | ${s.survived} | ${s.noCoverage} | ${percent(s)} |`,
+      `| ${s.group} | \`${s.file}\` | ${s.killed} | ${s.timeout} | ${s.survived} | ${s.noCoverage} | ${s.other} | ${percent(s)} |`,
     );
   }
   times.push(`${group.name}: ${Math.round(seconds)} s`);
