@@ -102,6 +102,11 @@ describe('parseClusterRecord', () => {
     });
   });
 
+  it('accepts a one-letter host', () => {
+    for (const apiEndpoint of ['a', 'a:6443', '[::1]:6443'])
+      assert.equal(parseClusterRecord(rawRecord({ apiEndpoint }), SOURCE).apiEndpoint, apiEndpoint);
+  });
+
   it('accepts API ports 1 and 65535, refuses 0 and 65536', () => {
     for (const port of [1, 65_535])
       parseClusterRecord(rawRecord({ apiEndpoint: `api.example.com:${port}` }), SOURCE);
@@ -155,6 +160,13 @@ describe('parseClusterRecord', () => {
     for (const [value, got] of cases) {
       const message = refusal(rawRecord({ region: value })).message;
       assert.ok(message.includes(`field region: expected string, ${got}`), `${message} / ${got}`);
+    }
+    for (const [value, got] of [
+      ['x'.repeat(41), 'got a string'],
+      ['x'.repeat(40), `got "${'x'.repeat(40)}"`],
+    ]) {
+      const message = refusal(rawRecord({ podCidr: value })).message;
+      assert.ok(message.includes(`field podCidr: expected a CIDR such as 10.244.0.0/16, ${got}`), message);
     }
     assert.match(
       refusal(rawRecord({ region: '' })).message,
