@@ -55,6 +55,7 @@ export const GROUPS: readonly MutationGroup[] = [
     tests: [
       'test/unit/domain/state/cluster-record*.test.ts',
       'test/unit/domain/state/wait-initialized*.test.ts',
+      'test/unit/domain/upgrade/record.test.ts',
     ],
   },
   {
