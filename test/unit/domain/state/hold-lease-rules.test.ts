@@ -422,6 +422,8 @@ describe('work under a lease', () => {
       await clock.sleepMs(3 * (RENEW_MS + 2000) + 1000);
       return 'done';
     });
+    await clock.advanceMs(RENEW_MS + 3000);
+    assert.equal(clock.sleeping, 2, 'the work and the next renewal: the answered one left no timeout');
     assert.equal(await clock.run(held), 'done');
     assert.equal(lock.calls.filter((c) => c === 'renew').length, 3);
     assert.equal(captured.lines.filter((l) => l.level >= WARN).length, 0);
