@@ -201,6 +201,10 @@ describe('etcd decisions', () => {
       ]),
       lookup: lookupOf([fact('i-a', 'running'), fact('i-b', 'running'), fact('i-c', 'shutting-down')]),
     });
+    assert.deepEqual(
+      plan.decisions.map((d) => d.action),
+      ['keep', 'keep', 'keep', 'remove', 'remove'],
+    );
     const reasons = Object.fromEntries(plan.decisions.map((d) => [d.member.name, d.reason]));
     assert.deepEqual(reasons, {
       a: 'instance i-a is running: never removed while its instance exists',
@@ -237,6 +241,7 @@ describe('etcd decisions', () => {
       plan.decisions[0]?.reason,
       'instance i-a is terminated, but the member answers on its client URLs: kept',
     );
+    assert.equal(plan.decisions[0]?.action, 'keep');
   });
 
   it('removes learners first, then in name order', () => {
