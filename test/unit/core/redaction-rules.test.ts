@@ -100,15 +100,15 @@ describe('redactText: what each pattern hides', () => {
     ],
     [
       'every token flag, in any case',
-      '--token abc1 --Discovery-Token=abc2',
-      `--token ${REDACTED} --Discovery-Token=${REDACTED}`,
+      '--TOKEN abc1 --discovery-token abc2',
+      `--TOKEN ${REDACTED} --discovery-token ${REDACTED}`,
     ],
     ['a JWT with short segments', 'jwt eyJh.eyJz.s-g_1 end', `jwt ${REDACTED} end`],
     ['a JWT whole', 'jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl end', `jwt ${REDACTED} end`],
     [
       'every AWS secret, in any case',
-      'aws_secret_access_key=abc1 AWS_SESSION_TOKEN=abc2',
-      `aws_secret_access_key=${REDACTED} AWS_SESSION_TOKEN=${REDACTED}`,
+      'aws_secret_access_key=abc1 AWS_SECRET_ACCESS_KEY=abc2',
+      `aws_secret_access_key=${REDACTED} AWS_SECRET_ACCESS_KEY=${REDACTED}`,
     ],
     [
       'every credential header, in any case',
