@@ -113,6 +113,7 @@ export const GROUPS: readonly MutationGroup[] = [
     mutate: ['src/domain/flows/boot.ts', 'src/domain/flows/start-steps.ts'],
     tests: [
       'test/unit/domain/flows/boot.test.ts',
+      'test/unit/domain/flows/start-steps.test.ts',
       'test/unit/domain/flows/bootstrap-master.test.ts',
       'test/unit/domain/flows/join-master.test.ts',
       'test/unit/domain/flows/join-node.test.ts',

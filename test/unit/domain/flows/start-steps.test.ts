@@ -1,0 +1,88 @@
+/**
+ * The steps every boot flow starts with, over fake ports: an instance tagged for another role is
+ * refused with the command it should run, and the kubeadm configs a killed run left (they hold a
+ * bootstrap token) are removed, and nothing else.
+ */
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { IncompatibleError } from '../../../../src/core/errors.js';
+import { bootstrapMasterFlow } from '../../../../src/domain/flows/bootstrap-master.js';
+import { joinNodeFlow } from '../../../../src/domain/flows/join-node.js';
+import { leftoverConfigsStep } from '../../../../src/domain/flows/start-steps.js';
+import { captureLogger } from '../state/capture-logger.js';
+import { BootWorld } from './fake-deps.js';
+
+const DIR = '/var/lib/kboot/kubeadm';
+
+describe('identity step', () => {
+  it("refuses a worker bootstrap-master, naming the worker's command", async () => {
+    const w = new BootWorld();
+    w.role = 'worker';
+    const stopped = await w.stopped(bootstrapMasterFlow);
+    assert.equal(stopped.failure.step, 'identity');
+    assert.ok(stopped.failure.error instanceof IncompatibleError);
+    assert.equal(
+      stopped.failure.error.message,
+      "this instance is tagged worker, so it cannot run 'kboot bootstrap-master'",
+    );
+    assert.equal(
+      stopped.failure.error.hint,
+      "run 'kboot join-node' (or 'kboot boot', which picks the flow from the role tag)",
+    );
+    assert.deepEqual(w.events, []);
+  });
+
+  it('refuses a control-plane join-node, naming the control-plane commands', async () => {
+    const w = new BootWorld();
+    w.role = 'control-plane';
+    const stopped = await w.stopped(joinNodeFlow);
+    assert.ok(stopped.failure.error instanceof IncompatibleError);
+    assert.equal(
+      stopped.failure.error.message,
+      "this instance is tagged control-plane, so it cannot run 'kboot join-node'",
+    );
+    assert.equal(
+      stopped.failure.error.hint,
+      "run 'kboot join-master' or 'kboot bootstrap-master' (or 'kboot boot')",
+    );
+  });
+});
+
+describe('leftover-configs step', () => {
+  /** The step alone: it reads only the filesystem and the logger of its context. */
+  async function runStep(w: BootWorld, logger: BootWorld['logger']): Promise<void> {
+    const context = { deps: { ...w.deps(), logger }, logger } as unknown as Parameters<
+      ReturnType<typeof leftoverConfigsStep>['run']
+    >[0];
+    await leftoverConfigsStep().run(context);
+  }
+
+  it('removes the init and join configs and their temp files a killed run left, and nothing else', async () => {
+    const w = new BootWorld();
+    const { logger, lines } = captureLogger();
+    const left = ['init.yaml', 'join.yaml', 'init.yaml.4242.tmp', 'join.yaml.7.tmp'];
+    const kept = ['rotate.yaml', 'join.yaml.bak', 'init.yaml.tmpx', 'other.tmp', 'xinit.yaml'];
+    for (const name of [...left, ...kept])
+      await w.fs.writePrivateFile(`${DIR}/${name}`, 'token: abcdef.0123456789abcdef');
+    await runStep(w, logger);
+    assert.deepEqual((await w.fs.list(DIR)).sort(), [...kept].sort());
+    const removed = lines.find((l) => l.msg === 'removed kubeadm configs an earlier, killed run left');
+    assert.deepEqual((removed?.files as string[] | undefined)?.sort(), [...left].sort());
+  });
+
+  it('logs nothing when there is nothing to remove', async () => {
+    const w = new BootWorld();
+    const { logger, lines } = captureLogger();
+    await w.fs.writePrivateFile(`${DIR}/rotate.yaml`, 'x');
+    await runStep(w, logger);
+    assert.deepEqual(lines, []);
+  });
+
+  it('says what it would remove in a dry run', () => {
+    assert.equal(
+      leftoverConfigsStep().describe?.(undefined as never, undefined as never),
+      `remove kubeadm configs an earlier, killed run left in ${DIR} (they hold a bootstrap token), if any`,
+    );
+  });
+});
