@@ -9,7 +9,12 @@ import { describe, it } from 'node:test';
 import { IncompatibleError } from '../../../../src/core/errors.js';
 import { bootstrapMasterFlow } from '../../../../src/domain/flows/bootstrap-master.js';
 import { joinNodeFlow } from '../../../../src/domain/flows/join-node.js';
-import { leftoverConfigsStep } from '../../../../src/domain/flows/start-steps.js';
+import {
+  ALREADY_MEMBER,
+  identityStep,
+  leftoverConfigsStep,
+  membershipStep,
+} from '../../../../src/domain/flows/start-steps.js';
 import { captureLogger } from '../state/capture-logger.js';
 import { BootWorld } from './fake-deps.js';
 
@@ -84,5 +89,41 @@ describe('leftover-configs step', () => {
       leftoverConfigsStep().describe?.(undefined as never, undefined as never),
       `remove kubeadm configs an earlier, killed run left in ${DIR} (they hold a bootstrap token), if any`,
     );
+  });
+});
+
+describe('the start steps in a plan', () => {
+  it('read, and say what they read', () => {
+    const none = undefined as never;
+    const identity = identityStep('join-node', 'worker');
+    const membership = membershipStep();
+    assert.deepEqual(
+      [identity, membership, leftoverConfigsStep()].map((step) => [step.name, step.kind]),
+      [
+        ['identity', 'read'],
+        ['membership', 'read'],
+        ['leftover-configs', 'change'],
+      ],
+    );
+    assert.equal(identity.describe?.(none, none), 'read who this instance is (IMDS: instance, region, tags)');
+    assert.equal(
+      membership.describe?.(none, none),
+      'check whether this instance already joined (membership file and kubelet.conf)',
+    );
+    assert.equal(ALREADY_MEMBER, 'already a member of the cluster; nothing to do');
+  });
+
+  it('a joined worker ends at the membership step, logging when it joined', async () => {
+    const w = new BootWorld();
+    w.role = 'worker';
+    const { logger, lines } = captureLogger();
+    w.logger = logger;
+    await w.becomeMember('join');
+    const run = await w.run(joinNodeFlow);
+    assert.equal(run.result.outcome, 'already-member');
+    assert.equal(run.result.summary, 'already a worker of cluster prod');
+    const line = lines.find((l) => l.msg === ALREADY_MEMBER);
+    assert.equal(typeof line?.joinedAt, 'string');
+    assert.deepEqual(w.events, []);
   });
 });
