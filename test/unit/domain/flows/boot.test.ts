@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runBoot } from '../../../../src/domain/flows/boot.js';
 import type { FlowDeps } from '../../../../src/domain/flows/deps.js';
+import { captureLogger } from '../state/capture-logger.js';
 import {
   BootWorld,
   controlPlaneSecret,
@@ -75,6 +76,8 @@ describe('kboot boot', () => {
 
   it('a control-plane instance that finds the cluster initialized joins as a master, on one timeline', async () => {
     const w = initializedWorld('control-plane');
+    const { logger, lines } = captureLogger();
+    w.logger = logger;
     const startedAtMs = w.clock.nowMs();
     const run = await w.clock.run(runBoot(slowVersionDeps(w), w.settings(false)));
     assert.equal(run.result.flow, 'boot');
@@ -110,6 +113,7 @@ describe('kboot boot', () => {
       ],
     );
     assert.deepEqual(run.milestones, [{ milestone: 'initialized-seen', atMs: 1000 }]);
+    assert.ok(lines.some((l) => l.msg === 'the cluster is initialized; joining as a control-plane member'));
     assert.deepEqual(run.planned, []);
   });
 
