@@ -130,8 +130,8 @@ function percent(s: Pick<ModuleScore, 'killed' | 'timeout' | 'survived' | 'noCov
 }
 
 const summary: string[] = [
-  '| group | module | killed | timeout | survived | no coverage | score |',
-  '| --- | --- | --- | --- | --- | --- | --- |',
+  '| group | module | killed | timeout | survived | no coverage | errors | score |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
 ];
 const times: string[] = [];
 for (const group of chosen) {
