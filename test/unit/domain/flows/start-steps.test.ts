@@ -127,3 +127,19 @@ describe('the start steps in a plan', () => {
     assert.deepEqual(w.events, []);
   });
 });
+
+describe('a membership file from an init, with no cluster record', () => {
+  it('counts as an unfinished init: warns, starts over and initializes', async () => {
+    const w = new BootWorld();
+    w.config = { apiEndpoint: 'api.prod.example.com' };
+    const { logger, lines } = captureLogger();
+    w.logger = logger;
+    await w.becomeMember('init');
+    const run = await w.run(bootstrapMasterFlow);
+    assert.equal(run.result.outcome, 'initialized');
+    const warn = lines.find((l) =>
+      l.msg.includes('is from an init that never marked the cluster initialized'),
+    );
+    assert.equal(warn?.initializedBy, null);
+  });
+});
