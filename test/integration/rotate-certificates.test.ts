@@ -3,15 +3,19 @@
  * the fake kubeadm, whose certificates are issued at init for a year and whose clock moves with
  * kboot's (KBOOT_CLOCK_OFFSET_MS). At day 100 the member reports its expiry and renews nothing; at
  * day 340 it renews (kubeadm certs renew all), restarts its static Pods by moving their manifests
- * out and back, and reports the new expiry; `kboot status` shows it.
+ * out and back, and reports the new expiry; `kboot status` shows it; and it republishes its
+ * renewed admin.conf, so `kboot kubeconfig` hands out the renewed client certificate.
  */
 
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import YAML from 'yaml';
 import { readClusterItem } from '../support/aws.js';
+import { runKboot } from '../support/cli.js';
 import { SimCluster, type SimInstance } from '../support/cluster-sim.js';
 import { type Moto, startMoto } from '../support/moto.js';
 
@@ -20,6 +24,16 @@ const NODE_CONFIG = 'apiEndpoint: api.example.com\ntimeouts: { lease: 15s, waitF
 
 function at(day: number): { env: Record<string, string> } {
   return { env: { KBOOT_CLOCK_OFFSET_MS: String(day * DAY), KBOOT_STATIC_POD_WAIT_MS: '200' } };
+}
+
+/** The base64 client certificate of a kubeconfig's only (or first) user. */
+function clientCertificateData(kubeconfig: string): string {
+  const config = YAML.parse(kubeconfig) as { users: { user: Record<string, string> }[] };
+  return config.users[0]?.user['client-certificate-data'] as string;
+}
+
+function notAfterMs(certificateData: string): number {
+  return Date.parse(new X509Certificate(Buffer.from(certificateData, 'base64')).validTo);
 }
 
 function apiserverNotAfterMs(master: SimInstance): number {
@@ -31,9 +45,20 @@ describe('kboot rotate: kubeadm certificates', () => {
   let moto: Moto;
   let sim: SimCluster;
   let master: SimInstance;
+  let home: string;
+
+  /** `kboot kubeconfig --print` from an operator's laptop: the admin.conf version the record names. */
+  async function operatorKubeconfig(): Promise<string> {
+    const result = await runKboot(['kubeconfig', '--cluster', 'certs', '--print'], {
+      env: { ...moto.awsEnv(), HOME: home, KBOOT_TABLE: sim.table, KUBECONFIG: undefined },
+    });
+    assert.equal(result.exitCode, 0, result.stderr.slice(-1500));
+    return result.stdout;
+  }
 
   before(async () => {
     moto = await startMoto();
+    home = mkdtempSync(path.join(tmpdir(), 'kboot-certs-home-'));
     sim = new SimCluster(moto, { name: 'certs', nodeConfig: NODE_CONFIG });
     await sim.createTable();
     master = await sim.addInstance('control-plane');
@@ -43,6 +68,7 @@ describe('kboot rotate: kubeadm certificates', () => {
   after(async () => {
     await sim.stop();
     await moto.stop();
+    rmSync(home, { recursive: true, force: true });
   });
 
   it('at day 100: reports the expiry in the member item, renews nothing', async () => {
@@ -53,6 +79,7 @@ describe('kboot rotate: kubeadm certificates', () => {
     assert.equal(json.certificates.action, 'kept');
     assert.ok(!sim.invocations().some((i) => i.command?.startsWith('certs renew')));
     assert.equal(apiserverNotAfterMs(master), issuedNotAfterMs);
+    assert.doesNotMatch(result.stderr, /republished admin\.conf/);
     const item = await readClusterItem(moto, 'certs', `member#${master.instanceId}`);
     const reportedMs = Date.parse(String(item?.certificatesExpireAt));
     const daysLeft = (reportedMs - Date.now()) / DAY;
@@ -60,6 +87,7 @@ describe('kboot rotate: kubeadm certificates', () => {
   });
 
   it('at day 340: renews, restarts the static Pods, reports a year from day 340; status shows it', async () => {
+    const issuedCertificate = clientCertificateData(await operatorKubeconfig());
     const result = await sim.run(master, ['rotate', '--output', 'json'], at(340));
     assert.equal(result.exitCode, 0, result.stderr.slice(-1500));
     const json = JSON.parse(result.stdout);
@@ -93,5 +121,29 @@ describe('kboot rotate: kubeadm certificates', () => {
       status.stdout,
       new RegExp(`${master.instanceId} control-plane joined .*; certificates expire in 36[45]d`),
     );
+
+    // The published admin.conf follows: `kboot kubeconfig` hands out the renewed client certificate.
+    assert.match(
+      result.stderr,
+      /republished admin\.conf to kboot\/certs\/admin\.conf: its client certificate expires in 36[45] day\(s\)/,
+    );
+    const handedOut = clientCertificateData(await operatorKubeconfig());
+    const onMaster = clientCertificateData(
+      readFileSync(path.join(master.root, 'etc/kubernetes/admin.conf'), 'utf8'),
+    );
+    assert.notEqual(handedOut, issuedCertificate, 'not the certificate issued at init');
+    assert.equal(handedOut, onMaster, "the master's renewed admin.conf client certificate");
+    const handedOutLeft = (notAfterMs(handedOut) - Date.now()) / DAY - 340;
+    assert.ok(handedOutLeft > 364, `the handed-out certificate has ${handedOutLeft} days left at day 340`);
+    assert.ok((notAfterMs(issuedCertificate) - Date.now()) / DAY - 340 < 30, 'the issued one was due');
+    // kboot kubeconfig reads the version the record names: the record was stamped with the new one.
+  });
+
+  it('at day 345: the published admin.conf is fresh, nothing is republished', async () => {
+    const before = clientCertificateData(await operatorKubeconfig());
+    const result = await sim.run(master, ['rotate', '--output', 'json'], at(345));
+    assert.equal(result.exitCode, 0, result.stderr.slice(-1500));
+    assert.doesNotMatch(result.stderr, /republished admin\.conf/);
+    assert.equal(clientCertificateData(await operatorKubeconfig()), before);
   });
 });

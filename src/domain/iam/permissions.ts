@@ -263,6 +263,14 @@ export const GRANTS: readonly Grant[] = [
     why: 'read the bootstrap token and certificate key',
   },
   {
+    sid: 'RotateReadAdminConf',
+    role: 'control-plane',
+    commands: ['rotate'],
+    actions: ['secretsmanager:GetSecretValue'],
+    target: { kind: 'secrets', secrets: ['admin.conf'] },
+    why: "read the published admin.conf's client certificate expiry (republished from this member when fewer than 30 days are left)",
+  },
+  {
     sid: 'BootstrapMasterRotatePublishJoinMaterial',
     role: 'control-plane',
     commands: ['boot', 'bootstrap-master', 'rotate'],

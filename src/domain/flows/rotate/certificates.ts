@@ -75,13 +75,18 @@ function waitMs(options: RotateOptions): number {
   return options.staticPodWaitMs ?? DEFAULT_STATIC_POD_WAIT_MS;
 }
 
-/** "apiserver expires in 25 days (2027-…)". */
+/** "in 25 day(s) (2027-…)", or "3 day(s) ago (…)". */
+export function describeExpiry(expiresAtMs: number, nowMs: number): string {
+  const days = Math.floor((expiresAtMs - nowMs) / DAY_MS);
+  const when = days >= 0 ? `in ${days} day(s)` : `${-days} day(s) ago`;
+  return `${when} (${iso(expiresAtMs)})`;
+}
+
+/** "apiserver expires first, in 25 day(s) (2027-…)". */
 export function describeCheck(check: CertificatesCheck, nowMs: number): string {
   if (check.unknown !== undefined) return `unknown (${check.unknown.slice(0, 200)})`;
   if (check.first === null) return 'no kubeadm certificate kubeadm can renew (external CA or no PKI)';
-  const days = Math.floor((check.first.expiresAtMs - nowMs) / DAY_MS);
-  const when = days >= 0 ? `in ${days} day(s)` : `${-days} day(s) ago`;
-  return `${check.first.name} expires first, ${when} (${iso(check.first.expiresAtMs)})`;
+  return `${check.first.name} expires first, ${describeExpiry(check.first.expiresAtMs, nowMs)}`;
 }
 
 async function checkExpiration(

@@ -17,7 +17,7 @@ import { deleteTokens, expiredTokenIds, renewToken, sampleToken, tokenCreateInpu
 import type { RotateState, RotateStep } from './types.js';
 
 /** The record's stamp follows the secrets; a newer stamp (another rotation) wins and is kept. */
-async function recordStamp(state: FlowState<RotateState>, signal: AbortSignal): Promise<void> {
+export async function recordStamp(state: FlowState<RotateState>, signal: AbortSignal): Promise<void> {
   const rotation = state.get('rotation');
   const { deps, cluster } = rotation;
   const tokenExpiresAt = state.get('tokenExpiresAt');

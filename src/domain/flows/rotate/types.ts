@@ -46,7 +46,21 @@ export interface RotateResult {
   certificates: CertificatesReport | null;
 }
 
-export interface RotateState extends StartState, CertificatesState {
+export interface AdminConfCheck {
+  /** present: its client certificate's notAfter (null: none embedded, nothing to judge). */
+  state: 'present' | 'missing' | 'unreadable';
+  expiresAtMs: number | null;
+  /** Republish: missing, unreadable, or fewer than the renewal window left. */
+  due: boolean;
+}
+
+export interface AdminConfState {
+  publishedAdminConf: AdminConfCheck;
+  /** What publish-admin-conf published (its client certificate's notAfter). */
+  republishedAdminConf: { expiresAt: string | null };
+}
+
+export interface RotateState extends StartState, CertificatesState, AdminConfState {
   options: RotateOptions;
   rotation: Rotation;
   current: CurrentMaterial;

@@ -3,7 +3,7 @@ import type { Logger } from '../../../../src/core/logger.js';
 import { Secret } from '../../../../src/core/secrets.js';
 import type { FlowDeps } from '../../../../src/domain/flows/deps.js';
 import { membershipFor, writeMembership } from '../../../../src/domain/flows/membership.js';
-import { KUBELET_CONF_PATH } from '../../../../src/domain/flows/paths.js';
+import { ADMIN_CONF_PATH, KUBELET_CONF_PATH } from '../../../../src/domain/flows/paths.js';
 import { rotateFlow } from '../../../../src/domain/flows/rotate/flow.js';
 import type { RotateOptions } from '../../../../src/domain/flows/rotate/rotation.js';
 import type { RotateResult } from '../../../../src/domain/flows/rotate/types.js';
@@ -21,6 +21,7 @@ import type { MemberCertificatesStamp } from '../../../../src/domain/state/clust
 import type { LeaseRef, LockName } from '../../../../src/domain/state/lease.js';
 import { type FlowRun, FlowStopped, runFlow } from '../../../../src/domain/steps/runner.js';
 import type { RunSettings } from '../../../../src/domain/steps/step.js';
+import { adminConfText } from '../../../support/admin-conf.js';
 import { silentLogger } from '../../../support/silent-logger.js';
 import type { FakeLeaseLock } from '../state/fake-lease-lock.js';
 import { ManualClock } from '../state/manual-clock.js';
@@ -130,6 +131,8 @@ export class World {
   });
   join: JoinSecret | Error | undefined = joinSecret(START_MS + 20 * HOUR);
   controlPlane: ControlPlaneSecret | Error | undefined = controlPlaneSecret(START_MS + 90 * MINUTE);
+  /** The published admin.conf (kboot/prod/admin.conf): its client certificate ends with this member's certificates. */
+  adminConf: Secret<string> | Error | undefined = new Secret(adminConfText(this.certificatesExpireAtMs));
   listedTokens: ListedTokenJson[] = [];
   failKubeadm = new Set<string>();
   failPublish: ((update: JoinMaterialUpdate) => Error | undefined) | undefined;
@@ -151,6 +154,7 @@ export class World {
         this.published.push(material);
         if (material.join !== undefined) this.join = material.join;
         if (material.controlPlane !== undefined) this.controlPlane = material.controlPlane;
+        if (material.adminConf !== undefined) this.adminConf = material.adminConf;
         const n = this.published.length;
         return [
           ...(material.join === undefined
@@ -159,6 +163,9 @@ export class World {
           ...(material.controlPlane === undefined
             ? []
             : [{ secretId: 'kboot/prod/control-plane', versionId: `cp-v${n}`, created: false }]),
+          ...(material.adminConf === undefined
+            ? []
+            : [{ secretId: 'kboot/prod/admin.conf', versionId: `admin-v${n}`, created: false }]),
         ];
       },
       readJoin: async (_cluster, versionId) => {
@@ -173,8 +180,11 @@ export class World {
         if (this.controlPlane instanceof Error) throw this.controlPlane;
         return this.controlPlane;
       },
-      readAdminConf: async () => {
-        throw new Error('rotate must not read admin.conf');
+      readAdminConf: async (_cluster, versionId) => {
+        this.versionsRead.push(`admin.conf:${versionId ?? 'AWSCURRENT'}`);
+        if (this.adminConf === undefined) throw missing('kboot/prod/admin.conf');
+        if (this.adminConf instanceof Error) throw this.adminConf;
+        return this.adminConf;
       },
     };
   }
@@ -198,6 +208,8 @@ export class World {
         if (name === 'certs renew') {
           this.onRenew?.();
           this.certificatesExpireAtMs = this.clock.nowMs() + 365 * DAY;
+          // As kubeadm does: admin.conf's client certificate is among those renewed.
+          await this.fs.writePrivateFile(ADMIN_CONF_PATH, adminConfText(this.certificatesExpireAtMs));
           return 'Done renewing certificates.\n';
         }
         if (name === 'version') return 'v1.31.2\n';
@@ -272,6 +284,7 @@ export class World {
 
   async becomeMember(): Promise<void> {
     await this.fs.writePrivateFile(KUBELET_CONF_PATH, 'kubelet.conf');
+    await this.fs.writePrivateFile(ADMIN_CONF_PATH, adminConfText(this.certificatesExpireAtMs));
     await writeMembership(this.fs, membershipFor(CLUSTER, 'control-plane', SELF, 'init', START_MS - HOUR));
   }
 

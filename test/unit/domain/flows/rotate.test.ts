@@ -221,7 +221,11 @@ describe('kboot rotate: the bootstrap token', () => {
     };
     w.join = joinSecret(START_MS + 5 * HOUR);
     await w.run();
-    assert.deepEqual([...w.versionsRead].sort(), ['control-plane:cp-pinned', 'join:join-pinned']);
+    assert.deepEqual([...w.versionsRead].sort(), [
+      'admin.conf:admin-pinned',
+      'control-plane:cp-pinned',
+      'join:join-pinned',
+    ]);
     assert.deepEqual(w.stamps.at(-1)?.versions, {
       join: 'join-v1',
       controlPlane: 'cp-pinned',
@@ -243,7 +247,11 @@ describe('kboot rotate: the bootstrap token', () => {
       return tryAcquire(request);
     };
     await w.run();
-    assert.deepEqual([...w.versionsRead].sort(), ['control-plane:cp-new', 'join:join-new']);
+    assert.deepEqual([...w.versionsRead].sort(), [
+      'admin.conf:AWSCURRENT',
+      'control-plane:cp-new',
+      'join:join-new',
+    ]);
   });
 
   it("repairs a fresh join secret whose CA hash does not match this master's ca.crt", async () => {

@@ -179,14 +179,16 @@ describe('policy documents', () => {
     }
   });
 
-  it('lets the operator read only admin.conf, masters join and control-plane, workers join only', () => {
+  it('lets the operator read only admin.conf, masters join, control-plane and admin.conf, workers join only', () => {
     const readers = (role: IamRole) =>
       policy(role, ONE)
         .Statement.filter((s) => s.Action.includes('secretsmanager:GetSecretValue'))
         .flatMap((s) => s.Resource)
         .map((arn) => arn.replace(/^.*:secret:kboot\/prod\//, ''));
     assert.deepEqual(readers('operator'), ['admin.conf-??????']);
-    assert.deepEqual(readers('control-plane'), ['join-??????', 'control-plane-??????']);
+    // A master holds admin.conf and the cluster CA itself: rotate reads the published admin.conf
+    // only to judge its client certificate's expiry.
+    assert.deepEqual(readers('control-plane'), ['join-??????', 'control-plane-??????', 'admin.conf-??????']);
     assert.deepEqual(readers('worker'), ['join-??????']);
   });
 
