@@ -667,6 +667,19 @@ backup: { bucket: ${name}-etcd-backups }
     }
   });
 
+  it("warns an operator policy without --backup-bucket that it has no statement for the snapshots' bucket", async () => {
+    const without = await printedPolicy('operator', scoped);
+    assert.match(without.result.stderr, /no --backup-bucket: no statement for the etcd snapshots' bucket/);
+    assert.ok(!without.document.Statement.some((s) => s.Sid === 'ClusterManageBackupBucket'));
+    const given = await printedPolicy('operator', [...scoped, '--backup-bucket', BACKUP_BUCKET]);
+    assert.doesNotMatch(given.result.stderr, /no --backup-bucket/);
+    const statement = given.document.Statement.find((s) => s.Sid === 'ClusterManageBackupBucket');
+    assert.deepEqual(statement?.Resource, [
+      `arn:aws:s3:::${BACKUP_BUCKET}`,
+      `arn:aws:s3:::${BACKUP_BUCKET}/*`,
+    ]);
+  });
+
   it('uses --table, KBOOT_TABLE and the default table, makes no AWS call, and notes what is left open', async () => {
     const trace = path.join(traceDir, 'iam-policy.jsonl');
     const table = (document: Document) =>
