@@ -4,7 +4,8 @@
  * - create makes it with SSE-KMS under the cluster's key (and a bucket key), versioning, every
  *   public access blocked, the lifecycle rule under `<cluster>/etcd/` and kboot's tags; the
  *   masters' policy names it, every node config carries it; a create that lost the record and the
- *   settings finds the bucket and puts them again; destroy deletes every version, then the bucket;
+ *   settings finds the bucket and puts them again; plan shows versioning suspended by hand as drift
+ *   and create puts it back; destroy deletes every version, then the bucket;
  * - a given bucket (`create: false`) is used, never configured or deleted: destroy deletes only
  *   this cluster's snapshots (every version) in it;
  * - a given bucket that does not exist is exit 2 before anything is made.
@@ -225,6 +226,26 @@ tags: { team: platform }
     await s3.send(new DeleteBucketEncryptionCommand({ Bucket: BUCKET }));
     const resumed = await cluster(['create', '--name', CLUSTER, '-f', file, '--output', 'json']);
     assert.equal(entries(resumed).find((e) => e.key === 'backup-bucket')?.outcome, 'found');
+    await checkSettings();
+
+    // Versioning suspended by hand: plan shows it, create puts it back.
+    await s3.send(
+      new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Suspended' } }),
+    );
+    const drifted = await cluster(['plan', '--name', CLUSTER, '-f', file, '--output', 'json']);
+    assert.equal(drifted.exitCode, 0, drifted.stderr.slice(-3000));
+    const planEntry = (
+      JSON.parse(drifted.stdout) as {
+        entries: { key: string; action: string; drift?: { field: string; have: string }[] }[];
+      }
+    ).entries.find((e) => e.key === 'backup-bucket');
+    assert.equal(planEntry?.action, 'drift');
+    assert.deepEqual(
+      planEntry?.drift?.map((d) => `${d.field}=${d.have}`),
+      ['versioning=Suspended'],
+    );
+    const updated = await cluster(['create', '--name', CLUSTER, '-f', file, '--output', 'json']);
+    assert.equal(entries(updated).find((e) => e.key === 'backup-bucket')?.outcome, 'updated');
     await checkSettings();
 
     await putTwice(`${CLUSTER}/etcd/2026-12-07T23:00:00.000Z-rev5.db`);

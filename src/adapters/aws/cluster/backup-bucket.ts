@@ -5,7 +5,7 @@
  * and an S3 bucket key, versioning on, every public access blocked, a lifecycle rule expiring
  * noncurrent versions under `<cluster>/etcd/` (and incomplete multipart uploads), tagged like every
  * resource. `complete` puts those settings again on a bucket a killed create made but did not
- * finish. Destroy deletes every version of every object, then the bucket.
+ * finish, `update` on one whose settings were changed by hand (plan shows them as drift). Destroy deletes every version of every object, then the bucket.
  *
  * Given (`backup.create: false`), or found without kboot's tags for this cluster: checked to exist
  * (a missing given bucket is a ConfigError, exit 2, before anything is made), recorded as adopted,
@@ -274,6 +274,17 @@ export class BackupBucketProvider implements ResourceProvider<BackupBucketProper
     if (found.adopted === true) return found;
     await this.#configure(await this.#settings.clients.s3In(desired.properties.region), desired, context);
     return found;
+  }
+
+  /** Encryption, versioning, public access block or lifecycle changed by hand: put back (never on an adopted bucket). */
+  async update(
+    desired: DesiredResource<BackupBucketProperties>,
+    existing: ResourceRecord,
+    context: ResourceContext,
+  ) {
+    if (existing.adopted === true) return existing;
+    await this.#configure(await this.#settings.clients.s3In(desired.properties.region), desired, context);
+    return existing;
   }
 
   async drift(
