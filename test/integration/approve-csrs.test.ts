@@ -2,8 +2,9 @@
  * `kboot approve-csrs` through the built binary: moto for EC2 (instances with the cluster's tags
  * and private addresses in a subnet, so their private DNS names are EC2's own), the project's
  * IMDS server for the master, and the recording kubectl with its object store holding real
- * PKCS #10 requests (made with openssl). Only the request of this cluster's instance, naming its
- * own DNS name and IP address, is approved; the others stay pending, each logged with why.
+ * PKCS #10 requests (made with openssl). Only the serving request of this cluster's instance,
+ * naming its own DNS name and IP address, and the client request of its new instance are
+ * approved; the others stay pending, each logged with why; kubeadm's auto-approval binding goes.
  */
 
 import assert from 'node:assert/strict';
@@ -15,12 +16,19 @@ import {
   CreateVpcCommand,
   type EC2Client,
   RunInstancesCommand,
+  TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { testEc2 } from '../support/aws.js';
 import { runKboot } from '../support/cli.js';
-import { csrObject, makeCsr } from '../support/csr.js';
+import { clientCsrObject, csrObject, makeClientCsr, makeCsr } from '../support/csr.js';
 import { type ImdsServer, startImdsServer } from '../support/imds-server.js';
-import { fakeKubectlPath, readKubectlLog, seedObjects, storedObject } from '../support/kubectl-log.js';
+import {
+  fakeKubectlPath,
+  nodeObject,
+  readKubectlLog,
+  seedObjects,
+  storedObject,
+} from '../support/kubectl-log.js';
 import { type Moto, startMoto } from '../support/moto.js';
 import { tempDir } from '../support/paths.js';
 
@@ -75,6 +83,9 @@ describe('kboot approve-csrs (moto EC2, recording kubectl)', () => {
       'kubernetes.io/cluster/other': 'owned',
       'kboot.io/role': 'worker',
     });
+    const newcomer = await instance(subnetId, '10.0.1.40', { ...ours, 'kboot.io/role': 'worker' });
+    const gone = await instance(subnetId, '10.0.1.50', { ...ours, 'kboot.io/role': 'worker' });
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [gone.instanceId] }));
     assert.match(worker.privateDns, /^ip-10-0-1-20\./, 'moto names the instance after its IP');
 
     const imds = await startImdsServer({
@@ -101,6 +112,33 @@ describe('kboot approve-csrs (moto EC2, recording kubectl)', () => {
         makeCsr(worker.privateDns, { ipAddresses: ['10.0.1.30'] }),
       ),
       csrObject('csr-foreign', foreign.privateDns, makeCsr(foreign.privateDns)),
+      // A new kubelet's client certificate, made with the bootstrap token.
+      clientCsrObject('csr-client-newcomer', makeClientCsr(newcomer.privateDns)),
+      clientCsrObject('csr-client-takeover', makeClientCsr(worker.privateDns)),
+      clientCsrObject('csr-client-foreign', makeClientCsr(foreign.privateDns)),
+      clientCsrObject('csr-client-gone', makeClientCsr(gone.privateDns)),
+      clientCsrObject('csr-client-usages', makeClientCsr(master.privateDns), {
+        usages: ['digital signature', 'client auth', 'server auth'],
+      }),
+      // The worker is registered; the newcomer is not yet.
+      nodeObject(worker.privateDns),
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'kubeadm:node-autoapprove-bootstrap' },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'system:certificates.k8s.io:certificatesigningrequests:nodeclient',
+        },
+        subjects: [
+          {
+            apiGroup: 'rbac.authorization.k8s.io',
+            kind: 'Group',
+            name: 'system:bootstrappers:kubeadm:default-node-token',
+          },
+        ],
+      },
     ]);
 
     const result = await runKboot(['approve-csrs', '--output', 'json'], {
@@ -123,11 +161,37 @@ describe('kboot approve-csrs (moto EC2, recording kubectl)', () => {
     };
     assert.equal(report.outcome, 'approved');
     assert.deepEqual(report.approved, [
-      { name: 'csr-worker', nodeName: worker.privateDns, instanceId: worker.instanceId },
+      {
+        kind: 'client',
+        name: 'csr-client-newcomer',
+        nodeName: newcomer.privateDns,
+        instanceId: newcomer.instanceId,
+      },
+      { kind: 'serving', name: 'csr-worker', nodeName: worker.privateDns, instanceId: worker.instanceId },
     ]);
     const refused = Object.fromEntries(report.refused.map((r) => [r.name, r.reason]));
     assert.match(refused['csr-worker-lies'] ?? '', /IP address\(es\) 10\.0\.1\.30 that are not/);
     assert.match(refused['csr-foreign'] ?? '', /no EC2 instance of cluster csrs/);
+    assert.match(
+      refused['csr-client-takeover'] ?? '',
+      /a Node named ip-10-0-1-20\.ec2\.internal is already registered/,
+    );
+    assert.match(refused['csr-client-foreign'] ?? '', /no EC2 instance of cluster csrs/);
+    assert.match(
+      refused['csr-client-gone'] ?? '',
+      /no EC2 instance of cluster csrs|is (terminated|shutting-down)/,
+    );
+    assert.match(refused['csr-client-usages'] ?? '', /not those of a kubelet client certificate/);
+    assert.equal(Object.keys(refused).length, 6);
+    assert.equal(
+      storedObject(store, {
+        group: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRoleBinding',
+        name: 'kubeadm:node-autoapprove-bootstrap',
+      }),
+      undefined,
+      "kubeadm's auto-approval binding is gone",
+    );
 
     const conditions = (name: string) =>
       (
@@ -139,15 +203,26 @@ describe('kboot approve-csrs (moto EC2, recording kubectl)', () => {
       conditions('csr-worker').map((c) => c.type),
       ['Approved'],
     );
-    assert.deepEqual(conditions('csr-worker-lies'), []);
-    assert.deepEqual(conditions('csr-foreign'), []);
-    const approvals = readKubectlLog(kubectlLog).filter((call) => call.argv.includes('certificate'));
-    assert.equal(approvals.length, 1);
-    assert.ok(approvals[0]?.argv.includes('csr-worker'));
-    assert.ok(
-      result.logs.some((line) => line.msg === 'left a kubelet serving certificate request pending'),
-      'a refused request is logged',
+    assert.deepEqual(
+      conditions('csr-client-newcomer').map((c) => c.type),
+      ['Approved'],
     );
+    for (const name of Object.keys(refused)) assert.deepEqual(conditions(name), [], name);
+    const approvals = readKubectlLog(kubectlLog).filter((call) => call.argv.includes('certificate'));
+    assert.deepEqual(
+      approvals.map((call) => call.argv.at(-1)),
+      ['csr-client-newcomer', 'csr-worker'],
+    );
+    for (const kind of ['serving', 'client']) {
+      assert.ok(
+        result.logs.some((line) => line.msg === `left a kubelet ${kind} certificate request pending`),
+        `a refused ${kind} request is logged`,
+      );
+    }
+    const refusalLines = result.logs.filter((line) => /request pending$/.test(String(line.msg)));
+    assert.equal(refusalLines.length, 6, 'every refusal is logged, with its reason');
+    for (const line of refusalLines) assert.equal(typeof line.reason, 'string');
+    assert.ok(!result.stderr.includes('BEGIN CERTIFICATE REQUEST'), 'no request is logged');
 
     // A second run finds nothing left to approve from this cluster.
     const again = await runKboot(['approve-csrs', '--output', 'json'], {

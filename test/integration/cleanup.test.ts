@@ -213,7 +213,9 @@ describe('cleanup of lost instances (real etcd)', { skip: missing }, () => {
       .sort();
     assert.deepEqual(remaining, [...masters.map((m) => m.privateDns), alive.privateDns].sort());
     const kubectlLog = readKubectlLog(sim.kubectlLog);
-    const deletes = kubectlLog.filter((call) => call.command?.startsWith('delete'));
+    const deletes = kubectlLog.filter(
+      (call) => call.command?.startsWith('delete') && call.argv.includes('node'),
+    );
     assert.deepEqual(
       deletes.map((call) => call.argv.find((arg) => arg.startsWith('ip-'))).sort(),
       [gone.privateDns, 'ip-10-9-9-9.ec2.internal'].sort(),

@@ -402,8 +402,9 @@ backup: { bucket: ${name}-etcd-backups }
     await traced('control-plane', 'boot', 'boot-failed-master', onInstance(second, ['boot-failed'], spent));
 
     // The worker asks the control plane to drain it and waits; the first master's leave
-    // controller (as its timer runs it) handles the request — here it refuses it, since the
-    // simulation's node names are not moto's — and, 11 minutes on, forgets it.
+    // controller (as its timer runs it) checks the request with Auto Scaling and EC2 (the
+    // simulation's node names are EC2's), drains the worker and deletes its Node, and, 11 minutes
+    // on, forgets the finished request.
     stub.openAction('iam-leave', 'kboot-leave', worker.instanceId);
     const workerTrace = path.join(traceDir, 'worker-leave-worker.jsonl');
     const leaving = sim.spawn(worker, ['leave', '--heartbeat-interval', '1s'], {
@@ -434,7 +435,7 @@ backup: { bucket: ${name}-etcd-backups }
       assert.equal(controller.exitCode, 0, controller.stderr.slice(-2000));
     }
     const workerLeave = await leaving.result;
-    assert.equal(workerLeave.exitCode, 8, `refused: ${workerLeave.stderr.slice(-2000)}`);
+    assert.equal(workerLeave.exitCode, 0, `drained: ${workerLeave.stderr.slice(-2000)}`);
     runs.push({
       role: 'worker',
       command: 'leave',
@@ -608,15 +609,19 @@ backup: { bucket: ${name}-etcd-backups }
       )) {
         assert.deepEqual(statement.Resource, [`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/kboot`]);
         // The cluster's items, or its leave requests (a partition of their own; a worker writes
-        // there only with a request's attributes).
+        // there only with a request's attributes), or both: the operator's, whose destroy deletes
+        // both partitions.
         const leave = statement.Sid.startsWith('Leave') && statement.Sid.includes('LeaveRequest');
+        const both = role === 'operator' && statement.Sid === 'ClusterState';
         const { 'dynamodb:Attributes': _attributes, ...keys } =
           statement.Condition?.['ForAllValues:StringEquals'] ?? {};
         assert.deepEqual(
           { ...statement.Condition, 'ForAllValues:StringEquals': keys },
           {
             'ForAllValues:StringEquals': {
-              'dynamodb:LeadingKeys': [`${leave ? 'leave' : 'cluster'}#${CLUSTER}`],
+              'dynamodb:LeadingKeys': both
+                ? [`cluster#${CLUSTER}`, `leave#${CLUSTER}`]
+                : [`${leave ? 'leave' : 'cluster'}#${CLUSTER}`],
             },
           },
           `${role} ${statement.Sid}`,

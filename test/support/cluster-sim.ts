@@ -2,15 +2,24 @@
  * A simulated cluster of EC2 instances for end-to-end tests and `npm run demo`: one moto for
  * the cluster's AWS, one IMDS server and one filesystem root per instance, the fake kubeadm
  * (sharing one cluster directory, as the instances of a real cluster share an API server), and
- * the built kboot binary run as each instance's user-data would run it.
+ * the built kboot binary run as each instance's user-data would run it. Instances sit in a VPC
+ * of their own (10.0.0.0/16), so EC2's private DNS names are the node names; the masters'
+ * kboot-approve-csrs.timer is simulated (csr-timer.ts) while kboot runs anywhere.
  */
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CreateTagsCommand, type EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateSubnetCommand,
+  CreateTagsCommand,
+  CreateVpcCommand,
+  type EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { ensureTable } from '../../src/adapters/aws/dynamodb-table.js';
 import { testDynamo, testEc2 } from './aws.js';
 import { type RunningKboot, type RunOptions, type RunResult, runKboot, spawnKboot } from './cli.js';
+import { CsrTimer } from './csr-timer.js';
 import { type ImdsServer, startImdsServer } from './imds-server.js';
 import type { Moto } from './moto.js';
 import { repoRoot, tempDir } from './paths.js';
@@ -37,6 +46,8 @@ export interface SimClusterOptions {
   env?: Record<string, string>;
   /** Node config YAML written to each instance's /etc/kboot/config.yaml. */
   nodeConfig?: string;
+  /** The masters' kboot-approve-csrs.timer (default: every 250 ms); false: none (nothing approves). */
+  csrTimer?: false | { periodMs?: number };
 }
 
 export interface KubeadmInvocation {
@@ -64,7 +75,11 @@ export class SimCluster {
   /** Every kubectl invocation of every instance (the recording kubectl, test/support/kubectl-log.ts). */
   readonly kubectlLog: string;
   readonly instances: SimInstance[] = [];
+  /** The masters' kboot-approve-csrs.timer, started by the first run or spawn. */
+  readonly csrTimer: CsrTimer | undefined;
   readonly #moto: Moto;
+  #vpcId: string | undefined;
+  readonly #subnets = new Map<number, string>();
   readonly #options: SimClusterOptions;
   readonly #ec2: EC2Client;
 
@@ -79,6 +94,37 @@ export class SimCluster {
     this.kubeadmLog = path.join(this.dir, 'kubeadm.jsonl');
     this.kubectlLog = path.join(this.dir, 'kubectl.jsonl');
     this.#ec2 = testEc2(moto);
+    this.csrTimer =
+      options.csrTimer === false
+        ? undefined
+        : new CsrTimer(
+            {
+              clusterDir: this.clusterDir,
+              instances: this.instances,
+              runOn: (name, args) => {
+                const instance = this.instances.find((candidate) => candidate.name === name) as SimInstance;
+                return runKboot(args, { timeoutMs: 60_000, env: instance.env });
+              },
+            },
+            options.csrTimer ?? {},
+          );
+  }
+
+  /** The subnet 10.0.<octet>.0/24 of the cluster's VPC. */
+  async #subnet(octet: number): Promise<string> {
+    if (this.#vpcId === undefined) {
+      const vpc = await this.#ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }));
+      this.#vpcId = vpc.Vpc?.VpcId as string;
+    }
+    let subnetId = this.#subnets.get(octet);
+    if (subnetId === undefined) {
+      const subnet = await this.#ec2.send(
+        new CreateSubnetCommand({ VpcId: this.#vpcId, CidrBlock: `10.0.${octet}.0/24` }),
+      );
+      subnetId = subnet.Subnet?.SubnetId as string;
+      this.#subnets.set(octet, subnetId);
+    }
+    return subnetId;
   }
 
   /** Creates the state table through the same code `kboot cluster create` uses. */
@@ -93,19 +139,24 @@ export class SimCluster {
 
   /**
    * An instance in moto with the cluster's tags, its own IMDS server and filesystem root. Its IP
-   * and node name are the simulation's own (10.0.1.10, ...), or with `ec2Addresses` the ones moto
-   * gave the instance (what the leave controller checks a leave request against).
+   * is the simulation's own (10.0.1.10, ...), given to EC2 at launch, so its private DNS name
+   * (the node name) is EC2's: what the leave controller and the CSR approver check against.
    */
-  async addInstance(
-    role: SimRole,
-    extraEnv: Record<string, string> = {},
-    options: { ec2Addresses?: boolean } = {},
-  ): Promise<SimInstance> {
+  async addInstance(role: SimRole, extraEnv: Record<string, string> = {}): Promise<SimInstance> {
     const index = this.instances.length;
+    const octet = Math.floor(index / 200) + 1;
+    const requestedIp = `10.0.${octet}.${(index % 200) + 10}`;
     const run = await this.#ec2.send(
-      new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1 }),
+      new RunInstancesCommand({
+        ImageId: 'ami-12c6146b',
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: await this.#subnet(octet),
+        PrivateIpAddress: requestedIp,
+      }),
     );
-    const instanceId = run.Instances?.[0]?.InstanceId as string;
+    const launched = run.Instances?.[0];
+    const instanceId = launched?.InstanceId as string;
     // IMDS-safe tag keys: instance metadata tags are enabled, as `kboot cluster create` sets them.
     const tags = {
       KubernetesCluster: this.name,
@@ -118,9 +169,8 @@ export class SimCluster {
         Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
       }),
     );
-    const ec2 = options.ec2Addresses === true ? run.Instances?.[0] : undefined;
-    const privateIp = ec2?.PrivateIpAddress ?? `10.0.${Math.floor(index / 200) + 1}.${(index % 200) + 10}`;
-    const privateDns = ec2?.PrivateDnsName ?? `ip-${privateIp.replaceAll('.', '-')}.ec2.internal`;
+    const privateIp = launched?.PrivateIpAddress ?? requestedIp;
+    const privateDns = launched?.PrivateDnsName ?? `ip-${privateIp.replaceAll('.', '-')}.ec2.internal`;
     const imds = await startImdsServer({
       instanceId,
       region: 'us-east-1',
@@ -175,6 +225,7 @@ export class SimCluster {
     args: readonly string[] = ['boot', '--output', 'json'],
     options: RunOptions = {},
   ): Promise<RunResult> {
+    this.csrTimer?.start();
     return runKboot(args, { timeoutMs: 120_000, ...options, env: { ...instance.env, ...options.env } });
   }
 
@@ -184,6 +235,7 @@ export class SimCluster {
     args: readonly string[] = ['boot', '--output', 'json'],
     options: RunOptions = {},
   ): RunningKboot {
+    this.csrTimer?.start();
     return spawnKboot(args, { timeoutMs: 120_000, ...options, env: { ...instance.env, ...options.env } });
   }
 
@@ -203,6 +255,7 @@ export class SimCluster {
   }
 
   async stop(): Promise<void> {
+    await this.csrTimer?.stop();
     this.#ec2.destroy();
     await Promise.all(this.instances.map((instance) => instance.imds.stop()));
   }

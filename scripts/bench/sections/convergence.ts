@@ -337,6 +337,9 @@ async function runSize(moto: Moto, workers: number, settings: Settings): Promise
     const probes = probeLoop(moto);
     settings.log(`convergence: N=${workers}: starting ${instancesTotal} kboot processes at once`);
     const args = ['boot', '--output', 'json', '--wait-timeout', settings.waitTimeout];
+    // The masters' kboot-approve-csrs.timer: the joining kubelets wait for it (the processes are
+    // launched below, not through sim.run, which would start it).
+    sim.csrTimer?.start();
     launch = await launchAll(
       sim.instances.map((instance) => ({
         command: settings.binary,

@@ -38,6 +38,7 @@ function factOf(instance: Instance): InstanceFact | undefined {
     privateDnsName: instance.PrivateDnsName === '' ? undefined : instance.PrivateDnsName,
     privateIp: instance.PrivateIpAddress,
     cluster: clusterOf(instance),
+    launchTimeMs: instance.LaunchTime?.getTime(),
   };
 }
 

@@ -69,7 +69,7 @@ export function registerDayTwo(program: Command, runtime: Runtime): void {
   program
     .command('approve-csrs')
     .description(
-      "approve the kubelet serving certificate requests of this cluster's own EC2 instances (run on control-plane instances, by kboot-approve-csrs.timer)",
+      "approve the kubelet client and serving certificate requests of this cluster's own EC2 instances (run on control-plane instances, by kboot-approve-csrs.timer)",
     )
     .addOption(
       new Option('--config <path>', 'node config file (resolved under --root)').default(

@@ -1,7 +1,7 @@
 /**
  * The edge of `kboot approve-csrs` (control-plane members, from kboot-approve-csrs.timer every
- * 30 seconds): approves the pending kubelet serving certificate requests of this cluster's own
- * instances (src/domain/flows/approve-csrs.ts). Prints a line, the plan (--dry-run) or
+ * 30 seconds): approves the pending kubelet client and serving certificate requests of this
+ * cluster's own instances (src/domain/flows/approve-csrs.ts). Prints a line, the plan (--dry-run) or
  * --output json with what was approved and what was left pending, and why.
  */
 

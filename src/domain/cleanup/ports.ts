@@ -25,6 +25,8 @@ export interface InstanceFact {
   privateIp: string | undefined;
   /** The cluster its tags name, when they name one. */
   cluster: string | undefined;
+  /** When EC2 last launched it (started again after a stop: that start), when EC2 says. */
+  launchTimeMs?: number | undefined;
 }
 
 export interface InstanceLookup {

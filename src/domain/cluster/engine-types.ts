@@ -16,7 +16,10 @@ export interface ResourceState {
   /** Overwrites a recorded resource's record (after an update); fails when it is not recorded. */
   replaceResource(cluster: string, record: ResourceRecord, signal?: AbortSignal): Promise<void>;
   forgetResource(cluster: string, key: string, signal?: AbortSignal): Promise<void>;
-  /** Deletes every item left in the cluster's partition (record, locks, members); returns how many. */
+  /**
+   * Deletes every item left of the cluster: its partition (record, locks, members) and its leave
+   * requests' (`leave#<name>`); returns how many.
+   */
   clearCluster(cluster: string, signal?: AbortSignal): Promise<number>;
   /** Whether any item of another cluster (or any item not kboot's) is in the table. */
   holdsOtherItems(cluster: string, signal?: AbortSignal): Promise<boolean>;

@@ -23,7 +23,7 @@ const ALLOWED_USAGES = new Set(['digital signature', 'key encipherment', 'server
 
 /** The fields of a CertificateSigningRequest (certificates.k8s.io/v1) kboot reads. */
 export interface CsrObject {
-  metadata: { name: string };
+  metadata: { name: string; creationTimestamp?: string };
   spec: {
     request: string;
     signerName: string;
@@ -34,9 +34,12 @@ export interface CsrObject {
   status?: { conditions?: { type: string }[]; certificate?: string };
 }
 
+/** `serving`: a kubelet's serving certificate; `client`: a new kubelet's client certificate. */
+export type CsrKind = 'serving' | 'client';
+
 export type CsrDecision =
-  | { name: string; nodeName: string; approve: true; instanceId: string }
-  | { name: string; nodeName: string | undefined; approve: false; reason: string };
+  | { kind: CsrKind; name: string; nodeName: string; approve: true; instanceId: string }
+  | { kind: CsrKind; name: string; nodeName: string | undefined; approve: false; reason: string };
 
 /** Pending kubelet serving requests: no Approved, Denied or Failed condition, no certificate. */
 export function isPendingServingCsr(csr: CsrObject): boolean {
@@ -54,7 +57,7 @@ export function requestingNode(csr: CsrObject): string | undefined {
 }
 
 function refuse(csr: CsrObject, nodeName: string | undefined, reason: string): CsrDecision {
-  return { name: csr.metadata.name, nodeName, approve: false, reason };
+  return { kind: 'serving', name: csr.metadata.name, nodeName, approve: false, reason };
 }
 
 /** One decision; `cluster` is this cluster's name, `instances` the EC2 look-up by DNS name. */
@@ -114,5 +117,11 @@ export function decideCsr(csr: CsrObject, cluster: string, instances: InstanceLo
       `it asks for IP address(es) ${ips.join(', ')} that are not instance ${instance.instanceId}'s`,
     );
   }
-  return { name: csr.metadata.name, nodeName, approve: true, instanceId: instance.instanceId };
+  return {
+    kind: 'serving',
+    name: csr.metadata.name,
+    nodeName,
+    approve: true,
+    instanceId: instance.instanceId,
+  };
 }

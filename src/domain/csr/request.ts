@@ -1,13 +1,13 @@
 /**
- * A PKCS #10 certificate signing request, as the kubelet sends it for its serving certificate:
- * its subject (CN, O), the names and addresses it asks for (the subjectAltName of its
- * extensionRequest), and whether it is signed by the key it carries. Parsed with
+ * A PKCS #10 certificate signing request, as the kubelet sends it for its client or serving
+ * certificate: its subject (CN, O), the names and addresses it asks for (the subjectAltName of its
+ * extensionRequest), its public key's type, and whether it is signed by the key it carries. Parsed with
  * @peculiar/asn1-csr (ASN.1 schemas of RFC 2986 and RFC 5280; Node's crypto parses certificates,
  * not requests); the signature is checked with Node's crypto. Errors say what is wrong, never
  * quote the request.
  */
 
-import { createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Extensions, id_ce_subjectAltName, SubjectAlternativeName } from '@peculiar/asn1-x509';
@@ -26,6 +26,13 @@ const SIGNATURE_HASHES: Readonly<Record<string, string>> = {
   '1.2.840.113549.1.1.13': 'sha512',
 };
 
+/** The public key a request carries: `ec` with its curve (`prime256v1` is P-256), `rsa` with its size. */
+export interface CsrPublicKey {
+  readonly type: string;
+  readonly curve?: string;
+  readonly bits?: number;
+}
+
 export interface ParsedCsr {
   readonly commonNames: readonly string[];
   readonly organizations: readonly string[];
@@ -33,6 +40,8 @@ export interface ParsedCsr {
   readonly ipAddresses: readonly string[];
   /** The request is signed by the private key of the public key it carries. */
   readonly signatureValid: boolean;
+  /** Undefined when Node's crypto cannot read the key. */
+  readonly publicKey: CsrPublicKey | undefined;
 }
 
 export class CsrParseError extends Error {
@@ -49,16 +58,33 @@ function pemToDer(pem: string): Buffer {
   return Buffer.from(match[1].replace(/\s+/g, ''), 'base64');
 }
 
-function checkSignature(csr: CertificationRequest): boolean {
-  const hash = SIGNATURE_HASHES[csr.signatureAlgorithm.algorithm];
-  const signed = csr.certificationRequestInfoRaw;
-  if (hash === undefined || signed === undefined) return false;
+function publicKeyOf(csr: CertificationRequest): KeyObject | undefined {
   try {
-    const key = createPublicKey({
+    return createPublicKey({
       key: Buffer.from(AsnConvert.serialize(csr.certificationRequestInfo.subjectPKInfo)),
       format: 'der',
       type: 'spki',
     });
+  } catch {
+    return undefined;
+  }
+}
+
+function describeKey(key: KeyObject | undefined): CsrPublicKey | undefined {
+  if (key?.asymmetricKeyType === undefined) return undefined;
+  const details = key.asymmetricKeyDetails ?? {};
+  return {
+    type: key.asymmetricKeyType,
+    ...(details.namedCurve === undefined ? {} : { curve: details.namedCurve }),
+    ...(details.modulusLength === undefined ? {} : { bits: details.modulusLength }),
+  };
+}
+
+function checkSignature(csr: CertificationRequest, key: KeyObject | undefined): boolean {
+  const hash = SIGNATURE_HASHES[csr.signatureAlgorithm.algorithm];
+  const signed = csr.certificationRequestInfoRaw;
+  if (hash === undefined || signed === undefined || key === undefined) return false;
+  try {
     return verify(hash, Buffer.from(signed), key, Buffer.from(csr.signature));
   } catch {
     return false;
@@ -101,5 +127,13 @@ export function parseCsr(pem: string): ParsedCsr {
       }
     }
   }
-  return { commonNames, organizations, dnsNames, ipAddresses, signatureValid: checkSignature(csr) };
+  const key = publicKeyOf(csr);
+  return {
+    commonNames,
+    organizations,
+    dnsNames,
+    ipAddresses,
+    signatureValid: checkSignature(csr, key),
+    publicKey: describeKey(key),
+  };
 }

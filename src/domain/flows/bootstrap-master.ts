@@ -18,6 +18,7 @@ import { readRecord, writeRecord } from './bootstrap-master/record.js';
 import { ALREADY_INITIALIZED, type BootstrapState } from './bootstrap-master/state.js';
 import type { FlowDeps, FlowResult } from './deps.js';
 import { hardeningFilesStep } from './hardening-files.js';
+import { autoApprovalOffStep } from './node-client-approval.js';
 import {
   ALREADY_MEMBER,
   alreadyMemberResult,
@@ -47,6 +48,7 @@ export const bootstrapMasterFlow: Flow<BootstrapState, FlowDeps, FlowResult> = {
       (state) => state.peek('encryptionKey'),
     ),
     kubeadmInit,
+    autoApprovalOffStep<BootstrapState>('init'),
     caCertHashStep,
     irsaStep,
     addonsStep,

@@ -17,7 +17,7 @@
  */
 
 import { elbNamePrefix } from '../cluster/compute.js';
-import type { PolicyScope, SecretKind } from './scope.js';
+import type { PolicyScope, SecretSelection } from './scope.js';
 
 export type ClusterCommand = 'cluster-plan' | 'cluster-create' | 'cluster-destroy';
 
@@ -227,16 +227,21 @@ export interface ClusterGrantSpec {
   commands: ClusterCommand[];
   actions: ClusterIamAction[];
   target:
-    | { kind: 'cluster-items' }
+    | { kind: 'cluster-items'; leaveRequests?: true }
     | { kind: 'whole-table' }
     | { kind: 'any-resource' }
-    | { kind: 'secrets'; secrets: readonly SecretKind[] }
-    | { kind: 'kms-key'; secrets: readonly SecretKind[] }
+    | { kind: 'secrets'; secrets: SecretSelection }
+    | { kind: 'kms-key'; secrets: SecretSelection }
     | { kind: 'arns'; arns: ArnsOf; condition?: ConditionOf };
   why: string;
 }
 
-const SECRETS = ['join', 'control-plane', 'admin.conf', 'node-leave'] as const;
+/**
+ * Every secret of the cluster, `kboot/<cluster>/*` (policy.ts): the operator creates and deletes
+ * them all, among them the empty `node-leave` secret an older kboot made, which destroy still
+ * deletes (through its resource record).
+ */
+const SECRETS = 'every';
 
 /** Several kinds' ARNs in one statement (IAM matches each action against its own resource type). */
 function arnsOf(...kinds: ArnsOf[]): ArnsOf {
@@ -260,8 +265,8 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
       'dynamodb:PutItem',
       'dynamodb:DeleteItem',
     ],
-    target: { kind: 'cluster-items' },
-    why: "the cluster's resource records and metadata record; whether the table exists and is kboot's (table-level actions meet the leading-key condition vacuously)",
+    target: { kind: 'cluster-items', leaveRequests: true },
+    why: "the cluster's resource records and metadata record, and its workers' leave requests (leave#<cluster>: destroy deletes them with the rest; one statement, to keep the policy under IAM's size limit); whether the table exists and is kboot's (table-level actions meet the leading-key condition vacuously)",
   },
   {
     sid: 'ClusterCreateDestroyTable',

@@ -34,7 +34,7 @@ import {
   type ConditionOf,
 } from './cluster-grants.js';
 import type { IamRole } from './roles.js';
-import type { SecretKind } from './scope.js';
+import type { SecretSelection } from './scope.js';
 
 export type KbootCommand =
   | ClusterCommand
@@ -84,8 +84,11 @@ export type IamAction =
   | 'autoscaling:SetInstanceHealth';
 
 export type GrantTarget =
-  /** The cluster's items (leading key `cluster#<name>`), or every item of the table when unscoped. */
-  | { kind: 'cluster-items' }
+  /**
+   * The cluster's items (leading key `cluster#<name>`), or every item of the table when unscoped;
+   * `leaveRequests`: its leave requests' partition too (`leave#<name>`).
+   */
+  | { kind: 'cluster-items'; leaveRequests?: true }
   /** The whole table, every cluster's items: granted only in a policy for every cluster. */
   | { kind: 'whole-table' }
   /**
@@ -93,9 +96,9 @@ export type GrantTarget =
    * cluster's `leave#*` when unscoped); `worker-request`: only the attributes a worker writes.
    */
   | { kind: 'leave-requests'; attributes?: 'worker-request' }
-  | { kind: 'secrets'; secrets: readonly SecretKind[] }
+  | { kind: 'secrets'; secrets: SecretSelection }
   /** The cluster's KMS key (only with --kms-key-arn), through Secrets Manager, for these secrets. */
-  | { kind: 'kms-key'; secrets: readonly SecretKind[] }
+  | { kind: 'kms-key'; secrets: SecretSelection }
   /** The IRSA OIDC documents: these keys in the IRSA bucket (no statement without one). */
   | { kind: 's3-objects'; keys: readonly string[] }
   /**

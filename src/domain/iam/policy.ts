@@ -18,8 +18,7 @@ import {
   LEAVE_LEADING_KEY_PREFIX,
   leaveLeadingKey,
   type PolicyScope,
-  SECRET_KINDS,
-  type SecretKind,
+  type SecretSelection,
   s3ObjectArn,
   secretArnPattern,
   secretsManagerService,
@@ -61,8 +60,8 @@ function stringConditions(entries: Record<string, string | string[]>): PolicyCon
 }
 
 /** The ARNs of these secrets; all four as one pattern of the cluster's namespace, `kboot/<cluster>/*`. */
-function secretPatterns(scope: PolicyScope, secrets: readonly SecretKind[]): string[] {
-  if (SECRET_KINDS.every((kind) => secrets.includes(kind))) return [clusterSecretsArnPattern(scope)];
+function secretPatterns(scope: PolicyScope, secrets: SecretSelection): string[] {
+  if (secrets === 'every') return [clusterSecretsArnPattern(scope)];
   return secrets.map((secret) => secretArnPattern(scope, secret));
 }
 
@@ -131,7 +130,12 @@ function statementOf(grant: Grant, scope: PolicyScope): PolicyStatement | undefi
           ? {}
           : {
               Condition: {
-                'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [clusterLeadingKey(scope.cluster)] },
+                'ForAllValues:StringEquals': {
+                  'dynamodb:LeadingKeys': [
+                    clusterLeadingKey(scope.cluster),
+                    ...(target.leaveRequests === true ? [leaveLeadingKey(scope.cluster)] : []),
+                  ],
+                },
               },
             }),
       };

@@ -19,12 +19,3 @@ export function controlPlaneSecretId(cluster: string): string {
 export function adminConfSecretId(cluster: string): string {
   return `${SECRET_ID_PREFIX}/${cluster}/admin.conf`;
 }
-
-/**
- * The former node-leave credential's secret: `kboot cluster create` still makes it (empty) and
- * destroy deletes it; nothing publishes or reads a value any more (a worker's leave is drained by
- * the control plane, flows/leave-controller.ts).
- */
-export function nodeLeaveSecretId(cluster: string): string {
-  return `${SECRET_ID_PREFIX}/${cluster}/node-leave`;
-}

@@ -81,10 +81,18 @@ describe('boot flows: post-init addons', () => {
     );
   }
 
-  /** The kubectl calls besides the addon applies (init makes none: no credential is published). */
+  /** The removal of kubeadm's auto-approval of node client certificates (after init, and by approve-csrs). */
+  function isAutoApprovalRemoval(call: KubectlInvocation): boolean {
+    return call.command === 'delete' && call.argv.includes('kubeadm:node-autoapprove-bootstrap');
+  }
+
+  /**
+   * The kubectl calls besides the addon applies and the removal of kubeadm's auto-approval (init
+   * makes none: no credential is published).
+   */
   function otherCalls(sim: SimCluster): string[] {
     return readKubectlLog(sim.kubectlLog)
-      .filter((call) => !call.argv.includes('--server-side'))
+      .filter((call) => !call.argv.includes('--server-side') && !isAutoApprovalRemoval(call))
       .map((call) => `${call.command} ${kinds(call).join(',')}`.trim());
   }
 
@@ -140,6 +148,7 @@ describe('boot flows: post-init addons', () => {
     assert.equal(calls.length, 4, 'cilium, cloud controller, two addons.d files (the empty one skipped)');
     // No credential for workers is published (a worker's leave is drained by the control plane).
     assert.deepEqual(otherCalls(sim), []);
+    assert.ok(readKubectlLog(sim.kubectlLog).some(isAutoApprovalRemoval), "kubeadm's auto-approval removed");
     for (const call of calls) {
       assert.deepEqual(call.argv, [
         '--kubeconfig',
@@ -249,7 +258,7 @@ describe('boot flows: post-init addons', () => {
     // One step, the addons in the order they are applied.
     assert.match(
       lines[0] ?? '',
-      /apply the addons \(Cilium v1\.17\.1 \(cluster-pool IPAM over 10\.100\.0\.0\/16.*\), the AWS cloud-controller-manager v1\.31\.\d+ \(--cluster-name=addons-dry, --configure-cloud-routes=false\), \/etc\/kboot\/addons\.d\/10-team\.yaml\) with kubectl apply --server-side/,
+      /apply the addons \(Cilium v1\.20\.2 \(cluster-pool IPAM over 10\.100\.0\.0\/16.*\), the AWS cloud-controller-manager v1\.31\.\d+ \(--cluster-name=addons-dry, --configure-cloud-routes=false\), \/etc\/kboot\/addons\.d\/10-team\.yaml\) with kubectl apply --server-side/,
     );
     assert.match(
       result.stdout,

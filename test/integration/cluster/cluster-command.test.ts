@@ -59,6 +59,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { AwsClients } from '../../../src/adapters/aws/clients.js';
+import { DynamoDbResourceState } from '../../../src/adapters/aws/cluster/state.js';
 import { ensureTable } from '../../../src/adapters/aws/dynamodb-table.js';
 import { SecretsJoinMaterialStore } from '../../../src/adapters/aws/secrets-join-material.js';
 import { Secret } from '../../../src/core/secrets.js';
@@ -207,7 +208,7 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
     kmsKeys: 1,
     roles: 2,
     instanceProfiles: 2,
-    secrets: 4,
+    secrets: 3,
     loadBalancers: 1,
     asgs: 3,
     launchTemplates: 2,
@@ -296,8 +297,12 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
       'kboot.io/managed-by': 'kboot',
     });
 
-    // The secrets: no value yet, encrypted with the key, tagged.
-    for (const name of ['join', 'control-plane', 'admin.conf', 'node-leave']) {
+    // The secrets: no value yet, encrypted with the key, tagged; no node-leave secret any more.
+    await assert.rejects(
+      secrets.send(new DescribeSecretCommand({ SecretId: `kboot/${CLUSTER}/node-leave` })),
+      (error: Error) => error.name === 'ResourceNotFoundException',
+    );
+    for (const name of ['join', 'control-plane', 'admin.conf']) {
       const secret = await secrets.send(new DescribeSecretCommand({ SecretId: `kboot/${CLUSTER}/${name}` }));
       assert.equal(secret.KmsKeyId, keyArn, name);
       assert.ok(
@@ -486,6 +491,21 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
       'no-change': keys.length,
     });
 
+    // A worker's leave request, in the cluster's partition of leave requests: destroy deletes it
+    // (and with it nothing of this cluster keeps the table kboot made).
+    const leaveItems = testDynamo(moto);
+    await leaveItems.send(
+      new PutItemCommand({
+        TableName: 'kboot',
+        Item: {
+          pk: { S: `leave#${CLUSTER}` },
+          sk: { S: 'instance#i-0123456789abcdef0' },
+          state: { S: 'done' },
+        },
+      }),
+    );
+    leaveItems.destroy();
+
     // Destroy: refused without --yes off a terminal, then done with it.
     const refused = await cluster(['destroy', '--name', CLUSTER]);
     assert.equal(refused.exitCode, 2);
@@ -666,11 +686,63 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
       assert.equal(printed.exitCode, 0, printed.stderr);
       assert.ok(printed.stdout.includes(admin.keyData), 'the published admin.conf');
 
+      // Left by workers' leaves: this cluster's requests and another cluster's.
+      for (const name of [CLUSTER, 'other']) {
+        await dynamodb.send(
+          new PutItemCommand({
+            TableName: 'kboot',
+            Item: {
+              pk: { S: `leave#${name}` },
+              sk: { S: 'instance#i-0123456789abcdef0' },
+              state: { S: 'done' },
+            },
+          }),
+        );
+      }
+      // What an older kboot made and recorded: the empty node-leave secret. Destroy still deletes it.
+      const legacySecrets = testSecrets(moto);
+      const legacy = await legacySecrets.send(
+        new CreateSecretCommand({
+          Name: `kboot/${CLUSTER}/node-leave`,
+          Description: 'made by an older kboot',
+        }),
+      );
+      legacySecrets.destroy();
+      await new DynamoDbResourceState({ dynamodb, tableName: 'kboot' }).recordResource(CLUSTER, {
+        key: 'secret/node-leave',
+        kind: 'secret',
+        id: legacy.ARN as string,
+        arn: legacy.ARN as string,
+        dependsOn: ['kms-key'],
+        outputs: { name: `kboot/${CLUSTER}/node-leave`, arn: legacy.ARN as string },
+        createdAt: new Date().toISOString(),
+      });
+
       const destroyed = await cluster(['destroy', '--name', CLUSTER, '--yes', '--output', 'json']);
       assert.equal(destroyed.exitCode, 0, destroyed.stderr.slice(-3000));
       const outcome = (JSON.parse(destroyed.stdout) as { entries: { key: string; outcome: string }[] })
         .entries;
       assert.equal(outcome.find((e) => e.key === 'dynamodb-table')?.outcome, 'kept');
+      assert.equal(outcome.find((e) => e.key === 'secret/node-leave')?.outcome, 'deleted');
+      const afterSecrets = testSecrets(moto);
+      await assert.rejects(
+        afterSecrets.send(new DescribeSecretCommand({ SecretId: `kboot/${CLUSTER}/node-leave` })),
+        (error: Error) => error.name === 'ResourceNotFoundException',
+        'the legacy node-leave secret is gone',
+      );
+      afterSecrets.destroy();
+      const leaveLeft = async (name: string) =>
+        (
+          await dynamodb.send(
+            new QueryCommand({
+              TableName: 'kboot',
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': { S: `leave#${name}` } },
+            }),
+          )
+        ).Count;
+      assert.equal(await leaveLeft(CLUSTER), 0, "the destroyed cluster's leave requests are gone");
+      assert.equal(await leaveLeft('other'), 1, "another cluster's leave request stays");
       const left = await dynamodb.send(
         new QueryCommand({
           TableName: 'kboot',

@@ -41,6 +41,7 @@ const ORDER = [
   'reset-partial-init',
   'hardening-files',
   'kubeadm-init',
+  'node-client-auto-approval-off',
   'ca-cert-hash',
   'irsa',
   'addons',
@@ -52,7 +53,11 @@ const STEPS: { step: string; env?: Record<string, string>; child?: string }[] = 
   { step: 'recheck-initialized' },
   { step: 'write-init-config', env: { FAKE_KUBEADM_SLEEP_MS: `init=${SLOW}` } },
   { step: 'kubeadm-init', env: { FAKE_KUBEADM_SLEEP_MS: `init=${SLOW}` }, child: 'init --config' },
-  { step: 'ca-cert-hash', env: { FAKE_KUBECTL_SLEEP_MS: SLOW } },
+  // Slow kubectl for the addons, not for the removal of kubeadm's auto-approval before them.
+  {
+    step: 'ca-cert-hash',
+    env: { FAKE_KUBECTL_SLEEP_MS: SLOW, FAKE_KUBECTL_SLEEP_ON: '^(?!.*clusterrolebinding)' },
+  },
   { step: 'membership-file' },
 ];
 const WAITS = new Set(['recheck-initialized', 'kubeadm-init']);

@@ -28,6 +28,8 @@ import {
 
 const NODE_CONFIG = 'apiEndpoint: api.example.com\ntimeouts: { lease: 15s, waitForInit: 60s }\n';
 const SLOW = '60000';
+/** Slow kubectl for the addons only: not the removal of kubeadm's auto-approval before them. */
+const ADDONS_ONLY = '^(?!.*clusterrolebinding)';
 
 /** The steps of bootstrap-master in order, and what makes each one last until the signal. */
 const STEPS: {
@@ -60,11 +62,15 @@ const STEPS: {
   // A few ms of local writes: the signal may land in kubeadm init, which is still running then.
   { step: 'hardening-files', env: { FAKE_KUBEADM_SLEEP_MS: `init=${SLOW}` } },
   { step: 'kubeadm-init', env: { FAKE_KUBEADM_SLEEP_MS: `init=${SLOW}` } },
+  {
+    step: 'node-client-auto-approval-off',
+    env: { FAKE_KUBECTL_SLEEP_MS: SLOW, FAKE_KUBECTL_SLEEP_ON: 'clusterrolebinding' },
+  },
   { step: 'ca-cert-hash' },
   { step: 'irsa', skipped: true },
   {
     step: 'addons',
-    env: { FAKE_KUBECTL_SLEEP_MS: SLOW },
+    env: { FAKE_KUBECTL_SLEEP_MS: SLOW, FAKE_KUBECTL_SLEEP_ON: ADDONS_ONLY },
     setup: (root) => {
       mkdirSync(path.join(root, 'etc/kboot/addons.d'), { recursive: true });
       writeFileSync(
@@ -93,6 +99,7 @@ const WAITS = new Set([
   'recheck-initialized',
   'reset-partial-init',
   'kubeadm-init',
+  'node-client-auto-approval-off',
   'addons',
   'publish-join-material',
   'member-record',

@@ -2,8 +2,10 @@
  * The records of what `kboot cluster create` made, in the cluster's partition of the kboot table:
  *   pk = cluster#<name>, sk = resource#<key>    one ResourceRecord per resource
  * Written with a conditional put the moment a resource exists (two creates of one cluster cannot
- * both record a key), deleted when destroy deleted the resource; at the end of a destroy the
- * whole partition goes (record, locks, members).
+ * both record a key), deleted when destroy deleted the resource; at the end of a destroy both of
+ * the cluster's partitions go: `cluster#<name>` (record, locks, members, what is left of the
+ * resource records) and `leave#<name>` (its workers' leave requests). Every item kboot writes is
+ * in one of those two (dynamodb-items.ts).
  */
 
 import {
@@ -24,7 +26,7 @@ import {
   type ItemKey,
   isConditionFailed,
   itemData,
-  itemKey,
+  leavePk,
   PK,
   pages,
   rethrowDynamo,
@@ -77,10 +79,12 @@ export class DynamoDbResourceState implements ResourceState {
     return { table: this.tableName, doing, permission, signal };
   }
 
+  /** The items of a partition (`pk`, default the cluster's own), those whose sk starts with `prefix`. */
   async #partition(
     cluster: string,
     prefix: string | undefined,
     signal: AbortSignal | undefined,
+    pk: string = clusterPk(cluster),
   ): Promise<Record<string, AttributeValue>[] | undefined> {
     const items: Record<string, AttributeValue>[] = [];
     try {
@@ -92,7 +96,7 @@ export class DynamoDbResourceState implements ResourceState {
               prefix === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
             ExpressionAttributeNames: { '#pk': PK, ...(prefix === undefined ? {} : { '#sk': SK }) },
             ExpressionAttributeValues: {
-              ':pk': { S: clusterPk(cluster) },
+              ':pk': { S: pk },
               ...(prefix === undefined ? {} : { ':prefix': { S: prefix } }),
             },
             ConsistentRead: true,
@@ -170,10 +174,15 @@ export class DynamoDbResourceState implements ResourceState {
     }
   }
 
-  async #delete(cluster: string, sk: string, signal: AbortSignal | undefined): Promise<void> {
+  async #delete(
+    cluster: string,
+    sk: string,
+    signal: AbortSignal | undefined,
+    pk: string = clusterPk(cluster),
+  ): Promise<void> {
     try {
       await this.#dynamodb.send(
-        new DeleteItemCommand({ TableName: this.tableName, Key: itemKey(cluster, sk) }),
+        new DeleteItemCommand({ TableName: this.tableName, Key: { [PK]: { S: pk }, [SK]: { S: sk } } }),
         { abortSignal: signal },
       );
     } catch (error) {
@@ -188,10 +197,15 @@ export class DynamoDbResourceState implements ResourceState {
     await this.#delete(cluster, resourceSk(key), signal);
   }
 
+  /** Deletes the cluster's two partitions (its items, then its leave requests); how many items went. */
   async clearCluster(cluster: string, signal?: AbortSignal): Promise<number> {
-    const items = (await this.#partition(cluster, undefined, signal)) ?? [];
-    for (const item of items) await this.#delete(cluster, item[SK]?.S ?? '', signal);
-    return items.length;
+    let count = 0;
+    for (const pk of [clusterPk(cluster), leavePk(cluster)]) {
+      const items = (await this.#partition(cluster, undefined, signal, pk)) ?? [];
+      for (const item of items) await this.#delete(cluster, item[SK]?.S ?? '', signal, pk);
+      count += items.length;
+    }
+    return count;
   }
 
   async holdsOtherItems(cluster: string, signal?: AbortSignal): Promise<boolean> {
@@ -201,9 +215,12 @@ export class DynamoDbResourceState implements ResourceState {
           new ScanCommand({
             TableName: this.tableName,
             ProjectionExpression: '#pk',
-            FilterExpression: '#pk <> :pk',
+            FilterExpression: '#pk <> :pk AND #pk <> :leave',
             ExpressionAttributeNames: { '#pk': PK },
-            ExpressionAttributeValues: { ':pk': { S: clusterPk(cluster) } },
+            ExpressionAttributeValues: {
+              ':pk': { S: clusterPk(cluster) },
+              ':leave': { S: leavePk(cluster) },
+            },
             ConsistentRead: true,
             ExclusiveStartKey: startKey,
           }),

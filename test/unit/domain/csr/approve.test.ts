@@ -38,6 +38,7 @@ describe('parseCsr', () => {
       dnsNames: [NODE],
       ipAddresses: ['10.0.1.5'],
       signatureValid: true,
+      publicKey: { type: 'ec', curve: 'prime256v1' },
     });
   });
 
@@ -139,6 +140,7 @@ describe('decideCsr', () => {
       const decision = decideCsr(csr, 'prod', lookup(facts ?? [OURS]));
       if (reason === undefined) {
         assert.deepEqual(decision, {
+          kind: 'serving',
           name: csr.metadata.name,
           nodeName: NODE,
           approve: true,

@@ -403,7 +403,19 @@ export class BootWorld {
       joinMaterial: async () => this.store(),
       oidcPublisher: unexpected('oidcPublisher'),
       kubeadm: this.kubeadmRunner(),
-      kubectl: { run: unexpected('kubectl') },
+      // Only the removal of kubeadm's auto-approval binding after init (node-client-approval.ts).
+      kubectl: {
+        run: async (args: readonly string[]) => {
+          if (args[0] !== 'delete' || args[1] !== 'clusterrolebinding') {
+            throw new Error(`unexpected call: kubectl ${args.join(' ')}`);
+          }
+          this.events.push(`kubectl:delete ${args[2]}`);
+          return {
+            stdout: `clusterrolebinding.rbac.authorization.k8s.io "${args[2]}" deleted\n`,
+            stderr: '',
+          };
+        },
+      },
       cleanup: nothingLost(),
     } satisfies FlowDeps;
   }

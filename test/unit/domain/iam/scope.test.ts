@@ -16,7 +16,6 @@ import {
   adminConfSecretId,
   controlPlaneSecretId,
   joinSecretId,
-  nodeLeaveSecretId,
 } from '../../../../src/domain/join/secret-ids.js';
 
 const KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -52,16 +51,13 @@ describe('policy scope', () => {
         'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kboot/prod/join-??????',
         'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kboot/prod/control-plane-??????',
         'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kboot/prod/admin.conf-??????',
-        'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kboot/prod/node-leave-??????',
       ],
     );
   });
 
   it('names the secrets and the leading key exactly as the adapters write them', () => {
     const scope = resolvePolicyScope({ cluster: 'prod-1.a_b' });
-    const ids = [joinSecretId, controlPlaneSecretId, adminConfSecretId, nodeLeaveSecretId].map((id) =>
-      id('prod-1.a_b'),
-    );
+    const ids = [joinSecretId, controlPlaneSecretId, adminConfSecretId].map((id) => id('prod-1.a_b'));
     assert.deepEqual(
       SECRET_KINDS.map((secret) => secretArnPattern(scope, secret).replace(/^.*:secret:|-\?{6}$/g, '')),
       ids,
