@@ -3,6 +3,8 @@
  * reset between tests with POST /moto-api/reset. moto's own server application, served one
  * request at a time (moto_serial.py says why), from the Python that has moto (the one behind
  * moto_server), else from the project's venv (.cache/moto-venv), created on first use.
+ * With KBOOT_TEST_MOTO_ENDPOINT set, `useMoto` uses the moto already serving there instead of
+ * starting one (mutation testing runs the same test files for every mutant, one file at a time).
  */
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -64,6 +66,33 @@ async function waitUntilUp(endpoint: string, child: ChildProcess, deadlineMs: nu
   throw new Error('moto_server did not start within 30s');
 }
 
+function motoAt(endpoint: string, stop: () => Promise<void>): Moto {
+  return {
+    endpoint,
+    port: Number(new URL(endpoint).port),
+    reset: async () => {
+      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+      if (!response.ok) throw new Error(`moto reset failed: ${response.status}`);
+    },
+    stop,
+    awsEnv: () => ({
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_SESSION_TOKEN: 'testing',
+      AWS_EC2_METADATA_DISABLED: 'false',
+    }),
+  };
+}
+
+/** The moto serving at KBOOT_TEST_MOTO_ENDPOINT, if set: shared, so stop() leaves it running. */
+function externalMoto(): Moto | undefined {
+  const endpoint = process.env.KBOOT_TEST_MOTO_ENDPOINT;
+  if (endpoint === undefined || endpoint === '') return undefined;
+  return motoAt(endpoint.replace(/\/+$/, ''), async () => {});
+}
+
 export async function startMoto(options: { port?: number } = {}): Promise<Moto> {
   const python = motoPython();
   const port = options.port ?? (await freePort());
@@ -84,31 +113,15 @@ export async function startMoto(options: { port?: number } = {}): Promise<Moto> 
     child.kill('SIGKILL');
     throw new Error(`${(error as Error).message}\n${stderr}`);
   }
-  return {
-    endpoint,
-    port,
-    reset: async () => {
-      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
-      if (!response.ok) throw new Error(`moto reset failed: ${response.status}`);
-    },
-    stop: async () => {
-      // Stopped already (a SIGTERM leaves exitCode null and sets signalCode).
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-    },
-    awsEnv: () => ({
-      AWS_ENDPOINT_URL: endpoint,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_SESSION_TOKEN: 'testing',
-      AWS_EC2_METADATA_DISABLED: 'false',
-    }),
-  };
+  return motoAt(endpoint, async () => {
+    // Stopped already (a SIGTERM leaves exitCode null and sets signalCode).
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  });
 }
 
 export interface UseMotoOptions {
@@ -123,6 +136,7 @@ export interface UseMotoOptions {
  * At the top level of a file, node:test runs the `before` hooks at once, not one after the other:
  * set up what needs the server in `beforeEach`, in a test, or with a client made from
  * `deferredClientConfig` (aws.ts), not in another top-level `before`.
+ * KBOOT_TEST_MOTO_ENDPOINT names a running moto to use instead (one test file at a time).
  */
 export function useMoto(options: UseMotoOptions = {}): Moto {
   let started: Moto | undefined;
@@ -142,7 +156,7 @@ export function useMoto(options: UseMotoOptions = {}): Moto {
     awsEnv: () => current().awsEnv(),
   };
   before(async () => {
-    started = await startMoto();
+    started = externalMoto() ?? (await startMoto());
   });
   after(async () => {
     await started?.stop();

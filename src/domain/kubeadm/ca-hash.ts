@@ -13,7 +13,7 @@ const PRIVATE_KEY_MARKER = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 
 /** `sha256:<hex>` of the certificate's SPKI. `source` names the file, for the error. */
 export function caCertHash(pem: string | Buffer, source: string): string {
-  const text = typeof pem === 'string' ? pem : pem.toString('utf8');
+  const text = pem.toString(); // a Buffer reads as UTF-8
   if (PRIVATE_KEY_MARKER.test(text)) {
     // Say what it is without echoing any of it.
     throw new KubeadmError(`${source} holds a private key, not a certificate`, {

@@ -12,7 +12,6 @@ import { ConfigError } from '../../core/errors.js';
 import { Secret } from '../../core/secrets.js';
 
 export const BOOTSTRAP_TOKEN_PATTERN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
-export const BOOTSTRAP_TOKEN_ID_PATTERN = /^[a-z0-9]{6}$/;
 export const CERTIFICATE_KEY_PATTERN = /^[a-f0-9]{64}$/;
 
 /** The alphabet kubeadm uses for tokens. */

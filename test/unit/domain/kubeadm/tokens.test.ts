@@ -4,9 +4,7 @@ import { inspect } from 'node:util';
 import { ConfigError } from '../../../../src/core/errors.js';
 import { REDACTED, Secret } from '../../../../src/core/secrets.js';
 import {
-  BOOTSTRAP_TOKEN_PATTERN,
   bootstrapTokenFrom,
-  CERTIFICATE_KEY_PATTERN,
   certificateKeyFrom,
   generateBootstrapToken,
   generateCertificateKey,
@@ -17,7 +15,8 @@ describe('bootstrap tokens', () => {
   it('are [a-z0-9]{6}.[a-z0-9]{16}, different every time, and hidden when printed', () => {
     const tokens = Array.from({ length: 200 }, () => generateBootstrapToken());
     for (const token of tokens) {
-      assert.match(token.reveal(), BOOTSTRAP_TOKEN_PATTERN);
+      // kubeadm's own token format, written out here rather than taken from the code under test.
+      assert.match(token.reveal(), /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
       assert.equal(String(token), REDACTED);
       assert.equal(JSON.stringify({ token }), `{"token":"${REDACTED}"}`);
       assert.equal(inspect(token), REDACTED);
@@ -58,7 +57,7 @@ describe('certificate keys', () => {
   it('are 32 random bytes as 64 lowercase hex digits', () => {
     const keys = Array.from({ length: 50 }, () => generateCertificateKey());
     for (const key of keys) {
-      assert.match(key.reveal(), CERTIFICATE_KEY_PATTERN);
+      assert.match(key.reveal(), /^[0-9a-f]{64}$/);
       assert.equal(String(key), REDACTED);
     }
     assert.equal(new Set(keys.map((key) => key.reveal())).size, keys.length);
