@@ -31,7 +31,7 @@ import {
   CreateVpcCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CLOUD_CONTROLLER_ACTIONS, CLOUD_CONTROLLER_SID } from '../../src/domain/iam/cloud-controller.js';
 import { commandActions, type KbootCommand } from '../../src/domain/iam/permissions.js';
 import type { IamRole } from '../../src/domain/iam/roles.js';
@@ -49,6 +49,9 @@ const CLUSTER = 'iam';
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
 const IRSA_BUCKET = 'iam-oidc';
+const BACKUP_BUCKET = 'iam-etcd-backups';
+/** The operator's policy names the etcd snapshots' bucket the traced cluster creates make. */
+const backup = (role: IamRole): string[] => (role === 'operator' ? ['--backup-bucket', BACKUP_BUCKET] : []);
 const KMS_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 
 /** One traced kboot invocation: who ran it, which command, what it called. */
@@ -191,6 +194,7 @@ network: { vpcId: ${vpc}, vpcCidr: 10.0.0.0/16, subnets: [ { id: ${subnet}, az: 
 controlPlane: { count: 1, instanceType: m6i.large, ami: ami-12c6146b }
 workers: { groups: [ { name: general, instanceType: m6i.large, min: 0, max: 2 } ] }
 addons: { irsa: { bucket: ${name}-oidc-issuer } }
+backup: { bucket: ${name}-etcd-backups }
 `,
     );
     const env = table === undefined ? {} : { KBOOT_TABLE: table };
@@ -256,6 +260,15 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
       autoScaling.destroy();
     }
     await traced('operator', 'cluster-create', `${name}-update`, args('create'), everyCluster);
+    // A snapshot in the bucket: destroy deletes its versions before the bucket.
+    const s3 = new S3Client({ ...clientConfig(moto), forcePathStyle: true });
+    try {
+      await s3.send(
+        new PutObjectCommand({ Bucket: `${name}-etcd-backups`, Key: `${name}/etcd/snap.db`, Body: 'x' }),
+      );
+    } finally {
+      s3.destroy();
+    }
     await traced('operator', 'cluster-destroy', `${name}-destroy`, args('destroy', '--yes'), everyCluster);
   }
 
@@ -505,15 +518,21 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
 
   for (const role of ['control-plane', 'worker', 'operator'] as const) {
     it(`the ${role} policy for one cluster allows exactly the actions its commands called`, async () => {
-      // The traced runs use IRSA (the first master publishes, cluster create makes the bucket).
-      const { document } = await printedPolicy(role, [...scoped, '--irsa-bucket', IRSA_BUCKET]);
+      // The traced runs use IRSA (the first master publishes, cluster create makes the bucket),
+      // and cluster create makes the etcd snapshots' bucket.
+      const { document } = await printedPolicy(role, [
+        ...scoped,
+        '--irsa-bucket',
+        IRSA_BUCKET,
+        ...backup(role),
+      ]);
       assertPolicyShape(document, role);
       assert.deepEqual(actionsOf(document), iamActionsOf(tracesOf(role, { everyCluster: false })));
     });
 
     if (role === 'operator') {
       it(`the ${role} policy for every cluster allows exactly the actions its commands called`, async () => {
-        const { document } = await printedPolicy(role, ['--irsa-bucket', IRSA_BUCKET]);
+        const { document } = await printedPolicy(role, ['--irsa-bucket', IRSA_BUCKET, ...backup(role)]);
         assertPolicyShape(document, `${role} (every cluster)`);
         assert.deepEqual(actionsOf(document), iamActionsOf(tracesOf(role, { everyCluster: true })));
       });
@@ -533,6 +552,7 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
         KMS_KEY_ARN,
         '--irsa-bucket',
         IRSA_BUCKET,
+        ...backup(role),
       ]);
       assertPolicyShape(document, `${role} (KMS)`);
       assert.deepEqual(
@@ -650,6 +670,19 @@ addons: { irsa: { bucket: ${name}-oidc-issuer } }
       for (const resource of statement.Resource)
         assert.match(resource, new RegExp(`^arn:aws:s3:::${IRSA_BUCKET}(/\\*)?$`));
     }
+  });
+
+  it("warns an operator policy without --backup-bucket that it has no statement for the snapshots' bucket", async () => {
+    const without = await printedPolicy('operator', scoped);
+    assert.match(without.result.stderr, /no --backup-bucket: no statement for the etcd snapshots' bucket/);
+    assert.ok(!without.document.Statement.some((s) => s.Sid === 'ClusterManageBackupBucket'));
+    const given = await printedPolicy('operator', [...scoped, '--backup-bucket', BACKUP_BUCKET]);
+    assert.doesNotMatch(given.result.stderr, /no --backup-bucket/);
+    const statement = given.document.Statement.find((s) => s.Sid === 'ClusterManageBackupBucket');
+    assert.deepEqual(statement?.Resource, [
+      `arn:aws:s3:::${BACKUP_BUCKET}`,
+      `arn:aws:s3:::${BACKUP_BUCKET}/*`,
+    ]);
   });
 
   it('uses --table, KBOOT_TABLE and the default table, makes no AWS call, and notes what is left open', async () => {

@@ -13,6 +13,8 @@ export interface TracedAwsCall {
   service: string;
   operation: string;
   pid: number;
+  /** A DeleteObjects naming object versions (authorized as s3:DeleteObjectVersion). */
+  versioned?: boolean;
 }
 
 /** Every call recorded in a trace file; none when the file does not exist (no call was made). */
@@ -163,6 +165,15 @@ const IAM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   's3:PutPublicAccessBlock': ['s3:PutBucketPublicAccessBlock'],
   's3:DeleteObject': ['s3:DeleteObject'],
   's3:DeleteBucket': ['s3:DeleteBucket'],
+  // kboot cluster create/plan/destroy: the etcd snapshots' bucket (backup-bucket).
+  's3:PutBucketEncryption': ['s3:PutEncryptionConfiguration'],
+  's3:GetBucketEncryption': ['s3:GetEncryptionConfiguration'],
+  's3:PutBucketVersioning': ['s3:PutBucketVersioning'],
+  's3:GetBucketVersioning': ['s3:GetBucketVersioning'],
+  's3:PutBucketLifecycleConfiguration': ['s3:PutLifecycleConfiguration'],
+  's3:GetBucketLifecycleConfiguration': ['s3:GetLifecycleConfiguration'],
+  's3:ListObjectVersions': ['s3:ListBucketVersions'],
+  's3:DeleteObjects+versions': ['s3:DeleteObjectVersion'],
   'iam:ListOpenIDConnectProviders': ['iam:ListOpenIDConnectProviders'],
   'iam:GetOpenIDConnectProvider': ['iam:GetOpenIDConnectProvider'],
   'iam:CreateOpenIDConnectProvider': ['iam:CreateOpenIDConnectProvider', 'iam:TagOpenIDConnectProvider'],
@@ -183,7 +194,8 @@ const KMS_ACTIONS: Readonly<Record<string, readonly string[]>> = {
 /** The IAM actions the calls need, sorted; with `kmsKey`, also those of the cluster's KMS key. */
 export function iamActionsOf(calls: readonly TracedAwsCall[], options: { kmsKey?: boolean } = {}): string[] {
   const actions = new Set<string>();
-  for (const name of callNames(calls)) {
+  for (const call of calls) {
+    const name = `${call.service}:${call.operation}${call.versioned === true ? '+versions' : ''}`;
     const mapped = IAM_ACTIONS[name];
     if (mapped === undefined) {
       throw new Error(`no IAM mapping for the traced AWS call ${name}: add it to test/support/aws-calls.ts`);

@@ -87,7 +87,14 @@ export class AwsClients {
           this.calls.push({ service, operation });
           logger.debug({ service, operation }, 'calling AWS');
           if (traceFile !== undefined) {
-            appendFileSync(traceFile, `${JSON.stringify({ service, operation, pid: process.pid })}\n`);
+            // A DeleteObjects naming versions is authorized as s3:DeleteObjectVersion: say so.
+            const objects = (args as { input?: { Delete?: { Objects?: { VersionId?: string }[] } } }).input
+              ?.Delete?.Objects;
+            const versioned = objects?.some((o) => o.VersionId !== undefined) === true;
+            appendFileSync(
+              traceFile,
+              `${JSON.stringify({ service, operation, pid: process.pid, ...(versioned ? { versioned } : {}) })}\n`,
+            );
           }
           return next(args);
         },

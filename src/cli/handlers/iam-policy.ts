@@ -62,6 +62,11 @@ export async function iamPolicy(options: IamPolicyOptions, ctx: CommandContext):
       'no --backup-bucket: no statement for etcd snapshots (kboot etcd snapshot); a cluster with backup.bucket needs --backup-bucket BUCKET',
     );
   }
+  if (scope.backupBucket === undefined && role === 'operator') {
+    logger.warn(
+      "no --backup-bucket: no statement for the etcd snapshots' bucket; kboot cluster create/destroy of a spec with backup.bucket needs --backup-bucket BUCKET",
+    );
+  }
   if (scope.kmsKey !== undefined && options.region === undefined) {
     logger.info({ region: scope.region }, `the policy is for region ${scope.region}, the KMS key's region`);
   }

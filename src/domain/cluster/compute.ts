@@ -81,6 +81,8 @@ export interface UserDataNodeConfig {
   certSANs?: string[] | undefined;
   timeouts?: { waitForInit?: string; lease?: string; kubeadm?: string } | undefined;
   irsa?: { bucket: string; region?: string | undefined } | undefined;
+  /** The spec's `backup.bucket`: where `kboot etcd snapshot` puts the snapshots. */
+  backup?: { bucket: string } | undefined;
   /** The spec's `hardening`, as the node config takes it (every master the same). */
   hardening?: HardeningConfigInput | undefined;
   /** What the first master reads from its node config when it applies the addons (spec `addons`). */
@@ -119,6 +121,20 @@ export interface IrsaBucketProperties {
   bucket: string;
   /** The bucket's region (the cluster's unless the spec says otherwise). */
   region: string;
+}
+
+/** `backup-bucket`: the etcd snapshots' bucket (spec `backup`); outputs bucket, region. */
+export interface BackupBucketProperties {
+  bucket: string;
+  region: string;
+  /** The snapshots' prefix, `<cluster>/etcd/`: the lifecycle rule's, and all destroy empties of an adopted bucket. */
+  prefix: string;
+  /** false: an existing bucket, checked to exist, recorded as adopted (never changed or deleted). */
+  create: boolean;
+  /** Days after which a noncurrent snapshot version expires. */
+  noncurrentDays: number;
+  /** The bucket's default encryption is SSE-KMS with the `arn` output of this resource. */
+  kmsKeyFrom: string;
 }
 
 export interface OidcProviderProperties {

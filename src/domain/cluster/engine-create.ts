@@ -79,6 +79,7 @@ export async function createCluster(
 ): Promise<CreateResult> {
   const { cluster, state, progress, signal, logger } = kit.settings;
   kit.requireProviders(graph.map((r) => r.kind));
+  await kit.preflight(graph);
   const desired = new Map(graph.map((r) => [r.key, r]));
   const records = await kit.readRecords();
   const context = kit.context(records);

@@ -67,12 +67,15 @@ export async function destroyCluster(kit: EngineKit, options: { dryRun: boolean 
     kit.settings.concurrency ?? 4,
     async (key) => {
       const r = records.get(key) as ResourceRecord;
-      if (r.adopted === true) {
-        entries.set(key, entryOf(r, 'kept', adoptedReason));
-        progress.update(key, 'kept', adoptedReason);
-        return;
-      }
       try {
+        if (r.adopted === true) {
+          const provider = kit.provider(r.kind);
+          const released = provider.release === undefined ? undefined : await provider.release(r, context);
+          const reason = released === undefined ? adoptedReason : `${adoptedReason}; ${released}`;
+          entries.set(key, entryOf(r, 'kept', reason));
+          progress.update(key, 'kept', reason);
+          return;
+        }
         progress.update(key, 'deleting', r.id);
         const deleted = await kit.provider(r.kind).delete(r, context);
         await state.forgetResource(cluster, key, signal);

@@ -5,7 +5,7 @@
 
 import { ConfigError, StateConflictError } from '../../core/errors.js';
 import type { EngineSettings } from './engine-types.js';
-import type { ResourceContext, ResourceProvider, ResourceRecord } from './resource.js';
+import type { DesiredResource, ResourceContext, ResourceProvider, ResourceRecord } from './resource.js';
 
 export interface EngineKit {
   readonly settings: EngineSettings;
@@ -13,6 +13,8 @@ export interface EngineKit {
   provider(kind: string): ResourceProvider;
   /** Fails before any change when a kind of the graph has no provider. */
   requireProviders(kinds: Iterable<string>): void;
+  /** Every provider's `preflight` of the graph, before plan or create reads or changes anything else. */
+  preflight(graph: readonly DesiredResource[]): Promise<void>;
   readRecords(): Promise<Map<string, ResourceRecord>>;
 }
 
@@ -61,6 +63,14 @@ export function engineKit(settings: EngineSettings): EngineKit {
             hint: 'upgrade kboot to a version that ships them (see CHANGELOG.md)',
           },
         );
+      }
+    },
+
+    async preflight(graph: readonly DesiredResource[]): Promise<void> {
+      const context = this.context(new Map());
+      for (const resource of graph) {
+        const provider = this.provider(resource.kind);
+        if (provider.preflight !== undefined) await provider.preflight(resource, context);
       }
     },
 

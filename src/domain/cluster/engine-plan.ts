@@ -12,6 +12,7 @@ function emptySummary(): Record<PlanAction, number> {
 /** What create would do; reads only (find, drift and the state). */
 export async function planCluster(kit: EngineKit, graph: readonly DesiredResource[]): Promise<Plan> {
   kit.requireProviders(graph.map((r) => r.kind));
+  await kit.preflight(graph);
   const records = await kit.readRecords();
   const context = kit.context(records);
   const byKey = new Map<string, PlanEntry>();

@@ -14,6 +14,7 @@ import type { ClusterAddons } from '../state/cluster-record.js';
 import {
   API_PORT,
   type AsgProperties,
+  type BackupBucketProperties,
   elbName,
   groupName,
   type IrsaBucketProperties,
@@ -32,6 +33,7 @@ import {
   workerRules,
 } from './security-groups.js';
 import type { ClusterSpec } from './spec.js';
+import { BACKUP_NONCURRENT_DAYS } from './spec-backup.js';
 
 /** Keys of the resources every cluster has. */
 export const KEYS = {
@@ -47,6 +49,7 @@ export const KEYS = {
   launchTemplate: (name: string) => `launch-template/${name}`,
   asg: (name: string) => `asg/${name}`,
   irsaBucket: 'irsa-bucket',
+  backupBucket: 'backup-bucket',
   oidcProvider: 'oidc-provider',
   securityGroup: (role: NodeRole) => `security-group/${role}`,
   securityGroupRules: (role: NodeRole) => `security-group-rules/${role}`,
@@ -105,7 +108,7 @@ export interface IamRoleProperties {
   policyRole: NodeRole;
   policyName: string;
   /** Scope of the policy beyond the cluster: its table, region, IRSA bucket. */
-  scope: { cluster: string; table: string; region: string; irsaBucket?: string };
+  scope: { cluster: string; table: string; region: string; irsaBucket?: string; backupBucket?: string };
   /** The policy names the key that is the `arn` output of this resource. */
   kmsKeyFrom: string;
   /** control-plane with `addons.cloudController`: the policy also grants the AWS cloud-controller-manager's actions. */
@@ -187,6 +190,7 @@ export function clusterGraph(spec: ClusterSpec): DesiredResource[] {
   }
 
   const irsa = spec.addons?.irsa;
+  const backup = spec.backup;
   for (const role of ['control-plane', 'worker'] as const) {
     out.push(
       resource<IamRoleProperties>(KEYS.role(role), 'iam-role', [KEYS.kmsKey], {
@@ -200,6 +204,8 @@ export function clusterGraph(spec: ClusterSpec): DesiredResource[] {
           table: spec.table,
           region: spec.region,
           ...(irsa === undefined ? {} : { irsaBucket: irsa.bucket }),
+          // The masters take the snapshots: only their policy names the bucket.
+          ...(backup === undefined || role !== 'control-plane' ? {} : { backupBucket: backup.bucket }),
         },
         kmsKeyFrom: KEYS.kmsKey,
         ...(role === 'control-plane' && spec.addons?.cloudController === true
@@ -282,7 +288,7 @@ export function clusterGraph(spec: ClusterSpec): DesiredResource[] {
     );
   }
 
-  const irsaKeys: string[] = [];
+  const bucketKeys: string[] = [];
   if (irsa !== undefined) {
     const region = irsa.region ?? spec.region;
     out.push(
@@ -296,7 +302,26 @@ export function clusterGraph(spec: ClusterSpec): DesiredResource[] {
         issuer: irsaIssuerUrl(irsa.bucket, region),
       }),
     );
-    irsaKeys.push(KEYS.irsaBucket, KEYS.oidcProvider);
+    bucketKeys.push(KEYS.irsaBucket, KEYS.oidcProvider);
+  }
+  if (backup !== undefined) {
+    out.push(
+      // A given bucket is used as it is: it waits for nothing but the table its record goes to.
+      resource<BackupBucketProperties>(
+        KEYS.backupBucket,
+        'backup-bucket',
+        [backup.create ? KEYS.kmsKey : table],
+        {
+          bucket: backup.bucket,
+          region: spec.region,
+          prefix: `${spec.name}/etcd/`,
+          create: backup.create,
+          noncurrentDays: BACKUP_NONCURRENT_DAYS,
+          kmsKeyFrom: KEYS.kmsKey,
+        },
+      ),
+    );
+    bucketKeys.push(KEYS.backupBucket);
   }
 
   const nodeConfig: UserDataNodeConfig = {
@@ -309,6 +334,7 @@ export function clusterGraph(spec: ClusterSpec): DesiredResource[] {
       : { irsa: { bucket: irsa.bucket, ...(irsa.region === undefined ? {} : { region: irsa.region }) } }),
     ...nodeAddons(spec),
     ...(spec.hardening === undefined ? {} : { hardening: spec.hardening }),
+    ...(backup === undefined ? {} : { backup: { bucket: backup.bucket } }),
   };
 
   // Instances read the record, the secrets and (masters) the IRSA bucket at boot: their groups
@@ -370,7 +396,7 @@ export function clusterGraph(spec: ClusterSpec): DesiredResource[] {
     resource<AsgProperties>(
       KEYS.asg('control-plane'),
       'asg',
-      [KEYS.launchTemplate('control-plane'), KEYS.targetGroup, KEYS.listener, ...ready, ...irsaKeys],
+      [KEYS.launchTemplate('control-plane'), KEYS.targetGroup, KEYS.listener, ...ready, ...bucketKeys],
       {
         name: groupName(spec.name, 'control-plane'),
         role: 'control-plane',

@@ -108,4 +108,14 @@ export interface ResourceProvider<Properties = Record<string, unknown>> {
   ): Promise<ResourceRecord>;
   /** Waits as long as the resource needs (an ASG draining to zero, an NLB going away). */
   delete(record: ResourceRecord, context: ResourceContext): Promise<DeleteOutcome>;
+  /**
+   * Checks what the spec says exists outside kboot (a given bucket), before plan or create reads or
+   * changes anything else; throws a ConfigError naming the spec field. Reads only. Absent: nothing to check.
+   */
+  preflight?(desired: DesiredResource<Properties>, context: ResourceContext): Promise<void>;
+  /**
+   * For an adopted resource, which destroy never deletes: removes what this cluster put in it (its
+   * snapshots in a given bucket) and says what it did. Absent: nothing to remove.
+   */
+  release?(record: ResourceRecord, context: ResourceContext): Promise<string>;
 }

@@ -15,6 +15,7 @@ import { AddonsSchema, HardeningSchema } from '../config/node-config.js';
 import { yamlData } from '../config/yaml.js';
 import { DEFAULT_TABLE } from '../iam/scope.js';
 import { AWS_REGION_PATTERN } from '../irsa/issuer.js';
+import { BackupSpecSchema } from './spec-backup.js';
 
 export const DEFAULT_POD_CIDR = '10.244.0.0/16';
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
@@ -189,6 +190,7 @@ export const ClusterSpecSchema = z.strictObject({
     .default({ scheme: 'internal' })
     .describe('the API endpoint: the DNS name of this load balancer goes into the cluster record'),
   addons: addons.describe('add-ons, as in the node config\'s `addons` (README "Node config")'),
+  backup: BackupSpecSchema.optional(),
   hardening: HardeningSchema.optional().describe(
     "the hardened control plane, as in the node config's `hardening` (docs/nodes.md); every setting on unless turned off",
   ),

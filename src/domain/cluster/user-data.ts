@@ -44,6 +44,7 @@ function nodeConfigDocument(config: UserDataNodeConfig): Record<string, unknown>
   if (Object.keys(images).length > 0) addons.images = images;
   if (Object.keys(addons).length > 0) document.addons = addons;
   if (config.hardening !== undefined) document.hardening = config.hardening;
+  if (config.backup !== undefined) document.backup = { bucket: config.backup.bucket };
   return document;
 }
 

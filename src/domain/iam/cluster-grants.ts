@@ -113,7 +113,15 @@ export type ClusterIamAction =
   | 's3:PutBucketPublicAccessBlock'
   | 's3:GetBucketPublicAccessBlock'
   | 's3:DeleteBucket'
-  | 's3:DeleteObject';
+  | 's3:DeleteObject'
+  | 's3:PutEncryptionConfiguration'
+  | 's3:GetEncryptionConfiguration'
+  | 's3:PutBucketVersioning'
+  | 's3:GetBucketVersioning'
+  | 's3:PutLifecycleConfiguration'
+  | 's3:GetLifecycleConfiguration'
+  | 's3:ListBucketVersions'
+  | 's3:DeleteObjectVersion';
 
 /** ARNs of the cluster's own resources of a kind, from the policy scope (every cluster's when unscoped). */
 export type ArnsOf = (scope: PolicyScope) => string[];
@@ -202,6 +210,11 @@ export const CLUSTER_ARNS = {
     scope.irsaBucket === undefined ? [] : [`arn:${scope.partition}:s3:::${scope.irsaBucket}`],
   irsaObjects: (scope: PolicyScope) =>
     scope.irsaBucket === undefined ? [] : [`arn:${scope.partition}:s3:::${scope.irsaBucket}/*`],
+  /** The etcd snapshot bucket and its objects: only with --backup-bucket (never any bucket). */
+  backupBucket: (scope: PolicyScope) =>
+    scope.backupBucket === undefined ? [] : [`arn:${scope.partition}:s3:::${scope.backupBucket}`],
+  backupObjects: (scope: PolicyScope) =>
+    scope.backupBucket === undefined ? [] : [`arn:${scope.partition}:s3:::${scope.backupBucket}/*`],
 } satisfies Record<string, ArnsOf>;
 
 const EVERY: ClusterCommand[] = ['cluster-plan', 'cluster-create', 'cluster-destroy'];
@@ -453,5 +466,28 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
     ],
     target: { kind: 'arns', arns: arnsOf(CLUSTER_ARNS.irsaBucket, CLUSTER_ARNS.irsaObjects) },
     why: 'the IRSA bucket (addons.irsa.bucket) the OIDC documents are published in, emptied before it is deleted',
+  },
+  {
+    sid: 'ClusterManageBackupBucket',
+    commands: EVERY,
+    actions: [
+      's3:CreateBucket',
+      's3:ListBucket',
+      's3:PutBucketTagging',
+      's3:GetBucketTagging',
+      's3:PutEncryptionConfiguration',
+      's3:GetEncryptionConfiguration',
+      's3:PutBucketVersioning',
+      's3:GetBucketVersioning',
+      's3:PutBucketPublicAccessBlock',
+      's3:GetBucketPublicAccessBlock',
+      's3:PutLifecycleConfiguration',
+      's3:GetLifecycleConfiguration',
+      's3:ListBucketVersions',
+      's3:DeleteObjectVersion',
+      's3:DeleteBucket',
+    ],
+    target: { kind: 'arns', arns: arnsOf(CLUSTER_ARNS.backupBucket, CLUSTER_ARNS.backupObjects) },
+    why: "the etcd snapshots' bucket (backup.bucket): made SSE-KMS, versioned, private, with its lifecycle rule; at destroy every object version deleted (only <cluster>/etcd/ of a given bucket), then a bucket kboot made",
   },
 ];

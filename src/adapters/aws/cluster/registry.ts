@@ -10,6 +10,7 @@ import type { ProviderLookup } from '../../../domain/cluster/engine-types.js';
 import type { ResourceProvider } from '../../../domain/cluster/resource.js';
 import type { AwsClients } from '../clients.js';
 import { AsgProvider } from './asg.js';
+import { BackupBucketProvider } from './backup-bucket.js';
 import { ClusterRecordProvider, DynamoDbTableProvider } from './dynamodb.js';
 import { IamInstanceProfileProvider, IamRoleProvider } from './iam.js';
 import { IrsaBucketProvider, OidcProviderProvider } from './irsa.js';
@@ -72,5 +73,6 @@ export function awsProviders(settings: RegistrySettings): ProviderRegistry {
     .add(new LaunchTemplateProvider(common))
     .add(new AsgProvider(common))
     .add(new IrsaBucketProvider(common))
-    .add(new OidcProviderProvider(common));
+    .add(new OidcProviderProvider(common))
+    .add(new BackupBucketProvider(common));
 }

@@ -108,9 +108,12 @@ const GRAPH: DesiredResource[] = [
   { key: 'asg', kind: 'asg', dependsOn: ['secret/a', 'secret/f'], properties: {} },
 ];
 
-function engine(world: World, state: MemoryState, concurrency = 3) {
+function engine(world: World, state: MemoryState, concurrency = 3, extra: Partial<ResourceProvider> = {}) {
   const providers = new Map(
-    ['table', 'key', 'secret', 'asg'].map((kind) => [kind, fakeProvider(kind, world)]),
+    ['table', 'key', 'secret', 'asg'].map((kind) => [
+      kind,
+      kind === 'secret' ? { ...fakeProvider(kind, world), ...extra } : fakeProvider(kind, world),
+    ]),
   );
   return new ClusterEngine({
     cluster: 'demo',
@@ -238,6 +241,65 @@ describe('cluster engine', () => {
     assert.equal(world.resources.get('secret/c')?.id, 'theirs');
     assert.equal(state.records.size, 0);
     assert.deepEqual(undeleted(result), []);
+  });
+
+  it('lets an adopted resource release what the cluster put in it, and never deletes it', async () => {
+    const world = new World();
+    world.resources.set('secret/c', { id: 'theirs', adopted: true });
+    const state = new MemoryState();
+    const released: string[] = [];
+    const release = async (record: ResourceRecord) => {
+      released.push(record.key);
+      return '3 object version(s) under demo/etcd/ deleted';
+    };
+    await engine(world, state).create(GRAPH);
+    const dry = await engine(world, state, 3, { release }).destroy({ dryRun: true });
+    assert.deepEqual(released, [], 'a dry run releases nothing');
+    assert.equal(dry.entries.find((e) => e.key === 'secret/c')?.outcome, 'would-keep');
+    const result = await engine(world, state, 3, { release }).destroy({ dryRun: false });
+    assert.deepEqual(released, ['secret/c']);
+    const entry = result.entries.find((e) => e.key === 'secret/c');
+    assert.equal(entry?.outcome, 'kept');
+    assert.match(entry?.reason ?? '', /adopted.*; 3 object version\(s\) under demo\/etcd\/ deleted/);
+    assert.equal(world.resources.get('secret/c')?.id, 'theirs');
+    assert.ok(!world.calls.includes('delete secret/c'));
+  });
+
+  it('keeps the records of an adopted resource whose release failed, and what it depends on', async () => {
+    const world = new World();
+    world.resources.set('secret/c', { id: 'theirs', adopted: true });
+    const state = new MemoryState();
+    await engine(world, state).create(GRAPH);
+    const release = async () => {
+      throw new Error('access denied to s3:DeleteObjectVersion');
+    };
+    const result = await engine(world, state, 3, { release }).destroy({ dryRun: false });
+    const left = undeleted(result).map((e) => `${e.key}:${e.outcome}`);
+    assert.deepEqual(left.sort(), ['dynamodb-table:blocked', 'kms-key:blocked', 'secret/c:failed']);
+    assert.ok(state.records.has('secret/c'));
+  });
+
+  it('runs every preflight before plan or create looks up or makes anything', async () => {
+    const world = new World();
+    const state = new MemoryState();
+    const preflight = async (desired: DesiredResource) => {
+      world.calls.push(`preflight ${desired.key}`);
+      if (desired.key === 'secret/e') throw new Error('backup.bucket x does not exist');
+    };
+    for (const run of [
+      (e: ReturnType<typeof engine>) => e.plan(GRAPH),
+      (e: ReturnType<typeof engine>) => e.create(GRAPH),
+    ]) {
+      world.calls.length = 0;
+      await assert.rejects(run(engine(world, state, 3, { preflight })), /backup.bucket x does not exist/);
+      assert.ok(
+        world.calls.every((c) => c.startsWith('preflight')),
+        world.calls.join(', '),
+      );
+      assert.ok(world.calls.includes('preflight secret/e'));
+    }
+    assert.equal(world.resources.size, 0);
+    assert.equal(state.records.size, 0);
   });
 
   it('keeps the table while other clusters have items in it', async () => {

@@ -53,6 +53,27 @@ describe('cluster spec', () => {
     assert.equal(parse(`name: demo\n${BASE}`).name, 'demo');
   });
 
+  it('takes backup.bucket, made by kboot unless create is false, and refuses a bad one naming the field', () => {
+    assert.deepEqual(parse(`${BASE}backup: { bucket: demo-etcd-backups }\n`).backup, {
+      bucket: 'demo-etcd-backups',
+      create: true,
+    });
+    assert.deepEqual(parse(`${BASE}backup: { bucket: shared.backups, create: false }\n`).backup, {
+      bucket: 'shared.backups',
+      create: false,
+    });
+    assert.equal(parse(BASE).backup, undefined);
+    assert.match(
+      refusal(`${BASE}backup: { bucket: Not_A_Bucket }\n`),
+      /field backup\.bucket: expected an S3 bucket name/,
+    );
+    assert.match(refusal(`${BASE}backup: { create: false }\n`), /field backup\.bucket: required/);
+    assert.match(
+      refusal(`${BASE}backup: { bucket: ok-bucket, prefix: x }\n`),
+      /unknown field backup\.prefix/,
+    );
+  });
+
   it('accepts an AMI query and worker groups', () => {
     const spec = parse(
       `${BASE.replace('ami: ami-0abc1234', 'ami: { tags: { kboot.io/version: 0.1.0 }, owners: [self] }')}workers:\n  groups:\n    - { name: general, instanceType: m6i.large, min: 1, max: 3, placement: per-az }\n`,
