@@ -14,20 +14,13 @@
  */
 
 import {
-  CreateBucketCommand,
-  type CreateBucketCommandInput,
-  DeleteBucketCommand,
   DeleteObjectsCommand,
   GetBucketEncryptionCommand,
   GetBucketLifecycleConfigurationCommand,
-  GetBucketTaggingCommand,
   GetBucketVersioningCommand,
-  GetPublicAccessBlockCommand,
-  HeadBucketCommand,
   ListObjectVersionsCommand,
   PutBucketEncryptionCommand,
   PutBucketLifecycleConfigurationCommand,
-  PutBucketTaggingCommand,
   PutBucketVersioningCommand,
   PutPublicAccessBlockCommand,
   type S3Client,
@@ -46,14 +39,29 @@ import { awsErrorName, rethrowAws } from '../errors.js';
 import {
   dependencyOutput,
   differs,
-  fromAwsTags,
   ownOrAdopted,
   type ProviderSettings,
   type ResolvedSettings,
   record,
   resolveSettings,
-  toAwsTags,
 } from './provider-kit.js';
+import {
+  type BucketUse,
+  bucketExists,
+  bucketTags,
+  createTaggedBucket,
+  deleteBucket,
+  publicAccessBlockDrift,
+} from './s3-bucket.js';
+
+const BACKUP_BUCKET: BucketUse = {
+  field: 'backup.bucket',
+  purpose: 'for etcd snapshots',
+  forbidden: {
+    reason: "exists but this identity may not use it (another AWS account's, or denied)",
+    hintTail: ', or grant s3:ListBucket on it',
+  },
+};
 
 export const BACKUP_PUBLIC_ACCESS_BLOCK = {
   BlockPublicAcls: true,
@@ -75,10 +83,6 @@ function missingGiven(bucket: string, region: string): ConfigError {
   });
 }
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-}
-
 export class BackupBucketProvider implements ResourceProvider<BackupBucketProperties> {
   readonly kind = 'backup-bucket';
   readonly #settings: ResolvedSettings;
@@ -98,45 +102,18 @@ export class BackupBucketProvider implements ResourceProvider<BackupBucketProper
     );
   }
 
-  /** Whether the bucket exists and is this account's: 404 → no; 403 → another account's name. */
-  async #exists(s3: S3Client, bucket: string, signal: AbortSignal): Promise<boolean> {
-    try {
-      await s3.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
-      return true;
-    } catch (error) {
-      const status = statusOf(error);
-      if (status === 404 || awsErrorName(error) === 'NotFound' || awsErrorName(error) === 'NoSuchBucket')
-        return false;
-      if (status === 403) {
-        throw new StateConflictError(
-          `S3 bucket ${bucket} exists but this identity may not use it (another AWS account's, or denied)`,
-          {
-            cause: error,
-            hint: 'bucket names are global: choose another backup.bucket in the cluster spec, or grant s3:ListBucket on it',
-          },
-        );
-      }
-      throw error;
-    }
-  }
-
-  async #tags(s3: S3Client, bucket: string, signal: AbortSignal): Promise<Record<string, string>> {
-    try {
-      const out = await s3.send(new GetBucketTaggingCommand({ Bucket: bucket }), { abortSignal: signal });
-      return fromAwsTags(out.TagSet);
-    } catch (error) {
-      if (awsErrorName(error) === 'NoSuchTagSet') return {};
-      throw error;
-    }
-  }
-
   /** A given bucket (`create: false`) must exist: exit 2 before anything is made. */
   async preflight(desired: DesiredResource<BackupBucketProperties>, context: ResourceContext) {
     const { bucket, region, create } = desired.properties;
     if (create) return;
     let exists: boolean;
     try {
-      exists = await this.#exists(await this.#settings.clients.s3In(region), bucket, context.signal);
+      exists = await bucketExists(
+        await this.#settings.clients.s3In(region),
+        bucket,
+        BACKUP_BUCKET,
+        context.signal,
+      );
     } catch (error) {
       rethrowAws(error, `looking for S3 bucket ${bucket}`, 's3:ListBucket (HeadBucket)');
     }
@@ -148,10 +125,10 @@ export class BackupBucketProvider implements ResourceProvider<BackupBucketProper
     const s3 = await this.#settings.clients.s3In(region);
     let exists: boolean;
     try {
-      exists = await this.#exists(s3, bucket, context.signal);
+      exists = await bucketExists(s3, bucket, BACKUP_BUCKET, context.signal);
       if (exists && create) {
         return ownOrAdopted(
-          await this.#tags(s3, bucket, context.signal),
+          await bucketTags(s3, bucket, context.signal),
           this.#record(desired),
           desired,
           context,
@@ -173,30 +150,12 @@ export class BackupBucketProvider implements ResourceProvider<BackupBucketProper
     const { bucket, region } = desired.properties;
     const s3 = await this.#settings.clients.s3In(region);
     const signal = context.signal;
-    let step = 's3:ListBucket (HeadBucket) and s3:CreateBucket';
-    try {
-      if (!(await this.#exists(s3, bucket, signal))) {
-        const input: CreateBucketCommandInput = { Bucket: bucket };
-        if (region !== 'us-east-1') input.CreateBucketConfiguration = { LocationConstraint: region as never };
-        await s3.send(new CreateBucketCommand(input), { abortSignal: signal });
-      }
-      step = 's3:PutBucketTagging';
-      await s3.send(
-        new PutBucketTaggingCommand({
-          Bucket: bucket,
-          Tagging: { TagSet: toAwsTags(context.tagsFor(desired.key)) },
-        }),
-        { abortSignal: signal },
-      );
-    } catch (error) {
-      if (awsErrorName(error) === 'BucketAlreadyExists') {
-        throw new StateConflictError(`S3 bucket ${bucket} belongs to another AWS account`, {
-          cause: error,
-          hint: 'bucket names are global: choose another backup.bucket in the cluster spec',
-        });
-      }
-      rethrowAws(error, `creating S3 bucket ${bucket} for etcd snapshots`, step);
-    }
+    await createTaggedBucket(
+      s3,
+      { bucket, region, tags: context.tagsFor(desired.key) },
+      BACKUP_BUCKET,
+      signal,
+    );
     await this.#configure(s3, desired, context);
     this.#settings.logger.info(
       { key: desired.key, bucket, region },
@@ -296,7 +255,7 @@ export class BackupBucketProvider implements ResourceProvider<BackupBucketProper
     const s3 = await this.#settings.clients.s3In(region);
     const signal = context.signal;
     try {
-      if (!(await this.#exists(s3, bucket, signal)))
+      if (!(await bucketExists(s3, bucket, BACKUP_BUCKET, signal)))
         return [{ field: 'exists', want: 'true', have: 'false' }];
       const drifts: Drift[] = [...differs('bucket', bucket, existing.id)];
       const keyArn = dependencyOutput(context, desired.properties.kmsKeyFrom, ['arn']);
@@ -315,18 +274,7 @@ export class BackupBucketProvider implements ResourceProvider<BackupBucketProper
         abortSignal: signal,
       });
       drifts.push(...differs('versioning', 'Enabled', versioning.Status ?? 'off'));
-      let block: Record<string, unknown> = {};
-      try {
-        const out = await s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket }), {
-          abortSignal: signal,
-        });
-        block = { ...out.PublicAccessBlockConfiguration };
-      } catch (error) {
-        if (awsErrorName(error) !== 'NoSuchPublicAccessBlockConfiguration') throw error;
-      }
-      for (const [field, want] of Object.entries(BACKUP_PUBLIC_ACCESS_BLOCK)) {
-        drifts.push(...differs(`publicAccessBlock.${field}`, want, block[field] ?? false));
-      }
+      drifts.push(...(await publicAccessBlockDrift(s3, bucket, BACKUP_PUBLIC_ACCESS_BLOCK, false, signal)));
       const rules = await s3
         .send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }), { abortSignal: signal })
         .then((out) => out.Rules ?? [])
@@ -398,22 +346,26 @@ export class BackupBucketProvider implements ResourceProvider<BackupBucketProper
   async delete(existing: ResourceRecord, context: ResourceContext): Promise<DeleteOutcome> {
     const bucket = existing.id;
     const s3 = await this.#settings.clients.s3In(existing.outputs.region ?? context.region);
-    let step = 's3:ListBucket (HeadBucket)';
-    try {
-      if (!(await this.#exists(s3, bucket, context.signal))) return 'already-gone';
-      step = 's3:ListBucketVersions and s3:DeleteObjectVersion';
-      const count = await this.#empty(s3, bucket, '', context.signal);
-      step = 's3:DeleteBucket';
-      await s3.send(new DeleteBucketCommand({ Bucket: bucket }), { abortSignal: context.signal });
+    let count = 0;
+    const outcome = await deleteBucket(
+      s3,
+      bucket,
+      BACKUP_BUCKET,
+      {
+        step: 's3:ListBucketVersions and s3:DeleteObjectVersion',
+        run: async () => {
+          count = await this.#empty(s3, bucket, '', context.signal);
+        },
+      },
+      context.signal,
+    );
+    if (outcome === 'deleted') {
       this.#settings.logger.info(
         { bucket, versions: count },
         `deleted S3 bucket ${bucket} and its ${count} object version(s)`,
       );
-      return 'deleted';
-    } catch (error) {
-      if (awsErrorName(error) === 'NoSuchBucket') return 'already-gone';
-      rethrowAws(error, `deleting S3 bucket ${bucket}`, step);
     }
+    return outcome;
   }
 
   /** A bucket kboot did not make: only this cluster's snapshots go (every version under the prefix). */
@@ -422,7 +374,7 @@ export class BackupBucketProvider implements ResourceProvider<BackupBucketProper
     const prefix = existing.outputs.prefix ?? `${context.cluster}/etcd/`;
     const s3 = await this.#settings.clients.s3In(existing.outputs.region ?? context.region);
     try {
-      if (!(await this.#exists(s3, bucket, context.signal))) return 'the bucket is gone';
+      if (!(await bucketExists(s3, bucket, BACKUP_BUCKET, context.signal))) return 'the bucket is gone';
       const count = await this.#empty(s3, bucket, prefix, context.signal);
       return `${count} object version(s) under ${prefix} deleted`;
     } catch (error) {

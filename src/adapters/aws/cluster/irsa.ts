@@ -24,20 +24,12 @@ import {
   ListOpenIDConnectProvidersCommand,
 } from '@aws-sdk/client-iam';
 import {
-  CreateBucketCommand,
-  type CreateBucketCommandInput,
-  DeleteBucketCommand,
   DeleteObjectCommand,
   GetBucketPolicyCommand,
-  GetBucketTaggingCommand,
-  GetPublicAccessBlockCommand,
-  HeadBucketCommand,
   PutBucketPolicyCommand,
-  PutBucketTaggingCommand,
   PutPublicAccessBlockCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { StateConflictError } from '../../../core/errors.js';
 import type { IrsaBucketProperties, OidcProviderProperties } from '../../../domain/cluster/compute.js';
 import type {
   DeleteOutcome,
@@ -59,6 +51,21 @@ import {
   resolveSettings,
   toAwsTags,
 } from './provider-kit.js';
+import {
+  type BucketUse,
+  bucketExists,
+  bucketTags,
+  createTaggedBucket,
+  deleteBucket,
+  publicAccessBlockDrift,
+} from './s3-bucket.js';
+
+const IRSA_BUCKET: BucketUse = {
+  field: 'addons.irsa.bucket',
+  purpose: 'for IRSA',
+  forbidden: { reason: 'exists but belongs to another AWS account', hintTail: '' },
+  notEmpty: 'still holds objects kboot did not put there, so it was not deleted',
+};
 
 /** Public read of the two OIDC documents, nothing else (README "IRSA"). */
 function oidcBucketPolicy(bucket: string): string {
@@ -84,10 +91,6 @@ const OIDC_PUBLIC_ACCESS_BLOCK = {
   RestrictPublicBuckets: false,
 } as const;
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-}
-
 export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties> {
   readonly kind = 'irsa-bucket';
   readonly #settings: ResolvedSettings;
@@ -99,35 +102,6 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
   #record(desired: DesiredResource<IrsaBucketProperties>): ResourceRecord {
     const { bucket, region } = desired.properties;
     return record(desired, bucket, { bucket, region }, this.#settings.clock, `arn:aws:s3:::${bucket}`);
-  }
-
-  /** Whether the bucket exists and is ours: 404 → no; 403 → another account's name. */
-  async #exists(s3: S3Client, bucket: string, signal: AbortSignal): Promise<boolean> {
-    try {
-      await s3.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
-      return true;
-    } catch (error) {
-      const status = statusOf(error);
-      if (status === 404 || awsErrorName(error) === 'NotFound' || awsErrorName(error) === 'NoSuchBucket')
-        return false;
-      if (status === 403) {
-        throw new StateConflictError(`S3 bucket ${bucket} exists but belongs to another AWS account`, {
-          cause: error,
-          hint: 'bucket names are global: choose another addons.irsa.bucket in the cluster spec',
-        });
-      }
-      throw error;
-    }
-  }
-
-  async #tags(s3: S3Client, bucket: string, signal: AbortSignal): Promise<Record<string, string>> {
-    try {
-      const out = await s3.send(new GetBucketTaggingCommand({ Bucket: bucket }), { abortSignal: signal });
-      return fromAwsTags(out.TagSet);
-    } catch (error) {
-      if (awsErrorName(error) === 'NoSuchTagSet') return {};
-      throw error;
-    }
   }
 
   async #policy(s3: S3Client, bucket: string, signal: AbortSignal): Promise<string | undefined> {
@@ -144,8 +118,8 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
     const { bucket } = desired.properties;
     const s3 = await this.#settings.clients.s3In(desired.properties.region);
     try {
-      if (!(await this.#exists(s3, bucket, context.signal))) return undefined;
-      const tags = await this.#tags(s3, bucket, context.signal);
+      if (!(await bucketExists(s3, bucket, IRSA_BUCKET, context.signal))) return undefined;
+      const tags = await bucketTags(s3, bucket, context.signal);
       return ownOrAdopted(tags, this.#record(desired), desired, context);
     } catch (error) {
       rethrowAws(
@@ -160,31 +134,7 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
     const { bucket, region } = desired.properties;
     const s3 = await this.#settings.clients.s3In(desired.properties.region);
     const signal = context.signal;
-    let step = 's3:ListBucket (HeadBucket) and s3:CreateBucket';
-    try {
-      if (!(await this.#exists(s3, bucket, signal))) {
-        // New buckets have ACLs disabled (owner enforced) by default: nothing to ask for.
-        const input: CreateBucketCommandInput = { Bucket: bucket };
-        if (region !== 'us-east-1') input.CreateBucketConfiguration = { LocationConstraint: region as never };
-        await s3.send(new CreateBucketCommand(input), { abortSignal: signal });
-      }
-      step = 's3:PutBucketTagging';
-      await s3.send(
-        new PutBucketTaggingCommand({
-          Bucket: bucket,
-          Tagging: { TagSet: toAwsTags(context.tagsFor(desired.key)) },
-        }),
-        { abortSignal: signal },
-      );
-    } catch (error) {
-      if (awsErrorName(error) === 'BucketAlreadyExists') {
-        throw new StateConflictError(`S3 bucket ${bucket} belongs to another AWS account`, {
-          cause: error,
-          hint: 'bucket names are global: choose another addons.irsa.bucket in the cluster spec',
-        });
-      }
-      rethrowAws(error, `creating S3 bucket ${bucket} for IRSA`, step);
-    }
+    await createTaggedBucket(s3, { bucket, region, tags: context.tagsFor(desired.key) }, IRSA_BUCKET, signal);
     await this.#configure(s3, bucket, signal);
     this.#settings.logger.info({ key: desired.key, bucket, region }, `created S3 bucket ${bucket} for IRSA`);
     return this.#record(desired);
@@ -233,24 +183,15 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
     const { bucket } = desired.properties;
     const s3 = await this.#settings.clients.s3In(desired.properties.region);
     try {
-      if (!(await this.#exists(s3, bucket, context.signal)))
+      if (!(await bucketExists(s3, bucket, IRSA_BUCKET, context.signal)))
         return [{ field: 'exists', want: 'true', have: 'false' }];
       const drifts: Drift[] = [...differs('bucket', bucket, existing.id)];
       const policy = await this.#policy(s3, bucket, context.signal);
       const policyText = policy === undefined ? '(none)' : JSON.stringify(JSON.parse(policy));
       drifts.push(...differs('policy', oidcBucketPolicy(bucket), policyText));
-      let block: Record<string, unknown> = {};
-      try {
-        const out = await s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket }), {
-          abortSignal: context.signal,
-        });
-        block = { ...out.PublicAccessBlockConfiguration };
-      } catch (error) {
-        if (awsErrorName(error) !== 'NoSuchPublicAccessBlockConfiguration') throw error;
-      }
-      for (const [field, want] of Object.entries(OIDC_PUBLIC_ACCESS_BLOCK)) {
-        drifts.push(...differs(`publicAccessBlock.${field}`, want, block[field]));
-      }
+      drifts.push(
+        ...(await publicAccessBlockDrift(s3, bucket, OIDC_PUBLIC_ACCESS_BLOCK, undefined, context.signal)),
+      );
       return drifts;
     } catch (error) {
       rethrowAws(
@@ -264,30 +205,12 @@ export class IrsaBucketProvider implements ResourceProvider<IrsaBucketProperties
   async delete(existing: ResourceRecord, context: ResourceContext): Promise<DeleteOutcome> {
     const bucket = existing.id;
     const s3 = await this.#settings.clients.s3In(existing.outputs.region ?? context.region);
-    let step = 's3:ListBucket (HeadBucket)';
-    try {
-      if (!(await this.#exists(s3, bucket, context.signal))) return 'already-gone';
-      step = 's3:DeleteObject';
+    const run = async () => {
       for (const key of OIDC_OBJECT_KEYS) {
         await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: context.signal });
       }
-      step = 's3:DeleteBucket';
-      await s3.send(new DeleteBucketCommand({ Bucket: bucket }), { abortSignal: context.signal });
-      return 'deleted';
-    } catch (error) {
-      const name = awsErrorName(error);
-      if (name === 'NoSuchBucket') return 'already-gone';
-      if (name === 'BucketNotEmpty') {
-        throw new StateConflictError(
-          `S3 bucket ${bucket} still holds objects kboot did not put there, so it was not deleted`,
-          {
-            cause: error,
-            hint: `look at them (aws s3 ls --recursive s3://${bucket}), delete them if they can go, then run 'kboot cluster destroy' again`,
-          },
-        );
-      }
-      rethrowAws(error, `deleting S3 bucket ${bucket}`, step);
-    }
+    };
+    return deleteBucket(s3, bucket, IRSA_BUCKET, { step: 's3:DeleteObject', run }, context.signal);
   }
 }
 
