@@ -185,6 +185,14 @@ describe('failures, join material, members', () => {
       (await store.readRecord('prod'))?.lastFailure?.message,
       'kubeadm init --token [REDACTED] failed',
     );
+    // A long failure (kubeadm's whole output) is cut to its first 2000 characters.
+    await store.recordFailure('prod', {
+      by: 'i-1',
+      at: '2025-01-01T00:20:00.000Z',
+      step: 'kubeadm-init',
+      message: `${'x'.repeat(1999)}yz`,
+    });
+    assert.equal((await store.readRecord('prod'))?.lastFailure?.message, `${'x'.repeat(1999)}y`);
 
     const stamp = { updatedAt: '2025-01-02T00:00:00.000Z', tokenExpiresAt: '2025-01-03T00:00:00.000Z' };
     await store.updateJoinMaterial('prod', stamp);
@@ -230,6 +238,11 @@ describe('failures, join material, members', () => {
       ],
     );
     assert.equal(state?.locks.bootstrap?.owner, 'i-1');
+    await store.removeMember('prod', 'i-2');
+    assert.deepEqual(
+      (await store.readClusterState('prod'))?.members.map((m) => m.instanceId),
+      ['i-1'],
+    );
     assert.equal(state?.record?.clusterName, 'prod');
     assert.equal(await store.readClusterState('nothing-here'), undefined);
     await store.putRecordIfAbsent(record({ clusterName: 'dev' }));
