@@ -204,7 +204,11 @@ describe('failures, join material, members', () => {
     await store.updateJoinMaterial('prod', newer);
     await assert.rejects(store.updateJoinMaterial('prod', stamp), (error: unknown) => {
       assert.ok(error instanceof StateConflictError);
-      assert.match(error.message, /already has newer join material \(updated at 2025-01-02T06:00:00.000Z\)/);
+      assert.equal(
+        error.message,
+        'not recording join material of cluster "prod" updated at 2025-01-02T00:00:00.000Z: the record already has newer join material (updated at 2025-01-02T06:00:00.000Z)',
+      );
+      assert.equal(error.hint, 'another instance rotated the join material more recently; nothing to do');
       return true;
     });
     assert.deepEqual((await store.readRecord('prod'))?.joinMaterial, newer);

@@ -103,7 +103,15 @@ describe('join material fenced by the lease (moto)', () => {
       store.updateJoinMaterial(CLUSTER, stamp(publishedVersions(CLUSTER, late)), undefined, stale),
       (error: unknown) => {
         assert.ok(error instanceof StateConflictError);
-        assert.match(error.message, /no longer holds the bootstrap lease .*fence 2/);
+        assert.match(
+          error.message,
+          /^not recording join material of cluster "fenced": this instance \(i-same, fence 1\) no longer holds the bootstrap lease of cluster "fenced": held by i-same with fence 2/,
+        );
+        assert.equal(
+          error.hint,
+          'the material it published is never read; check `kboot status --cluster fenced`',
+        );
+        assert.deepEqual(error.details, { cluster: CLUSTER, owner: 'i-same', fence: 1 });
         return true;
       },
     );

@@ -12,9 +12,11 @@ import {
   TransactionCanceledException,
   type TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import type { ClusterTable } from '../../../../src/adapters/aws/dynamodb-cluster-table.js';
 import { markInitialized } from '../../../../src/adapters/aws/dynamodb-mark-initialized.js';
 import { InternalError, StateConflictError } from '../../../../src/core/errors.js';
+import { newClusterRecord } from '../../../../src/domain/state/cluster-record.js';
 import type { LeaseRef } from '../../../../src/domain/state/lease.js';
 
 const LEASE: LeaseRef = { cluster: 'prod', lock: 'bootstrap', owner: 'i-first', fence: 3 };
@@ -102,6 +104,36 @@ describe('markInitialized: cancelled transactions', () => {
     });
     assert.equal(t.sent.length, 1);
     assert.deepEqual(t.sleeps, []);
+  });
+
+  it('a record condition that failed on a record not initialized says the record changed during the write', async () => {
+    const record = newClusterRecord(
+      {
+        clusterName: 'prod',
+        region: 'us-east-1',
+        apiEndpoint: 'api.prod.example.com',
+        podCidr: '10.244.0.0/16',
+        serviceCidr: '10.96.0.0/12',
+        kubernetesVersion: '1.31.2',
+        createdBy: 'i-first',
+        createdAt: '2025-01-01T00:00:00.000Z',
+      },
+      'kboot',
+    );
+    const error = new TransactionCanceledException({
+      message: 'Transaction cancelled',
+      $metadata: { httpStatusCode: 400 },
+      CancellationReasons: [
+        { Code: 'None' },
+        { Code: 'ConditionalCheckFailed', Item: marshall({ pk: 'cluster#prod', sk: 'meta', ...record }) },
+      ],
+    });
+    const t = table([error]);
+    await assert.rejects(
+      markInitialized(t.table, LEASE, NOW_MS),
+      /^StateConflictError: cannot mark cluster "prod" initialized: the cluster record changed during the write$/,
+    );
+    assert.equal(t.sent.length, 1);
   });
 
   it('does not try again for any other cancellation', async () => {
