@@ -9,14 +9,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { AwsClients } from '../../../src/adapters/aws/clients.js';
 import { DynamoDbClusterStore } from '../../../src/adapters/aws/dynamodb-cluster-store.js';
 import { systemClock } from '../../../src/core/clock.js';
-import { ConfigError, StateConflictError } from '../../../src/core/errors.js';
+import { AwsDeniedError, ConfigError, StateConflictError } from '../../../src/core/errors.js';
 import { type ClusterRecord, newClusterRecord } from '../../../src/domain/state/cluster-record.js';
 import { waitForInitialized } from '../../../src/domain/state/wait-initialized.js';
+import { startAwsErrorStub } from '../../support/aws-stub.js';
 import { tempDir } from '../../support/paths.js';
 import { silentLogger } from '../../support/silent-logger.js';
 import { TABLE, useStateTable } from './helpers.js';
@@ -300,5 +301,64 @@ describe('waiting for initialization', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     await store.markInitialized(await takeBootstrap('prod', 'i-first'), Date.now());
     assert.equal((await waiting).initialized.by, 'i-first');
+  });
+});
+
+describe('refused calls', () => {
+  it('every call says what it was doing, in which table, and the permission it needs', async () => {
+    const denying = await startAwsErrorStub(400, 'AccessDeniedException', 'not authorized', 'json');
+    const client = new DynamoDBClient({
+      endpoint: denying.endpoint,
+      maxAttempts: 1,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+    const refused = new DynamoDbClusterStore({ dynamodb: client, tableName: TABLE });
+    const lease = { cluster: 'prod', lock: 'bootstrap' as const, owner: 'i-1', fence: 1 };
+    const stamp = { updatedAt: '2025-01-02T00:00:00.000Z', tokenExpiresAt: '2025-01-03T00:00:00.000Z' };
+    const failure = { by: 'i-1', at: '2025-01-01T00:00:00.000Z', step: 'init', message: 'x' };
+    const member = { instanceId: 'i-1', role: 'worker' as const, joinedAt: '2025-01-01T00:00:00.000Z' };
+    const calls: [() => Promise<unknown>, string, string][] = [
+      [() => refused.readRecord('prod'), 'reading the cluster record of "prod"', 'GetItem'],
+      [() => refused.putRecordIfAbsent(record()), 'writing the cluster record of "prod"', 'PutItem'],
+      [
+        () => refused.markInitialized(lease, Date.now()),
+        'marking cluster "prod" initialized',
+        'TransactWriteItems',
+      ],
+      [() => refused.recordFailure('prod', failure), 'recording a failure of cluster "prod"', 'UpdateItem'],
+      [
+        () => refused.updateJoinMaterial('prod', stamp),
+        'recording join material of cluster "prod"',
+        'UpdateItem',
+      ],
+      [
+        () => refused.updateJoinMaterial('prod', stamp, undefined, { ...lease, lock: 'rotate' }),
+        'recording join material of cluster "prod"',
+        'TransactWriteItems',
+      ],
+      [() => refused.recordMember('prod', member), 'recording member i-1 of cluster "prod"', 'PutItem'],
+      [() => refused.removeMember('prod', 'i-1'), 'removing member i-1 of cluster "prod"', 'DeleteItem'],
+    ];
+    try {
+      for (const [call, doing, action] of calls) {
+        await assert.rejects(call(), (error: unknown) => {
+          assert.ok(error instanceof AwsDeniedError, String(error));
+          assert.ok(
+            error.message.startsWith(`AWS refused ${doing} in DynamoDB table kboot: `),
+            error.message,
+          );
+          assert.equal(
+            error.hint,
+            `grant dynamodb:${action} to the instance role or the credentials in use (see 'kboot iam-policy')`,
+          );
+          return true;
+        });
+      }
+      assert.equal(denying.requests, calls.length);
+    } finally {
+      client.destroy();
+      await denying.stop();
+    }
   });
 });
