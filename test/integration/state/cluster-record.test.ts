@@ -305,6 +305,37 @@ describe('waiting for initialization', () => {
 });
 
 describe('refused calls', () => {
+  it('every call stops at an aborted signal with its reason, and writes nothing', async () => {
+    await store.putRecordIfAbsent(record());
+    const lease = await takeBootstrap('prod', 'i-1');
+    const controller = new AbortController();
+    const reason = new Error('stopped by SIGTERM');
+    controller.abort(reason);
+    const signal = controller.signal;
+    const stamp = { updatedAt: '2025-01-02T00:00:00.000Z', tokenExpiresAt: '2025-01-03T00:00:00.000Z' };
+    const failure = { by: 'i-1', at: '2025-01-01T00:00:00.000Z', step: 'init', message: 'x' };
+    const member = { instanceId: 'i-1', role: 'worker' as const, joinedAt: '2025-01-01T00:00:00.000Z' };
+    const calls: (() => Promise<unknown>)[] = [
+      () => store.readRecord('prod', signal),
+      () => store.putRecordIfAbsent(record({ clusterName: 'other' }), signal),
+      () => store.markInitialized(lease, Date.now(), signal),
+      () => store.recordFailure('prod', failure, signal),
+      () => store.updateJoinMaterial('prod', stamp, signal),
+      () => store.updateJoinMaterial('prod', stamp, signal, lease),
+      () => store.recordMember('prod', member, signal),
+    ];
+    for (const call of calls) await assert.rejects(call(), (error: unknown) => error === reason);
+    const state = await store.readClusterState('prod');
+    assert.equal(state?.record?.initialized, undefined);
+    assert.equal(state?.record?.lastFailure, undefined);
+    assert.equal(state?.record?.joinMaterial, undefined);
+    assert.deepEqual(state?.members, []);
+    assert.equal(await store.readRecord('other'), undefined);
+    await store.recordMember('prod', member);
+    await assert.rejects(store.removeMember('prod', 'i-1', signal), (error: unknown) => error === reason);
+    assert.equal((await store.readClusterState('prod'))?.members.length, 1);
+  });
+
   it('every call says what it was doing, in which table, and the permission it needs', async () => {
     const denying = await startAwsErrorStub(400, 'AccessDeniedException', 'not authorized', 'json');
     const client = new DynamoDBClient({
