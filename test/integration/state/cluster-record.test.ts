@@ -213,6 +213,9 @@ describe('failures, join material, members', () => {
       return true;
     });
     assert.deepEqual((await store.readRecord('prod'))?.joinMaterial, newer);
+    // The same stamp again (a retried write) is not older: accepted.
+    await store.updateJoinMaterial('prod', newer);
+    assert.deepEqual((await store.readRecord('prod'))?.joinMaterial, newer);
   });
 
   it('keeps the newest member record, and status reads everything in one query', async () => {
@@ -243,6 +246,21 @@ describe('failures, join material, members', () => {
       ],
     );
     assert.equal(state?.locks.bootstrap?.owner, 'i-1');
+    // A retried write of the same join (same joinedAt) replaces the record; fields left undefined are dropped.
+    await store.recordMember('prod', {
+      instanceId: 'i-1',
+      role: 'control-plane',
+      joinedAt: '2025-01-01T00:30:00.000Z',
+      fence: 2,
+      nodeName: undefined,
+    });
+    assert.deepEqual(
+      (await store.readClusterState('prod'))?.members.map((m) => [m.instanceId, m.fence]),
+      [
+        ['i-1', 2],
+        ['i-2', undefined],
+      ],
+    );
     await store.removeMember('prod', 'i-2');
     assert.deepEqual(
       (await store.readClusterState('prod'))?.members.map((m) => m.instanceId),

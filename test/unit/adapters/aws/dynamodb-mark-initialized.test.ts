@@ -145,6 +145,19 @@ describe('markInitialized: cancelled transactions', () => {
     assert.equal(t.sent.length, 1);
   });
 
+  it('a cancellation without reasons says so', async () => {
+    const t = table([
+      new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    ]);
+    await assert.rejects(
+      markInitialized(t.table, LEASE, NOW_MS),
+      /^StateConflictError: cannot mark cluster "prod" initialized: DynamoDB cancelled the transaction \(\)$/,
+    );
+  });
+
   it('refuses any lease but the bootstrap lease, before calling DynamoDB', async () => {
     const t = table([]);
     await assert.rejects(markInitialized(t.table, { ...LEASE, lock: 'rotate' }, NOW_MS), (error: unknown) => {
