@@ -175,6 +175,21 @@ describe('failures, join material, members', () => {
       store.recordFailure('prod', { by: 'i-1', at: '2025-01-01T00:00:00.000Z', step: 'init', message: 'x' }),
       /cannot record the failure: there is no cluster record for "prod"/,
     );
+    const early = { updatedAt: '2025-01-01T00:00:00.000Z', tokenExpiresAt: '2025-01-02T00:00:00.000Z' };
+    const rotating = await store
+      .leaseLock('prod', 'rotate')
+      .tryAcquire({ owner: 'i-1', nowMs: Date.now(), leaseMs: 60_000 });
+    assert.ok(rotating.acquired);
+    for (const lease of [undefined, rotating.lease]) {
+      await assert.rejects(store.updateJoinMaterial('prod', early, undefined, lease), (error: unknown) => {
+        assert.ok(error instanceof StateConflictError);
+        assert.equal(
+          error.message,
+          'cannot record the join material: there is no cluster record for "prod" in table kboot',
+        );
+        return true;
+      });
+    }
     await store.putRecordIfAbsent(record());
     await store.recordFailure('prod', {
       by: 'i-1',
