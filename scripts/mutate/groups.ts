@@ -72,6 +72,7 @@ export const GROUPS: readonly MutationGroup[] = [
     tests: [
       'test/integration/state/cluster-record.test.ts',
       'test/integration/state/fenced-material.test.ts',
+      'test/unit/adapters/aws/dynamodb-*.test.ts',
     ],
     moto: true,
   },

@@ -9,14 +9,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { AwsClients } from '../../../src/adapters/aws/clients.js';
 import { DynamoDbClusterStore } from '../../../src/adapters/aws/dynamodb-cluster-store.js';
 import { systemClock } from '../../../src/core/clock.js';
-import { ConfigError, StateConflictError } from '../../../src/core/errors.js';
+import { AwsDeniedError, ConfigError, StateConflictError } from '../../../src/core/errors.js';
 import { type ClusterRecord, newClusterRecord } from '../../../src/domain/state/cluster-record.js';
 import { waitForInitialized } from '../../../src/domain/state/wait-initialized.js';
+import { startAwsErrorStub } from '../../support/aws-stub.js';
 import { tempDir } from '../../support/paths.js';
 import { silentLogger } from '../../support/silent-logger.js';
 import { TABLE, useStateTable } from './helpers.js';
@@ -174,6 +175,21 @@ describe('failures, join material, members', () => {
       store.recordFailure('prod', { by: 'i-1', at: '2025-01-01T00:00:00.000Z', step: 'init', message: 'x' }),
       /cannot record the failure: there is no cluster record for "prod"/,
     );
+    const early = { updatedAt: '2025-01-01T00:00:00.000Z', tokenExpiresAt: '2025-01-02T00:00:00.000Z' };
+    const rotating = await store
+      .leaseLock('prod', 'rotate')
+      .tryAcquire({ owner: 'i-1', nowMs: Date.now(), leaseMs: 60_000 });
+    assert.ok(rotating.acquired);
+    for (const lease of [undefined, rotating.lease]) {
+      await assert.rejects(store.updateJoinMaterial('prod', early, undefined, lease), (error: unknown) => {
+        assert.ok(error instanceof StateConflictError);
+        assert.equal(
+          error.message,
+          'cannot record the join material: there is no cluster record for "prod" in table kboot',
+        );
+        return true;
+      });
+    }
     await store.putRecordIfAbsent(record());
     await store.recordFailure('prod', {
       by: 'i-1',
@@ -185,6 +201,14 @@ describe('failures, join material, members', () => {
       (await store.readRecord('prod'))?.lastFailure?.message,
       'kubeadm init --token [REDACTED] failed',
     );
+    // A long failure (kubeadm's whole output) is cut to its first 2000 characters.
+    await store.recordFailure('prod', {
+      by: 'i-1',
+      at: '2025-01-01T00:20:00.000Z',
+      step: 'kubeadm-init',
+      message: `${'x'.repeat(1999)}yz`,
+    });
+    assert.equal((await store.readRecord('prod'))?.lastFailure?.message, `${'x'.repeat(1999)}y`);
 
     const stamp = { updatedAt: '2025-01-02T00:00:00.000Z', tokenExpiresAt: '2025-01-03T00:00:00.000Z' };
     await store.updateJoinMaterial('prod', stamp);
@@ -196,9 +220,16 @@ describe('failures, join material, members', () => {
     await store.updateJoinMaterial('prod', newer);
     await assert.rejects(store.updateJoinMaterial('prod', stamp), (error: unknown) => {
       assert.ok(error instanceof StateConflictError);
-      assert.match(error.message, /already has newer join material \(updated at 2025-01-02T06:00:00.000Z\)/);
+      assert.equal(
+        error.message,
+        'not recording join material of cluster "prod" updated at 2025-01-02T00:00:00.000Z: the record already has newer join material (updated at 2025-01-02T06:00:00.000Z)',
+      );
+      assert.equal(error.hint, 'another instance rotated the join material more recently; nothing to do');
       return true;
     });
+    assert.deepEqual((await store.readRecord('prod'))?.joinMaterial, newer);
+    // The same stamp again (a retried write) is not older: accepted.
+    await store.updateJoinMaterial('prod', newer);
     assert.deepEqual((await store.readRecord('prod'))?.joinMaterial, newer);
   });
 
@@ -230,6 +261,26 @@ describe('failures, join material, members', () => {
       ],
     );
     assert.equal(state?.locks.bootstrap?.owner, 'i-1');
+    // A retried write of the same join (same joinedAt) replaces the record; fields left undefined are dropped.
+    await store.recordMember('prod', {
+      instanceId: 'i-1',
+      role: 'control-plane',
+      joinedAt: '2025-01-01T00:30:00.000Z',
+      fence: 2,
+      nodeName: undefined,
+    });
+    assert.deepEqual(
+      (await store.readClusterState('prod'))?.members.map((m) => [m.instanceId, m.fence]),
+      [
+        ['i-1', 2],
+        ['i-2', undefined],
+      ],
+    );
+    await store.removeMember('prod', 'i-2');
+    assert.deepEqual(
+      (await store.readClusterState('prod'))?.members.map((m) => m.instanceId),
+      ['i-1'],
+    );
     assert.equal(state?.record?.clusterName, 'prod');
     assert.equal(await store.readClusterState('nothing-here'), undefined);
     await store.putRecordIfAbsent(record({ clusterName: 'dev' }));
@@ -283,5 +334,95 @@ describe('waiting for initialization', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     await store.markInitialized(await takeBootstrap('prod', 'i-first'), Date.now());
     assert.equal((await waiting).initialized.by, 'i-first');
+  });
+});
+
+describe('refused calls', () => {
+  it('every call stops at an aborted signal with its reason, and writes nothing', async () => {
+    await store.putRecordIfAbsent(record());
+    const lease = await takeBootstrap('prod', 'i-1');
+    const controller = new AbortController();
+    const reason = new Error('stopped by SIGTERM');
+    controller.abort(reason);
+    const signal = controller.signal;
+    const stamp = { updatedAt: '2025-01-02T00:00:00.000Z', tokenExpiresAt: '2025-01-03T00:00:00.000Z' };
+    const failure = { by: 'i-1', at: '2025-01-01T00:00:00.000Z', step: 'init', message: 'x' };
+    const member = { instanceId: 'i-1', role: 'worker' as const, joinedAt: '2025-01-01T00:00:00.000Z' };
+    const calls: (() => Promise<unknown>)[] = [
+      () => store.readRecord('prod', signal),
+      () => store.putRecordIfAbsent(record({ clusterName: 'other' }), signal),
+      () => store.markInitialized(lease, Date.now(), signal),
+      () => store.recordFailure('prod', failure, signal),
+      () => store.updateJoinMaterial('prod', stamp, signal),
+      () => store.updateJoinMaterial('prod', stamp, signal, lease),
+      () => store.recordMember('prod', member, signal),
+    ];
+    for (const call of calls) await assert.rejects(call(), (error: unknown) => error === reason);
+    const state = await store.readClusterState('prod');
+    assert.equal(state?.record?.initialized, undefined);
+    assert.equal(state?.record?.lastFailure, undefined);
+    assert.equal(state?.record?.joinMaterial, undefined);
+    assert.deepEqual(state?.members, []);
+    assert.equal(await store.readRecord('other'), undefined);
+    await store.recordMember('prod', member);
+    await assert.rejects(store.removeMember('prod', 'i-1', signal), (error: unknown) => error === reason);
+    assert.equal((await store.readClusterState('prod'))?.members.length, 1);
+  });
+
+  it('every call says what it was doing, in which table, and the permission it needs', async () => {
+    const denying = await startAwsErrorStub(400, 'AccessDeniedException', 'not authorized', 'json');
+    const client = new DynamoDBClient({
+      endpoint: denying.endpoint,
+      maxAttempts: 1,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+    const refused = new DynamoDbClusterStore({ dynamodb: client, tableName: TABLE });
+    const lease = { cluster: 'prod', lock: 'bootstrap' as const, owner: 'i-1', fence: 1 };
+    const stamp = { updatedAt: '2025-01-02T00:00:00.000Z', tokenExpiresAt: '2025-01-03T00:00:00.000Z' };
+    const failure = { by: 'i-1', at: '2025-01-01T00:00:00.000Z', step: 'init', message: 'x' };
+    const member = { instanceId: 'i-1', role: 'worker' as const, joinedAt: '2025-01-01T00:00:00.000Z' };
+    const calls: [() => Promise<unknown>, string, string][] = [
+      [() => refused.readRecord('prod'), 'reading the cluster record of "prod"', 'GetItem'],
+      [() => refused.putRecordIfAbsent(record()), 'writing the cluster record of "prod"', 'PutItem'],
+      [
+        () => refused.markInitialized(lease, Date.now()),
+        'marking cluster "prod" initialized',
+        'TransactWriteItems',
+      ],
+      [() => refused.recordFailure('prod', failure), 'recording a failure of cluster "prod"', 'UpdateItem'],
+      [
+        () => refused.updateJoinMaterial('prod', stamp),
+        'recording join material of cluster "prod"',
+        'UpdateItem',
+      ],
+      [
+        () => refused.updateJoinMaterial('prod', stamp, undefined, { ...lease, lock: 'rotate' }),
+        'recording join material of cluster "prod"',
+        'TransactWriteItems',
+      ],
+      [() => refused.recordMember('prod', member), 'recording member i-1 of cluster "prod"', 'PutItem'],
+      [() => refused.removeMember('prod', 'i-1'), 'removing member i-1 of cluster "prod"', 'DeleteItem'],
+    ];
+    try {
+      for (const [call, doing, action] of calls) {
+        await assert.rejects(call(), (error: unknown) => {
+          assert.ok(error instanceof AwsDeniedError, String(error));
+          assert.ok(
+            error.message.startsWith(`AWS refused ${doing} in DynamoDB table kboot: `),
+            error.message,
+          );
+          assert.equal(
+            error.hint,
+            `grant dynamodb:${action} to the instance role or the credentials in use (see 'kboot iam-policy')`,
+          );
+          return true;
+        });
+      }
+      assert.equal(denying.requests, calls.length);
+    } finally {
+      client.destroy();
+      await denying.stop();
+    }
   });
 });

@@ -103,7 +103,15 @@ describe('join material fenced by the lease (moto)', () => {
       store.updateJoinMaterial(CLUSTER, stamp(publishedVersions(CLUSTER, late)), undefined, stale),
       (error: unknown) => {
         assert.ok(error instanceof StateConflictError);
-        assert.match(error.message, /no longer holds the bootstrap lease .*fence 2/);
+        assert.match(
+          error.message,
+          /^not recording join material of cluster "fenced": this instance \(i-same, fence 1\) no longer holds the bootstrap lease of cluster "fenced": held by i-same with fence 2/,
+        );
+        assert.equal(
+          error.hint,
+          'the material it published is never read; check `kboot status --cluster fenced`',
+        );
+        assert.deepEqual(error.details, { cluster: CLUSTER, owner: 'i-same', fence: 1 });
         return true;
       },
     );
@@ -164,12 +172,28 @@ describe('join material fenced by the lease (moto)', () => {
     );
     const fresh = await material.publish(CLUSTER, { join: joinSecret('ffffff.ffffffffffffffff', HASH_A) });
     await new Promise((resolve) => setTimeout(resolve, 5));
-    await store.updateJoinMaterial(
-      CLUSTER,
-      stamp(publishedVersions(CLUSTER, fresh)),
-      undefined,
-      rotateLease.lease,
+    const freshStamp = stamp(publishedVersions(CLUSTER, fresh));
+    await store.updateJoinMaterial(CLUSTER, freshStamp, undefined, rotateLease.lease);
+    // An older stamp is refused under the lease too, naming the newer one the record keeps.
+    await assert.rejects(
+      store.updateJoinMaterial(
+        CLUSTER,
+        { ...freshStamp, updatedAt: new Date(Date.parse(freshStamp.updatedAt) - 1000).toISOString() },
+        undefined,
+        rotateLease.lease,
+      ),
+      (error: unknown) => {
+        assert.ok(error instanceof StateConflictError);
+        assert.ok(
+          error.message.endsWith(
+            `: the record already has newer join material (updated at ${freshStamp.updatedAt})`,
+          ),
+          error.message,
+        );
+        return true;
+      },
     );
+    assert.deepEqual((await store.readRecord(CLUSTER))?.joinMaterial, freshStamp);
     // A reader holding the record that named the short-lived version finds it stale, re-reads the record.
     const shortRecord = {
       ...(pinnedRecord as NonNullable<typeof pinnedRecord>),
