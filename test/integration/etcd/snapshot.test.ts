@@ -42,6 +42,41 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
   throw new Error(`not ready after ${timeoutMs} ms`);
 }
 
+/** A one-member etcd started on a restored data directory (plain HTTP on loopback). */
+function startEtcdOn(name: string, dataDir: string, client: string, peer: string): ChildProcess {
+  return spawn(
+    'etcd',
+    [
+      '--name',
+      name,
+      '--data-dir',
+      dataDir,
+      '--listen-client-urls',
+      client,
+      '--advertise-client-urls',
+      client,
+      '--listen-peer-urls',
+      peer,
+    ],
+    { stdio: 'ignore' },
+  );
+}
+
+/** The value of `key` once the etcd at `client` answers with it (20 s at most). */
+async function readWhenServed(client: string, key: string): Promise<string | undefined> {
+  let value: string | undefined;
+  await waitFor(async () => {
+    const res = await fetch(`${client}/v3/kv/range`, {
+      method: 'POST',
+      body: JSON.stringify({ key: b64(key) }),
+    });
+    const body = (await res.json()) as { kvs?: { value: string }[] };
+    value = body.kvs?.[0] && Buffer.from(body.kvs[0].value, 'base64').toString();
+    return value !== undefined;
+  }, 20_000);
+  return value;
+}
+
 describe('etcd snapshot to S3 (real etcd, moto)', { skip: missing }, () => {
   let moto: Moto;
   let sim: SimCluster;
@@ -151,33 +186,8 @@ describe('etcd snapshot to S3 (real etcd, moto)', { skip: missing }, () => {
       ],
       { env: { ...process.env, ETCDCTL_API: '3' }, stdio: 'pipe' },
     );
-    restored = spawn(
-      'etcd',
-      [
-        '--name',
-        'restored',
-        '--data-dir',
-        dataDir,
-        '--listen-client-urls',
-        client,
-        '--advertise-client-urls',
-        client,
-        '--listen-peer-urls',
-        peer,
-      ],
-      { stdio: 'ignore' },
-    );
-    let value: string | undefined;
-    await waitFor(async () => {
-      const res = await fetch(`${client}/v3/kv/range`, {
-        method: 'POST',
-        body: JSON.stringify({ key: b64('/registry/kept') }),
-      });
-      const body = (await res.json()) as { kvs?: { value: string }[] };
-      value = body.kvs?.[0] && Buffer.from(body.kvs[0].value, 'base64').toString();
-      return value !== undefined;
-    }, 20_000);
-    assert.equal(value, 'survives');
+    restored = startEtcdOn('restored', dataDir, client, peer);
+    assert.equal(await readWhenServed(client, '/registry/kept'), 'survives');
   });
 
   it('takes no second snapshot in the same interval, unless forced', async () => {
@@ -242,33 +252,8 @@ describe('etcd snapshot to S3 (real etcd, moto)', { skip: missing }, () => {
       [],
       'download removed',
     );
-    fromKboot = spawn(
-      'etcd',
-      [
-        '--name',
-        'again',
-        '--data-dir',
-        dataDir,
-        '--listen-client-urls',
-        client,
-        '--advertise-client-urls',
-        client,
-        '--listen-peer-urls',
-        peer,
-      ],
-      { stdio: 'ignore' },
-    );
-    let value: string | undefined;
-    await waitFor(async () => {
-      const res = await fetch(`${client}/v3/kv/range`, {
-        method: 'POST',
-        body: JSON.stringify({ key: b64('/registry/kept') }),
-      });
-      const body = (await res.json()) as { kvs?: { value: string }[] };
-      value = body.kvs?.[0] && Buffer.from(body.kvs[0].value, 'base64').toString();
-      return value !== undefined;
-    }, 20_000);
-    assert.equal(value, 'survives');
+    fromKboot = startEtcdOn('again', dataDir, client, peer);
+    assert.equal(await readWhenServed(client, '/registry/kept'), 'survives');
 
     // A non-empty directory is refused (exit 2).
     const again = await sim.run(master, [
