@@ -18,7 +18,7 @@ import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { readClusterItem, testDynamo } from '../../support/aws.js';
 import type { RunResult } from '../../support/cli.js';
 import type { SimCluster, SimInstance } from '../../support/cluster-sim.js';
-import type { FaultProxy } from '../../support/fault-proxy.js';
+import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
 import type { Moto } from '../../support/moto.js';
 
 /** kboot-boot.service's TimeoutStopSec (packer/files/kboot-boot.service): 3 min. */
@@ -288,4 +288,45 @@ export function processesWith(...words: string[]): number[] {
     if (words.every((word) => cmdline.includes(word))) pids.push(Number(entry));
   }
   return pids;
+}
+
+/** kboot-leave-watch.service's TimeoutStopSec (packer/files/kboot-leave-watch.service). */
+export const LEAVE_WATCH_TIMEOUT_STOP_MS = 30_000;
+
+/** What a leave fault case passes: the step's fakes' knobs and the endpoints to hold. */
+export interface LeaveStop {
+  step: string;
+  child: { env: Record<string, string>; kubeadm?: string } | undefined;
+  startedDir: string;
+  /** moto's endpoint and the lifecycle stub's (Auto Scaling), each put behind a fault proxy. */
+  endpoints: { aws: string; autoScaling: string };
+  /** Collects the proxies for the suite's `after` to stop. */
+  proxies: FaultProxy[];
+}
+
+/** `kboot leave` on `instance`, SIGTERM at `step` (a worker's or a master's leave alike). */
+export async function sigtermLeaveAt(
+  sim: SimCluster,
+  instance: SimInstance,
+  stop: LeaveStop,
+): Promise<Stopped> {
+  const { step, child, startedDir } = stop;
+  const [proxy, asProxy] = await Promise.all([
+    startFaultProxy(stop.endpoints.aws),
+    startFaultProxy(stop.endpoints.autoScaling),
+  ]);
+  stop.proxies.push(proxy, asProxy);
+  return stopAtStep(sim, instance, {
+    at: { flow: 'leave', step },
+    act: 'SIGTERM',
+    args: ['leave', '--heartbeat-interval', '1s', '--output', 'json'],
+    env: {
+      ...(child?.env ?? {}),
+      FAKE_KUBEADM_STARTED_DIR: startedDir,
+      AWS_ENDPOINT_URL_AUTO_SCALING: asProxy.endpoint,
+    },
+    proxy,
+    alsoHold: [asProxy],
+    ...(child?.kubeadm === undefined ? {} : { child: { startedDir, command: child.kubeadm } }),
+  });
 }

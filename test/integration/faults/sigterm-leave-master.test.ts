@@ -15,15 +15,22 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SimCluster, type SimInstance } from '../../support/cluster-sim.js';
 import { EtcdCluster, etcdMissing } from '../../support/etcd-cluster.js';
-import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
+import type { FaultProxy } from '../../support/fault-proxy.js';
 import { fakeKubectlPath, nodeObject, seedObjects } from '../../support/kubectl-log.js';
 import { createLeaveGroup } from '../../support/leave-group.js';
 import { type LifecycleStub, startLifecycleStub } from '../../support/lifecycle-stub.js';
 import { type Moto, startMoto } from '../../support/moto.js';
-import { kubeadmsRunning, mode, processesWith, secretFilesLeft, sleep, stopAtStep, why } from './harness.js';
+import {
+  kubeadmsRunning,
+  LEAVE_WATCH_TIMEOUT_STOP_MS,
+  mode,
+  processesWith,
+  secretFilesLeft,
+  sigtermLeaveAt,
+  sleep,
+  why,
+} from './harness.js';
 
-/** kboot-leave-watch.service's TimeoutStopSec (packer/files/kboot-leave-watch.service). */
-const LEAVE_WATCH_TIMEOUT_STOP_MS = 30_000;
 const GROUP = 'term-leave-masters';
 const HOOK = 'kboot-leave';
 const SLOW = '60000';
@@ -91,23 +98,12 @@ describe('SIGTERM at each step of a master leaving', { skip: missing, concurrenc
     it(`at ${step}: exit 130 (0 once the leave is done), child stopped, admin.conf copy 0600, action left open`, async (t) => {
       const child = CHILD[step];
       const startedDir = path.join(sim.dir, `leave-master-started-${index}`);
-      const [proxy, asProxy] = await Promise.all([
-        startFaultProxy(moto.endpoint),
-        startFaultProxy(stub.endpoint),
-      ]);
-      proxies.push(proxy, asProxy);
-      const stopped = await stopAtStep(sim, master, {
-        at: { flow: 'leave', step },
-        act: 'SIGTERM',
-        args: ['leave', '--heartbeat-interval', '1s', '--output', 'json'],
-        env: {
-          ...(child?.env ?? {}),
-          FAKE_KUBEADM_STARTED_DIR: startedDir,
-          AWS_ENDPOINT_URL_AUTO_SCALING: asProxy.endpoint,
-        },
-        proxy,
-        alsoHold: [asProxy],
-        ...(child?.kubeadm === undefined ? {} : { child: { startedDir, command: child.kubeadm } }),
+      const stopped = await sigtermLeaveAt(sim, master, {
+        step,
+        child,
+        startedDir,
+        endpoints: { aws: moto.endpoint, autoScaling: stub.endpoint },
+        proxies,
       });
       const { result } = stopped;
       assert.ok(stopped.acted, `step ${step} never started:\n${why(result)}`);

@@ -18,15 +18,21 @@ import { after, before, describe, it } from 'node:test';
 import { DynamoDbLeaveRequests } from '../../../src/adapters/aws/dynamodb-leave-requests.js';
 import { testDynamo } from '../../support/aws.js';
 import { SimCluster, type SimInstance } from '../../support/cluster-sim.js';
-import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js';
+import type { FaultProxy } from '../../support/fault-proxy.js';
 import { fakeKubectlPath, nodeObject, readKubectlLog, seedObjects } from '../../support/kubectl-log.js';
 import { createLeaveGroup } from '../../support/leave-group.js';
 import { type LifecycleStub, startLifecycleStub } from '../../support/lifecycle-stub.js';
 import { type Moto, startMoto } from '../../support/moto.js';
-import { kubeadmsRunning, processesWith, secretFilesLeft, sleep, stopAtStep, why } from './harness.js';
+import {
+  kubeadmsRunning,
+  LEAVE_WATCH_TIMEOUT_STOP_MS,
+  processesWith,
+  secretFilesLeft,
+  sigtermLeaveAt,
+  sleep,
+  why,
+} from './harness.js';
 
-/** kboot-leave-watch.service's TimeoutStopSec (packer/files/kboot-leave-watch.service). */
-const LEAVE_WATCH_TIMEOUT_STOP_MS = 30_000;
 const CLUSTER = 'term-leave';
 const GROUP = 'term-leave-workers';
 const HOOK = 'kboot-leave';
@@ -150,23 +156,12 @@ describe('SIGTERM at each step of a worker leaving', { concurrency: 4 }, async (
       const worker = workers[index] as SimInstance;
       const child = CHILD[step];
       const startedDir = path.join(sim.dir, `leave-started-${index}`);
-      const [proxy, asProxy] = await Promise.all([
-        startFaultProxy(moto.endpoint),
-        startFaultProxy(stub.endpoint),
-      ]);
-      proxies.push(proxy, asProxy);
-      const stopped = await stopAtStep(sim, worker, {
-        at: { flow: 'leave', step },
-        act: 'SIGTERM',
-        args: ['leave', '--heartbeat-interval', '1s', '--output', 'json'],
-        env: {
-          ...(child?.env ?? {}),
-          FAKE_KUBEADM_STARTED_DIR: startedDir,
-          AWS_ENDPOINT_URL_AUTO_SCALING: asProxy.endpoint,
-        },
-        proxy,
-        alsoHold: [asProxy],
-        ...(child?.kubeadm === undefined ? {} : { child: { startedDir, command: child.kubeadm } }),
+      const stopped = await sigtermLeaveAt(sim, worker, {
+        step,
+        child,
+        startedDir,
+        endpoints: { aws: moto.endpoint, autoScaling: stub.endpoint },
+        proxies,
       });
       const { result } = stopped;
       assert.ok(stopped.acted, `step ${step} never started:\n${why(result)}`);
