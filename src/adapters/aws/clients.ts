@@ -17,7 +17,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { KMSClient } from '@aws-sdk/client-kms';
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { buildInfo } from '../../core/build-info.js';
@@ -161,12 +161,22 @@ export class AwsClients {
     return this.#get('sts', async (c) => new (await import('@aws-sdk/client-sts')).STSClient(c));
   }
 
-  /** S3, following a bucket's region when it is not the client's (a PermanentRedirect answer). */
-  s3(): Promise<S3Client> {
+  /**
+   * Every S3 client follows a bucket's region when it is not the client's (a PermanentRedirect
+   * answer); `extra` is what one use adds, `cacheKey` keeps each variant's client apart.
+   */
+  #s3(cacheKey: string, extra: Partial<S3ClientConfig> = {}): Promise<S3Client> {
     return this.#get(
       's3',
-      async (c) => new (await import('@aws-sdk/client-s3')).S3Client({ ...c, followRegionRedirects: true }),
+      async (c) =>
+        new (await import('@aws-sdk/client-s3')).S3Client({ ...c, followRegionRedirects: true, ...extra }),
+      cacheKey,
     );
+  }
+
+  /** S3 in the client's region. */
+  s3(): Promise<S3Client> {
+    return this.#s3('s3');
   }
 
   /**
@@ -175,16 +185,7 @@ export class AwsClients {
    * TLS, and kboot records the whole object's SHA-256 and checks it before a restore.
    */
   s3ForSnapshots(): Promise<S3Client> {
-    return this.#get(
-      's3',
-      async (c) =>
-        new (await import('@aws-sdk/client-s3')).S3Client({
-          ...c,
-          followRegionRedirects: true,
-          requestChecksumCalculation: 'WHEN_REQUIRED',
-        }),
-      's3-snapshots',
-    );
+    return this.#s3('s3-snapshots', { requestChecksumCalculation: 'WHEN_REQUIRED' });
   }
 
   /**
@@ -193,12 +194,7 @@ export class AwsClients {
    */
   s3In(region: string): Promise<S3Client> {
     if (region === this.#settings.region) return this.s3();
-    return this.#get(
-      's3',
-      async (c) =>
-        new (await import('@aws-sdk/client-s3')).S3Client({ ...c, region, followRegionRedirects: true }),
-      `s3@${region}`,
-    );
+    return this.#s3(`s3@${region}`, { region });
   }
 
   /** Closes sockets so the process can exit promptly. */
