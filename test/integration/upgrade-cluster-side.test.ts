@@ -194,6 +194,17 @@ describe('health gate over kubectl', () => {
     }
   });
 
+  it('the etcd Pod runs etcdctl and nothing else (its image has no shell)', async () => {
+    const { kubectl, kubeconfigPath } = sim.options();
+    await assert.rejects(
+      kubectl.run(['exec', '-n', 'kube-system', `etcd-${sim.controlPlanes[0]}`, '--', 'sh', '-c', 'ls'], {
+        kubeconfigPath,
+        timeoutMs: 20_000,
+      }),
+      /exec: "sh": executable file not found in \$PATH/,
+    );
+  });
+
   it('nodes: a new Node not Ready is one line with the kubelet’s reason', async () => {
     setReady(world.clusterDir, { kind: 'Node', name: sim.worker }, 'False', 'KubeletNotReady');
     try {
