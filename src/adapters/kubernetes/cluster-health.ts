@@ -7,10 +7,12 @@
  *     control-plane node whose etcd Pod is Ready and answers, each member's health, the alarms;
  *  4. each expected control-plane node's static Pods Ready, then the expected Nodes Ready.
  * Each check that fails adds one line (../../domain/upgrade/health-problems.ts); a kubectl failure
- * in a check is that check's line. Only a stop (the signal) is thrown.
+ * in a check is that check's line. A stop (the signal) and an admin kubeconfig kboot refuses
+ * (./kubectl-objects.ts) are thrown.
  */
 
 import { z } from 'zod';
+import { KubectlError, StateConflictError } from '../../core/errors.js';
 import { apiAddress } from '../../domain/state/cluster-record.js';
 import {
   apiProblem,
@@ -82,9 +84,13 @@ export class KubectlClusterHealth implements ClusterHealth {
     return { healthy: problems.length === 0, problems };
   }
 
-  /** Rethrows a stop; any other failure becomes the check's line. */
+  /**
+   * A kubectl failure or an answer kboot cannot read becomes the check's line; a stop, a bad
+   * kubeconfig and anything else are thrown.
+   */
   #failed(error: unknown, line: (detail: string) => string): string {
     if (this.#signal?.aborted === true) throw error;
+    if (!(error instanceof KubectlError || error instanceof StateConflictError)) throw error;
     return line(message(error));
   }
 

@@ -1,13 +1,15 @@
 /**
  * What the upgrade adapters share: the settings they are built with, one kubectl call with the
- * admin kubeconfig and a time limit, reading an object as JSON, and replacing it with the
+ * admin kubeconfig (refused when others could read it) and a time limit, reading an object as JSON, and replacing it with the
  * resourceVersion it was read at (the API server's optimistic concurrency: a write over someone
  * else's newer one fails as a Conflict instead of undoing it). Objects go to kubectl on stdin,
  * never in argv.
  */
 
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { z } from 'zod';
-import { KubectlError, StateConflictError } from '../../core/errors.js';
+import { ConfigError, KubectlError, StateConflictError } from '../../core/errors.js';
 import type { KubectlRunner } from '../../domain/ports/kubectl.js';
 
 export interface ClusterSideOptions {
@@ -28,8 +30,40 @@ export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
 export type Kubectl = (args: readonly string[], stdin?: string) => Promise<string>;
 
+/**
+ * Refuses an admin kubeconfig others could read (it holds the cluster-admin credentials), or one
+ * that is not there, before kubectl is run with it.
+ */
+export async function assertPrivateKubeconfig(file: string): Promise<void> {
+  if (!path.isAbsolute(file)) {
+    throw new ConfigError(`the admin kubeconfig path "${file}" is not absolute`, {
+      hint: 'pass the absolute path of the cluster’s admin.conf',
+    });
+  }
+  let mode: number;
+  try {
+    mode = (await stat(file)).mode & 0o777;
+  } catch (error) {
+    throw new ConfigError(
+      `cannot read the admin kubeconfig ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        hint: 'fetch the cluster’s admin.conf first',
+      },
+    );
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new ConfigError(
+      `the admin kubeconfig ${file} is readable by others (mode 0${mode.toString(8)}): it holds the cluster's admin credentials`,
+      { hint: `chmod 600 ${file}` },
+    );
+  }
+}
+
 export function kubectlWith(options: ClusterSideOptions): Kubectl {
+  let checked: Promise<void> | undefined;
   return async (args, stdin) => {
+    checked ??= assertPrivateKubeconfig(options.kubeconfigPath);
+    await checked;
     const { stdout } = await options.kubectl.run(args, {
       kubeconfigPath: options.kubeconfigPath,
       timeoutMs: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,

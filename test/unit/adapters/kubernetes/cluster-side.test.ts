@@ -5,10 +5,17 @@
  */
 
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
 import { clusterSide } from '../../../../src/adapters/kubernetes/cluster-side.js';
-import { KubectlError, StateConflictError } from '../../../../src/core/errors.js';
+import { ConfigError, KubectlError, StateConflictError } from '../../../../src/core/errors.js';
 import type { KubectlRunner } from '../../../../src/domain/ports/kubectl.js';
+import { tempDir } from '../../../support/paths.js';
+
+const dir = tempDir('kboot-cluster-side-');
+const adminConf = path.join(dir, 'admin.conf');
+writeFileSync(adminConf, 'apiVersion: v1\nkind: Config\n', { mode: 0o600 });
 
 type Handler = (args: readonly string[], stdin: string | undefined) => string;
 
@@ -41,12 +48,36 @@ const kubeletConfig = JSON.stringify({
 });
 const options = (kubectl: KubectlRunner, signal?: AbortSignal) => ({
   kubectl,
-  kubeconfigPath: '/etc/kubernetes/admin.conf',
+  kubeconfigPath: adminConf,
   apiEndpoint: 'lb.example.com',
   ...(signal === undefined ? {} : { signal }),
 });
 
 describe('cluster-side adapters', () => {
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses an admin kubeconfig others can read, a missing one and a relative path, before kubectl runs', async () => {
+    const kubectl = runner(() => 'ok');
+    const loose = path.join(dir, 'loose.conf');
+    writeFileSync(loose, 'apiVersion: v1\n');
+    chmodSync(loose, 0o644);
+    const cases: [string, RegExp][] = [
+      [loose, /is readable by others \(mode 0644\)/],
+      [path.join(dir, 'absent.conf'), /cannot read the admin kubeconfig .*absent\.conf \(ENOENT\)/],
+      ['admin.conf', /is not absolute/],
+    ];
+    for (const [file, pattern] of cases) {
+      await assert.rejects(
+        clusterSide({ ...options(kubectl), kubeconfigPath: file }).health.check({
+          controlPlaneNodes: [],
+          readyNodes: [],
+        }),
+        (error: Error) => error instanceof ConfigError && pattern.test(error.message),
+      );
+    }
+    assert.equal(kubectl.calls.length, 0);
+  });
+
   it('redoes a replace that lost a race on a fresh read, keeping the document’s other lines', async () => {
     let reads = 0;
     const written: string[] = [];
