@@ -7,7 +7,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
@@ -16,7 +16,7 @@ import { kubectlRunner } from '../../src/adapters/process/kubectl.js';
 import { ConfigError, IncompatibleError } from '../../src/core/errors.js';
 import { caCertHash } from '../../src/domain/kubeadm/ca-hash.js';
 import { generateBootstrapToken, generateCertificateKey } from '../../src/domain/kubeadm/tokens.js';
-import { clusterStore, seedClusterObjects, setReady } from '../support/cluster-objects.js';
+import { clusterStore, seedAddons, setReady, syncMemberObjects } from '../support/cluster-objects.js';
 import { fakeKubectlPath, readKubectlLog, storedObject } from '../support/kubectl-log.js';
 import { silentLogger } from '../support/silent-logger.js';
 import {
@@ -64,12 +64,16 @@ async function simulatedCluster(world: World, seed: { cloudController?: boolean 
     ]),
     'join worker',
   );
-  seedClusterObjects(world.clusterDir, {
+  syncMemberObjects(world.clusterDir);
+  seedAddons(world.clusterDir, {
     version: 'v1.31.2',
     ...(seed.cloudController === false ? {} : { cloudControllerImage: CCM_131 }),
   });
   const log = path.join(world.dir, 'kubectl.jsonl');
-  const adminConf = path.join(first, 'etc/kubernetes/admin.conf');
+  // The roll's own copy of the first member's admin.conf (that member may leave during a roll).
+  const adminConf = path.join(world.dir, 'admin.conf');
+  copyFileSync(path.join(first, 'etc/kubernetes/admin.conf'), adminConf);
+  chmodSync(adminConf, 0o600);
   const options = (extra: Record<string, string> = {}, apiEndpoint = ENDPOINT): ClusterSideOptions => ({
     kubectl: kubectlRunner({
       command: fakeKubectlPath(),
@@ -282,6 +286,16 @@ describe('cluster configuration and versioned addons over kubectl', () => {
       (member: { nodeName: string }) => member.nodeName === 'ip-10-0-1-13.ec2.internal',
     );
     assert.equal(joined.versions.kubeApiserver, 'v1.32.0');
+    syncMemberObjects(world.clusterDir);
+    const pod = storedObject(clusterStore(world.clusterDir), {
+      kind: 'Pod',
+      name: 'kube-apiserver-ip-10-0-1-13.ec2.internal',
+      namespace: 'kube-system',
+    });
+    assert.equal(
+      (pod?.spec as { containers: { image: string }[] } | undefined)?.containers[0]?.image,
+      'registry.k8s.io/kube-apiserver:v1.32.0',
+    );
     assert.equal(statSync(sim.adminConf).mode & 0o777, 0o600);
   });
 
@@ -305,12 +319,37 @@ describe('cluster configuration and versioned addons over kubectl', () => {
     assert.deepEqual(after?.status, before?.status, 'the status is the server’s');
     assert.notEqual(after?.metadata.resourceVersion, before?.metadata.resourceVersion);
 
-    seedClusterObjects(world.clusterDir, { version: 'v1.32.0', cloudControllerImage: CCM_131 });
+    syncMemberObjects(world.clusterDir);
+    seedAddons(world.clusterDir, { version: 'v1.32.0', cloudControllerImage: CCM_131 });
     const written = replaces().length;
     assert.deepEqual(await side.addons.upgrade('v1.32.0'), { changed: ['aws-cloud-controller-manager'] });
     assert.equal(image('DaemonSet', 'aws-cloud-controller-manager'), CCM_132);
     assert.deepEqual(await side.addons.upgrade('v1.32.0'), { changed: [] });
     assert.equal(replaces().length, written + 1, 'the rerun wrote nothing');
+  });
+
+  it('the gate after a surge and a removal: 3 → 4 → 3 members, the new one at 1.32', async () => {
+    const side = clusterSide(sim.options());
+    const surged = [...sim.controlPlanes, 'ip-10-0-1-13.ec2.internal'];
+    assert.deepEqual(
+      await side.health.check({ controlPlaneNodes: surged, readyNodes: [surged[3] as string] }),
+      {
+        healthy: true,
+        problems: [],
+      },
+    );
+    assertOk(await world.run(world.root('cp-10'), ['reset', '-f']), 'the oldest member leaves');
+    syncMemberObjects(world.clusterDir);
+    const remaining = surged.slice(1);
+    assert.deepEqual(await side.health.check({ controlPlaneNodes: remaining, readyNodes: [] }), {
+      healthy: true,
+      problems: [],
+    });
+    const stale = await side.health.check({ controlPlaneNodes: surged, readyNodes: [] });
+    assert.equal(
+      stale.problems[0],
+      'etcd members: no member for control-plane node ip-10-0-1-10.ec2.internal',
+    );
   });
 
   it('keeps the cluster’s cloud-controller-manager override', async () => {

@@ -1,9 +1,9 @@
 /**
  * The objects a kubeadm cluster's API holds beside what the fake kubeadm keeps in its cluster
  * directory: each member's Node (its kubelet registers it), each control-plane member's static
- * Pods (the kubelet's mirror Pods, `<component>-<node>`, Ready), and the addons kubeadm init
- * deploys (CoreDNS, kube-proxy) with kboot's cloud-controller-manager, at the images of the
- * cluster's version. Seeded into the fake kubectl's store of the simulated cluster, so tests of the
+ * Pods (the kubelet's mirror Pods, `<component>-<node>`, Ready, at the member's component
+ * versions), and the addons kubeadm init deploys (CoreDNS, kube-proxy) with kboot's
+ * cloud-controller-manager. Seeded into the fake kubectl's store of the simulated cluster, so tests of the
  * health gate and the addons read them through the fake kubectl as kboot reads a real cluster.
  */
 
@@ -11,6 +11,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   applyObject,
+  deleteObject,
+  listObjects,
   readObject,
   type StoredObject,
   simulatedClusterStore,
@@ -36,9 +38,7 @@ function members(clusterDir: string): Member[] {
   return JSON.parse(readFileSync(path.join(clusterDir, 'members.json'), 'utf8')) as Member[];
 }
 
-function staticPod(component: string, node: string, version: string): StoredObject {
-  const image =
-    component === 'etcd' ? 'registry.k8s.io/etcd:3.5.15-0' : `registry.k8s.io/${component}:${version}`;
+function staticPod(component: string, node: string, image: string): StoredObject {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -74,8 +74,62 @@ function workload(kind: 'DaemonSet' | 'Deployment', name: string, image: string)
   };
 }
 
-export interface SeedOptions {
-  /** The cluster's version (the static Pods' and kube-proxy's tag). */
+interface MemberVersions {
+  kubeApiserver?: string;
+  kubeControllerManager?: string;
+  kubeScheduler?: string;
+  etcd?: string;
+}
+
+function memberImage(component: string, versions: MemberVersions | undefined, fallback: string): string {
+  if (component === 'etcd') return `registry.k8s.io/etcd:${versions?.etcd ?? '3.5.15-0'}`;
+  const field = {
+    'kube-apiserver': 'kubeApiserver',
+    'kube-controller-manager': 'kubeControllerManager',
+    'kube-scheduler': 'kubeScheduler',
+  }[component] as keyof MemberVersions;
+  return `registry.k8s.io/${component}:${versions?.[field] ?? fallback}`;
+}
+
+/**
+ * What the kubelets show in the API for the cluster's members now: each member's Node (Ready) and
+ * each control-plane member's static Pods at its component versions, and no Node or static Pod of
+ * a node that is no longer a member (kubeadm reset and `kboot leave` took it away). Safe to call
+ * after every join or leave: an object already there keeps what a test changed in it (its Ready
+ * condition).
+ */
+export function syncMemberObjects(clusterDir: string): void {
+  const store = clusterStore(clusterDir);
+  const current = members(clusterDir) as (Member & { versions?: MemberVersions })[];
+  const names = new Set(current.map((member) => member.nodeName));
+  for (const member of current) {
+    const node = nodeObject(member.nodeName, { controlPlane: member.role === 'control-plane' });
+    if (readObject(store, { group: '', kind: 'Node', namespace: '', name: member.nodeName }) === undefined)
+      applyObject(store, node, { fieldManager: 'kubelet' });
+    if (member.role !== 'control-plane') continue;
+    for (const component of STATIC_POD_COMPONENTS) {
+      const pod = staticPod(component, member.nodeName, memberImage(component, member.versions, 'v1.31.2'));
+      if (
+        readObject(store, { group: '', kind: 'Pod', namespace: 'kube-system', name: pod.metadata.name }) ===
+        undefined
+      )
+        applyObject(store, pod, { fieldManager: 'kubelet' });
+    }
+  }
+  for (const node of listObjects(store, { group: '', kind: 'Node' })) {
+    if (!names.has(node.metadata.name))
+      deleteObject(store, { group: '', kind: 'Node', namespace: '', name: node.metadata.name });
+  }
+  for (const pod of listObjects(store, { group: '', kind: 'Pod', namespace: 'kube-system' })) {
+    const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
+    const isStatic = pod.metadata.labels?.tier === 'control-plane';
+    if (isStatic && nodeName !== undefined && !names.has(nodeName))
+      deleteObject(store, { group: '', kind: 'Pod', namespace: 'kube-system', name: pod.metadata.name });
+  }
+}
+
+export interface AddonOptions {
+  /** The cluster's version (kube-proxy's tag). */
   version: string;
   /** CoreDNS's image (kubeadm's of the cluster's minor). */
   coreDnsImage?: string;
@@ -83,17 +137,9 @@ export interface SeedOptions {
   cloudControllerImage?: string;
 }
 
-/** Every member's Node and static Pods, and the addons, in the simulated cluster's store. */
-export function seedClusterObjects(clusterDir: string, options: SeedOptions): void {
+/** The addons `kubeadm init` deploys (CoreDNS, kube-proxy), and kboot's cloud-controller-manager. */
+export function seedAddons(clusterDir: string, options: AddonOptions): void {
   const store = clusterStore(clusterDir);
-  for (const member of members(clusterDir)) {
-    const node = nodeObject(member.nodeName, { controlPlane: member.role === 'control-plane' });
-    applyObject(store, node, { fieldManager: 'kubelet' });
-    if (member.role !== 'control-plane') continue;
-    for (const component of STATIC_POD_COMPONENTS) {
-      applyObject(store, staticPod(component, member.nodeName, options.version), { fieldManager: 'kubelet' });
-    }
-  }
   const seed = (object: StoredObject) => applyObject(store, object, { fieldManager: 'kubeadm' });
   seed(workload('Deployment', 'coredns', options.coreDnsImage ?? 'registry.k8s.io/coredns/coredns:v1.11.3'));
   seed(workload('DaemonSet', 'kube-proxy', `registry.k8s.io/kube-proxy:${options.version}`));

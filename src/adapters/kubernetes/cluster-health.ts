@@ -96,7 +96,7 @@ export class KubectlClusterHealth implements ClusterHealth {
 
   async #api(): Promise<string | undefined> {
     try {
-      const stdout = await this.#kubectl(['--server', this.#server, 'get', '--raw', '/readyz']);
+      const stdout = await this.#kubectl(['get', '--raw', '/readyz', '--server', this.#server]);
       return stdout.trim() === 'ok'
         ? undefined
         : apiProblem(this.#readyzUrl, `answered "${oneLine(stdout, 80)}"`);

@@ -150,11 +150,11 @@ describe('cluster-side adapters', () => {
       KubectlError,
     );
     assert.deepEqual(kubectl.calls[0], [
-      '--server',
-      'https://lb.example.com:6443',
       'get',
       '--raw',
       '/readyz',
+      '--server',
+      'https://lb.example.com:6443',
     ]);
   });
 });
