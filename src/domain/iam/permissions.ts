@@ -279,11 +279,19 @@ export const GRANTS: readonly Grant[] = [
     why: 'create the secrets (tagged for the cluster) or add new AWSCURRENT versions',
   },
   {
+    sid: 'BootstrapMasterKeepClusterPki',
+    role: 'control-plane',
+    commands: ['boot', 'bootstrap-master'],
+    actions: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:TagResource'],
+    target: { kind: 'secrets', secrets: ['pki'] },
+    why: 'keep the cluster CAs and service-account keys outside etcd after kubeadm init',
+  },
+  {
     sid: 'BootstrapMasterJoinMasterRotateUseClusterKey',
     role: 'control-plane',
     commands: [...MASTER_FLOWS, 'rotate'],
     actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-    target: { kind: 'kms-key', secrets: ['join', 'control-plane', 'admin.conf'] },
+    target: { kind: 'kms-key', secrets: ['join', 'control-plane', 'admin.conf', 'pki'] },
     why: 'Secrets Manager encrypts and decrypts the secrets with the cluster key',
   },
 
