@@ -149,6 +149,10 @@ export function wireFlowDeps(
     }),
     kubectl,
     cleanup: wireCleanup(ctx, services, fs, logger, kubectl),
+    recoveryPorts: async () => {
+      const { wireRecovery } = await import('./recovery-wiring.js');
+      return wireRecovery(ctx, services, config);
+    },
   };
   return { deps, services, close: () => services.close() };
 }

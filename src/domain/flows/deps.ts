@@ -14,6 +14,7 @@ import type { PkiSecretStore } from '../pki/store.js';
 import type { InstanceFiles } from '../ports/files.js';
 import type { KubeadmRunner } from '../ports/kubeadm.js';
 import type { KubectlRunner } from '../ports/kubectl.js';
+import type { RecoveryWiring } from '../recovery/ports.js';
 import type {
   ClusterRecordReader,
   ClusterRecordWriter,
@@ -69,6 +70,8 @@ export interface FlowDeps {
   kubectl: KubectlRunner;
   /** The cleanup of lost instances (rotate, join-master). */
   cleanup: CleanupWiring;
+  /** The recovery of a lost control plane (`kboot boot` on a control-plane instance): absent, boot never restores. */
+  recoveryPorts?(): Promise<RecoveryWiring>;
 }
 
 /** The boot flows (FlowResult) and the day-two flows, which have results of their own. */

@@ -296,6 +296,30 @@ export const GRANTS: readonly Grant[] = [
   },
 
   {
+    sid: 'BootRecoverReadClusterPki',
+    role: 'control-plane',
+    commands: ['boot'],
+    actions: ['secretsmanager:GetSecretValue'],
+    target: { kind: 'secrets', secrets: ['pki'] },
+    why: "the recovery of a lost control plane: the cluster's CAs (to tell its etcd and API server from anything else at their addresses) and the PKI put back",
+  },
+  {
+    sid: 'BootRecoverReadSnapshots',
+    role: 'control-plane',
+    commands: ['boot'],
+    actions: ['s3:GetObject'],
+    target: { kind: 'backup-objects' },
+    why: 'the recovery of a lost control plane: download the newest etcd snapshot that verifies (only under <bucket>/<cluster>/etcd/)',
+  },
+  {
+    sid: 'BootRecoverDecryptSnapshots',
+    role: 'control-plane',
+    commands: ['boot'],
+    actions: ['kms:Decrypt'],
+    target: { kind: 'backup-kms-key' },
+    why: 'S3 decrypts the snapshots with the cluster key (SSE-KMS)',
+  },
+  {
     sid: 'EtcdSnapshotObjects',
     role: 'control-plane',
     commands: ['etcd-snapshot'],
