@@ -4,13 +4,14 @@
  * tests): a master boots and a worker joins; keys are written to etcd and two snapshots taken; the
  * newest object is then damaged and every control-plane instance terminated. While the old
  * member's etcd still answers, a new control-plane instance refuses to restore and says why; once
- * it is gone, a new one restores the PKI and the previous snapshot (the newest does not verify)
+ * it is gone, a SIGTERM during a recovery's kubeadm init undoes it; then a new one restores the PKI and the previous snapshot (the newest does not verify)
  * into a one-member etcd that holds the keys, kubeadm init runs over them, and another master and
  * a worker join the restored cluster.
  */
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
@@ -80,6 +81,12 @@ async function readFrom(
   }
   etcd.kill('SIGKILL');
   throw new Error(`etcd on ${dataDir} did not answer`);
+}
+
+/** The argv each started fake kubeadm wrote (FAKE_KUBEADM_STARTED_DIR). */
+function filesIn(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).map((name) => readFileSync(path.join(dir, name), 'utf8'));
 }
 
 describe('recovery of a lost control plane (simulated cluster, real etcd)', { skip: missing }, () => {
@@ -162,8 +169,36 @@ describe('recovery of a lost control plane (simulated cluster, real etcd)', { sk
     assert.equal((await readClusterItem(moto, CLUSTER, 'meta'))?.restoredFrom, undefined);
   });
 
-  it('restores the PKI and the newest snapshot that verifies once no member exists or answers; masters and workers join after', async (t) => {
+  it('SIGTERM during the recovery’s kubeadm init: reset, the PKI and the restored data removed, the lease released (exit 130)', async () => {
     await etcd.stop();
+    const started = path.join(sim.dir, 'term-started');
+    const doomed = await sim.addInstance('control-plane', {
+      FAKE_KUBEADM_SLEEP_MS: 'init=60000',
+      FAKE_KUBEADM_STARTED_DIR: started,
+    });
+    const running = sim.spawn(doomed);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !filesIn(started).some((text) => text.startsWith('init '))) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    running.child.kill('SIGTERM');
+    const result = await running.result;
+    assert.equal(result.exitCode, 130, result.stderr.slice(-3000));
+    assert.match(result.stderr, /recover-control-plane stopped at step kubeadm-init/);
+    assert.ok(!existsSync(path.join(doomed.root, 'etc', 'kubernetes', 'pki')), 'the PKI removed');
+    assert.ok(
+      !existsSync(path.join(doomed.root, 'var', 'lib', 'etcd', 'member')),
+      'the restored data removed',
+    );
+    assert.equal(
+      (await readClusterItem(moto, CLUSTER, 'lock#bootstrap'))?.owner,
+      undefined,
+      'the lease is released',
+    );
+    assert.equal((await readClusterItem(moto, CLUSTER, 'meta'))?.restoredFrom, undefined);
+  });
+
+  it('restores the PKI and the newest snapshot that verifies once no member exists or answers; masters and workers join after', async (t) => {
     const before = await readClusterItem(moto, CLUSTER, 'meta');
     const recovering = await sim.addInstance('control-plane');
     const startedMs = Date.now();
