@@ -205,8 +205,10 @@ describe('recovery of a lost control plane (simulated cluster, real etcd)', { sk
     const result = await sim.run(recovering);
     t.diagnostic(`replacement instance start → initialized again: ${Date.now() - startedMs} ms`);
     assert.equal(result.exitCode, 0, result.stderr.slice(-4000));
-    const out = JSON.parse(result.stdout) as BootJson;
+    const out = JSON.parse(result.stdout) as BootJson & { steps?: { step: string; durationMs: number }[] };
     assert.equal(out.outcome, 'restored', out.summary);
+    const slowest = [...(out.steps ?? [])].sort((a, b) => b.durationMs - a.durationMs).slice(0, 4);
+    t.diagnostic(`slowest steps: ${slowest.map((s) => `${s.step} ${s.durationMs} ms`).join(', ')}`);
     assert.match(result.stderr, /snapshot refused; trying the previous one/);
     assert.doesNotMatch(result.stderr, /PRIVATE KEY/);
 
