@@ -10,7 +10,7 @@
  *     [--snapshot-mb 200] [--snapshot-runs 2]  etcd-snapshot: MiB written to etcd, measured runs
  *
  * Sections (scripts/bench/sections/, see types.ts): cold-start, worker-join, aws-cli-join,
- * convergence, etcd-snapshot. Results are printed as tables and written to bench-results/<timestamp>.json and
+ * convergence, etcd-snapshot, recovery. Results are printed as tables and written to bench-results/<timestamp>.json and
  * bench-results/latest.json.
  */
 
@@ -23,10 +23,18 @@ import { awsCliJoin } from './sections/aws-cli-join.js';
 import { coldStart } from './sections/cold-start.js';
 import { convergence } from './sections/convergence.js';
 import { etcdSnapshot } from './sections/etcd-snapshot.js';
+import { recovery } from './sections/recovery.js';
 import { workerJoin } from './sections/worker-join.js';
 import type { BenchContext, BenchSection } from './types.js';
 
-const SECTIONS: readonly BenchSection[] = [coldStart, workerJoin, awsCliJoin, convergence, etcdSnapshot];
+const SECTIONS: readonly BenchSection[] = [
+  coldStart,
+  workerJoin,
+  awsCliJoin,
+  convergence,
+  etcdSnapshot,
+  recovery,
+];
 
 /** The whole default bench should finish within this on the 2-core reference machine. */
 const BUDGET_MS = 10 * 60_000;

@@ -127,6 +127,10 @@ export function wireFlowDeps(
       const { SecretsJoinMaterialStore } = await import('../adapters/aws/secrets-join-material.js');
       return new SecretsJoinMaterialStore({ clients: await services.aws(), logger, signal: ctx.signal });
     },
+    pkiSecrets: async () => {
+      const { SecretsPkiStore } = await import('../adapters/aws/secrets-pki.js');
+      return new SecretsPkiStore({ clients: await services.aws(), logger, signal: ctx.signal });
+    },
     oidcPublisher: async () => {
       const { S3OidcPublisher } = await import('../adapters/aws/s3-oidc.js');
       return new S3OidcPublisher({ clients: await services.aws(), logger, signal: ctx.signal });
@@ -145,6 +149,10 @@ export function wireFlowDeps(
     }),
     kubectl,
     cleanup: wireCleanup(ctx, services, fs, logger, kubectl),
+    recoveryPorts: async () => {
+      const { wireRecovery } = await import('./recovery-wiring.js');
+      return wireRecovery(ctx, services, config);
+    },
   };
   return { deps, services, close: () => services.close() };
 }

@@ -6,7 +6,8 @@
  */
 
 import { createWriteStream } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
@@ -29,6 +30,7 @@ export function localRestore(env: NodeJS.ProcessEnv): RestoreLocal {
       }
     },
     async writeFile(file, chunks, signal) {
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
       await pipeline(Readable.from(chunks), createWriteStream(file, { mode: 0o600 }), { signal });
     },
     async remove(path) {

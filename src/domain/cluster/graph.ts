@@ -60,7 +60,7 @@ export type NodeRole = 'control-plane' | 'worker';
  * The cluster's secrets (src/domain/join/secret-ids.ts), created empty: the masters publish them.
  * (No `node-leave` any more: an older kboot's is deleted by destroy through its record.)
  */
-export const SECRET_NAMES = ['join', 'control-plane', 'admin.conf'] as const;
+export const SECRET_NAMES = ['join', 'control-plane', 'admin.conf', 'pki'] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 
 /** `dynamodb-table`: created when missing (pk/sk strings, on demand); adopted (never deleted) when it exists. */

@@ -3,7 +3,9 @@
  * bootstraps the cluster if it wins the bootstrap lease while the cluster is uninitialized, and
  * otherwise joins it as a control-plane member: an instance that waited for the lease finds the
  * cluster initialized when it gets the lease, and one whose lease holder died takes over after
- * the lease runs out. Two flows run one after the other, each with its own undo chain.
+ * the lease runs out. A control-plane instance that finds the cluster initialized first checks
+ * whether its whole control plane is lost, and restores it from the newest etcd snapshot if so
+ * (recover-control-plane.ts). The flows run one after the other, each with its own undo chain.
  */
 
 import { type FlowRun, runFlow } from '../steps/runner.js';
@@ -25,15 +27,32 @@ export async function runBoot(deps: FlowDeps, settings: RunSettings): Promise<Fl
   ]);
   const bootstrap = await runFlow(bootstrapMasterFlow, deps, settings);
   if (bootstrap.result.outcome !== 'already-initialized') return asBoot(bootstrap);
+  let before = bootstrap;
+  if (deps.recoveryPorts !== undefined) {
+    // A cluster that lost its whole control plane is restored here, and only when every check of
+    // recover-control-plane.ts says so; in the common case EC2 says a member runs, and it ends at once.
+    const { recoverControlPlaneFlow } = await import('./recover-control-plane.js');
+    const recovery = await runFlow(
+      recoverControlPlaneFlow,
+      { ...deps, recovery: await deps.recoveryPorts() },
+      settings,
+    );
+    if (recovery.result.outcome !== 'not-lost') return asBoot(chained(bootstrap, recovery));
+    before = chained(bootstrap, recovery);
+  }
   deps.logger.info('the cluster is initialized; joining as a control-plane member');
   const join = await runFlow(joinMasterFlow, deps, settings);
-  // One timeline from the start of the first flow.
-  const shiftMs = join.startedAtMs - bootstrap.startedAtMs;
-  return asBoot({
-    ...join,
-    timings: [...bootstrap.timings, ...join.timings.map((t) => ({ ...t, atMs: t.atMs + shiftMs }))],
-    planned: [...bootstrap.planned, ...join.planned],
-    milestones: [...bootstrap.milestones, ...join.milestones.map((m) => ({ ...m, atMs: m.atMs + shiftMs }))],
-    startedAtMs: bootstrap.startedAtMs,
-  });
+  return asBoot(chained(before, join));
+}
+
+/** One run of two flows run one after the other: one timeline from the start of the first. */
+function chained(first: FlowRun<FlowResult>, second: FlowRun<FlowResult>): FlowRun<FlowResult> {
+  const shiftMs = second.startedAtMs - first.startedAtMs;
+  return {
+    ...second,
+    timings: [...first.timings, ...second.timings.map((t) => ({ ...t, atMs: t.atMs + shiftMs }))],
+    planned: [...first.planned, ...second.planned],
+    milestones: [...first.milestones, ...second.milestones.map((m) => ({ ...m, atMs: m.atMs + shiftMs }))],
+    startedAtMs: first.startedAtMs,
+  };
 }

@@ -13,6 +13,7 @@ import { addonsStep, irsaStep } from './bootstrap-master/addons.js';
 import { caCertHashStep, kubeadmInit, resetPartialInit, writeInitConfig } from './bootstrap-master/init.js';
 import { initInputs, kubeadmVersion, versionSkew } from './bootstrap-master/inputs.js';
 import { bootstrapLease, recheckInitialized } from './bootstrap-master/lease.js';
+import { pkiSecretStep } from './bootstrap-master/pki-secret.js';
 import { memberRecord, membershipFile, publishAndMarkInitialized } from './bootstrap-master/publish.js';
 import { readRecord, writeRecord } from './bootstrap-master/record.js';
 import { ALREADY_INITIALIZED, type BootstrapState } from './bootstrap-master/state.js';
@@ -50,6 +51,7 @@ export const bootstrapMasterFlow: Flow<BootstrapState, FlowDeps, FlowResult> = {
     kubeadmInit,
     autoApprovalOffStep<BootstrapState>('init'),
     caCertHashStep,
+    pkiSecretStep,
     irsaStep,
     addonsStep,
     membershipFile,

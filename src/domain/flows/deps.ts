@@ -10,9 +10,11 @@ import type { NodeConfig } from '../config/node-config.js';
 import type { Identity } from '../identity/resolve.js';
 import type { OidcPublisher } from '../irsa/publisher.js';
 import type { JoinMaterialStore } from '../join/store.js';
+import type { PkiSecretStore } from '../pki/store.js';
 import type { InstanceFiles } from '../ports/files.js';
 import type { KubeadmRunner } from '../ports/kubeadm.js';
 import type { KubectlRunner } from '../ports/kubectl.js';
+import type { RecoveryWiring } from '../recovery/ports.js';
 import type {
   ClusterRecordReader,
   ClusterRecordWriter,
@@ -57,6 +59,8 @@ export interface FlowDeps {
   privateDnsName(): Promise<string>;
   state(): Promise<ClusterStatePorts>;
   joinMaterial(): Promise<JoinMaterialStore>;
+  /** The cluster PKI kept outside etcd (`kboot/<cluster>/pki`): the first master writes it, a recovering one reads it. */
+  pkiSecrets(): Promise<PkiSecretStore>;
   /** Publishes the IRSA OIDC documents (first master, when `addons.irsa` is configured). */
   oidcPublisher(): Promise<OidcPublisher>;
   /** The DNS name of the load balancer tagged for the cluster, if there is one (discovery). */
@@ -66,12 +70,15 @@ export interface FlowDeps {
   kubectl: KubectlRunner;
   /** The cleanup of lost instances (rotate, join-master). */
   cleanup: CleanupWiring;
+  /** The recovery of a lost control plane (`kboot boot` on a control-plane instance): absent, boot never restores. */
+  recoveryPorts?(): Promise<RecoveryWiring>;
 }
 
 /** The boot flows (FlowResult) and the day-two flows, which have results of their own. */
 export type FlowName =
   | 'boot'
   | 'bootstrap-master'
+  | 'recover-control-plane'
   | 'join-master'
   | 'join-node'
   | 'rotate'
@@ -82,6 +89,8 @@ export type FlowName =
 
 export type FlowOutcome =
   | 'initialized'
+  | 'restored'
+  | 'not-lost'
   | 'joined-control-plane'
   | 'joined-worker'
   | 'already-member'

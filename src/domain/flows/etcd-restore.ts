@@ -122,25 +122,9 @@ const download: RestoreStep = {
   describe: (state) =>
     `download s3://${state.get('snapshot').bucket}/${state.get('snapshot').key} (${state.get('snapshot').sizeBytes} bytes) beside ${state.get('options').dataDir}, checking its SHA-256 against the record`,
   async run({ state, deps, logger, signal }) {
-    const snapshot = state.get('snapshot');
-    const file = `${state.get('options').dataDir.replace(/\/+$/, '')}.snapshot-download`;
+    const file = downloadPath(state.get('options').dataDir);
     state.set({ download: file });
-    const body = await deps.objects.download(snapshot.key, signal);
-    if (body === undefined) {
-      throw new UsageError(`s3://${snapshot.bucket}/${snapshot.key} is missing, though recorded`, {
-        hint: 'restore an older snapshot (--from KEY); kboot status lists the newest',
-      });
-    }
-    const hashed = hashing(body);
-    await deps.local.writeFile(file, hashed.chunks, signal);
-    const { sha256, sizeBytes } = hashed.result();
-    if (sha256 !== snapshot.sha256 || sizeBytes !== snapshot.sizeBytes) {
-      throw new UsageError(
-        `s3://${snapshot.bucket}/${snapshot.key} does not match its record (SHA-256 ${sha256}, ${sizeBytes} bytes; recorded ${snapshot.sha256}, ${snapshot.sizeBytes} bytes): not restored`,
-        { hint: 'the object was changed or damaged; restore an older snapshot (--from KEY)' },
-      );
-    }
-    logger.info({ key: snapshot.key, sizeBytes }, 'snapshot downloaded and verified');
+    await downloadVerified(deps, state.get('snapshot'), file, logger, signal);
     return undefined;
   },
   cleanup: {
@@ -151,6 +135,40 @@ const download: RestoreStep = {
     },
   },
 };
+
+/** Where a snapshot for `dataDir` is downloaded: beside it, so on the same filesystem. */
+export function downloadPath(dataDir: string): string {
+  return `${dataDir.replace(/\/+$/, '')}.snapshot-download`;
+}
+
+/**
+ * Streams the snapshot's object to `file` (0600), hashing it on the way; a missing object or one
+ * whose SHA-256 or size differs from the record throws a UsageError (exit 2) naming it.
+ */
+export async function downloadVerified(
+  deps: Pick<RestoreDeps, 'objects' | 'local'>,
+  snapshot: SnapshotRecord,
+  file: string,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const body = await deps.objects.download(snapshot.key, signal);
+  if (body === undefined) {
+    throw new UsageError(`s3://${snapshot.bucket}/${snapshot.key} is missing, though recorded`, {
+      hint: 'restore an older snapshot (--from KEY); kboot status lists the newest',
+    });
+  }
+  const hashed = hashing(body);
+  await deps.local.writeFile(file, hashed.chunks, signal);
+  const { sha256, sizeBytes } = hashed.result();
+  if (sha256 !== snapshot.sha256 || sizeBytes !== snapshot.sizeBytes) {
+    throw new UsageError(
+      `s3://${snapshot.bucket}/${snapshot.key} does not match its record (SHA-256 ${sha256}, ${sizeBytes} bytes; recorded ${snapshot.sha256}, ${snapshot.sizeBytes} bytes): not restored`,
+      { hint: 'the object was changed or damaged; restore an older snapshot (--from KEY)' },
+    );
+  }
+  logger.info({ key: snapshot.key, sizeBytes }, 'snapshot downloaded and verified');
+}
 
 const restore: RestoreStep = {
   name: 'restore',

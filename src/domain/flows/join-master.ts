@@ -295,6 +295,7 @@ const memberRecord: JoinMasterStep = {
         joinedAt: new Date(deps.clock.nowMs()).toISOString(),
         fence: lease.fence,
         nodeName: state.get('nodeName'),
+        privateIp: identity.instance.privateIpv4,
         bootTimeline: memberTimeline(progress(), state.get('identity')),
       },
       signal,

@@ -9,7 +9,7 @@ import { UsageError } from '../../core/errors.js';
 import { DEFAULT_TABLE } from '../config/defaults.js';
 import { validateClusterName } from '../identity/tags.js';
 import { IRSA_BUCKET_PATTERN } from '../irsa/issuer.js';
-import { adminConfSecretId, controlPlaneSecretId, joinSecretId } from '../join/secret-ids.js';
+import { adminConfSecretId, controlPlaneSecretId, joinSecretId, pkiSecretId } from '../join/secret-ids.js';
 
 /** Matches anything in an ARN segment or condition value. */
 export const ANY = '*';
@@ -26,7 +26,7 @@ export const SECRET_ARN_SUFFIX = '-??????';
  * The cluster's secrets. (An older kboot also made an empty `kboot/<cluster>/node-leave`; `kboot
  * cluster destroy` deletes it through its resource record, within the operator's `kboot/<cluster>/*`.)
  */
-export const SECRET_KINDS = ['join', 'control-plane', 'admin.conf'] as const;
+export const SECRET_KINDS = ['join', 'control-plane', 'admin.conf', 'pki'] as const;
 /** Some of the cluster's secrets, each by name; or `every`: its whole namespace, `kboot/<cluster>/*`. */
 export type SecretSelection = readonly SecretKind[] | 'every';
 export type SecretKind = (typeof SECRET_KINDS)[number];
@@ -183,6 +183,7 @@ const SECRET_IDS: Record<SecretKind, (cluster: string) => string> = {
   join: joinSecretId,
   'control-plane': controlPlaneSecretId,
   'admin.conf': adminConfSecretId,
+  pki: pkiSecretId,
 };
 
 /** The ARN pattern of one of the cluster's secrets (every cluster's, when unscoped). */

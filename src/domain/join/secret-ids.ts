@@ -19,3 +19,8 @@ export function controlPlaneSecretId(cluster: string): string {
 export function adminConfSecretId(cluster: string): string {
   return `${SECRET_ID_PREFIX}/${cluster}/admin.conf`;
 }
+
+/** The cluster PKI (CAs and service-account keys) kept outside etcd: readable by masters only. */
+export function pkiSecretId(cluster: string): string {
+  return `${SECRET_ID_PREFIX}/${cluster}/pki`;
+}

@@ -64,8 +64,20 @@ const secretVersions = z.object({
   join: nonEmpty.optional(),
   controlPlane: nonEmpty.optional(),
   adminConf: nonEmpty.optional(),
+  /** `kboot/<cluster>/pki`, written once at init (and again by a recovery). */
+  pki: nonEmpty.optional(),
 });
 export type SecretVersions = z.infer<typeof secretVersions>;
+
+/** The snapshot a recovery restored the cluster from (docs/backup.md "Automatic recovery"). */
+const restoredFrom = z.object({
+  key: nonEmpty,
+  revision: z.int().nonnegative(),
+  takenAt: isoInstant,
+  restoredAt: isoInstant,
+  by: nonEmpty,
+});
+export type RestoredFrom = z.infer<typeof restoredFrom>;
 
 const joinMaterial = z.object({
   updatedAt: isoInstant,
@@ -108,6 +120,8 @@ const recordShape = z
     joinMaterial: joinMaterial.optional(),
     /** A roll to a new version or AMI: what it has done so far (../upgrade/record.ts). */
     upgrade: upgradeShape.optional(),
+    /** Set by the recovery of a lost control plane: the snapshot the cluster was restored from. */
+    restoredFrom: restoredFrom.optional(),
   })
   .superRefine((record, ctx) => {
     if (record.upgrade === undefined) return;

@@ -13,6 +13,8 @@ const memberShape = z.object({
   fence: z.int().positive().optional(),
   /** The node (and etcd member) name: the instance's private DNS name. Absent in older records. */
   nodeName: z.string().min(1).optional(),
+  /** Its private IP: where its etcd served (the recovery of a lost control plane probes it). Absent in older records. */
+  privateIp: z.string().min(1).optional(),
   /**
    * How its boot went (src/domain/steps/timeline.ts), for `kboot status`: each moment in ms from
    * the instance's launch (from kboot's start when unknown). Absent in older records.

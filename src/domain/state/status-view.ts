@@ -7,7 +7,7 @@ import { formatDurationMs } from '../../core/duration.js';
 import { type SnapshotStatusView, snapshotStatusLine, snapshotStatusView } from '../backup/status.js';
 import { certificatesDue } from '../kubeadm/cert-expiration.js';
 import { describeTimeline } from '../steps/timeline.js';
-import { apiAddress, type RecordedFailure } from './cluster-record.js';
+import { apiAddress, type RecordedFailure, type RestoredFrom } from './cluster-record.js';
 import type { ClusterState } from './cluster-store.js';
 import { LOCK_NAMES, type LockName, type LockRecord, leaseState } from './lease.js';
 import type { MemberRecord } from './member.js';
@@ -48,6 +48,8 @@ export interface ClusterStatusView {
   createdBy: string | null;
   createdAt: string | null;
   initialized: { by: string; at: string; fence: number } | null;
+  /** The snapshot the recovery of a lost control plane restored the cluster from (null: never restored). */
+  restoredFrom: RestoredFrom | null;
   locks: Record<LockName, LockView>;
   joinMaterial: JoinMaterialView | null;
   lastFailure: RecordedFailure | null;
@@ -109,6 +111,7 @@ export function clusterStatusView(state: ClusterState, table: string, nowMs: num
     createdBy: record?.createdBy ?? null,
     createdAt: record?.createdAt ?? null,
     initialized: record?.initialized ?? null,
+    restoredFrom: record?.restoredFrom ?? null,
     locks,
     joinMaterial:
       material === undefined
@@ -221,6 +224,15 @@ export function renderClusterStatus(view: ClusterStatusView, nowMs: number): str
           : `yes, by ${view.initialized.by} ${inOrAgo(Date.parse(view.initialized.at) - nowMs)} (${view.initialized.at}, fence ${view.initialized.fence})`,
       ),
     );
+    const restored = view.restoredFrom;
+    if (restored !== null) {
+      lines.push(
+        row(
+          'restored',
+          `restored from ${restored.key} (revision ${restored.revision}, taken ${restored.takenAt}) by ${restored.by} ${inOrAgo(Date.parse(restored.restoredAt) - nowMs)}`,
+        ),
+      );
+    }
   }
   for (const name of LOCK_NAMES) lines.push(row(`${name} lock`, lockLine(view.locks[name])));
   if (view.record === 'present') {

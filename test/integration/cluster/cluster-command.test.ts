@@ -208,7 +208,7 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
     kmsKeys: 1,
     roles: 2,
     instanceProfiles: 2,
-    secrets: 3,
+    secrets: 4,
     loadBalancers: 1,
     asgs: 3,
     launchTemplates: 2,
@@ -302,7 +302,7 @@ describe('kboot cluster plan|create|destroy (moto)', () => {
       secrets.send(new DescribeSecretCommand({ SecretId: `kboot/${CLUSTER}/node-leave` })),
       (error: Error) => error.name === 'ResourceNotFoundException',
     );
-    for (const name of ['join', 'control-plane', 'admin.conf']) {
+    for (const name of ['join', 'control-plane', 'admin.conf', 'pki']) {
       const secret = await secrets.send(new DescribeSecretCommand({ SecretId: `kboot/${CLUSTER}/${name}` }));
       assert.equal(secret.KmsKeyId, keyArn, name);
       assert.ok(

@@ -43,6 +43,7 @@ const ORDER = [
   'kubeadm-init',
   'node-client-auto-approval-off',
   'ca-cert-hash',
+  'pki-secret',
   'irsa',
   'addons',
   'membership-file',
@@ -155,7 +156,11 @@ describe('the bootstrap lease stolen at each step that holds it', { concurrency:
       // flow goes on to publish: its secret writes may add versions, but only the fenced
       // transaction names versions in the record, and readers take the versions the record names.
       assert.equal(record?.joinMaterial, undefined, "the record names none of the loser's secret versions");
-      const published = (await secretNames(moto, name)).filter((n) => !n.endsWith('/node-leave'));
+      // The PKI secret is written after kubeadm init, before the publish step: its version too is
+      // named only by the fenced transaction (joinMaterial.versions.pki, undefined above).
+      const published = (await secretNames(moto, name)).filter(
+        (n) => !n.endsWith('/node-leave') && !n.endsWith('/pki'),
+      );
       const fencedOnly = at === 'publish-join-material' || at === 'member-record';
       if (!fencedOnly) assert.deepEqual(published, [], 'nothing published before the publish step');
     });

@@ -67,6 +67,7 @@ const STEPS: {
     env: { FAKE_KUBECTL_SLEEP_MS: SLOW, FAKE_KUBECTL_SLEEP_ON: 'clusterrolebinding' },
   },
   { step: 'ca-cert-hash' },
+  { step: 'pki-secret' },
   { step: 'irsa', skipped: true },
   {
     step: 'addons',
@@ -100,6 +101,7 @@ const WAITS = new Set([
   'reset-partial-init',
   'kubeadm-init',
   'node-client-auto-approval-off',
+  'pki-secret',
   'addons',
   'publish-join-material',
   'member-record',

@@ -7,13 +7,50 @@
 import { JOIN_MATERIAL_SCHEMA_VERSION, type JoinMaterial } from '../../join/material.js';
 import { publishedVersions } from '../../join/store.js';
 import { apiAddress } from '../../state/cluster-record.js';
+import type { FlowState } from '../../steps/state.js';
 import { membershipFor, writeMembership } from '../membership.js';
 import { MEMBERSHIP_PATH } from '../paths.js';
 import { memberTimeline } from '../start-steps.js';
-import type { BootstrapStep } from './state.js';
+import type { BootstrapState, BootstrapStep } from './state.js';
 
 /** kubeadm deletes the certificates `--upload-certs` stored after two hours. */
 export const UPLOADED_CERTS_LIFETIME_MS = 2 * 60 * 60_000;
+
+/** The join material a fresh init publishes, made at `nowMs`, and its stamp for the record. */
+export function joinMaterialAt(
+  state: FlowState<BootstrapState>,
+  tokenTtlMs: number,
+  nowMs: number,
+): {
+  material: JoinMaterial;
+  stamp: { updatedAt: string; tokenExpiresAt: string; certificateKeyExpiresAt: string };
+} {
+  const record = state.get('record');
+  const tokenExpiresAt = new Date(nowMs + tokenTtlMs).toISOString();
+  const certificateKeyExpiresAt = new Date(nowMs + UPLOADED_CERTS_LIFETIME_MS).toISOString();
+  const updatedAt = new Date(nowMs).toISOString();
+  const endpoint = apiAddress(record.apiEndpoint);
+  const material: JoinMaterial = {
+    join: {
+      schemaVersion: JOIN_MATERIAL_SCHEMA_VERSION,
+      apiEndpoint: `${endpoint.host}:${endpoint.port}`,
+      token: state.get('token'),
+      tokenExpiresAt,
+      caCertHashes: [state.get('caHash')],
+      kubernetesVersion: record.kubernetesVersion,
+      updatedAt,
+    },
+    controlPlane: {
+      schemaVersion: JOIN_MATERIAL_SCHEMA_VERSION,
+      certificateKey: state.get('certificateKey'),
+      certificateKeyExpiresAt,
+      updatedAt,
+      ...(state.has('encryptionKey') ? { encryptionKey: state.get('encryptionKey') } : {}),
+    },
+    adminConf: state.get('adminConf'),
+  };
+  return { material, stamp: { updatedAt, tokenExpiresAt, certificateKeyExpiresAt } };
+}
 
 export const membershipFile: BootstrapStep = {
   name: 'membership-file',
@@ -46,29 +83,8 @@ export const publishAndMarkInitialized: BootstrapStep = {
     const record = state.get('record');
     const cluster = lease.cluster;
     const nowMs = clock.nowMs();
-    const tokenExpiresAt = new Date(nowMs + deps.settings.tokenTtlMs).toISOString();
-    const certificateKeyExpiresAt = new Date(nowMs + UPLOADED_CERTS_LIFETIME_MS).toISOString();
-    const updatedAt = new Date(nowMs).toISOString();
-    const endpoint = apiAddress(record.apiEndpoint);
-    const material: JoinMaterial = {
-      join: {
-        schemaVersion: JOIN_MATERIAL_SCHEMA_VERSION,
-        apiEndpoint: `${endpoint.host}:${endpoint.port}`,
-        token: state.get('token'),
-        tokenExpiresAt,
-        caCertHashes: [state.get('caHash')],
-        kubernetesVersion: record.kubernetesVersion,
-        updatedAt,
-      },
-      controlPlane: {
-        schemaVersion: JOIN_MATERIAL_SCHEMA_VERSION,
-        certificateKey: state.get('certificateKey'),
-        certificateKeyExpiresAt,
-        updatedAt,
-        ...(state.has('encryptionKey') ? { encryptionKey: state.get('encryptionKey') } : {}),
-      },
-      adminConf: state.get('adminConf'),
-    };
+    const { material, stamp } = joinMaterialAt(state, deps.settings.tokenTtlMs, nowMs);
+    const { updatedAt, tokenExpiresAt, certificateKeyExpiresAt } = stamp;
     const store = await deps.joinMaterial();
     signal.throwIfAborted();
     const published = await store.publish(
@@ -84,7 +100,11 @@ export const publishAndMarkInitialized: BootstrapStep = {
     const records = state.get('ports').records;
     // The versions just written are recorded by the same fenced write that marks the cluster
     // initialized: if this master lost its lease meanwhile, nothing it published is ever read.
-    const versions = publishedVersions(cluster, published);
+    const pkiVersion = state.peek('pkiSecret')?.versionId;
+    const versions = {
+      ...publishedVersions(cluster, published),
+      ...(pkiVersion === undefined ? {} : { pki: pkiVersion }),
+    };
     await records.markInitialized(lease, clock.nowMs(), signal, {
       updatedAt,
       tokenExpiresAt,
@@ -112,6 +132,7 @@ export const memberRecord: BootstrapStep = {
         joinedAt: new Date(deps.clock.nowMs()).toISOString(),
         fence: lease.fence,
         nodeName: state.get('nodeName'),
+        privateIp: state.get('identity').instance.privateIpv4,
         bootTimeline: memberTimeline(progress(), state.get('identity')),
       },
       signal,

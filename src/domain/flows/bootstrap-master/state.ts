@@ -3,6 +3,7 @@
 import type { Secret } from '../../../core/secrets.js';
 import type { Addon } from '../../addons/plan.js';
 import type { IrsaSettings } from '../../irsa/issuer.js';
+import type { PublishedSecret } from '../../join/store.js';
 import type { InitConfigInput } from '../../kubeadm/types.js';
 import type { ClusterRecord } from '../../state/cluster-record.js';
 import type { LeaseRef } from '../../state/lease.js';
@@ -30,6 +31,8 @@ export interface BootstrapState extends StartState {
   initInput: InitConfigInput;
   lease: LeaseRef;
   caHash: string;
+  /** The version of `kboot/<cluster>/pki` this init wrote (pki-secret.ts). */
+  pkiSecret: PublishedSecret;
   adminConf: Secret;
   /** The addon being applied, for the failure record ("addon cilium"). */
   applyingAddon: string;

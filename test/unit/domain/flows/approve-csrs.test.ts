@@ -93,6 +93,7 @@ class World {
       state: unexpected('state'),
       joinMaterial: unexpected('joinMaterial'),
       oidcPublisher: unexpected('oidcPublisher'),
+      pkiSecrets: unexpected('pkiSecrets'),
       kubeadm: { run: unexpected('kubeadm') } as unknown as FlowDeps['kubeadm'],
       kubectl: {
         run: async (args: readonly string[], options: KubectlRunOptions) => {

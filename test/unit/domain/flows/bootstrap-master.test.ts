@@ -5,7 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ExitCode, InterruptedError, KubeadmError, StateConflictError } from '../../../../src/core/errors.js';
+import {
+  AwsUnavailableError,
+  ExitCode,
+  InterruptedError,
+  KubeadmError,
+  StateConflictError,
+} from '../../../../src/core/errors.js';
 import { bootstrapMasterFlow } from '../../../../src/domain/flows/bootstrap-master.js';
 import { INIT_CONFIG_PATH, KUBELET_CONF_PATH } from '../../../../src/domain/flows/paths.js';
 import {
@@ -13,6 +19,7 @@ import {
   ENCRYPTION_CONFIG_PATH,
   encryptionKeyFromConfig,
 } from '../../../../src/domain/kubeadm/hardening.js';
+import { PKI_DIR, PKI_FILES } from '../../../../src/domain/pki/bundle.js';
 import { captureLogger } from '../state/capture-logger.js';
 import { sampleRecord } from '../state/records.js';
 import { BootWorld, CLUSTER, HOUR, MINUTE, NODE_NAME, SELF, START_MS, stepOutcomes } from './fake-deps.js';
@@ -51,6 +58,7 @@ describe('kboot bootstrap-master', () => {
       'kubeadm-init:done',
       'node-client-auto-approval-off:done',
       'ca-cert-hash:done',
+      'pki-secret:done',
       'irsa:skipped',
       'addons:skipped',
       'membership-file:done',
@@ -63,6 +71,7 @@ describe('kboot bootstrap-master', () => {
       'kubeadm:init',
       // kubeadm's auto-approval of node client certificates goes before the token is published.
       'kubectl:delete kubeadm:node-autoapprove-bootstrap',
+      'write-pki',
       'publish',
       'mark-initialized',
       'record-member',
@@ -113,7 +122,14 @@ describe('kboot bootstrap-master', () => {
       join: 'join-v1',
       controlPlane: 'cp-v1',
       adminConf: 'admin-v1',
+      pki: 'pki-v1',
     });
+    // The PKI secret holds every CA and the service-account keys kubeadm wrote; no key reached a log.
+    const pki = w.pkiSecrets.versions.get('pki-v1');
+    assert.deepEqual(Object.keys(pki?.files.reveal() ?? {}).sort(), [...PKI_FILES].sort());
+    assert.equal(pki?.files.reveal()['ca.key'], await w.fs.readText(`${PKI_DIR}/ca.key`));
+    assert.equal(pki?.savedBy, SELF);
+    assert.ok(!logged.includes('PRIVATE KEY'), 'no private key in the log');
     assert.equal(w.joinSecrets.versions.get('join-v1')?.token.reveal(), token);
     assert.equal(w.record?.lastFailure, undefined);
     assert.equal(
@@ -150,6 +166,7 @@ describe('kboot bootstrap-master', () => {
         'kubeadm-init',
         'node-client-auto-approval-off',
         'ca-cert-hash',
+        'pki-secret',
         'membership-file',
         'publish-join-material',
         'member-record',
@@ -271,4 +288,38 @@ describe('kboot bootstrap-master', () => {
     assert.equal(await w.fs.readText(INIT_CONFIG_PATH), undefined);
     assert.equal(w.lock('bootstrap').record?.owner, undefined);
   });
+
+  it('a failure after the PKI secret was written leaves its version unrecorded, so never read', async () => {
+    for (const existed of [false, true]) {
+      const w = world();
+      if (existed) await w.pkiStore().write(CLUSTER, await earlierBundle(w), {});
+      const store = w.store.bind(w);
+      w.store = () => ({
+        ...store(),
+        publish: async () => {
+          throw new AwsUnavailableError('Secrets Manager is unavailable');
+        },
+      });
+      const stopped = await w.stopped(bootstrapMasterFlow);
+
+      assert.equal(stopped.failure.step, 'publish-join-material');
+      assert.ok(w.events.includes('write-pki'));
+      assert.equal(w.pkiSecrets.versions.size, existed ? 2 : 1);
+      assert.equal(w.record?.initialized, undefined);
+      assert.equal(w.record?.joinMaterial, undefined, 'no PKI version recorded');
+    }
+  });
 });
+
+/** A bundle as an earlier init kept it. */
+async function earlierBundle(w: BootWorld) {
+  const { pkiBundle } = await import('../../../../src/domain/pki/bundle.js');
+  const { testCaPem } = await import('./fake-deps.js');
+  const files = Object.fromEntries(
+    PKI_FILES.map((name) => [
+      name,
+      name.endsWith('.crt') ? testCaPem() : '-----BEGIN PRIVATE KEY-----\nold\n-----END PRIVATE KEY-----\n',
+    ]),
+  );
+  return pkiBundle(files, { savedAt: new Date(w.clock.nowMs()).toISOString(), savedBy: 'i-earlier' });
+}

@@ -37,6 +37,8 @@ import {
   joinSecretId,
 } from '../../../../src/domain/join/secret-ids.js';
 import type { JoinMaterialStore, PublishedSecret } from '../../../../src/domain/join/store.js';
+import { PKI_DIR, PKI_FILES, type PkiBundle } from '../../../../src/domain/pki/bundle.js';
+import type { PkiSecretStore } from '../../../../src/domain/pki/store.js';
 import type { InstanceFiles } from '../../../../src/domain/ports/files.js';
 import type { KubeadmRunner } from '../../../../src/domain/ports/kubeadm.js';
 import type {
@@ -219,6 +221,8 @@ export class BootWorld {
   readonly joinSecrets = storedSecret<JoinSecret>();
   readonly controlPlaneSecrets = storedSecret<ControlPlaneSecret>();
   readonly adminConfSecrets = storedSecret<Secret<string>>();
+  /** `kboot/<cluster>/pki`, by version (`pki-v<n>`). */
+  readonly pkiSecrets = storedSecret<PkiBundle>();
   role: Role = 'control-plane';
   config: NodeConfig = {};
   record: ClusterRecord | undefined;
@@ -274,6 +278,27 @@ export class BootWorld {
     };
   }
 
+  /** The PKI secret store: versions kept, reads noted as `pki:<version>`. */
+  pkiStore(): PkiSecretStore {
+    return {
+      write: async (_cluster, bundle) => {
+        this.events.push('write-pki');
+        const created = this.pkiSecrets.versions.size === 0;
+        const versionId = `pki-v${this.pkiSecrets.versions.size + 1}`;
+        this.pkiSecrets.versions.set(versionId, bundle);
+        this.pkiSecrets.current = versionId;
+        return { secretId: `kboot/${CLUSTER}/pki`, versionId, created };
+      },
+      read: async (_cluster, versionId) => {
+        this.secretReads.push(`pki:${versionId ?? 'AWSCURRENT'}`);
+        const bundle = this.pkiSecrets.versions.get(versionId ?? this.pkiSecrets.current ?? '');
+        if (bundle === undefined)
+          throw new JoinMaterialMissingError(CLUSTER, `kboot/${CLUSTER}/pki`, 'eu-west-1');
+        return bundle;
+      },
+    };
+  }
+
   /** The part of `kubeadm` args a test names behaviours by: `init`, `join`, `reset`, `version`. */
   kubeadmRunner(): KubeadmRunner {
     return {
@@ -300,6 +325,14 @@ export class BootWorld {
           case 'init':
             await this.fs.writePrivateFile(KUBELET_CONF_PATH, 'kubelet.conf');
             await this.fs.writePrivateFile(ADMIN_CONF_PATH, 'apiVersion: v1\nkind: Config\n');
+            for (const name of PKI_FILES) {
+              await this.fs.writePrivateFile(
+                `${PKI_DIR}/${name}`,
+                name.endsWith('.crt')
+                  ? testCaPem()
+                  : `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n`,
+              );
+            }
             await this.fs.writePrivateFile(CA_CERT_PATH, testCaPem());
             return '';
           case 'join':
@@ -401,6 +434,7 @@ export class BootWorld {
         };
       },
       joinMaterial: async () => this.store(),
+      pkiSecrets: async () => this.pkiStore(),
       oidcPublisher: unexpected('oidcPublisher'),
       kubeadm: this.kubeadmRunner(),
       // Only the removal of kubeadm's auto-approval binding after init (node-client-approval.ts).

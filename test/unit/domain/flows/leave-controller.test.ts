@@ -174,6 +174,7 @@ async function run(scenario: Scenario) {
     state: unexpected('state'),
     joinMaterial: unexpected('joinMaterial'),
     oidcPublisher: unexpected('oidcPublisher'),
+    pkiSecrets: unexpected('pkiSecrets'),
     discoverApiEndpoint: unexpected('discoverApiEndpoint'),
     kubeadm: { run: unexpected('kubeadm') },
     kubectl,

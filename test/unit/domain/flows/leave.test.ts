@@ -191,6 +191,7 @@ async function run(scenario: Scenario) {
     state: unexpected('state'),
     joinMaterial: unexpected('joinMaterial'),
     oidcPublisher: unexpected('oidcPublisher'),
+    pkiSecrets: unexpected('pkiSecrets'),
     discoverApiEndpoint: unexpected('discoverApiEndpoint'),
     kubeadm,
     kubectl,

@@ -276,6 +276,7 @@ export class World {
       },
       joinMaterial: async () => this.store(),
       oidcPublisher: unexpected('oidcPublisher'),
+      pkiSecrets: unexpected('pkiSecrets'),
       kubeadm: this.kubeadm(),
       kubectl: { run: unexpected('kubectl') },
       cleanup: nothingLost(),

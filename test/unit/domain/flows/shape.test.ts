@@ -15,6 +15,7 @@ import { joinMasterFlow } from '../../../../src/domain/flows/join-master.js';
 import { joinNodeFlow } from '../../../../src/domain/flows/join-node.js';
 import { leaveFlow } from '../../../../src/domain/flows/leave.js';
 import { leaveControllerFlow } from '../../../../src/domain/flows/leave-controller.js';
+import { recoverControlPlaneFlow } from '../../../../src/domain/flows/recover-control-plane.js';
 import { rotateFlow } from '../../../../src/domain/flows/rotate/flow.js';
 import type { Step } from '../../../../src/domain/steps/step.js';
 import { repoRoot } from '../../../support/paths.js';
@@ -29,6 +30,7 @@ const FLOWS = [
   leaveControllerFlow,
   etcdSnapshotFlow,
   etcdRestoreFlow,
+  recoverControlPlaneFlow,
 ];
 
 function sourceFiles(dir: string): string[] {

@@ -179,7 +179,7 @@ describe('policy documents', () => {
     }
   });
 
-  it('lets the operator read only admin.conf, masters join, control-plane and admin.conf, workers join only', () => {
+  it('lets the operator read only admin.conf, masters join, control-plane, admin.conf and pki, workers join only', () => {
     const readers = (role: IamRole) =>
       policy(role, ONE)
         .Statement.filter((s) => s.Action.includes('secretsmanager:GetSecretValue'))
@@ -188,7 +188,12 @@ describe('policy documents', () => {
     assert.deepEqual(readers('operator'), ['admin.conf-??????']);
     // A master holds admin.conf and the cluster CA itself: rotate reads the published admin.conf
     // only to judge its client certificate's expiry.
-    assert.deepEqual(readers('control-plane'), ['join-??????', 'control-plane-??????', 'admin.conf-??????']);
+    assert.deepEqual(readers('control-plane'), [
+      'join-??????',
+      'control-plane-??????',
+      'admin.conf-??????',
+      'pki-??????',
+    ]);
     assert.deepEqual(readers('worker'), ['join-??????']);
   });
 

@@ -16,6 +16,7 @@ import {
   adminConfSecretId,
   controlPlaneSecretId,
   joinSecretId,
+  pkiSecretId,
 } from '../../../../src/domain/join/secret-ids.js';
 
 const KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -51,13 +52,16 @@ describe('policy scope', () => {
         'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kboot/prod/join-??????',
         'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kboot/prod/control-plane-??????',
         'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kboot/prod/admin.conf-??????',
+        'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kboot/prod/pki-??????',
       ],
     );
   });
 
   it('names the secrets and the leading key exactly as the adapters write them', () => {
     const scope = resolvePolicyScope({ cluster: 'prod-1.a_b' });
-    const ids = [joinSecretId, controlPlaneSecretId, adminConfSecretId].map((id) => id('prod-1.a_b'));
+    const ids = [joinSecretId, controlPlaneSecretId, adminConfSecretId, pkiSecretId].map((id) =>
+      id('prod-1.a_b'),
+    );
     assert.deepEqual(
       SECRET_KINDS.map((secret) => secretArnPattern(scope, secret).replace(/^.*:secret:|-\?{6}$/g, '')),
       ids,

@@ -37,6 +37,15 @@ function actions(statement: PolicyStatement): string[] {
   return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 }
 
+/** IAM's ARN matching: `*` any run of characters, `?` one. */
+function matchesArn(pattern: string, arn: string): boolean {
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.');
+  return new RegExp(`^${regex}$`).test(arn);
+}
+
 function resources(statement: PolicyStatement): string[] {
   const resource = statement.Resource;
   return Array.isArray(resource) ? resource : [resource];
@@ -77,6 +86,23 @@ for (const [name, input] of Object.entries(SCOPES)) {
         ]);
         assert.ok(!WORKER_REQUEST_ATTRIBUTES.includes('state' as never), 'never the state a master writes');
       }
+    });
+
+    it('cannot read the cluster PKI secret, nor decrypt it: no statement matches its ARN', () => {
+      const pki = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:kboot/prod/pki-AbCdEf';
+      for (const statement of statements) {
+        const secretActions = actions(statement).filter((a) => /^(secretsmanager|kms):|^\*$/.test(a));
+        if (secretActions.length === 0) continue;
+        for (const resource of resources(statement))
+          assert.ok(!matchesArn(resource, pki), `${statement.Sid}: ${resource} matches ${pki}`);
+        const contexts = JSON.stringify(statement.Condition ?? {});
+        assert.ok(!contexts.includes('/pki'), `${statement.Sid}: its condition names the PKI secret`);
+      }
+      const controlPlane = policyDocument('control-plane', scope).Statement;
+      assert.ok(
+        controlPlane.some((statement) => resources(statement).some((resource) => matchesArn(resource, pki))),
+        "the control-plane role's policy does name it (the check above can fail)",
+      );
     });
 
     it('changes nothing else but its own group’s lifecycle action and health', () => {

@@ -169,6 +169,34 @@ describe('clusterStatusView', () => {
     );
   });
 
+  it('shows the snapshot a recovery restored the cluster from, and nothing for a cluster never restored', () => {
+    const restoredFrom = {
+      key: 'prod/etcd/2025-01-01T23:00:00.000Z-rev120.db',
+      revision: 120,
+      takenAt: '2025-01-01T23:00:00.000Z',
+      restoredAt: '2025-01-01T23:55:00.000Z',
+      by: 'i-new',
+    };
+    const view = clusterStatusView(
+      state({
+        record: sampleRecord({
+          initialized: { by: 'i-new', at: '2025-01-01T23:55:00.000Z', fence: 5 },
+          restoredFrom,
+        }),
+      }),
+      'kboot',
+      NOW,
+    );
+    assert.deepEqual(view.restoredFrom, restoredFrom);
+    assert.match(
+      renderClusterStatus(view, NOW),
+      /^ {2}restored +restored from prod\/etcd\/2025-01-01T23:00:00\.000Z-rev120\.db \(revision 120, taken 2025-01-01T23:00:00\.000Z\) by i-new 5m ago$/m,
+    );
+    const never = clusterStatusView(state(), 'kboot', NOW);
+    assert.equal(never.restoredFrom, null);
+    assert.doesNotMatch(renderClusterStatus(never, NOW), /restored/);
+  });
+
   it('shows an unreadable record with its error, and an absent one', () => {
     const unreadable = clusterStatusView(
       state({
