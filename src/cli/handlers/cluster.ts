@@ -42,7 +42,7 @@ const optionsSchema = z.object({
 export type ClusterOptions = z.input<typeof optionsSchema>;
 type Options = z.output<typeof optionsSchema>;
 
-function parseOptions(options: unknown, command: string): Options {
+export function parseOptions(options: unknown, command: string): Options {
   const result = optionsSchema.safeParse(options);
   if (!result.success) {
     throw new UsageError(result.error.issues.map((issue) => issue.message).join('; '), {
@@ -58,7 +58,11 @@ function parseOptions(options: unknown, command: string): Options {
   return result.data;
 }
 
-async function readSpec(opts: Options, ctx: CommandContext, command: string): Promise<ClusterSpec> {
+export async function readSpec(
+  opts: Pick<Options, 'spec' | 'name' | 'region'>,
+  ctx: CommandContext,
+  command: string,
+): Promise<ClusterSpec> {
   if (opts.spec === undefined) {
     throw new UsageError(`kboot cluster ${command} needs the cluster spec`, {
       hint: `pass -f SPEC.yaml (README "Creating a cluster: kboot cluster" describes it)`,
