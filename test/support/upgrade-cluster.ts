@@ -144,6 +144,8 @@ export interface PlayedInstance {
 export class FleetPlayer {
   readonly #moto: Moto;
   readonly #stateDir: string;
+  readonly #cluster: string;
+  readonly #table: string;
   readonly #known = new Map<string, PlayedInstance>();
   /** Every instance seen, in the order it appeared; and every one that left. */
   readonly appeared: PlayedInstance[] = [];
@@ -155,16 +157,19 @@ export class FleetPlayer {
   #timer: NodeJS.Timeout | undefined;
   #busy: Promise<void> = Promise.resolve();
 
-  constructor(moto: Moto, stateDir: string) {
+  constructor(moto: Moto, stateDir: string, cluster = UPGRADE_CLUSTER, table = 'kboot') {
     this.#moto = moto;
     this.#stateDir = stateDir;
+    this.#cluster = cluster;
+    this.#table = table;
   }
 
   async tick(): Promise<void> {
     const config = clientConfig(this.#moto);
     const autoScaling = new AutoScalingClient(config);
     const ec2 = testEc2(this.#moto);
-    const store = new DynamoDbClusterStore({ dynamodb: testDynamo(this.#moto), tableName: 'kboot' });
+    const dynamodb = testDynamo(this.#moto);
+    const store = new DynamoDbClusterStore({ dynamodb, tableName: this.#table });
     try {
       const groups =
         (await autoScaling.send(new DescribeAutoScalingGroupsCommand({}))).AutoScalingGroups ?? [];
@@ -185,7 +190,7 @@ export class FleetPlayer {
             nodeName: instance.PrivateDnsName as string,
           };
           const role = played.group.includes('control-plane') ? 'control-plane' : 'worker';
-          await store.recordMember(UPGRADE_CLUSTER, {
+          await store.recordMember(this.#cluster, {
             instanceId: played.instanceId,
             role,
             joinedAt: new Date().toISOString(),
@@ -204,7 +209,7 @@ export class FleetPlayer {
       }
       for (const [id, played] of [...this.#known]) {
         if (now.has(id)) continue;
-        await store.removeMember(UPGRADE_CLUSTER, id);
+        await store.removeMember(this.#cluster, id);
         deleteObject(this.#stateDir, { group: '', kind: 'Node', namespace: '', name: played.nodeName });
         this.#known.delete(id);
         this.left.push(id);
@@ -214,6 +219,7 @@ export class FleetPlayer {
     } finally {
       autoScaling.destroy();
       ec2.destroy();
+      dynamodb.destroy();
     }
   }
 

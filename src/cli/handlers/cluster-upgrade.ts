@@ -133,7 +133,7 @@ export async function clusterUpgrade(options: ClusterUpgradeOptions, ctx: Comman
           `the cluster fails the health gate before starting: ${before.problems.join('; ')}`,
         ]);
       const input = beginRoll({
-        recorded: prepared.record?.upgrade,
+        recorded: prepared.resumes,
         from: plan.from,
         to: plan.to,
         steps: plan.steps,

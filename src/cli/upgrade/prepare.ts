@@ -15,6 +15,7 @@ import type { DesiredResource } from '../../domain/cluster/resource.js';
 import type { ClusterSpec } from '../../domain/cluster/spec.js';
 import type { ClusterRecord } from '../../domain/state/cluster-record.js';
 import { planUpgrade, type UpgradePlanResult, type UpgradeTarget } from '../../domain/upgrade/plan.js';
+import type { UpgradeRecord } from '../../domain/upgrade/record.js';
 import type { FleetInstance } from '../../domain/upgrade/roll-ports.js';
 
 export interface Prepared {
@@ -26,6 +27,8 @@ export interface Prepared {
   instances: FleetInstance[];
   target: UpgradeTarget;
   plan: UpgradePlanResult | undefined;
+  /** The recorded upgrade this roll resumes; undefined when none, or one to other AMIs it supersedes. */
+  resumes: UpgradeRecord | undefined;
   /** Every reason to refuse: the planner's, the images', a missing or uninitialized record. */
   refusals: string[];
 }
@@ -75,7 +78,18 @@ export async function prepareUpgrade(input: {
     refusals.push(
       `cluster "${spec.name}" has no record in DynamoDB table ${spec.table}: create it first ('kboot cluster create')`,
     );
-    return { spec, graph, store, record, fleet, instances: [], target, plan: undefined, refusals };
+    return {
+      spec,
+      graph,
+      store,
+      record,
+      fleet,
+      instances: [],
+      target,
+      plan: undefined,
+      resumes: undefined,
+      refusals,
+    };
   }
   if (record.initialized === undefined) {
     refusals.push(
@@ -83,7 +97,29 @@ export async function prepareUpgrade(input: {
     );
   }
   const instances = await fleet.instances(input.signal);
-  const plan = planUpgrade({ record, target, instances, nowMs: input.clock.nowMs() });
+  // A recorded roll at the same version onto other AMIs (a newer build, or the earlier AMI to back
+  // out) is superseded: the new roll starts over from the instances as they are.
+  const recorded = record.upgrade?.phase === 'done' ? undefined : record.upgrade;
+  const resumes =
+    recorded !== undefined && sameImages(recorded.to.images, target.images) ? recorded : undefined;
+  const superseded =
+    recorded !== undefined &&
+    resumes === undefined &&
+    plainVersion(recorded.to.kubernetesVersion) === plainVersion(target.kubernetesVersion);
+  const { upgrade: _recorded, ...withoutUpgrade } = record;
+  const plan = planUpgrade({
+    record: superseded ? withoutUpgrade : record,
+    target,
+    instances,
+    nowMs: input.clock.nowMs(),
+  });
   if (!plan.ok) refusals.push(...plan.refusals.map((r) => r.message));
-  return { spec, graph, store, record, fleet, instances, target, plan, refusals };
+  return { spec, graph, store, record, fleet, instances, target, plan, resumes, refusals };
+}
+
+const plainVersion = (version: string) => version.replace(/^v/, '');
+
+function sameImages(a: Partial<Record<string, string>>, b: Partial<Record<string, string>>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].every((key) => a[key] === b[key]);
 }

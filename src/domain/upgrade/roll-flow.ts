@@ -16,7 +16,8 @@ import type { PlanStep } from './plan.js';
 import type { UpgradeRecord } from './record.js';
 import type { RollDeps } from './roll-ports.js';
 import { replaceControlPlaneStep, replaceWorkersStep } from './roll-replace.js';
-import { type RollState, type RollStep, recordUpgrade } from './roll-types.js';
+import { expectation, leaving, type RollState, type RollStep, recordUpgrade } from './roll-types.js';
+import { healthGate } from './roll-wait.js';
 
 export interface RollInput {
   /** What the record's `upgrade` becomes at the start (a resumed one without its `stopped`). */
@@ -146,9 +147,21 @@ function finish(to: string): RollStep {
   return {
     name: 'finish',
     kind: 'change',
-    describe: () => `record the upgrade done: the cluster record's kubernetesVersion becomes ${to}`,
+    describe: () =>
+      `check every node is Ready, then record the upgrade done: the cluster record's kubernetesVersion becomes ${to}`,
     noUndo: 'the last step',
     async run(ctx) {
+      // The last gate: every instance of the cluster Ready (a rerun may have skipped a batch's
+      // own gate, recorded done before it was stopped).
+      const instances = (await ctx.deps.ports.fleet.instances(ctx.signal)).filter((i) => !leaving(i));
+      const members = await ctx.deps.ports.members.list(ctx.signal);
+      await healthGate(
+        ctx.deps,
+        ctx.signal,
+        ctx.logger,
+        'the roll',
+        expectation(instances, members, instances),
+      );
       const upgrade = ctx.state.get('upgrade');
       const done: UpgradeRecord = { ...upgrade, phase: 'done' };
       await ctx.deps.ports.recorder.finish(done, ctx.state.get('lease'), ctx.signal);
@@ -207,11 +220,14 @@ export function rollFlow(input: RollInput): Flow<RollState, RollDeps, RollResult
       return { summary, from: from.kubernetesVersion, to: to.kubernetesVersion, done, total: upgrade.total };
     },
     async recordFailure(ctx) {
-      // Nothing was recorded before the record step ran (a busy lease, say): nothing to mark.
-      if (!ctx.state.has('upgrade')) return;
-      const upgrade = ctx.state.get('upgrade');
+      // Stopped before or while taking the lease: nothing of this run is recorded (and a busy
+      // lease means another run's upgrade, not this one's to mark).
+      if (ctx.failure.step === leaseTaken.name) return;
+      // The record step's write may have landed though its answer was cut off by the stop: the
+      // mark is conditional on this roll's startedAt, so it only lands on this roll.
+      const startedAt = (ctx.state.peek('upgrade') ?? input.upgrade).startedAt;
       await ctx.deps.ports.recorder.stopped(
-        upgrade.startedAt,
+        startedAt,
         {
           at: new Date(ctx.deps.clock.nowMs()).toISOString(),
           step: ctx.failure.step,

@@ -72,6 +72,38 @@ async function gone(ctx: RollContext, ids: readonly string[]): Promise<FleetInst
   );
 }
 
+/**
+ * A fenced write of the record as it is, just before a termination: a roll that lost its lease
+ * (taken over by another run) terminates nothing, so nothing is terminated that it cannot record.
+ */
+async function stillHeld(ctx: RollContext): Promise<void> {
+  await recordUpgrade(ctx, ctx.state.get('upgrade'));
+}
+
+/** Adds instances to the record's `done` (a termination is not taken back: recorded as it is made). */
+async function recordDone(
+  ctx: RollContext,
+  entries: readonly { instanceId: string; replacedBy: string | undefined }[],
+  role: 'control-plane' | 'worker',
+  group?: string,
+): Promise<void> {
+  const upgrade = ctx.state.get('upgrade');
+  const at = new Date(ctx.deps.clock.nowMs()).toISOString();
+  await recordUpgrade(ctx, {
+    ...upgrade,
+    done: [
+      ...upgrade.done,
+      ...entries.map(({ instanceId, replacedBy }) => ({
+        instanceId,
+        role,
+        ...(group === undefined ? {} : { group }),
+        ...(replacedBy === undefined ? {} : { replacedBy }),
+        at,
+      })),
+    ],
+  });
+}
+
 export function replaceControlPlaneStep(instanceId: string, to: string): RollStep {
   return {
     name: `replace-control-plane-${instanceId}`,
@@ -84,9 +116,14 @@ export function replaceControlPlaneStep(instanceId: string, to: string): RollSte
       const images = targetImages(ctx.state);
       const before = await fleet.instances(ctx.signal);
       const old = before.find((i) => i.instanceId === instanceId);
-      let fresh: FleetInstance | undefined;
       if (old !== undefined && !leaving(old)) {
-        fresh = unclaimed(before, old.groupName, images, ctx.state.get('upgrade'), new Set([instanceId]))[0];
+        let fresh = unclaimed(
+          before,
+          old.groupName,
+          images,
+          ctx.state.get('upgrade'),
+          new Set([instanceId]),
+        )[0];
         if (fresh === undefined) {
           const { desired } = await fleet.surge(old.groupName, ctx.signal);
           ctx.logger.info(
@@ -127,17 +164,22 @@ export function replaceControlPlaneStep(instanceId: string, to: string): RollSte
           `${fresh.instanceId} joined`,
           expectation(now, members, [fresh]),
         );
+        await stillHeld(ctx);
         await fleet.terminate(instanceId, true, ctx.signal);
         ctx.logger.info(
           { instanceId },
           `terminating ${instanceId} through its group (its lifecycle hook runs kboot leave)`,
         );
-      } else {
+        // Recorded at once: a termination is not taken back, and a rerun must not plan it again
+        // even when the instance is gone before the rerun looks.
+        await recordDone(ctx, [{ instanceId, replacedBy: fresh.instanceId }], 'control-plane');
+      } else if (!ctx.state.get('upgrade').done.some((d) => d.instanceId === instanceId)) {
         // A killed run terminated it already: its replacement is the one on the target no entry names.
-        fresh =
+        const paired =
           old === undefined
             ? undefined
             : unclaimed(before, old.groupName, images, ctx.state.get('upgrade'), new Set([instanceId]))[0];
+        await recordDone(ctx, [{ instanceId, replacedBy: paired?.instanceId }], 'control-plane');
       }
       const after = await gone(ctx, [instanceId]);
       const members = await ctx.deps.ports.members.list(ctx.signal);
@@ -148,19 +190,6 @@ export function replaceControlPlaneStep(instanceId: string, to: string): RollSte
         `${instanceId} left`,
         expectation(after, members, []),
       );
-      const upgrade = ctx.state.get('upgrade');
-      await recordUpgrade(ctx, {
-        ...upgrade,
-        done: [
-          ...upgrade.done,
-          {
-            instanceId,
-            role: 'control-plane',
-            ...(fresh === undefined ? {} : { replacedBy: fresh.instanceId }),
-            at: new Date(ctx.deps.clock.nowMs()).toISOString(),
-          },
-        ],
-      });
       return undefined;
     },
   };
@@ -180,6 +209,7 @@ export function replaceWorkersStep(group: string, batch: readonly string[], inde
       const before = await fleet.instances(ctx.signal);
       const olds = before.filter((i) => batch.includes(i.instanceId));
       const groupName = olds[0]?.groupName;
+      if (olds.some((i) => !leaving(i))) await stillHeld(ctx);
       for (const old of olds.filter((i) => !leaving(i))) {
         await fleet.terminate(old.instanceId, false, ctx.signal);
         ctx.logger.info(
@@ -187,6 +217,16 @@ export function replaceWorkersStep(group: string, batch: readonly string[], inde
           `terminating worker ${old.instanceId} through its group`,
         );
       }
+      // Recorded at once (a termination is not taken back); the replacements are named once known.
+      const recorded = new Set(ctx.state.get('upgrade').done.map((d) => d.instanceId));
+      const unrecorded = batch.filter((id) => !recorded.has(id));
+      if (unrecorded.length > 0)
+        await recordDone(
+          ctx,
+          unrecorded.map((instanceId) => ({ instanceId, replacedBy: undefined })),
+          'worker',
+          group,
+        );
       await gone(ctx, batch);
       const images = targetImages(ctx.state);
       const fresh =
@@ -219,24 +259,17 @@ export function replaceWorkersStep(group: string, batch: readonly string[], inde
         `workers ${batch.join(', ')} were replaced`,
         expectation(now, members, fresh),
       );
-      const current = ctx.state.get('upgrade');
-      const at = new Date(ctx.deps.clock.nowMs()).toISOString();
-      await recordUpgrade(ctx, {
-        ...current,
-        done: [
-          ...current.done,
-          ...batch.map((instanceId, i) => {
-            const by = fresh[i]?.instanceId;
-            return {
-              instanceId,
-              role: 'worker' as const,
-              group,
-              ...(by === undefined ? {} : { replacedBy: by }),
-              at,
-            };
+      if (fresh.length > 0) {
+        const byOld = new Map(olds.map((old, i) => [old.instanceId, fresh[i]?.instanceId]));
+        const current = ctx.state.get('upgrade');
+        await recordUpgrade(ctx, {
+          ...current,
+          done: current.done.map((entry) => {
+            const by = byOld.get(entry.instanceId);
+            return by === undefined || entry.replacedBy !== undefined ? entry : { ...entry, replacedBy: by };
           }),
-        ],
-      });
+        });
+      }
       return undefined;
     },
   };

@@ -12,6 +12,7 @@
  */
 
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { CopyImageCommand } from '@aws-sdk/client-ec2';
@@ -31,6 +32,7 @@ import {
   upgradeEnv,
   upgradeSpec,
 } from '../../support/upgrade-cluster.js';
+import { adminConf } from '../../unit/domain/kubeconfig/fixtures.js';
 
 async function readRecord(moto: Moto): Promise<ClusterRecord> {
   const dynamodb = testDynamo(moto);
@@ -63,6 +65,8 @@ describe('kboot cluster upgrade (moto)', () => {
   let cluster: ArrangedCluster;
   let player: FleetPlayer;
   let env: Record<string, string | undefined>;
+  /** The binary's TMPDIR: where it writes the admin kubeconfig for its lifetime. */
+  let tmp: string;
 
   before(async () => {
     moto = await startMoto();
@@ -81,7 +85,8 @@ describe('kboot cluster upgrade (moto)', () => {
     await player.tick();
     assert.equal(player.current().length, 5);
     player.start();
-    env = upgradeEnv(moto, stateDir);
+    tmp = tempDir('kboot-upgrade-tmp-');
+    env = upgradeEnv(moto, stateDir, { TMPDIR: tmp });
   });
 
   it('refuses what it cannot do, with exit 2 and every reason, changing nothing', async () => {
@@ -234,5 +239,31 @@ describe('kboot cluster upgrade (moto)', () => {
     const record = await readRecord(moto);
     assert.match(record.upgrade?.stopped?.step ?? '', /^replace-control-plane-i-/);
     assert.match(record.upgrade?.stopped?.reason ?? '', /Ready is False/);
+  });
+
+  it('leaves no admin kubeconfig behind and never logs it', async () => {
+    assert.deepEqual(readdirSync(tmp), [], 'the 0600 admin.conf and its directory are removed');
+    // The operator fixes the Node the failed gate named, then looks at the roll again.
+    const { updateObject } = await import('../../fixtures/lib/fake-kubectl/store.mjs');
+    for (const played of player.current())
+      updateObject(stateDir, { group: '', kind: 'Node', namespace: '', name: played.nodeName }, (node) => ({
+        ...node,
+        status: { conditions: [{ type: 'Ready', status: 'True' }] },
+      }));
+    const dry = await upgrade(
+      [
+        '-f',
+        cluster.specFile('ami.yaml', upgradeSpec(cluster.network, cluster.newAmi)),
+        '--dry-run',
+        '--log-level',
+        'debug',
+      ],
+      env,
+      dir,
+    );
+    assert.equal(dry.exitCode, 0, dry.stderr.slice(-2000));
+    assert.ok(!dry.stderr.includes(adminConf().keyData), 'the admin key is not in the log');
+    assert.ok(!dry.stdout.includes(adminConf().keyData), 'nor in the output');
+    assert.deepEqual(readdirSync(tmp), []);
   });
 });

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { systemClock } from '../../../../src/core/clock.js';
-import { ClusterTimeoutError, InterruptedError } from '../../../../src/core/errors.js';
+import { ClusterTimeoutError, InterruptedError, StateConflictError } from '../../../../src/core/errors.js';
 import { FlowStopped, runFlow } from '../../../../src/domain/steps/runner.js';
 import type { RunSettings } from '../../../../src/domain/steps/step.js';
 import { rollFlow } from '../../../../src/domain/upgrade/roll-flow.js';
@@ -63,6 +63,7 @@ describe('the upgrade roll', () => {
       `terminate ${w1}`,
       'gate cp=3 ready=new',
       `terminate ${w2}`,
+      'gate cp=3 ready=new',
       'gate cp=3 ready=new',
       'finish',
     ]);
@@ -145,6 +146,27 @@ describe('the upgrade roll', () => {
     assert.match(world.upgrade?.stopped?.step ?? '', /^replace-control-plane-i-/);
     assert.match(world.upgrade?.stopped?.reason ?? '', /Ready is False/);
     assert.equal(world.version, '1.31.2');
+  });
+
+  it('terminates nothing once its lease was taken over', async () => {
+    const world = new RollWorld(3, 0);
+    world.gateProblems = (expect) => {
+      // Another run takes the lease over while the first new member is being checked.
+      if (expect.readyNodes.length > 0 && world.lock.record !== undefined)
+        world.lock.record = {
+          ...world.lock.record,
+          owner: 'thief@elsewhere',
+          fence: world.lock.record.fence + 1,
+        };
+      return [];
+    };
+    await assert.rejects(roll(world), (error: unknown) => {
+      assert.ok(error instanceof FlowStopped);
+      assert.ok(error.failure.error instanceof StateConflictError);
+      return true;
+    });
+    assert.equal(world.log.filter((line) => line.startsWith('terminate')).length, 0);
+    assert.equal(world.upgrade?.done.length, 0);
   });
 
   it('plans every step in a dry run and changes nothing', async () => {

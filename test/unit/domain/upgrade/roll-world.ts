@@ -6,6 +6,7 @@
  */
 
 import { systemClock } from '../../../../src/core/clock.js';
+import { StateConflictError } from '../../../../src/core/errors.js';
 import { parseClusterRecord } from '../../../../src/domain/state/cluster-record.js';
 import type { MemberRecord } from '../../../../src/domain/state/member.js';
 import { planUpgrade, type UpgradeTarget } from '../../../../src/domain/upgrade/plan.js';
@@ -157,7 +158,10 @@ export class RollWorld {
         },
         members: { list: async () => this.members.map((m) => ({ ...m })) },
         recorder: {
-          write: async (upgrade) => {
+          write: async (upgrade, lease) => {
+            const held = this.lock.record;
+            if (held?.owner !== lease.owner || held.fence !== lease.fence)
+              throw new StateConflictError(`not recording: the upgrade lease is held by ${held?.owner}`);
             this.upgrade = structuredClone(upgrade);
             this.afterWrite(upgrade);
           },
