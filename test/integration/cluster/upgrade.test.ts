@@ -113,6 +113,22 @@ describe('kboot cluster upgrade (moto)', () => {
     assert.equal(minor.exitCode, 2, minor.stderr.slice(-2000));
     assert.match(minor.error?.msg ?? '', /cannot set the cluster's kubeadm ClusterConfiguration/);
     assert.equal((JSON.parse(minor.stdout) as { refused: boolean }).refused, true);
+    const planned = await runKboot(
+      [
+        'cluster',
+        'plan',
+        '--name',
+        UPGRADE_CLUSTER,
+        '-f',
+        cluster.specFile('minor.yaml', upgradeSpec(cluster.network, cluster.newAmi, '1.32.0')),
+      ],
+      { env, cwd: dir },
+    );
+    assert.equal(planned.exitCode, 0, planned.stderr.slice(-2000));
+    assert.match(
+      planned.stdout,
+      /upgrade: 1\.31\.2 → 1\.32\.0 \(a minor upgrade\): 'kboot cluster upgrade --name roll -f SPEC --dry-run' shows the roll/,
+    );
 
     const noImage = await upgrade(
       [
