@@ -54,6 +54,19 @@ export function registerOperatorTools(program: Command, runtime: Runtime): void 
     );
   }
 
+  cluster
+    .command('upgrade')
+    .description(
+      "roll the cluster to the spec's Kubernetes version and AMI, one instance at a time (resumes)",
+    )
+    .addOption(new Option('--name <cluster>', 'cluster name').makeOptionMandatory())
+    .addOption(new Option('-f, --spec <path>', 'cluster spec file (YAML)'))
+    .addOption(outputOption())
+    .addOption(dryRunOption())
+    .addOption(new Option('--yes', 'upgrade without asking (needed when not at a terminal)'))
+    .addOption(new Option('--max-unavailable <n>', 'workers of a group replaced at once').default('1'))
+    .action(lazyAction(runtime, async () => (await import('../handlers/cluster-upgrade.js')).clusterUpgrade));
+
   program
     .command('iam-policy')
     .description('print the least-privilege IAM policy for a role')

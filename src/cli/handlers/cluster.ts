@@ -12,15 +12,17 @@ import { z } from 'zod';
 import { AwsClients } from '../../adapters/aws/clients.js';
 import { awsProviders } from '../../adapters/aws/cluster/registry.js';
 import { DynamoDbResourceState } from '../../adapters/aws/cluster/state.js';
+import { DynamoDbClusterStore } from '../../adapters/aws/dynamodb-cluster-store.js';
 import { ConfigError, StateConflictError, UsageError } from '../../core/errors.js';
 import { ClusterEngine } from '../../domain/cluster/engine.js';
 import { undeleted } from '../../domain/cluster/engine-destroy.js';
-import type { EngineHooks } from '../../domain/cluster/engine-types.js';
+import type { EngineHooks, Plan } from '../../domain/cluster/engine-types.js';
 import { clusterGraph, resourceTags } from '../../domain/cluster/graph.js';
 import { renderCreate, renderDestroy, renderPlan } from '../../domain/cluster/render.js';
 import { type ClusterSpec, parseClusterSpec, SPEC_CLUSTER_NAME } from '../../domain/cluster/spec.js';
 import { DEFAULT_TABLE } from '../../domain/iam/scope.js';
 import { endOfLifeWarning } from '../../domain/kubeadm/versions.js';
+import { renderUpgradeNote, type UpgradeNote, upgradeNote } from '../../domain/upgrade/plan-note.js';
 import type { CommandContext } from '../context.js';
 import { logProgress, terminalProgress } from '../progress.js';
 
@@ -42,7 +44,7 @@ const optionsSchema = z.object({
 export type ClusterOptions = z.input<typeof optionsSchema>;
 type Options = z.output<typeof optionsSchema>;
 
-function parseOptions(options: unknown, command: string): Options {
+export function parseOptions(options: unknown, command: string): Options {
   const result = optionsSchema.safeParse(options);
   if (!result.success) {
     throw new UsageError(result.error.issues.map((issue) => issue.message).join('; '), {
@@ -58,7 +60,11 @@ function parseOptions(options: unknown, command: string): Options {
   return result.data;
 }
 
-async function readSpec(opts: Options, ctx: CommandContext, command: string): Promise<ClusterSpec> {
+export async function readSpec(
+  opts: Pick<Options, 'spec' | 'name' | 'region'>,
+  ctx: CommandContext,
+  command: string,
+): Promise<ClusterSpec> {
   if (opts.spec === undefined) {
     throw new UsageError(`kboot cluster ${command} needs the cluster spec`, {
       hint: `pass -f SPEC.yaml (README "Creating a cluster: kboot cluster" describes it)`,
@@ -177,11 +183,29 @@ async function planAndPrint(
   }
   try {
     const plan = await engine.plan(clusterGraph(spec));
-    if (ctx.output.format === 'json') ctx.output.json(plan);
-    else ctx.output.text(renderPlan(plan, command === 'create' ? { dryRunOf: 'create' } : {}));
+    const upgrade = command === 'plan' ? await upgradeNoteFor(spec, plan, clients, ctx) : undefined;
+    if (ctx.output.format === 'json') ctx.output.json(upgrade === undefined ? plan : { ...plan, upgrade });
+    else {
+      ctx.output.text(renderPlan(plan, command === 'create' ? { dryRunOf: 'create' } : {}));
+      if (upgrade !== undefined) ctx.output.text(renderUpgradeNote(upgrade, spec.name));
+    }
   } finally {
     clients.destroy();
   }
+}
+
+/** The upgrade the spec asks of a recorded cluster (none before the record exists). */
+async function upgradeNoteFor(
+  spec: ClusterSpec,
+  plan: Plan,
+  clients: AwsClients,
+  ctx: CommandContext,
+): Promise<UpgradeNote | undefined> {
+  const recorded = plan.entries.find((entry) => entry.kind === 'cluster-record');
+  if (recorded === undefined || recorded.action === 'create') return undefined;
+  const store = new DynamoDbClusterStore({ dynamodb: await clients.dynamodb(), tableName: spec.table });
+  const record = await store.readRecord(spec.name, ctx.signal);
+  return record === undefined ? undefined : upgradeNote(record, spec.kubernetesVersion, ctx.clock.nowMs());
 }
 
 export async function clusterCreate(options: ClusterOptions, ctx: CommandContext): Promise<void> {

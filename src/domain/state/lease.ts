@@ -21,7 +21,7 @@
 import { z } from 'zod';
 import { StateConflictError } from '../../core/errors.js';
 
-export const LOCK_NAMES = ['bootstrap', 'control-plane-join', 'rotate', 'snapshot'] as const;
+export const LOCK_NAMES = ['bootstrap', 'control-plane-join', 'rotate', 'snapshot', 'upgrade'] as const;
 export type LockName = (typeof LOCK_NAMES)[number];
 
 /** kubeadm init can take several minutes; the holder renews every third of this. */

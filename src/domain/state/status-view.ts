@@ -7,6 +7,8 @@ import { formatDurationMs } from '../../core/duration.js';
 import { type SnapshotStatusView, snapshotStatusLine, snapshotStatusView } from '../backup/status.js';
 import { certificatesDue } from '../kubeadm/cert-expiration.js';
 import { describeTimeline } from '../steps/timeline.js';
+import type { UpgradeRecord } from '../upgrade/record.js';
+import { upgradeStatusLine } from '../upgrade/status-line.js';
 import { apiAddress, type RecordedFailure, type RestoredFrom } from './cluster-record.js';
 import type { ClusterState } from './cluster-store.js';
 import { LOCK_NAMES, type LockName, type LockRecord, leaseState } from './lease.js';
@@ -53,6 +55,8 @@ export interface ClusterStatusView {
   locks: Record<LockName, LockView>;
   joinMaterial: JoinMaterialView | null;
   lastFailure: RecordedFailure | null;
+  /** The recorded upgrade (kboot cluster upgrade), done or under way; null when none was recorded. */
+  upgrade: UpgradeRecord | null;
   members: MemberRecord[];
   /** The newest etcd snapshot (kboot etcd snapshot), stale past 3 timer intervals. */
   etcdSnapshots: SnapshotStatusView;
@@ -128,6 +132,7 @@ export function clusterStatusView(state: ClusterState, table: string, nowMs: num
                 : msUntil(material.certificateKeyExpiresAt, nowMs),
           },
     lastFailure: record?.lastFailure ?? null,
+    upgrade: record?.upgrade ?? null,
     members: state.members,
     etcdSnapshots: snapshotStatusView(state.snapshotsError ?? state.snapshots ?? [], nowMs),
   };
@@ -266,6 +271,7 @@ export function renderClusterStatus(view: ClusterStatusView, nowMs: number): str
           : `${failure.at} on ${failure.by} in step ${failure.step}: ${failure.message}`,
       ),
     );
+    if (view.upgrade !== null) lines.push(row('upgrade', upgradeStatusLine(view.upgrade)));
   }
   lines.push(row('etcd snapshot', snapshotStatusLine(view.etcdSnapshots)));
   lines.push(row('members', view.members.length === 0 ? 'none recorded' : String(view.members.length)));

@@ -65,6 +65,8 @@ export const upgradeShape = z
     /** Who started it (the operator's identity or host). */
     startedBy: nonEmpty,
     done: z.array(doneInstance),
+    /** The instances the roll replaces in all, done ones included, as last planned (for `kboot status`). */
+    total: z.int().nonnegative().optional(),
     /** Set when a gate failed or the roll was stopped: nothing further is replaced until a rerun. */
     stopped: stopped.optional(),
   })

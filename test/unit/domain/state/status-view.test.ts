@@ -126,6 +126,7 @@ describe('clusterStatusView', () => {
         '  control-plane-join lock  held by i-2, fence 2, expires in 1m (2025-01-02T00:01:00.000Z)',
         '  rotate lock              free (never taken)',
         '  snapshot lock            free (never taken)',
+        '  upgrade lock             free (never taken)',
         '  join material            none recorded',
         '  last failure             2025-01-01T22:50:00.000Z on i-x in step kubeadm-init: exit status 1',
         '  etcd snapshot            none recorded',
