@@ -48,6 +48,7 @@ export type KbootCommand =
   | 'cleanup'
   | 'approve-csrs'
   | 'etcd-snapshot'
+  | 'etcd-recover'
   | 'identity'
   | 'status'
   | 'kubeconfig'
@@ -185,7 +186,16 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'EveryCommandDescribeTagsIfImdsTagsOff',
     role: 'control-plane',
-    commands: [...MASTER_FLOWS, 'rotate', 'status', 'identity', 'leave', 'approve-csrs', 'etcd-snapshot'],
+    commands: [
+      ...MASTER_FLOWS,
+      'rotate',
+      'status',
+      'identity',
+      'leave',
+      'approve-csrs',
+      'etcd-snapshot',
+      'etcd-recover',
+    ],
     actions: ['ec2:DescribeTags'],
     target: { kind: 'any-resource' },
     why: "the instance's own tags, only when instance metadata tags are disabled",
@@ -241,7 +251,7 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'JoinMasterRotateCleanupReadMembers',
     role: 'control-plane',
-    commands: ['boot', 'join-master', 'rotate', 'cleanup', 'etcd-snapshot', 'leave'],
+    commands: ['boot', 'join-master', 'rotate', 'cleanup', 'etcd-snapshot', 'etcd-recover', 'leave'],
     actions: ['dynamodb:Query'],
     target: { kind: 'cluster-items' },
     why: 'the cleanup of lost instances: read the member registry (instance ids and node names recorded at join); etcd snapshot: read the snapshot records',
@@ -309,7 +319,7 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'LeaveRemoveMemberRecord',
     role: 'control-plane',
-    commands: ['leave', 'etcd-snapshot'],
+    commands: ['leave', 'etcd-snapshot', 'etcd-recover'],
     actions: ['dynamodb:DeleteItem'],
     target: { kind: 'cluster-items' },
     why: "remove the leaving master's member record; delete the records of etcd snapshots past retention (with the snapshot lease checked)",
