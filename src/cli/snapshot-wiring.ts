@@ -81,7 +81,8 @@ export async function forcedSnapshot(
     force: true,
     ...(leaseConfigured ? { leaseMs: wired.deps.settings.leaseMs } : {}),
   });
-  const deps = snapshotDeps(ctx, loaded, wired);
+  // Its own flow name in the log: its steps and its stop are told apart from the caller's.
+  const deps = { ...snapshotDeps(ctx, loaded, wired), logger: ctx.logger.child({ flow: 'etcd-snapshot' }) };
   const [{ runFlow }, { etcdSnapshotFlow }] = await Promise.all([
     import('../domain/steps/runner.js'),
     import('../domain/flows/etcd-snapshot.js'),
