@@ -25,6 +25,8 @@ export const UNDO_BUDGET_MS = {
   leave: 10_000,
   /** Deleting an uploaded object; kboot-etcd-snapshot.service stops in 2 min. */
   snapshot: 60_000,
+  /** Putting kubeadm's etcd manifest back. */
+  recover: 10_000,
   /** Approving changes nothing to undo; kboot-approve-csrs.service stops in 30 s. */
   approveCsrs: 5_000,
 } as const;

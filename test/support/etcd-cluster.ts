@@ -154,9 +154,13 @@ export class EtcdCluster {
     return cluster;
   }
 
-  #spawn(node: EtcdNode, state: 'new' | 'existing'): void {
+  #spawn(
+    node: EtcdNode,
+    state: 'new' | 'existing',
+    extraArgs: readonly string[] = [],
+    initialCluster = this.nodes.map((n) => `${n.name}=${n.peerUrl}`).join(','),
+  ): void {
     const pki = this.#pki;
-    const initialCluster = this.nodes.map((n) => `${n.name}=${n.peerUrl}`).join(',');
     const child = spawn(
       'etcd',
       [
@@ -181,6 +185,7 @@ export class EtcdCluster {
         '--election-timeout=500',
         '--logger=zap',
         '--log-level=error',
+        ...extraArgs,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -212,6 +217,76 @@ export class EtcdCluster {
       child.once('exit', () => resolve());
       child.kill('SIGKILL');
     });
+  }
+
+  /**
+   * Stops a member and starts it again on its data (as the kubelet does when a static Pod's
+   * manifest changes), with `extraArgs` (e.g. --force-new-cluster).
+   */
+  async restartMember(name: string, extraArgs: readonly string[] = []): Promise<void> {
+    await this.stopMember(name);
+    this.#spawn(this.node(name), 'existing', extraArgs);
+  }
+
+  /**
+   * Adds a new member through `via` (a running member's client URL) and starts it, as kubeadm join
+   * does: member add, then etcd with the member list etcd answered and state `existing`.
+   */
+  async addMember(name: string, via: string): Promise<EtcdNode> {
+    const first = this.nodes[0];
+    if (first === undefined) throw new Error('no etcd member to derive an address from');
+    const base = new URL(first.clientUrl).hostname.split('.').slice(0, 3).join('.');
+    const address = `${base}.${this.nodes.length + 1}`;
+    issue(
+      this.#pki,
+      name,
+      name,
+      ['DNS:localhost', `DNS:${name}`, `IP:${address}`, 'IP:127.0.0.1'],
+      'serverAuth,clientAuth',
+    );
+    const node: EtcdNode = {
+      name,
+      clientUrl: `https://${address}:2379`,
+      peerUrl: `https://${address}:2380`,
+      dataDir: path.join(this.dir, `${name}.etcd`),
+      process: undefined,
+    };
+    this.nodes.push(node);
+    // etcd adds a voting member only once every member has been connected for 5 s.
+    const deadline = Date.now() + 20_000;
+    let added: { members?: { name?: string; peerURLs?: string[] }[] };
+    for (;;) {
+      try {
+        added = (await this.post(via, '/v3/cluster/member/add', {
+          peerURLs: [node.peerUrl],
+        })) as typeof added;
+        break;
+      } catch (error) {
+        if (!/unhealthy cluster/.test(String(error)) || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+    const initialCluster = (added.members ?? [])
+      .map((m) => `${m.name === '' || m.name === undefined ? name : m.name}=${m.peerURLs?.[0]}`)
+      .join(',');
+    this.#spawn(node, 'existing', [], initialCluster);
+    return node;
+  }
+
+  /**
+   * Until `name` sees no leader: the others are gone and etcd noticed (an election timeout after
+   * a leader's last heartbeat, CheckQuorum for a leader).
+   */
+  async waitLeaderless(name: string, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = (await this.post(this.node(name).clientUrl, '/v3/maintenance/status')) as {
+        leader?: string;
+      };
+      if (status.leader === undefined || status.leader === '0') return;
+      if (Date.now() > deadline) throw new Error(`${name} still sees leader ${status.leader}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /** A POST to the JSON gateway of one member with the client certificate (test-side view). */

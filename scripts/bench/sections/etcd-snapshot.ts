@@ -9,7 +9,7 @@
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { clientConfig } from '../../../test/support/aws.js';
@@ -20,8 +20,16 @@ import { renderTable } from '../lib/table.js';
 import type { BenchContext, BenchSection, SectionResult } from '../types.js';
 
 const BUCKET = 'bench-etcd-snapshots';
-/** What packer/files/kboot-etcd-snapshot.service sets. */
-const UNIT_NODE_OPTIONS = '--max-semi-space-size=2 --max-old-space-size=64';
+/** What packer/files/kboot-etcd-snapshot.service sets, read from the unit itself. */
+const UNIT_NODE_OPTIONS = (() => {
+  const unit = readFileSync(
+    path.join(import.meta.dirname, '..', '..', '..', 'packer', 'files', 'kboot-etcd-snapshot.service'),
+    'utf8',
+  );
+  const found = /^Environment="NODE_OPTIONS=([^"]*)"$/m.exec(unit)?.[1];
+  if (found === undefined) throw new Error('kboot-etcd-snapshot.service sets no NODE_OPTIONS');
+  return found;
+})();
 
 interface Timed {
   wallMs: number;

@@ -10,6 +10,7 @@ import { StateConflictError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { EtcdProbe, MemberProbe } from '../../domain/cleanup/ports.js';
 import type { EtcdMember, EtcdMembership } from '../../domain/etcd/members.js';
+import type { LocalEtcdStatus } from '../../domain/etcd/recover.js';
 import type { InstanceFiles } from '../../domain/ports/files.js';
 import { DEFAULT_BACKOFF } from '../imds/backoff.js';
 import {
@@ -38,6 +39,8 @@ const memberShape = z.object({
 const listShape = z.object({ members: z.array(memberShape).optional() });
 
 const statusShape = z.object({
+  header: z.object({ member_id: uint64.optional() }).optional(),
+  raftTerm: uint64.optional(),
   leader: uint64.optional(),
   errors: z.array(z.string()).optional(),
   version: z.string().optional(),
@@ -125,6 +128,23 @@ export class HttpEtcdMembership implements EtcdMembership, EtcdProbe {
       }
       throw error;
     }
+  }
+
+  /**
+   * The status of the member at the first endpoint that answers (its id, the leader it knows,
+   * "0" for none, and its raft term): answered locally, without quorum.
+   */
+  async localStatus(signal?: AbortSignal): Promise<LocalEtcdStatus> {
+    const parsed = statusShape.safeParse(
+      await callGateway(this.#settings, '/v3/maintenance/status', {}, signal),
+    );
+    const memberId = parsed.success ? parsed.data.header?.member_id : undefined;
+    if (!parsed.success || memberId === undefined) {
+      throw new StateConflictError('etcd answered /v3/maintenance/status without its member id', {
+        hint: 'check the etcd version on the control plane (kboot speaks the v3 gateway of etcd 3.4 and later)',
+      });
+    }
+    return { memberId, leader: parsed.data.leader ?? '0', raftTerm: parsed.data.raftTerm ?? '0' };
   }
 
   /** Asks the member itself, at its own client URLs, whether it is up. */

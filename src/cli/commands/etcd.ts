@@ -21,6 +21,18 @@ export function registerEtcd(program: Command, runtime: Runtime): void {
     );
 
   etcd
+    .command('recover')
+    .description(
+      'on the surviving control-plane member when etcd lost quorum: make it a new one-member cluster from its own data (refused while quorum is there or another member answers)',
+    )
+    .addOption(configOption())
+    .addOption(dryRunOption())
+    .addOption(outputOption())
+    .action(
+      lazyAction(runtime, async () => (await import('../handlers/etcd-recover.js')).etcdRecoverCommand),
+    );
+
+  etcd
     .command('restore')
     .description(
       'restore an etcd snapshot from the backup bucket into a new data directory, offline, after checking its SHA-256',

@@ -103,6 +103,10 @@ export async function leaveCommand(options: LeaveCommandOptions, ctx: CommandCon
         clock: ctx.clock,
       });
     },
+    snapshotEtcd: async (signal) => {
+      const { forcedSnapshot } = await import('../snapshot-wiring.js');
+      return forcedSnapshot(ctx, loaded, { deps, services }, signal);
+    },
     leaveRequests: async () => {
       const { DynamoDbLeaveRequests } = await import('../../adapters/aws/dynamodb-leave-requests.js');
       return new DynamoDbLeaveRequests({

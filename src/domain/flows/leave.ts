@@ -5,8 +5,9 @@
  *   kept across `kubeadm reset`, then its own drain (evictions respect PodDisruptionBudgets; at
  *   the deadline, log what is left and go on); a worker, which holds no Kubernetes credential: a
  *   leave request in the state table, then wait until a control-plane member drained the node
- *   and deleted its Node (flows/leave-controller.ts) or the drain deadline passed → a master:
- *   remove its own etcd member (never when quorum would be lost) → `kubeadm reset -f` (a master's
+ *   and deleted its Node (flows/leave-controller.ts) or the drain deadline passed → a master with
+ *   backup configured: an etcd snapshot (leave/snapshot.ts; a failure is logged, not fatal) → a
+ *   master: remove its own etcd member (never when quorum would be lost) → `kubeadm reset -f` (a master's
  *   remove-etcd-member phase skipped: kboot did that, with the quorum check) → a master: delete
  *   its Node and its member record → stop the heartbeats → complete the lifecycle action
  *   (CONTINUE).
@@ -31,6 +32,7 @@ import { etcdMember, memberRecord } from './leave/membership.js';
 import { outcomeStep } from './leave/report.js';
 import { drainedByControlPlane, leaveRequestStep } from './leave/request.js';
 import { kubeadmResetStep } from './leave/reset.js';
+import { snapshotBeforeLeave } from './leave/snapshot.js';
 import type { LeaveDeps, LeaveResult, LeaveState } from './leave/types.js';
 
 export const leaveFlow: Flow<LeaveState, LeaveDeps, LeaveResult> = {
@@ -43,6 +45,7 @@ export const leaveFlow: Flow<LeaveState, LeaveDeps, LeaveResult> = {
     leaveRequestStep,
     drainedByControlPlane,
     drainStep,
+    snapshotBeforeLeave,
     etcdMember,
     kubeadmResetStep,
     deleteNodeStep,

@@ -48,6 +48,7 @@ export type KbootCommand =
   | 'cleanup'
   | 'approve-csrs'
   | 'etcd-snapshot'
+  | 'etcd-recover'
   | 'identity'
   | 'status'
   | 'kubeconfig'
@@ -185,7 +186,16 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'EveryCommandDescribeTagsIfImdsTagsOff',
     role: 'control-plane',
-    commands: [...MASTER_FLOWS, 'rotate', 'status', 'identity', 'leave', 'approve-csrs', 'etcd-snapshot'],
+    commands: [
+      ...MASTER_FLOWS,
+      'rotate',
+      'status',
+      'identity',
+      'leave',
+      'approve-csrs',
+      'etcd-snapshot',
+      'etcd-recover',
+    ],
     actions: ['ec2:DescribeTags'],
     target: { kind: 'any-resource' },
     why: "the instance's own tags, only when instance metadata tags are disabled",
@@ -193,7 +203,7 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'BootstrapMasterJoinMasterRotateReadStateAndLeases',
     role: 'control-plane',
-    commands: [...MASTER_FLOWS, 'rotate', 'cleanup', 'etcd-snapshot'],
+    commands: [...MASTER_FLOWS, 'rotate', 'cleanup', 'etcd-snapshot', 'leave'],
     actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     target: { kind: 'cluster-items' },
     why: "read the record and locks; take, renew and release leases (the snapshot lease too); record failures, join material stamps and (rotate) the member's own certificate expiry",
@@ -201,7 +211,7 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'BootstrapMasterJoinMasterWriteRecordAndMembers',
     role: 'control-plane',
-    commands: [...MASTER_FLOWS, 'etcd-snapshot'],
+    commands: [...MASTER_FLOWS, 'etcd-snapshot', 'leave'],
     actions: ['dynamodb:PutItem'],
     target: { kind: 'cluster-items' },
     why: 'write the cluster record if absent; record control-plane members; record an etcd snapshot (in a transaction with the snapshot lease)',
@@ -209,7 +219,7 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'BootstrapMasterMarkInitializedTransaction',
     role: 'control-plane',
-    commands: ['boot', 'bootstrap-master', 'rotate', 'etcd-snapshot'],
+    commands: ['boot', 'bootstrap-master', 'rotate', 'etcd-snapshot', 'leave'],
     actions: ['dynamodb:ConditionCheckItem', 'dynamodb:UpdateItem'],
     target: { kind: 'cluster-items' },
     why: 'TransactWriteItems: check the lease (bootstrap, rotate, snapshot) and stamp the record (initialized, the secret versions published) together',
@@ -241,7 +251,7 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'JoinMasterRotateCleanupReadMembers',
     role: 'control-plane',
-    commands: ['boot', 'join-master', 'rotate', 'cleanup', 'etcd-snapshot'],
+    commands: ['boot', 'join-master', 'rotate', 'cleanup', 'etcd-snapshot', 'etcd-recover', 'leave'],
     actions: ['dynamodb:Query'],
     target: { kind: 'cluster-items' },
     why: 'the cleanup of lost instances: read the member registry (instance ids and node names recorded at join); etcd snapshot: read the snapshot records',
@@ -322,7 +332,7 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'EtcdSnapshotObjects',
     role: 'control-plane',
-    commands: ['etcd-snapshot'],
+    commands: ['etcd-snapshot', 'leave'],
     actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
     target: { kind: 'backup-objects' },
     why: 'upload snapshots (multipart), abort a failed upload, read one back (restore), delete those past retention: only under <bucket>/<cluster>/etcd/',
@@ -330,7 +340,7 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'EtcdSnapshotUseClusterKey',
     role: 'control-plane',
-    commands: ['etcd-snapshot'],
+    commands: ['etcd-snapshot', 'leave'],
     actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
     target: { kind: 'backup-kms-key' },
     why: 'S3 encrypts the snapshots with the cluster key (SSE-KMS; a multipart upload and a read need Decrypt too)',
@@ -341,7 +351,7 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'LeaveRemoveMemberRecord',
     role: 'control-plane',
-    commands: ['leave', 'etcd-snapshot'],
+    commands: ['leave', 'etcd-snapshot', 'etcd-recover'],
     actions: ['dynamodb:DeleteItem'],
     target: { kind: 'cluster-items' },
     why: "remove the leaving master's member record; delete the records of etcd snapshots past retention (with the snapshot lease checked)",

@@ -167,7 +167,9 @@ export async function stopAtStep(
   const result = await running.result;
   const exitedAtMs = Date.now();
   for (const each of held) each.onRequest = undefined;
-  const stopLine = result.logs.find((line) => /stopped at step/.test(String(line.msg ?? '')));
+  // The flow's own stop (a flow run inside a step, as leave's snapshot, reports its stop too).
+  const stops = result.logs.filter((line) => /stopped at step/.test(String(line.msg ?? '')));
+  const stopLine = stops.find((line) => line.flow === options.at.flow) ?? stops[0];
   return {
     result,
     acted: acting !== undefined,

@@ -34,6 +34,11 @@ export interface LeaveDeps extends FlowDeps {
   members(): Promise<MemberRemover>;
   /** Where a worker asks the control plane to drain it (flows/leave-controller.ts acts on it). */
   leaveRequests(): Promise<LeaveRequestStore>;
+  /**
+   * A master's etcd snapshot before its member goes (flows/etcd-snapshot.ts with --force; the
+   * outcome `no-bucket` when backup is not configured). Absent: no snapshot.
+   */
+  snapshotEtcd?(signal: AbortSignal): Promise<{ outcome: string; summary: string }>;
 }
 
 export type StepOutcome = 'done' | 'skipped' | 'failed' | 'planned';

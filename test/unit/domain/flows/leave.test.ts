@@ -50,6 +50,8 @@ interface Scenario {
   existingRequest?: LeaveRequestState;
   /** A clock whose sleeps pass at once (1 ms each), for deadlines. */
   fastClock?: boolean;
+  /** The snapshot before leaving: taken, backup not configured, or failing (absent: no snapshot port). */
+  snapshot?: 'taken' | 'no-bucket' | 'fails';
 }
 
 function member(id: string, name: string, ip: string): EtcdMember {
@@ -208,6 +210,18 @@ async function run(scenario: Scenario) {
       },
     }),
     leaveRequests: async () => leaveRequests,
+    ...(scenario.snapshot === undefined
+      ? {}
+      : {
+          snapshotEtcd: async (signal: AbortSignal) => {
+            events.push('etcd snapshot');
+            assert.equal(signal.aborted, false);
+            if (scenario.snapshot === 'fails') throw new ClusterTimeoutError('S3 is unavailable');
+            return scenario.snapshot === 'taken'
+              ? { outcome: 'taken', summary: 'snapshot s3://b/prod/etcd/x.db' }
+              : { outcome: 'no-bucket', summary: 'no backup bucket configured' };
+          },
+        }),
     cleanup: {
       registry: unexpected('registry'),
       instances: unexpected('instances'),
@@ -373,6 +387,52 @@ describe('the leave flow', () => {
     assert.ok(kubeconfigs.every((file) => file.endsWith('/var/lib/kboot/leave/admin.conf')));
   });
 
+  it('a master with backup configured: a snapshot between the drain and the etcd member removal', async () => {
+    const three = [
+      member('1', NODE, '10.0.1.10'),
+      member('2', 'b', '10.0.1.11'),
+      member('3', 'c', '10.0.1.12'),
+    ];
+    const { events, result, error } = await run({ role: 'control-plane', members: three, snapshot: 'taken' });
+    assert.equal(error, undefined);
+    assert.deepEqual(withoutHeartbeats(events).slice(0, 4), [
+      'kubectl get',
+      'kubectl drain',
+      'etcd snapshot',
+      'etcd remove 1',
+    ]);
+    assert.deepEqual(
+      result?.steps.find((s) => s.step === 'etcd-snapshot'),
+      {
+        step: 'etcd-snapshot',
+        outcome: 'done',
+        detail: 'snapshot s3://b/prod/etcd/x.db',
+      },
+    );
+    const none = await run({ role: 'control-plane', members: three, snapshot: 'no-bucket' });
+    assert.equal(none.result?.steps.find((s) => s.step === 'etcd-snapshot')?.outcome, 'skipped');
+  });
+
+  it('a failed snapshot before leaving is reported and not fatal: the member still leaves, exit 0', async () => {
+    const three = [
+      member('1', NODE, '10.0.1.10'),
+      member('2', 'b', '10.0.1.11'),
+      member('3', 'c', '10.0.1.12'),
+    ];
+    const { events, result, error } = await run({ role: 'control-plane', members: three, snapshot: 'fails' });
+    assert.equal(error, undefined);
+    assert.ok(events.includes('etcd remove 1') && events.includes('complete CONTINUE'));
+    const reported = result?.steps.find((s) => s.step === 'etcd-snapshot');
+    assert.equal(reported?.outcome, 'failed');
+    assert.match(reported?.detail ?? '', /not fatal.*S3 is unavailable/);
+  });
+
+  it('a worker takes no snapshot', async () => {
+    const worker = await run({ role: 'worker', snapshot: 'taken' });
+    assert.ok(!worker.events.includes('etcd snapshot'));
+    assert.equal(worker.result?.steps.find((s) => s.step === 'etcd-snapshot')?.outcome, 'skipped');
+  });
+
   it('a master that is the last etcd member: refuses to remove it, says why, and still leaves', async () => {
     const { events, result, error } = await run({
       role: 'control-plane',
@@ -399,6 +459,7 @@ describe('the leave flow', () => {
         'heartbeats',
         'kubeconfig',
         'drain',
+        'etcd-snapshot',
         'etcd-member',
         'kubeadm-reset',
         'delete-node',
