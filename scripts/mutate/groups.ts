@@ -136,8 +136,9 @@ export const GROUPS: readonly MutationGroup[] = [
       'src/domain/steps/lease-step.ts',
     ],
     tests: [
-      'test/unit/domain/flows/bootstrap-master.test.ts',
+      'test/unit/domain/flows/bootstrap-master*.test.ts',
       'test/unit/domain/flows/boot.test.ts',
+      'test/unit/domain/flows/start-steps.test.ts',
       'test/unit/domain/flows/join-master.test.ts',
       'test/unit/domain/flows/shape.test.ts',
     ],

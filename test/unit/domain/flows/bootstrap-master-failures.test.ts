@@ -1,0 +1,106 @@
+/**
+ * How `kboot bootstrap-master` reports a failure (fake ports, fake-deps.ts): once it holds the
+ * bootstrap lease, a failure of an unexpected class becomes kubeadm's exit code naming the step,
+ * while AWS's, the cluster's and kubeadm's/kubectl's own failures keep their class (a script
+ * retries AWS failures, not a broken node). Only a master that held the lease records the failure
+ * in the cluster record, with its secrets redacted.
+ */
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  AwsDeniedError,
+  AwsThrottledError,
+  AwsUnavailableError,
+  ClusterTimeoutError,
+  ConfigError,
+  ExitCode,
+  IncompatibleError,
+  type KbootError,
+  KubeadmError,
+  KubectlError,
+  StateConflictError,
+} from '../../../../src/core/errors.js';
+import { bootstrapMasterFlow } from '../../../../src/domain/flows/bootstrap-master.js';
+import { BootWorld, CLUSTER, SELF, START_MS } from './fake-deps.js';
+
+const TOKEN = 'abcdef.0123456789abcdef';
+
+function world(): BootWorld {
+  const w = new BootWorld();
+  w.config = { apiEndpoint: 'api.prod.example.com' };
+  return w;
+}
+
+describe('kboot bootstrap-master: a failure under the bootstrap lease', () => {
+  const ownClass: [string, () => KbootError, number][] = [
+    ['AWS unavailable', () => new AwsUnavailableError('DynamoDB unreachable'), ExitCode.awsUnavailable],
+    ['AWS denied', () => new AwsDeniedError('not authorized'), ExitCode.awsDenied],
+    ['AWS throttled', () => new AwsThrottledError('slow down'), ExitCode.awsThrottled],
+    ['a cluster timeout', () => new ClusterTimeoutError('API never answered'), ExitCode.clusterTimeout],
+    ['kubectl', () => new KubectlError('kubectl apply exited 1'), ExitCode.kubectlFailed],
+    ['kubeadm', () => new KubeadmError('kubeadm init exited 1'), ExitCode.kubeadmFailed],
+    ['a state conflict', () => new StateConflictError('record changed'), ExitCode.stateConflict],
+  ];
+  for (const [what, error, exitCode] of ownClass) {
+    it(`keeps the class and exit code of ${what}, and records the failure`, async () => {
+      const w = world();
+      const thrown = error();
+      w.kubeadm.set('init', { fail: thrown });
+      const stopped = await w.stopped(bootstrapMasterFlow);
+      assert.equal(stopped.failure.step, 'kubeadm-init');
+      assert.equal(stopped.failure.error, thrown);
+      assert.equal(stopped.failure.error.exitCode, exitCode);
+      assert.equal(w.failures.length, 1);
+      assert.equal(w.failures[0]?.message, thrown.message);
+    });
+  }
+
+  it('turns any other failure into kubeadm exit 7 naming the cluster and step, keeping the cause', async () => {
+    const w = world();
+    const thrown = new IncompatibleError('kubelet too old');
+    w.kubeadm.set('init', { fail: thrown });
+    const stopped = await w.stopped(bootstrapMasterFlow);
+    const { error } = stopped.failure;
+    assert.ok(error instanceof KubeadmError);
+    assert.equal(error.exitCode, ExitCode.kubeadmFailed);
+    assert.equal(error.message, `bootstrapping cluster ${CLUSTER} failed at kubeadm-init: kubelet too old`);
+    assert.equal(error.hint, 'kboot reset this node; run it again');
+    assert.equal(error.cause, thrown);
+  });
+
+  it("keeps the hint of a failure it turns into kubeadm's exit code", async () => {
+    const w = world();
+    w.kubeadm.set('init', { fail: new ConfigError('bad kubelet flag', { hint: 'fix kubeletExtraArgs' }) });
+    const stopped = await w.stopped(bootstrapMasterFlow);
+    assert.ok(stopped.failure.error instanceof KubeadmError);
+    assert.equal(stopped.failure.error.hint, 'fix kubeletExtraArgs');
+  });
+
+  it('records who failed, when, at which step, with secrets redacted', async () => {
+    const w = world();
+    w.kubeadm.set('init', { fail: new ConfigError(`could not use token ${TOKEN}`) });
+    await w.stopped(bootstrapMasterFlow);
+    assert.equal(w.failures.length, 1);
+    const [failure] = w.failures;
+    assert.equal(failure?.by, SELF);
+    assert.equal(failure?.step, 'kubeadm-init');
+    assert.ok(failure?.message.endsWith('kubeadm-init: could not use token [REDACTED]'), failure?.message);
+    assert.ok(!failure?.message.includes(TOKEN), 'the token is redacted');
+    const atMs = Date.parse(failure?.at ?? '');
+    assert.ok(atMs >= START_MS && atMs <= w.clock.nowMs(), failure?.at);
+    assert.equal(new Date(atMs).toISOString(), failure?.at);
+  });
+});
+
+describe('kboot bootstrap-master: a failure before the bootstrap lease', () => {
+  it('keeps the error as it is and records nothing in the cluster record', async () => {
+    const w = world();
+    const thrown = new IncompatibleError('kubeadm v1.20 is not supported');
+    w.kubeadm.set('version', { fail: thrown });
+    const stopped = await w.stopped(bootstrapMasterFlow);
+    assert.equal(stopped.failure.step, 'kubeadm-version');
+    assert.equal(stopped.failure.error, thrown);
+    assert.deepEqual(w.failures, []);
+  });
+});
