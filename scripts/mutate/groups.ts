@@ -36,7 +36,7 @@ export const GROUPS: readonly MutationGroup[] = [
       'the DynamoDB conditions that make acquire, renew, takeover and release atomic and fenced: ' +
       'only moto can tell a wrong condition expression from a right one',
     mutate: ['src/adapters/aws/dynamodb-lease-lock.ts'],
-    tests: ['test/integration/state/lease.test.ts'],
+    tests: ['test/integration/state/lease.test.ts', 'test/unit/adapters/aws/dynamodb-lease-lock.test.ts'],
     moto: true,
     skip: {
       patterns: ['processes racing for one lock', 'killed with SIGKILL', 'ensureTable is idempotent'],
