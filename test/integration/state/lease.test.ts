@@ -216,13 +216,35 @@ describe('lease lock against DynamoDB: fences, owners and record version numbers
     const item = await lockItem('rvn');
     assert.equal(item?.rvn, first.lease.rvn);
     assert.equal(item?.leaseMs, 30_000);
-    const renewed = await lock.renew(first.lease, { nowMs: NOW, leaseMs: 30_000 });
+    assert.deepEqual([item?.acquiredAtMs, item?.expiresAtMs], [NOW, NOW + 30_000]);
+    const renewed = await lock.renew(first.lease, { nowMs: NOW + 1000, leaseMs: 20_000 });
     assert.ok(renewed.renewed);
     assert.notEqual(renewed.rvn, first.lease.rvn);
-    assert.equal((await lockItem('rvn'))?.rvn, renewed.rvn);
-    await releaseLease(lock, first.lease, NOW);
+    const afterRenewal = await lockItem('rvn');
+    assert.equal(afterRenewal?.rvn, renewed.rvn);
+    assert.deepEqual(
+      [
+        afterRenewal?.renewedAtMs,
+        afterRenewal?.expiresAtMs,
+        afterRenewal?.leaseMs,
+        afterRenewal?.acquiredAtMs,
+      ],
+      [NOW + 1000, NOW + 21_000, 20_000, NOW],
+    );
+    await releaseLease(lock, first.lease, NOW + 2000);
     const released = await lockItem('rvn');
-    assert.deepEqual([released?.owner, released?.rvn, released?.leaseMs], [undefined, undefined, undefined]);
+    assert.deepEqual(
+      [released?.owner, released?.rvn, released?.leaseMs, released?.expiresAtMs, released?.releasedAtMs],
+      [undefined, undefined, undefined, undefined, NOW + 2000],
+    );
+    // The next holder's item says when it was taken, and nothing of the last one's renewal or release.
+    const next = await lock.tryAcquire({ owner: 'i-b', nowMs: NOW + 3000, leaseMs: 30_000 });
+    assert.ok(next.acquired);
+    const taken = await lockItem('rvn');
+    assert.deepEqual(
+      [taken?.owner, taken?.fence, taken?.acquiredAtMs, taken?.renewedAtMs, taken?.releasedAtMs],
+      ['i-b', 2, NOW + 3000, undefined, undefined],
+    );
   });
 
   it('a restarted process of the same instance takes the lease with a new fence; the old one can no longer renew, release or mark', async () => {
