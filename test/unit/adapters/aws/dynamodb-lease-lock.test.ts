@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbLeaseLock } from '../../../../src/adapters/aws/dynamodb-lease-lock.js';
-import { AwsDeniedError } from '../../../../src/core/errors.js';
+import { AwsDeniedError, StateConflictError } from '../../../../src/core/errors.js';
 import type { LeaseRef } from '../../../../src/domain/state/lease.js';
 
 const LEASE: LeaseRef = { cluster: 'prod', lock: 'bootstrap', owner: 'i-first', fence: 3 };
@@ -93,4 +93,17 @@ describe('DynamoDB lease lock: a stopped call', () => {
       assert.deepEqual(sent, []);
     });
   }
+});
+
+describe('DynamoDB lease lock: a malformed item', () => {
+  it('is refused naming the lease and the fields that are wrong', async () => {
+    const { lock: l } = lock(() => ({
+      Item: { pk: { S: 'cluster#prod' }, sk: { S: 'lock#bootstrap' }, fence: { S: 'three' } },
+    }));
+    await assert.rejects(l.read(), (error: unknown) => {
+      assert.ok(error instanceof StateConflictError, String(error));
+      assert.equal(error.message, 'the bootstrap lease of cluster "prod" is malformed (fields: fence)');
+      return true;
+    });
+  });
 });
