@@ -8,6 +8,7 @@
  *   npm run mutate -- leases record         the named groups
  *   npm run mutate -- --concurrency 2       test runners side by side (default 1)
  *   npm run mutate -- --incremental         reuse the last run's results where code and tests did not change
+ *   npm run mutate -- --timeout-factor 3    more room before a slow test run counts as a timeout (a loaded machine)
  * Run it niced on a shared machine: nice -n 15 npm run mutate.
  */
 
@@ -28,6 +29,11 @@ const { values, positionals } = parseArgs({
   options: {
     concurrency: { type: 'string', default: '1' },
     incremental: { type: 'boolean', default: false },
+    // A mutant's test run times out after timeout-factor times the tests' own time in the first
+    // run, plus timeout-ms. On a machine whose load rises during the run, tests slow down by more
+    // than 1.5 and time out without a mutant hanging them: the mutant counts as detected and is not.
+    'timeout-factor': { type: 'string', default: '1.5' },
+    'timeout-ms': { type: 'string', default: '5000' },
   },
 });
 
@@ -73,7 +79,8 @@ function options(group: MutationGroup): StrykerOptions {
     jsonReporter: { fileName: path.join(reportDir, 'mutation.json') },
     incremental: values.incremental,
     incrementalFile: path.join(reportDir, 'incremental.json'),
-    timeoutMS: 5000,
+    timeoutMS: Number(values['timeout-ms']),
+    timeoutFactor: Number(values['timeout-factor']),
     logLevel: 'info' as LogLevel,
     fileLogLevel: 'off' as LogLevel,
     thresholds: { high: 90, low: 90, break: null },
