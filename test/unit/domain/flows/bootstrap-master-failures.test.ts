@@ -22,6 +22,7 @@ import {
   StateConflictError,
 } from '../../../../src/core/errors.js';
 import { bootstrapMasterFlow } from '../../../../src/domain/flows/bootstrap-master.js';
+import { type FlowStopped, runFlow } from '../../../../src/domain/steps/runner.js';
 import { BootWorld, CLUSTER, SELF, START_MS } from './fake-deps.js';
 
 const TOKEN = 'abcdef.0123456789abcdef';
@@ -102,5 +103,45 @@ describe('kboot bootstrap-master: a failure before the bootstrap lease', () => {
     assert.equal(stopped.failure.step, 'kubeadm-version');
     assert.equal(stopped.failure.error, thrown);
     assert.deepEqual(w.failures, []);
+  });
+});
+
+describe('kboot bootstrap-master: an addon the API server refuses', () => {
+  it('records the addon that failed, not only the step', async () => {
+    const w = world();
+    await w.fs.writePrivateFile(
+      '/etc/kboot/addons.d/10-team.yaml',
+      'apiVersion: v1\nkind: Namespace\nmetadata: { name: team-a }\n',
+    );
+    const deps = w.deps();
+    const kubectl = deps.kubectl;
+    const refused = new KubectlError('kubectl apply exited 1: namespaces "team-a" is forbidden');
+    const stopped = await w.clock
+      .run(
+        runFlow(
+          bootstrapMasterFlow,
+          {
+            ...deps,
+            kubectl: {
+              run: async (args, options) => {
+                if (args.includes('apply')) throw refused;
+                return kubectl.run(args, options);
+              },
+            },
+          },
+          w.settings(false),
+        ),
+      )
+      .then(
+        () => assert.fail('bootstrap-master finished; the addon should have stopped it'),
+        (error: unknown) => error as FlowStopped,
+      );
+    assert.equal(stopped.failure.step, 'addons');
+    assert.ok(stopped.failure.error instanceof KubectlError, 'kubectl keeps its own exit code');
+    assert.equal(stopped.failure.error.cause, refused);
+    assert.deepEqual(
+      w.failures.map((failure) => failure.step),
+      ['addon addons.d/10-team.yaml'],
+    );
   });
 });
