@@ -212,3 +212,23 @@ describe('bootstrap-master: the bootstrap lease', () => {
     assert.equal(w.members[0]?.fence, 7);
   });
 });
+
+describe('bootstrap-master: the dry-run plan of its decisions', () => {
+  it('says which record it writes and when, which lease it takes, and what it checks under it', async () => {
+    const w = new BootWorld();
+    w.config = { apiEndpoint: 'api.prod.example.com' };
+    const plan = await w.run(bootstrapMasterFlow, true);
+    const said = new Map(plan.planned.map((step) => [step.step, step.description]));
+    assert.equal(
+      said.get('write-cluster-record'),
+      `write the record of cluster ${CLUSTER} (only if no other master wrote one first)`,
+    );
+    assert.equal(said.get('bootstrap-lease'), `take the bootstrap lease of cluster ${CLUSTER}`);
+    assert.equal(
+      said.get('recheck-initialized'),
+      'check again, under the lease, that no other master initialized the cluster meanwhile',
+    );
+    assert.deepEqual(w.lock('bootstrap').calls, [], 'a plan takes no lease');
+    assert.equal(w.record, undefined, 'and writes no record');
+  });
+});
