@@ -99,6 +99,21 @@ describe('bootstrap-master: the record a first master writes', () => {
   });
 });
 
+describe('bootstrap-master: a record kboot cluster create wrote', () => {
+  it('is used as it is: not written again, its settings given to kubeadm init', async () => {
+    const w = new BootWorld();
+    w.record = sampleRecord({ podCidr: '10.60.0.0/16' });
+    const done = await run(w);
+    assert.equal(done.result.outcome, 'initialized');
+    const skipped = done.timings.find((t) => t.step === 'write-cluster-record');
+    assert.deepEqual([skipped?.outcome, skipped?.detail], ['skipped', 'the cluster has a record']);
+    assert.ok(!w.events.includes('put-record'));
+    const init = w.kubeadmCalls.find((call) => call.args[0] === 'init');
+    assert.match(init?.config?.text ?? '', /podSubnet: 10\.60\.0\.0\/16/);
+    assert.equal(w.record?.initialized?.by, 'i-self');
+  });
+});
+
 describe('bootstrap-master: another master first', () => {
   it('wrote a record with other settings: warns with the differences and uses its record', async () => {
     const w = new BootWorld();
@@ -128,17 +143,26 @@ describe('bootstrap-master: another master first', () => {
   it('wrote a record and initialized the cluster: ends as already initialized, before any lease', async () => {
     const w = new BootWorld();
     w.config = { apiEndpoint: 'api.prod.example.com' };
+    const { logger, lines } = captureLogger();
+    w.logger = logger;
     const records = w.records.bind(w);
     const theirs = sampleRecord({ initialized: { by: 'i-other', at: iso(START_MS), fence: 1 } });
     w.records = () => ({
       ...records(),
       putRecordIfAbsent: async () => ({ created: false, record: theirs, differences: [] }),
     });
-    const done = await run(w);
+    const done = await run(w, { logger });
     assert.equal(done.result.outcome, 'already-initialized');
     assert.equal(done.result.summary, `cluster ${CLUSTER} is already initialized`);
     assert.equal(stepOutcomes(done).at(-1), 'write-cluster-record:ended');
     assert.deepEqual(w.lock('bootstrap').calls, []);
+    const said = lines.find((l) => l.msg === 'the cluster is already initialized');
+    assert.deepEqual([said?.by, said?.at], ['i-other', iso(START_MS)], 'who initialized it, and when');
+    assert.deepEqual(
+      lines.filter((l) => l.level >= WARN).map((l) => l.msg),
+      [],
+      'the same settings: nothing to warn about',
+    );
   });
 
   it('initialized the cluster while this one waited for the bootstrap lease: ends without kubeadm init', async () => {

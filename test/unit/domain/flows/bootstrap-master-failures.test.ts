@@ -23,6 +23,7 @@ import {
 } from '../../../../src/core/errors.js';
 import { bootstrapMasterFlow } from '../../../../src/domain/flows/bootstrap-master.js';
 import { type FlowStopped, runFlow } from '../../../../src/domain/steps/runner.js';
+import { captureLogger } from '../state/capture-logger.js';
 import { BootWorld, CLUSTER, SELF, START_MS } from './fake-deps.js';
 
 const TOKEN = 'abcdef.0123456789abcdef';
@@ -97,12 +98,18 @@ describe('kboot bootstrap-master: a failure under the bootstrap lease', () => {
 describe('kboot bootstrap-master: a failure before the bootstrap lease', () => {
   it('keeps the error as it is and records nothing in the cluster record', async () => {
     const w = world();
+    const { logger, lines } = captureLogger();
+    w.logger = logger;
     const thrown = new IncompatibleError('kubeadm v1.20 is not supported');
     w.kubeadm.set('version', { fail: thrown });
     const stopped = await w.stopped(bootstrapMasterFlow);
     assert.equal(stopped.failure.step, 'kubeadm-version');
     assert.equal(stopped.failure.error, thrown);
     assert.deepEqual(w.failures, []);
+    assert.ok(
+      !lines.some((l) => l.msg === 'could not record the failure in the cluster record'),
+      'nothing was tried',
+    );
   });
 });
 
@@ -142,6 +149,49 @@ describe('kboot bootstrap-master: an addon the API server refuses', () => {
     assert.deepEqual(
       w.failures.map((failure) => failure.step),
       ['addon addons.d/10-team.yaml'],
+    );
+  });
+});
+
+describe('kboot bootstrap-master: a failure after the addons were applied', () => {
+  it('is recorded at its own step, not at the last addon', async () => {
+    const w = world();
+    await w.fs.writePrivateFile(
+      '/etc/kboot/addons.d/10-team.yaml',
+      'apiVersion: v1\nkind: Namespace\nmetadata: { name: team-a }\n',
+    );
+    const deps = w.deps();
+    const kubectl = deps.kubectl;
+    const store = w.store();
+    await w.clock
+      .run(
+        runFlow(
+          bootstrapMasterFlow,
+          {
+            ...deps,
+            kubectl: {
+              run: async (args, options) =>
+                args.includes('apply')
+                  ? { stdout: 'namespace/team-a serverside-applied\n', stderr: '' }
+                  : kubectl.run(args, options),
+            },
+            joinMaterial: async () => ({
+              ...store,
+              publish: async () => {
+                throw new AwsUnavailableError('Secrets Manager unreachable');
+              },
+            }),
+          },
+          w.settings(false),
+        ),
+      )
+      .then(
+        () => assert.fail('bootstrap-master finished; publishing should have stopped it'),
+        (error: unknown) => error as FlowStopped,
+      );
+    assert.deepEqual(
+      w.failures.map((failure) => failure.step),
+      ['publish-join-material'],
     );
   });
 });
