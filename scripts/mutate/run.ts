@@ -9,6 +9,8 @@
  *   npm run mutate -- --concurrency 2       test runners side by side (default 1)
  *   npm run mutate -- --incremental         reuse the last run's results where code and tests did not change
  *   npm run mutate -- --timeout-factor 3    more room before a slow test run counts as a timeout (a loaded machine)
+ *   npm run mutate -- record-dynamodb --only src/adapters/aws/dynamodb-mark-initialized.ts
+ *                                           one module of a group (a slow group in parts; reports under <group>/<module>/)
  * Run it niced on a shared machine: nice -n 15 npm run mutate.
  */
 
@@ -34,6 +36,7 @@ const { values, positionals } = parseArgs({
     // than 1.5 and time out without a mutant hanging them: the mutant counts as detected and is not.
     'timeout-factor': { type: 'string', default: '1.5' },
     'timeout-ms': { type: 'string', default: '5000' },
+    only: { type: 'string', multiple: true, default: [] },
   },
 });
 
@@ -42,7 +45,14 @@ if (unknown.length > 0) {
   console.error(`unknown group(s): ${unknown.join(', ')}; groups: ${GROUPS.map((g) => g.name).join(', ')}`);
   process.exit(2);
 }
-const chosen = positionals.length === 0 ? GROUPS : GROUPS.filter((g) => positionals.includes(g.name));
+const chosen = (positionals.length === 0 ? GROUPS : GROUPS.filter((g) => positionals.includes(g.name))).map(
+  (group): MutationGroup & { reportName: string } => {
+    if (values.only.length === 0) return { ...group, reportName: group.name };
+    // A module outside the group has no tests that reach it here: every mutant would be no coverage.
+    const part = values.only.map((file) => path.basename(file, '.ts')).join('+');
+    return { ...group, mutate: values.only, reportName: path.join(group.name, part) };
+  },
+);
 
 interface ModuleScore {
   group: string;
@@ -54,8 +64,8 @@ interface ModuleScore {
   other: number;
 }
 
-function options(group: MutationGroup): StrykerOptions {
-  const reportDir = path.join('reports', 'mutation', group.name);
+function options(group: MutationGroup & { reportName: string }): StrykerOptions {
+  const reportDir = path.join('reports', 'mutation', group.reportName);
   const nodeArgs = ['--import', 'tsx', '--test-reporter=tap'];
   for (const pattern of group.skip?.patterns ?? []) nodeArgs.push(`--test-skip-pattern=${pattern}`);
   return {
@@ -87,7 +97,9 @@ function options(group: MutationGroup): StrykerOptions {
   };
 }
 
-async function runGroup(group: MutationGroup): Promise<{ scores: ModuleScore[]; seconds: number }> {
+async function runGroup(
+  group: MutationGroup & { reportName: string },
+): Promise<{ scores: ModuleScore[]; seconds: number }> {
   const started = Date.now();
   let moto: Moto | undefined;
   const saved = process.env.KBOOT_TEST_MOTO_ENDPOINT;
