@@ -141,6 +141,7 @@ export const GROUPS: readonly MutationGroup[] = [
       'test/unit/domain/flows/start-steps.test.ts',
       'test/unit/domain/flows/join-master.test.ts',
       'test/unit/domain/flows/shape.test.ts',
+      'test/unit/domain/steps/lease-step.test.ts',
     ],
   },
 ];

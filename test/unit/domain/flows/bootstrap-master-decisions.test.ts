@@ -51,6 +51,22 @@ describe('bootstrap-master: the record a first master writes', () => {
     assert.equal(discovered?.apiEndpoint, LB);
     const wrote = lines.find((l) => l.msg === 'wrote the cluster record');
     assert.deepEqual([wrote?.cluster, wrote?.apiEndpoint, wrote?.table], [CLUSTER, LB, 'kboot']);
+
+    // The journal of a clean init: each step it ran says, under the flow's name, what it does;
+    // nothing is worth a warning.
+    const ran = lines.filter((l) => l.phase === 'run');
+    assert.deepEqual(
+      ran.map((l) => l.step),
+      done.timings.filter((t) => t.outcome !== 'skipped').map((t) => t.step),
+    );
+    for (const line of ran) {
+      assert.equal(line.flow, 'bootstrap-master', String(line.step));
+      assert.ok(line.msg.length > 10, `step ${String(line.step)} says what it does`);
+    }
+    assert.deepEqual(
+      lines.filter((l) => l.level >= WARN).map((l) => l.msg),
+      [],
+    );
   });
 
   it('from the node config when it says, asking no discovery and logging none', async () => {
