@@ -7,7 +7,12 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ClusterTimeoutError, ConfigError, ExitCode } from '../../../../src/core/errors.js';
+import {
+  ClusterTimeoutError,
+  ConfigError,
+  ExitCode,
+  StateConflictError,
+} from '../../../../src/core/errors.js';
 import { bootstrapMasterFlow } from '../../../../src/domain/flows/bootstrap-master.js';
 import type { FlowDeps } from '../../../../src/domain/flows/deps.js';
 import { FlowStopped, runFlow } from '../../../../src/domain/steps/runner.js';
@@ -209,6 +214,34 @@ describe('bootstrap-master: another master first', () => {
         (l) => l.msg === 'another master initialized the cluster while this one waited for the lease',
       ),
     );
+    assert.equal(w.lock('bootstrap').record?.owner, undefined, 'the lease is released');
+  });
+});
+
+describe('bootstrap-master: the record deleted while it waited for the lease', () => {
+  it('stops before kubeadm init (exit 8), publishing nothing', async () => {
+    const w = new BootWorld();
+    w.config = { apiEndpoint: 'api.prod.example.com' };
+    w.onReadRecord = (reads) => {
+      if (reads === 2) w.record = undefined;
+    };
+    let stopped: FlowStopped | undefined;
+    try {
+      await run(w);
+    } catch (error) {
+      if (!(error instanceof FlowStopped)) throw error;
+      stopped = error;
+    }
+    assert.equal(stopped?.failure.step, 'recheck-initialized');
+    const error = stopped?.failure.error;
+    assert.ok(error instanceof StateConflictError);
+    assert.equal(error.exitCode, ExitCode.stateConflict);
+    assert.equal(
+      error.message,
+      `the record of cluster "${CLUSTER}" was deleted while this master waited for the bootstrap lease`,
+    );
+    assert.deepEqual(w.commands(), ['version']);
+    assert.ok(!w.events.includes('publish'));
     assert.equal(w.lock('bootstrap').record?.owner, undefined, 'the lease is released');
   });
 });
