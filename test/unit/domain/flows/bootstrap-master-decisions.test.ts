@@ -240,6 +240,7 @@ describe('bootstrap-master: the record deleted while it waited for the lease', (
       error.message,
       `the record of cluster "${CLUSTER}" was deleted while this master waited for the bootstrap lease`,
     );
+    assert.match(error.hint ?? '', new RegExp(`kboot status --cluster ${CLUSTER}`));
     assert.deepEqual(w.commands(), ['version']);
     assert.ok(!w.events.includes('publish'));
     assert.equal(w.lock('bootstrap').record?.owner, undefined, 'the lease is released');
