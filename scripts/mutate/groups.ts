@@ -36,7 +36,7 @@ export const GROUPS: readonly MutationGroup[] = [
       'the DynamoDB conditions that make acquire, renew, takeover and release atomic and fenced: ' +
       'only moto can tell a wrong condition expression from a right one',
     mutate: ['src/adapters/aws/dynamodb-lease-lock.ts'],
-    tests: ['test/integration/state/lease.test.ts'],
+    tests: ['test/integration/state/lease.test.ts', 'test/unit/adapters/aws/dynamodb-lease-lock.test.ts'],
     moto: true,
     skip: {
       patterns: ['processes racing for one lock', 'killed with SIGKILL', 'ensureTable is idempotent'],
@@ -118,6 +118,30 @@ export const GROUPS: readonly MutationGroup[] = [
       'test/unit/domain/flows/bootstrap-master.test.ts',
       'test/unit/domain/flows/join-master.test.ts',
       'test/unit/domain/flows/join-node.test.ts',
+      'test/unit/domain/flows/shape.test.ts',
+    ],
+  },
+  {
+    name: 'bootstrap',
+    why:
+      "bootstrap-master's decisions: who runs kubeadm init (the holder of the bootstrap lease, " +
+      'after checking again under it that no other master initialized the cluster), when a master ' +
+      'waits for the lease and when it ends to join instead, the record written only if absent, ' +
+      'which failures keep their own exit code and which are recorded',
+    mutate: [
+      'src/domain/flows/bootstrap-master.ts',
+      'src/domain/flows/bootstrap-master/lease.ts',
+      'src/domain/flows/bootstrap-master/record.ts',
+      'src/domain/flows/bootstrap-master/state.ts',
+      'src/domain/steps/lease-step.ts',
+    ],
+    tests: [
+      'test/unit/domain/flows/bootstrap-master*.test.ts',
+      'test/unit/domain/flows/boot.test.ts',
+      'test/unit/domain/flows/start-steps.test.ts',
+      'test/unit/domain/flows/join-master.test.ts',
+      'test/unit/domain/flows/shape.test.ts',
+      'test/unit/domain/steps/lease-step.test.ts',
     ],
   },
 ];

@@ -8,6 +8,9 @@
  *   npm run mutate -- leases record         the named groups
  *   npm run mutate -- --concurrency 2       test runners side by side (default 1)
  *   npm run mutate -- --incremental         reuse the last run's results where code and tests did not change
+ *   npm run mutate -- --timeout-factor 3    more room before a slow test run counts as a timeout (a loaded machine)
+ *   npm run mutate -- record-dynamodb --only src/adapters/aws/dynamodb-mark-initialized.ts
+ *                                           one module of a group (a slow group in parts; reports under <group>/<module>/)
  * Run it niced on a shared machine: nice -n 15 npm run mutate.
  */
 
@@ -28,6 +31,12 @@ const { values, positionals } = parseArgs({
   options: {
     concurrency: { type: 'string', default: '1' },
     incremental: { type: 'boolean', default: false },
+    // A mutant's test run times out after timeout-factor times the tests' own time in the first
+    // run, plus timeout-ms. On a machine whose load rises during the run, tests slow down by more
+    // than 1.5 and time out without a mutant hanging them: the mutant counts as detected and is not.
+    'timeout-factor': { type: 'string', default: '1.5' },
+    'timeout-ms': { type: 'string', default: '5000' },
+    only: { type: 'string', multiple: true, default: [] },
   },
 });
 
@@ -36,7 +45,14 @@ if (unknown.length > 0) {
   console.error(`unknown group(s): ${unknown.join(', ')}; groups: ${GROUPS.map((g) => g.name).join(', ')}`);
   process.exit(2);
 }
-const chosen = positionals.length === 0 ? GROUPS : GROUPS.filter((g) => positionals.includes(g.name));
+const chosen = (positionals.length === 0 ? GROUPS : GROUPS.filter((g) => positionals.includes(g.name))).map(
+  (group): MutationGroup & { reportName: string } => {
+    if (values.only.length === 0) return { ...group, reportName: group.name };
+    // A module outside the group has no tests that reach it here: every mutant would be no coverage.
+    const part = values.only.map((file) => path.basename(file, '.ts')).join('+');
+    return { ...group, mutate: values.only, reportName: path.join(group.name, part) };
+  },
+);
 
 interface ModuleScore {
   group: string;
@@ -48,8 +64,8 @@ interface ModuleScore {
   other: number;
 }
 
-function options(group: MutationGroup): StrykerOptions {
-  const reportDir = path.join('reports', 'mutation', group.name);
+function options(group: MutationGroup & { reportName: string }): StrykerOptions {
+  const reportDir = path.join('reports', 'mutation', group.reportName);
   const nodeArgs = ['--import', 'tsx', '--test-reporter=tap'];
   for (const pattern of group.skip?.patterns ?? []) nodeArgs.push(`--test-skip-pattern=${pattern}`);
   return {
@@ -73,14 +89,17 @@ function options(group: MutationGroup): StrykerOptions {
     jsonReporter: { fileName: path.join(reportDir, 'mutation.json') },
     incremental: values.incremental,
     incrementalFile: path.join(reportDir, 'incremental.json'),
-    timeoutMS: 5000,
+    timeoutMS: Number(values['timeout-ms']),
+    timeoutFactor: Number(values['timeout-factor']),
     logLevel: 'info' as LogLevel,
     fileLogLevel: 'off' as LogLevel,
     thresholds: { high: 90, low: 90, break: null },
   };
 }
 
-async function runGroup(group: MutationGroup): Promise<{ scores: ModuleScore[]; seconds: number }> {
+async function runGroup(
+  group: MutationGroup & { reportName: string },
+): Promise<{ scores: ModuleScore[]; seconds: number }> {
   const started = Date.now();
   let moto: Moto | undefined;
   const saved = process.env.KBOOT_TEST_MOTO_ENDPOINT;

@@ -216,13 +216,35 @@ describe('lease lock against DynamoDB: fences, owners and record version numbers
     const item = await lockItem('rvn');
     assert.equal(item?.rvn, first.lease.rvn);
     assert.equal(item?.leaseMs, 30_000);
-    const renewed = await lock.renew(first.lease, { nowMs: NOW, leaseMs: 30_000 });
+    assert.deepEqual([item?.acquiredAtMs, item?.expiresAtMs], [NOW, NOW + 30_000]);
+    const renewed = await lock.renew(first.lease, { nowMs: NOW + 1000, leaseMs: 20_000 });
     assert.ok(renewed.renewed);
     assert.notEqual(renewed.rvn, first.lease.rvn);
-    assert.equal((await lockItem('rvn'))?.rvn, renewed.rvn);
-    await releaseLease(lock, first.lease, NOW);
+    const afterRenewal = await lockItem('rvn');
+    assert.equal(afterRenewal?.rvn, renewed.rvn);
+    assert.deepEqual(
+      [
+        afterRenewal?.renewedAtMs,
+        afterRenewal?.expiresAtMs,
+        afterRenewal?.leaseMs,
+        afterRenewal?.acquiredAtMs,
+      ],
+      [NOW + 1000, NOW + 21_000, 20_000, NOW],
+    );
+    await releaseLease(lock, first.lease, NOW + 2000);
     const released = await lockItem('rvn');
-    assert.deepEqual([released?.owner, released?.rvn, released?.leaseMs], [undefined, undefined, undefined]);
+    assert.deepEqual(
+      [released?.owner, released?.rvn, released?.leaseMs, released?.expiresAtMs, released?.releasedAtMs],
+      [undefined, undefined, undefined, undefined, NOW + 2000],
+    );
+    // The next holder's item says when it was taken, and nothing of the last one's renewal or release.
+    const next = await lock.tryAcquire({ owner: 'i-b', nowMs: NOW + 3000, leaseMs: 30_000 });
+    assert.ok(next.acquired);
+    const taken = await lockItem('rvn');
+    assert.deepEqual(
+      [taken?.owner, taken?.fence, taken?.acquiredAtMs, taken?.renewedAtMs, taken?.releasedAtMs],
+      ['i-b', 2, NOW + 3000, undefined, undefined],
+    );
   });
 
   it('a restarted process of the same instance takes the lease with a new fence; the old one can no longer renew, release or mark', async () => {
@@ -248,8 +270,14 @@ describe('lease lock against DynamoDB: fences, owners and record version numbers
     assert.equal(fresh.lease.fence, old.lease.fence + 1);
     const renew = await lock.renew(old.lease, { nowMs: NOW, leaseMs: 30_000 });
     assert.equal(renew.renewed, false);
+    assert.deepEqual(
+      [renew.current?.owner, renew.current?.fence],
+      ['i-same', 2],
+      'the refusal shows the holder',
+    );
     const release = await lock.release(old.lease, NOW);
     assert.equal(release.released, false);
+    assert.deepEqual([release.current?.owner, release.current?.fence], ['i-same', 2]);
     await assert.rejects(store.markInitialized(old.lease, NOW), StateConflictError);
     const item = await lockItem('restart');
     assert.deepEqual([item?.owner, item?.fence, item?.rvn], ['i-same', 2, fresh.lease.rvn]);
@@ -285,6 +313,11 @@ describe('lease lock against DynamoDB: fences, owners and record version numbers
     assert.equal((await lock.renew(held.lease, { nowMs: NOW, leaseMs: 30_000 })).renewed, true);
     const refused = await lock.tryAcquire({ owner: 'i-b', nowMs: NOW, leaseMs: 30_000, takeOver: seen });
     assert.equal(refused.acquired, false);
+    assert.deepEqual(
+      refused.acquired ? undefined : [refused.current.owner, refused.current.fence, refused.current.rvn],
+      ['i-a', 1, (await lock.read())?.rvn],
+      'the refusal shows the lock as it is now',
+    );
     const now = (await lock.read()) as LockRecord;
     const taken = await lock.tryAcquire({ owner: 'i-b', nowMs: NOW, leaseMs: 30_000, takeOver: now });
     assert.ok(taken.acquired);
@@ -359,6 +392,23 @@ describe('lease lock against DynamoDB: fences, owners and record version numbers
     assert.equal(outcome.lease.fence, 5);
     assert.equal(clock.monotonicMs(), 30_000);
     const item = await lockItem('stuck');
+    assert.deepEqual([item?.owner, item?.fence], ['i-heir', 5]);
+  });
+
+  it("an older kboot's item with an expiry (no rvn) is taken over after a full lease unchanged", async () => {
+    await putLock('expired', { owner: 'i-gone', fence: 4, expiresAtMs: NOW - 1000 });
+    const clock = jumpingClock();
+    const outcome = await acquireLease(store.leaseLock('expired', 'bootstrap'), {
+      owner: 'i-heir',
+      clock,
+      logger: silentLogger(),
+      leaseMs: 30_000,
+      pollMs: 5000,
+      acquireDeadlineMs: clock.nowMs() + 40_000,
+    });
+    assert.ok(outcome.acquired);
+    assert.equal(outcome.lease.fence, 5);
+    const item = await lockItem('expired');
     assert.deepEqual([item?.owner, item?.fence], ['i-heir', 5]);
   });
 

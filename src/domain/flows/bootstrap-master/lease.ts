@@ -1,5 +1,6 @@
 /** The bootstrap lease, and the check under it that no other master initialized the cluster meanwhile. */
 
+import { StateConflictError } from '../../../core/errors.js';
 import { leaseStep } from '../../steps/lease-step.js';
 import type { FlowDeps } from '../deps.js';
 import { alreadyInitialized, type BootstrapState, type BootstrapStep } from './state.js';
@@ -35,8 +36,18 @@ export const recheckInitialized: BootstrapStep = {
   afterChange: true,
   describe: () => 'check again, under the lease, that no other master initialized the cluster meanwhile',
   async run({ state, deps, signal }) {
-    const current = await state.get('ports').records.readRecord(state.get('identity').clusterName, signal);
-    if (current === undefined) return undefined;
+    const cluster = state.get('identity').clusterName;
+    const current = await state.get('ports').records.readRecord(cluster, signal);
+    if (current === undefined) {
+      // The record was written (or found) before the lease: it was deleted meanwhile, so the
+      // cluster is being torn down. No kubeadm init, no join material for it.
+      throw new StateConflictError(
+        `the record of cluster "${cluster}" was deleted while this master waited for the bootstrap lease`,
+        {
+          hint: `check \`kboot status --cluster ${cluster}\`; boot the masters again once the cluster is created`,
+        },
+      );
+    }
     state.set({ record: current });
     if (current.initialized === undefined) return undefined;
     deps.logger.info('another master initialized the cluster while this one waited for the lease');

@@ -95,6 +95,27 @@ describe('markInitialized: cancelled transactions', () => {
     assert.deepEqual(t.sleeps, [100, 200]);
   });
 
+  it('a lock item in the refusal that is malformed is named by its lease', async () => {
+    const refusal = new TransactionCanceledException({
+      message:
+        'Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None]',
+      $metadata: { httpStatusCode: 400 },
+      CancellationReasons: [
+        {
+          Code: 'ConditionalCheckFailed',
+          Item: marshall({ pk: 'cluster#prod', sk: 'lock#bootstrap', fence: 'three' }),
+        },
+        { Code: 'None' },
+      ],
+    });
+    const t = table([refusal]);
+    await assert.rejects(markInitialized(t.table, LEASE, NOW_MS), (error: unknown) => {
+      assert.ok(error instanceof StateConflictError);
+      assert.equal(error.message, 'the bootstrap lease of cluster "prod" is malformed (fields: fence)');
+      return true;
+    });
+  });
+
   it('does not try again when a condition failed too: the lease or the record said no', async () => {
     const t = table([cancelled('TransactionConflict', 'ConditionalCheckFailed')]);
     await assert.rejects(markInitialized(t.table, LEASE, NOW_MS), (error: unknown) => {

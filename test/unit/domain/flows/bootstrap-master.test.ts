@@ -146,7 +146,12 @@ describe('kboot bootstrap-master', () => {
     assert.equal(member?.fence, 1);
     assert.equal(member?.nodeName, NODE_NAME);
     assert.equal(member?.bootTimeline?.launchToStartMs, MINUTE, 'launched a minute before kboot started');
-    assert.ok(Object.keys(member?.bootTimeline?.milestones ?? {}).length > 0);
+    const milestones = member?.bootTimeline?.milestones ?? {};
+    assert.equal(typeof milestones['kubeadm-start'], 'number');
+    assert.ok(
+      (milestones.joined ?? -1) >= (milestones['kubeadm-start'] ?? Number.POSITIVE_INFINITY),
+      'the record says when the member joined, once kubeadm started',
+    );
   });
 
   it('--dry-run plans every change step and changes nothing (no kubeadm init, no lease, no AWS write)', async () => {
@@ -154,6 +159,7 @@ describe('kboot bootstrap-master', () => {
     const run = await w.run(bootstrapMasterFlow, true);
 
     assert.equal(run.result.outcome, 'planned');
+    assert.equal(run.result.summary, 'dry run: nothing changed');
     assert.deepEqual(
       run.planned.map((step) => step.step),
       [
