@@ -159,6 +159,8 @@ export class FleetPlayer {
   minControlPlane = Number.POSITIVE_INFINITY;
   /** A new instance whose Node this says is not Ready. */
   notReady: (instance: PlayedInstance) => boolean = () => false;
+  /** Called once a new instance has joined the simulated cluster (a test's fault after a join). */
+  joined: (instance: PlayedInstance, clusterDir: string) => void = () => {};
   #timer: NodeJS.Timeout | undefined;
   #busy: Promise<void> = Promise.resolve();
 
@@ -214,6 +216,7 @@ export class FleetPlayer {
           };
           const role = played.group.includes('control-plane') ? 'control-plane' : 'worker';
           await fleet.join({ ...played, role }, !this.notReady(played));
+          this.joined(played, fleet.clusterDir);
           await store.recordMember(this.#cluster, {
             instanceId: played.instanceId,
             role,
