@@ -2,10 +2,11 @@
  * A cluster for `kboot cluster upgrade` tests: made by the built binary's `kboot cluster create`
  * in moto (3 control-plane and 2 worker instances launched by their Auto Scaling groups), marked
  * initialized with its admin.conf published as a first master would, and a FleetPlayer that plays
- * the instances: an instance that appears in a group boots and joins (its member record, its Node
- * Ready in the recording kubectl's store), one that leaves its group has left (`kboot leave`: its
- * member record and Node removed). moto terminates at once and runs no lifecycle hook, so the
- * player is what `kboot leave` would do on the instance.
+ * the instances: an instance that appears in a group boots and joins (its member record; `kubeadm
+ * init` or `join` in the fake kubeadm's simulated cluster, its Node and static Pods in that
+ * cluster's API: ./kubeadm-fleet.ts), one that leaves its group has left (`kboot leave`: its
+ * member record removed, `kubeadm reset`). moto terminates at once and runs no lifecycle hook, so
+ * the player is what `kboot leave` would do on the instance.
  */
 
 import { writeFileSync } from 'node:fs';
@@ -23,10 +24,10 @@ import { AwsClients } from '../../src/adapters/aws/clients.js';
 import { DynamoDbClusterStore } from '../../src/adapters/aws/dynamodb-cluster-store.js';
 import { SecretsJoinMaterialStore } from '../../src/adapters/aws/secrets-join-material.js';
 import { Secret } from '../../src/core/secrets.js';
-import { applyObject, deleteObject } from '../fixtures/lib/fake-kubectl/store.mjs';
 import { adminConf } from '../unit/domain/kubeconfig/fixtures.js';
 import { clientConfig, testDynamo, testEc2 } from './aws.js';
 import { type RunResult, runKboot } from './cli.js';
+import { KubeadmFleet } from './kubeadm-fleet.js';
 import { fakeKubectlPath } from './kubectl-log.js';
 import type { Moto } from './moto.js';
 import { silentLogger } from './silent-logger.js';
@@ -138,12 +139,16 @@ export interface PlayedInstance {
   group: string;
   imageId: string;
   nodeName: string;
+  privateIp: string;
 }
 
 /** Plays the cluster's instances (see the top of this file); `start` then `stop`. */
 export class FleetPlayer {
   readonly #moto: Moto;
-  readonly #stateDir: string;
+  /** The simulated cluster the instances join (made at the first tick, from the record's apiEndpoint). */
+  #fleet: KubeadmFleet | undefined;
+  /** The Kubernetes version of each AMI (the rest: v1.31.2). */
+  readonly versions = new Map<string, string>();
   readonly #cluster: string;
   readonly #table: string;
   readonly #known = new Map<string, PlayedInstance>();
@@ -154,14 +159,21 @@ export class FleetPlayer {
   minControlPlane = Number.POSITIVE_INFINITY;
   /** A new instance whose Node this says is not Ready. */
   notReady: (instance: PlayedInstance) => boolean = () => false;
+  /** Called once a new instance has joined the simulated cluster (a test's fault after a join). */
+  joined: (instance: PlayedInstance, clusterDir: string) => void = () => {};
   #timer: NodeJS.Timeout | undefined;
   #busy: Promise<void> = Promise.resolve();
 
-  constructor(moto: Moto, stateDir: string, cluster = UPGRADE_CLUSTER, table = 'kboot') {
+  constructor(moto: Moto, cluster = UPGRADE_CLUSTER, table = 'kboot') {
     this.#moto = moto;
-    this.#stateDir = stateDir;
     this.#cluster = cluster;
     this.#table = table;
+  }
+
+  /** The simulated cluster (after the first tick). */
+  get fleet(): KubeadmFleet {
+    if (this.#fleet === undefined) throw new Error('the fleet has not ticked yet');
+    return this.#fleet;
   }
 
   async tick(): Promise<void> {
@@ -178,39 +190,47 @@ export class FleetPlayer {
         for (const instance of group.Instances ?? [])
           now.set(instance.InstanceId as string, group.AutoScalingGroupName as string);
       const fresh = [...now.keys()].filter((id) => !this.#known.has(id));
+      if (fresh.length > 0 && this.#fleet === undefined) {
+        const record = await store.readRecord(this.#cluster);
+        if (record === undefined) throw new Error(`no cluster record ${this.#cluster}`);
+        this.#fleet = new KubeadmFleet(record.apiEndpoint);
+      }
+      const fleet = this.#fleet as KubeadmFleet;
+      for (const [image, version] of this.versions) fleet.versions.set(image, version);
       if (fresh.length > 0) {
         const out = await ec2.send(
           new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: fresh }] }),
         );
-        for (const instance of (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+        const isControlPlane = (id: string | undefined) =>
+          (now.get(id ?? '') ?? '').includes('control-plane');
+        const instances = (out.Reservations ?? [])
+          .flatMap((r) => r.Instances ?? [])
+          .sort((a, b) => Number(isControlPlane(b.InstanceId)) - Number(isControlPlane(a.InstanceId)));
+        for (const instance of instances) {
           const played: PlayedInstance = {
             instanceId: instance.InstanceId as string,
             group: now.get(instance.InstanceId as string) as string,
             imageId: instance.ImageId as string,
             nodeName: instance.PrivateDnsName as string,
+            privateIp: instance.PrivateIpAddress as string,
           };
           const role = played.group.includes('control-plane') ? 'control-plane' : 'worker';
+          await fleet.join({ ...played, role }, !this.notReady(played));
+          this.joined(played, fleet.clusterDir);
           await store.recordMember(this.#cluster, {
             instanceId: played.instanceId,
             role,
             joinedAt: new Date().toISOString(),
             nodeName: played.nodeName,
           });
-          applyObject(this.#stateDir, {
-            apiVersion: 'v1',
-            kind: 'Node',
-            metadata: { name: played.nodeName },
-            spec: { providerID: `aws:///us-east-1a/${played.instanceId}` },
-            status: { conditions: [{ type: 'Ready', status: this.notReady(played) ? 'False' : 'True' }] },
-          });
           this.#known.set(played.instanceId, played);
           this.appeared.push(played);
         }
       }
-      for (const [id, played] of [...this.#known]) {
+      for (const [id] of [...this.#known]) {
         if (now.has(id)) continue;
+        await fleet.leave(id);
         await store.removeMember(this.#cluster, id);
-        deleteObject(this.#stateDir, { group: '', kind: 'Node', namespace: '', name: played.nodeName });
         this.#known.delete(id);
         this.left.push(id);
       }
@@ -232,6 +252,7 @@ export class FleetPlayer {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     await this.#busy;
+    this.#fleet?.dispose();
   }
 
   /** The instances in the groups now. */
@@ -242,14 +263,15 @@ export class FleetPlayer {
 
 export function upgradeEnv(
   moto: Moto,
-  stateDir: string,
+  clusterDir: string,
   extra: Record<string, string> = {},
 ): Record<string, string | undefined> {
   return {
     ...moto.awsEnv(),
     KBOOT_TABLE: undefined,
     KBOOT_KUBECTL: fakeKubectlPath(),
-    FAKE_KUBECTL_STATE_DIR: stateDir,
+    FAKE_KUBEADM_CLUSTER_DIR: clusterDir,
+    KBOOT_CHILD_ENV: 'FAKE_KUBEADM_CLUSTER_DIR',
     KBOOT_POLL_MS: '20',
     KBOOT_UPGRADE_LEASE_MS: '3000',
     KBOOT_UPGRADE_JOIN_TIMEOUT_MS: '10000',

@@ -2,7 +2,7 @@
  * `kboot cluster upgrade --name N -f SPEC [--dry-run] [--yes] [--max-unavailable N] [--output json]`
  * (docs/upgrades.md): the spec's Kubernetes version and AMI against the recorded cluster. Every
  * reason to refuse is gathered first (exit 2: the planner's, no AMI, a cluster that fails the
- * health gate before starting, a version change this kboot cannot make); then the roll runs as one
+ * health gate before starting); then the roll runs as one
  * flow (src/domain/upgrade/roll-flow.ts) under the upgrade lease, recording its progress so a
  * rerun resumes. Like destroy, it asks on a terminal and needs --yes anywhere else.
  */
@@ -13,7 +13,7 @@ import { AwsClients } from '../../adapters/aws/clients.js';
 import { DynamoDbUpgradeRecorder } from '../../adapters/aws/dynamodb-upgrade.js';
 import { ConfigError, UsageError } from '../../core/errors.js';
 import { runFlow } from '../../domain/steps/runner.js';
-import { beginRoll, capabilityRefusals } from '../../domain/upgrade/roll-begin.js';
+import { beginRoll } from '../../domain/upgrade/roll-begin.js';
 import { type RollInput, rollFlow } from '../../domain/upgrade/roll-flow.js';
 import type { RollDeps } from '../../domain/upgrade/roll-ports.js';
 import { expectation } from '../../domain/upgrade/roll-types.js';
@@ -121,11 +121,6 @@ export async function clusterUpgrade(options: ClusterUpgradeOptions, ctx: Comman
       signal: ctx.signal,
     });
     try {
-      const missing = capabilityRefusals(plan.steps, {
-        configuration: side.configuration !== undefined,
-        addons: side.addons !== undefined,
-      });
-      if (missing.length > 0) refuse(ctx, spec.name, missing);
       const members = (await prepared.store.readClusterState(spec.name, ctx.signal))?.members ?? [];
       const before = await side.health.check(expectation(prepared.instances, members, []));
       if (!before.healthy)

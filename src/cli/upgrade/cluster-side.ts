@@ -1,14 +1,12 @@
 /**
  * The one place that names the implementations of what `kboot cluster upgrade` asks of the
- * cluster itself (src/domain/upgrade/ports.ts): edit this module, and only this one, to plug in
- * other adapters. The cluster is reached with its admin kubeconfig (the Secrets Manager version
- * the record names), written for the command's lifetime to a 0600 file in a 0700 directory of
- * its own and removed at the end.
- *
- * - health: NodeReadyHealth (the API answers through the load balancer the kubeconfig names;
- *   the expected control-plane and new Nodes are Ready).
- * - configuration, addons: none yet; the command then refuses a version change (exit 2) and rolls
- *   a new AMI at the same Kubernetes version only.
+ * cluster itself (src/domain/upgrade/ports.ts): the Kubernetes adapters
+ * (src/adapters/kubernetes/cluster-side.ts): the full health gate (the API through the load
+ * balancer, etcd's members, health and alarms, the control-plane static Pods, the Nodes), the
+ * kubeadm-config/kubelet-config ClusterConfiguration, and the addons bound to the version. The
+ * cluster is reached with its admin kubeconfig (the Secrets Manager version the record names),
+ * written for the command's lifetime to a 0600 file in a 0700 directory of its own and removed at
+ * the end.
  */
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,8 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AwsClients } from '../../adapters/aws/clients.js';
 import { SecretsJoinMaterialStore } from '../../adapters/aws/secrets-join-material.js';
-import { KubectlNodeObjects } from '../../adapters/kubernetes/kubectl-nodes.js';
-import { NodeReadyHealth } from '../../adapters/kubernetes/node-ready-health.js';
+import { clusterSide as kubernetesClusterSide } from '../../adapters/kubernetes/cluster-side.js';
 import { kubectlRunner } from '../../adapters/process/kubectl.js';
 import type { Logger } from '../../core/logger.js';
 import type { ClusterRecord } from '../../domain/state/cluster-record.js';
@@ -25,9 +22,8 @@ import type { ClusterConfiguration, ClusterHealth, VersionedAddons } from '../..
 
 export interface ClusterSide {
   health: ClusterHealth;
-  /** Undefined: this kboot cannot change the ClusterConfiguration (only AMI rolls). */
-  configuration: ClusterConfiguration | undefined;
-  addons: VersionedAddons | undefined;
+  configuration: ClusterConfiguration;
+  addons: VersionedAddons;
   /** Removes the admin kubeconfig file; never throws. */
   close(): Promise<void>;
 }
@@ -64,10 +60,11 @@ export async function clusterSide(input: ClusterSideInput): Promise<ClusterSide>
     logger: input.logger,
     env: input.env,
   });
-  return {
-    health: new NodeReadyHealth(new KubectlNodeObjects(kubectl, kubeconfig)),
-    configuration: undefined,
-    addons: undefined,
-    close,
-  };
+  const side = kubernetesClusterSide({
+    kubectl,
+    kubeconfigPath: kubeconfig,
+    apiEndpoint: input.record.apiEndpoint,
+    signal: input.signal,
+  });
+  return { ...side, close };
 }

@@ -71,20 +71,3 @@ export function beginRoll(input: BeginInput): RollInput {
     },
   };
 }
-
-/** What the plan needs that this kboot's cluster-side adapters cannot do. */
-export function capabilityRefusals(
-  steps: readonly PlanStep[],
-  have: { configuration: boolean; addons: boolean },
-): string[] {
-  const refusals: string[] = [];
-  if (!have.configuration && steps.some((s) => s.kind === 'cluster-configuration'))
-    refusals.push(
-      "this kboot cannot set the cluster's kubeadm ClusterConfiguration to a new version: it rolls a new AMI at the same Kubernetes version only",
-    );
-  if (!have.addons && steps.some((s) => s.kind === 'addons'))
-    refusals.push(
-      'this kboot cannot upgrade the addons bound to the Kubernetes version (kube-proxy, CoreDNS)',
-    );
-  return refusals;
-}

@@ -107,10 +107,7 @@ function clusterConfiguration(to: string): RollStep {
     noUndo:
       'kubeadm does not downgrade: once an instance at the target joins, the way back is a backup restore',
     async run(ctx) {
-      const configuration = ctx.deps.ports.configuration;
-      if (configuration === undefined)
-        throw new ConfigError('this kboot cannot change the ClusterConfiguration');
-      const { changed } = await configuration.setKubernetesVersion(to);
+      const { changed } = await ctx.deps.ports.configuration.setKubernetesVersion(to);
       ctx.logger.info(
         { to, changed },
         changed ? `ClusterConfiguration set to ${to}` : `ClusterConfiguration is at ${to} already`,
@@ -131,9 +128,7 @@ function addons(to: string): RollStep {
     async run(ctx) {
       const upgrade = ctx.state.get('upgrade');
       if (upgrade.phase === 'control-plane') await recordUpgrade(ctx, { ...upgrade, phase: 'addons' });
-      const versioned = ctx.deps.ports.addons;
-      if (versioned === undefined) throw new ConfigError('this kboot cannot upgrade the versioned addons');
-      const { changed } = await versioned.upgrade(to);
+      const { changed } = await ctx.deps.ports.addons.upgrade(to);
       ctx.logger.info(
         { to, changed },
         `addons at ${to}${changed.length > 0 ? ` (changed: ${changed.join(', ')})` : ''}`,

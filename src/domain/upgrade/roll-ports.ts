@@ -71,9 +71,8 @@ export interface RollPorts {
   recorder: UpgradeRecorder;
   lock: LeaseLock;
   health: ClusterHealth;
-  /** Absent: this kboot cannot change the ClusterConfiguration; only an AMI-only roll is planned. */
-  configuration: ClusterConfiguration | undefined;
-  addons: VersionedAddons | undefined;
+  configuration: ClusterConfiguration;
+  addons: VersionedAddons;
 }
 
 export interface RollSettings {

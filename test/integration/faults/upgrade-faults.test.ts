@@ -32,7 +32,6 @@ const LEASE_MS = 3000;
 describe('kboot cluster upgrade under faults (moto)', () => {
   let moto: Moto;
   let dir: string;
-  let stateDir: string;
   let cluster: ArrangedCluster;
   let player: FleetPlayer;
   let env: Record<string, string | undefined>;
@@ -42,13 +41,12 @@ describe('kboot cluster upgrade under faults (moto)', () => {
   before(async () => {
     moto = await startMoto();
     dir = tempDir('kboot-upgrade-faults-');
-    stateDir = tempDir('kboot-upgrade-faults-api-');
     cluster = await arrangeCluster(moto, dir);
-    player = new FleetPlayer(moto, stateDir);
+    player = new FleetPlayer(moto);
     await player.tick();
     originals = player.current().map((p) => p.instanceId);
     player.start();
-    env = upgradeEnv(moto, stateDir, { KBOOT_UPGRADE_LEASE_MS: String(LEASE_MS) });
+    env = upgradeEnv(moto, player.fleet.clusterDir, { KBOOT_UPGRADE_LEASE_MS: String(LEASE_MS) });
     spec = cluster.specFile('ami.yaml', upgradeSpec(cluster.network, cluster.newAmi));
   });
 
