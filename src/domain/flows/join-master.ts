@@ -16,7 +16,7 @@ import type { ControlPlaneSecret, JoinSecret } from '../join/material.js';
 import type { JoinMaterialStore } from '../join/store.js';
 import type { KubeadmOverride } from '../kubeadm/overrides.js';
 import { renderJoinConfig } from '../kubeadm/render.js';
-import { assertVersionSkew, parseKubernetesVersion } from '../kubeadm/version.js';
+import { assertVersionSkew, formatKubeVersion, parseKubernetesVersion } from '../kubeadm/version.js';
 import type { ClusterRecord } from '../state/cluster-record.js';
 import type { Lease } from '../state/lease.js';
 import { waitForInitialized } from '../state/wait-initialized.js';
@@ -282,7 +282,8 @@ const membershipFile: JoinMasterStep = {
 const memberRecord: JoinMasterStep = {
   name: 'member-record',
   kind: 'change',
-  describe: () => 'record this control-plane member (and its boot timeline) in the cluster state',
+  describe: () =>
+    'record this control-plane member (its boot timeline and Kubernetes version) in the cluster state',
   noUndo: 'the last step: if it fails, the undo of kubeadm-join resets the node and a retry joins again',
   async run({ state, deps, signal, progress }) {
     const identity = state.get('identity');
@@ -296,6 +297,7 @@ const memberRecord: JoinMasterStep = {
         fence: lease.fence,
         nodeName: state.get('nodeName'),
         bootTimeline: memberTimeline(progress(), state.get('identity')),
+        kubernetesVersion: formatKubeVersion(state.get('kubeadm').version),
       },
       signal,
     );

@@ -261,7 +261,7 @@ export function renderClusterStatus(view: ClusterStatusView, nowMs: number): str
     lines.push(
       row(
         '',
-        `${member.instanceId} ${member.role} joined ${member.joinedAt}${member.fence === undefined ? '' : ` (fence ${member.fence})`}${member.bootTimeline === undefined ? '' : `; boot: ${describeTimeline(member.bootTimeline, formatDurationMs)}`}${certificatesNote(member, nowMs)}`,
+        `${member.instanceId} ${member.role}${member.kubernetesVersion === undefined ? '' : ` ${member.kubernetesVersion}`} joined ${member.joinedAt}${member.fence === undefined ? '' : ` (fence ${member.fence})`}${member.bootTimeline === undefined ? '' : `; boot: ${describeTimeline(member.bootTimeline, formatDurationMs)}`}${certificatesNote(member, nowMs)}`,
       ),
     );
   }

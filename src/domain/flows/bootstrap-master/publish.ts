@@ -6,6 +6,7 @@
 
 import { JOIN_MATERIAL_SCHEMA_VERSION, type JoinMaterial } from '../../join/material.js';
 import { publishedVersions } from '../../join/store.js';
+import { formatKubeVersion } from '../../kubeadm/version.js';
 import { apiAddress } from '../../state/cluster-record.js';
 import { membershipFor, writeMembership } from '../membership.js';
 import { MEMBERSHIP_PATH } from '../paths.js';
@@ -99,7 +100,8 @@ export const publishAndMarkInitialized: BootstrapStep = {
 export const memberRecord: BootstrapStep = {
   name: 'member-record',
   kind: 'change',
-  describe: () => 'record this control-plane member (and its boot timeline) in the cluster state',
+  describe: () =>
+    'record this control-plane member (its boot timeline and Kubernetes version) in the cluster state',
   noUndo:
     'a member record only describes the member: the cluster is initialized whether or not it is written',
   async run({ state, deps, signal, progress }) {
@@ -113,6 +115,7 @@ export const memberRecord: BootstrapStep = {
         fence: lease.fence,
         nodeName: state.get('nodeName'),
         bootTimeline: memberTimeline(progress(), state.get('identity')),
+        kubernetesVersion: formatKubeVersion(state.get('kubeadm').version),
       },
       signal,
     );

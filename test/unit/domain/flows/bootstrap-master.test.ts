@@ -131,6 +131,7 @@ describe('kboot bootstrap-master', () => {
     assert.equal(member?.nodeName, NODE_NAME);
     assert.equal(member?.bootTimeline?.launchToStartMs, MINUTE, 'launched a minute before kboot started');
     assert.ok(Object.keys(member?.bootTimeline?.milestones ?? {}).length > 0);
+    assert.equal(member?.kubernetesVersion, 'v1.31.2', "the local kubeadm's version");
   });
 
   it('--dry-run plans every change step and changes nothing (no kubeadm init, no lease, no AWS write)', async () => {

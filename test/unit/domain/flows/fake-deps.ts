@@ -220,6 +220,8 @@ export class BootWorld {
   readonly controlPlaneSecrets = storedSecret<ControlPlaneSecret>();
   readonly adminConfSecrets = storedSecret<Secret<string>>();
   role: Role = 'control-plane';
+  /** What `kubeadm version -o short` prints (the kubeadm and kubelet of this instance). */
+  kubeadmVersion = 'v1.31.2';
   config: NodeConfig = {};
   record: ClusterRecord | undefined;
   recordReads = 0;
@@ -296,7 +298,7 @@ export class BootWorld {
         }
         switch (name) {
           case 'version':
-            return 'v1.31.2\n';
+            return `${this.kubeadmVersion}\n`;
           case 'init':
             await this.fs.writePrivateFile(KUBELET_CONF_PATH, 'kubelet.conf');
             await this.fs.writePrivateFile(ADMIN_CONF_PATH, 'apiVersion: v1\nkind: Config\n');

@@ -160,6 +160,7 @@ describe('kboot join-master', () => {
     assert.equal(member?.fence, 1, 'the fence of the control-plane-join lease');
     assert.equal(member?.nodeName, NODE_NAME);
     assert.ok(member?.bootTimeline?.milestones['initialized-seen'] !== undefined);
+    assert.equal(member?.kubernetesVersion, 'v1.31.2', "the local kubeadm's version");
   });
 
   it('waits for another master to give up the control-plane-join lease', async () => {

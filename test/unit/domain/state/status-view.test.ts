@@ -169,6 +169,35 @@ describe('clusterStatusView', () => {
     );
   });
 
+  it("shows each member's Kubernetes version where recorded (older members without one)", () => {
+    const view = clusterStatusView(
+      state({
+        members: [
+          { instanceId: 'i-old', role: 'control-plane', joinedAt: '2025-01-01T22:00:00.000Z' },
+          {
+            instanceId: 'i-new',
+            role: 'control-plane',
+            joinedAt: '2025-01-01T23:00:00.000Z',
+            kubernetesVersion: 'v1.32.0',
+          },
+        ],
+      }),
+      'kboot',
+      NOW,
+    );
+    const lines = renderClusterStatus(view, NOW).split('\n');
+    assert.ok(
+      lines.includes('                           i-old control-plane joined 2025-01-01T22:00:00.000Z'),
+    );
+    assert.ok(
+      lines.includes(
+        '                           i-new control-plane v1.32.0 joined 2025-01-01T23:00:00.000Z',
+      ),
+      lines.join('\n'),
+    );
+    assert.equal(view.members[1]?.kubernetesVersion, 'v1.32.0', 'in --output json');
+  });
+
   it('shows an unreadable record with its error, and an absent one', () => {
     const unreadable = clusterStatusView(
       state({
