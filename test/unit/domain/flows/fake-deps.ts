@@ -228,6 +228,10 @@ export class BootWorld {
   /** Called before each record read (1-based count): lets a test change the record over time. */
   onReadRecord: ((reads: number) => void) | undefined;
   stateCalls = 0;
+  /** Reads of the record and members together (a worker waiting during an upgrade). */
+  clusterStateReads = 0;
+  /** Called before each such read (1-based count): lets a test move the roll on. */
+  onReadClusterState: ((reads: number) => void) | undefined;
   logger: Logger = silentLogger();
   /** The signal runFlow's settings carry: abort it for a SIGTERM. */
   readonly interrupt = new AbortController();
@@ -399,6 +403,19 @@ export class BootWorld {
         return {
           records: this.records(),
           memberCertificates: { recordCertificates: unexpected('recordCertificates') },
+          clusterState: {
+            readClusterState: async (cluster: string) => {
+              this.clusterStateReads += 1;
+              this.onReadClusterState?.(this.clusterStateReads);
+              return {
+                cluster,
+                record: this.record && structuredClone(this.record),
+                recordError: undefined,
+                locks: {},
+                members: structuredClone(this.members),
+              };
+            },
+          },
           lock: (_cluster: string, name: LockName) => this.lock(name),
         };
       },

@@ -271,6 +271,7 @@ export class World {
               this.certificateStamps.push({ instanceId, ...stamp });
             },
           },
+          clusterState: { readClusterState: unexpected('readClusterState') },
           lock: (_cluster: string, name: LockName) => this.lock(name),
         };
       },
