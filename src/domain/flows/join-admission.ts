@@ -44,7 +44,7 @@ export interface JoinAdmission {
 export interface Admitted {
   /** The record the decision was made on: newer than the one given when the worker waited. */
   record: ClusterRecord;
-  /** How long the worker waited for the control plane; 0 when it did not. */
+  /** How long the worker waited (slept) for the control plane; 0 when it did not. */
   waitedMs: number;
 }
 
@@ -105,6 +105,7 @@ export async function admitJoin(deps: FlowDeps, input: JoinAdmission): Promise<A
   const due = progressTicker();
   let record = input.record;
   let members: MemberRecord[] | undefined;
+  let slept = false;
   let read: ((signal: AbortSignal) => Promise<ReadState>) | undefined;
   for (;;) {
     const decision = joinDecision({
@@ -114,7 +115,7 @@ export async function admitJoin(deps: FlowDeps, input: JoinAdmission): Promise<A
       controlPlaneVersions: members === undefined ? [] : controlPlaneVersions(members, record),
     });
     if (decision.decision === 'join') {
-      const waitedMs = clock.nowMs() - startMs;
+      const waitedMs = slept ? clock.nowMs() - startMs : 0;
       if (members !== undefined)
         logger.info({ waitedMs }, 'every control-plane member runs this version; joining');
       return { record, waitedMs };
@@ -138,6 +139,7 @@ export async function admitJoin(deps: FlowDeps, input: JoinAdmission): Promise<A
       if (due(nowMs)) {
         logger.info({ waitedMs: nowMs - startMs, leftMs: deadlineMs - nowMs }, `${decision.reason}; waiting`);
       }
+      slept = true;
       await clock.sleepMs(
         Math.max(1, Math.min(jitteredMs(deps.settings.pollMs), deadlineMs - nowMs)),
         input.signal,

@@ -98,6 +98,16 @@ describe('join-node while an upgrade is recorded', () => {
     assert.ok(lines.some((line) => /every control-plane member runs this version; joining/.test(line.msg)));
   });
 
+  it('a worker at the target whose first read finds every member at the target joins without waiting', async () => {
+    const w = world('worker', 'v1.32.9');
+    replaceControlPlaneAt(w, 1);
+    const run = await w.run(joinNodeFlow);
+    assert.equal(run.result.outcome, 'joined-worker');
+    assert.equal(w.clusterStateReads, 1);
+    assert.equal(w.clock.nowMs(), START_MS, 'no sleep');
+    assert.deepEqual(w.secretReads, ['join:join-v1'], 'no second read of the material');
+  });
+
   it('a waiting worker joins when the roll finishes (phase done, record at the target)', async () => {
     const w = world('worker', 'v1.32.9');
     w.onReadClusterState = (n) => {
