@@ -30,6 +30,9 @@ export interface JoinMaterialView {
   tokenExpiresInMs: number;
   certificateKeyExpiresAt: string | null;
   certificateKeyExpiresInMs: number | null;
+  /** The published admin.conf's client certificate (null: not stamped, an older record). */
+  adminConfExpiresAt: string | null;
+  adminConfExpiresInMs: number | null;
 }
 
 export interface ClusterStatusView {
@@ -123,6 +126,9 @@ export function clusterStatusView(state: ClusterState, table: string, nowMs: num
               material.certificateKeyExpiresAt === undefined
                 ? null
                 : msUntil(material.certificateKeyExpiresAt, nowMs),
+            adminConfExpiresAt: material.adminConfExpiresAt ?? null,
+            adminConfExpiresInMs:
+              material.adminConfExpiresAt === undefined ? null : msUntil(material.adminConfExpiresAt, nowMs),
           },
     lastFailure: record?.lastFailure ?? null,
     members: state.members,
@@ -242,6 +248,9 @@ export function renderClusterStatus(view: ClusterStatusView, nowMs: number): str
                       material.certificateKeyExpiresInMs ?? 0,
                     ),
                   ]),
+              ...(material.adminConfExpiresAt === null
+                ? []
+                : [expiry('admin.conf', material.adminConfExpiresAt, material.adminConfExpiresInMs ?? 0)]),
             ].join('; '),
       ),
     );

@@ -4,12 +4,16 @@
  * member record.
  */
 
+import type { Logger } from '../../../core/logger.js';
+import type { Secret } from '../../../core/secrets.js';
 import { JOIN_MATERIAL_SCHEMA_VERSION, type JoinMaterial } from '../../join/material.js';
 import { publishedVersions } from '../../join/store.js';
 import { formatKubeVersion } from '../../kubeadm/version.js';
+import { parseAdminKubeconfig } from '../../kubeconfig/admin.js';
+import { clientCertificateNotAfterMs } from '../../kubeconfig/client-certificate.js';
 import { apiAddress } from '../../state/cluster-record.js';
 import { membershipFor, writeMembership } from '../membership.js';
-import { MEMBERSHIP_PATH } from '../paths.js';
+import { ADMIN_CONF_PATH, MEMBERSHIP_PATH } from '../paths.js';
 import { memberTimeline } from '../start-steps.js';
 import type { BootstrapStep } from './state.js';
 
@@ -33,6 +37,24 @@ export const membershipFile: BootstrapStep = {
     run: async ({ deps }) => deps.fs.remove(MEMBERSHIP_PATH),
   },
 };
+
+/**
+ * When the admin.conf just published expires (its client certificate's notAfter), stamped beside
+ * its version so `kboot rotate` and `kboot status` need not read the secret. Undefined when it
+ * embeds no client certificate, or one kboot cannot read (rotate then reads the secret).
+ */
+function adminConfExpiry(adminConf: Secret<string>, logger: Logger): string | undefined {
+  try {
+    const notAfterMs = clientCertificateNotAfterMs(
+      parseAdminKubeconfig(adminConf, ADMIN_CONF_PATH),
+      ADMIN_CONF_PATH,
+    );
+    return notAfterMs === undefined ? undefined : new Date(notAfterMs).toISOString();
+  } catch (error) {
+    logger.warn({ err: error }, "could not read admin.conf's client certificate expiry; not stamped");
+    return undefined;
+  }
+}
 
 export const publishAndMarkInitialized: BootstrapStep = {
   name: 'publish-join-material',
@@ -86,11 +108,13 @@ export const publishAndMarkInitialized: BootstrapStep = {
     // The versions just written are recorded by the same fenced write that marks the cluster
     // initialized: if this master lost its lease meanwhile, nothing it published is ever read.
     const versions = publishedVersions(cluster, published);
+    const adminConfExpiresAt = adminConfExpiry(state.get('adminConf'), logger);
     await records.markInitialized(lease, clock.nowMs(), signal, {
       updatedAt,
       tokenExpiresAt,
       certificateKeyExpiresAt,
       versions,
+      ...(adminConfExpiresAt === undefined ? {} : { adminConfExpiresAt }),
     });
     logger.info({ cluster, fence: lease.fence, versions }, 'marked the cluster initialized');
     return undefined;

@@ -86,6 +86,38 @@ describe('clusterStatusView', () => {
     );
   });
 
+  it("shows the published admin.conf's expiry where the record stamps it", () => {
+    const view = clusterStatusView(
+      state({
+        record: sampleRecord({
+          joinMaterial: {
+            updatedAt: '2025-01-01T22:00:00.000Z',
+            tokenExpiresAt: '2025-01-02T22:00:00.000Z',
+            adminConfExpiresAt: '2025-12-01T00:00:00.000Z',
+          },
+        }),
+      }),
+      'kboot',
+      NOW,
+    );
+    assert.equal(view.joinMaterial?.adminConfExpiresAt, '2025-12-01T00:00:00.000Z', 'in --output json');
+    assert.match(
+      renderClusterStatus(view, NOW),
+      /; admin\.conf expires in 333d \(2025-12-01T00:00:00\.000Z\)/,
+    );
+    const unstamped = clusterStatusView(
+      state({
+        record: sampleRecord({
+          joinMaterial: { updatedAt: '2025-01-01T22:00:00.000Z', tokenExpiresAt: '2025-01-02T22:00:00.000Z' },
+        }),
+      }),
+      'kboot',
+      NOW,
+    );
+    assert.equal(unstamped.joinMaterial?.adminConfExpiresAt, null);
+    assert.doesNotMatch(renderClusterStatus(unstamped, NOW), /admin\.conf/);
+  });
+
   it('renders a whole cluster as aligned text', () => {
     const view = clusterStatusView(
       state({
