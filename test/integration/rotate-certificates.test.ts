@@ -113,6 +113,18 @@ describe('kboot rotate: kubeadm certificates', () => {
       /renewing this member's kubeadm certificates: \S+ expires first, in 2[45] day\(s\)/,
     );
     assert.match(result.stderr, /restarted this member's control plane with its renewed certificates/);
+    // Its own API server answered before the member item said renewed.
+    const probes = readFileSync(sim.kubectlLog, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('--raw=/readyz'))
+      .map((line) => JSON.parse(line) as { argv: string[]; exitCode: number });
+    assert.equal(probes.length, 1);
+    assert.ok(
+      probes[0]?.argv.includes(`--server=https://${master.privateIp}:6443`),
+      probes[0]?.argv.join(' '),
+    );
+    assert.equal(probes[0]?.exitCode, 0);
+    assert.match(result.stderr, /this member's API server answers \/readyz/);
     const renews = sim.invocations().filter((i) => i.command === 'certs renew all');
     assert.equal(renews.length, 1);
     assert.equal(renews[0]?.exitCode, 0);
