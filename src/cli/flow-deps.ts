@@ -120,6 +120,7 @@ export function wireFlowDeps(
       return {
         records: store,
         memberCertificates: new DynamoDbMemberCertificates({ dynamodb, tableName }),
+        clusterState: store,
         lock: (cluster, name) => store.leaseLock(cluster, name),
       };
     },

@@ -23,7 +23,7 @@ import {
   DescribeAutoScalingGroupsCommand,
   DetachLoadBalancerTargetGroupsCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { DeleteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateImageCommand,
   CreateSubnetCommand,
@@ -32,6 +32,7 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { CLOUD_CONTROLLER_ACTIONS, CLOUD_CONTROLLER_SID } from '../../src/domain/iam/cloud-controller.js';
 import { commandActions, type KbootCommand } from '../../src/domain/iam/permissions.js';
 import type { IamRole } from '../../src/domain/iam/roles.js';
@@ -118,6 +119,37 @@ function assertPolicyShape(document: Document, what: string): void {
     for (const action of statement.Action) assert.match(action, /^[a-z0-9]+:[A-Za-z]+$/, where);
     assert.ok(Array.isArray(statement.Resource) && statement.Resource.length > 0, `${where}: Resource`);
     for (const resource of statement.Resource) assert.match(resource, /^(\*|arn:aws[a-z-]*:.+)$/, where);
+  }
+}
+
+const UPGRADE_FOR_TRACE = {
+  from: { kubernetesVersion: '1.31.2', images: { x86_64: 'ami-0aaaaaaaaaaaaaaa1' } },
+  to: { kubernetesVersion: '1.32.0', images: { x86_64: 'ami-0bbbbbbbbbbbbbbb2' } },
+  phase: 'control-plane',
+  startedAt: '2026-12-08T01:00:00.000Z',
+  startedBy: 'operator@laptop',
+  done: [],
+};
+
+/** Writes (or, undefined, removes) the record's upgrade, as the roll does. */
+async function setUpgrade(moto: Moto, table: string, upgrade: object | undefined): Promise<void> {
+  const dynamodb = testDynamo(moto);
+  try {
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: marshall({ pk: `cluster#${CLUSTER}`, sk: 'meta' }),
+        ...(upgrade === undefined
+          ? { UpdateExpression: 'REMOVE #upgrade' }
+          : {
+              UpdateExpression: 'SET #upgrade = :upgrade',
+              ExpressionAttributeValues: marshall({ ':upgrade': upgrade }),
+            }),
+        ExpressionAttributeNames: { '#upgrade': 'upgrade' },
+      }),
+    );
+  } finally {
+    dynamodb.destroy();
   }
 }
 
@@ -317,6 +349,13 @@ backup: { bucket: ${name}-etcd-backups }
     await traced('worker', 'join-node', 'join-node', onInstance(untagged, ['join-node']));
     await traced('worker', 'identity', 'identity', onInstance(untagged, ['identity']));
 
+    // A worker at an upgrade's target reads the members' versions (a dry run: it reads, then
+    // reports the wait instead of waiting); the upgrade is taken out again for what follows.
+    await setUpgrade(moto, sim.table, UPGRADE_FOR_TRACE);
+    const target = await sim.addInstance('worker', { FAKE_KUBEADM_VERSION: 'v1.32.0' });
+    await traced('worker', 'join-node', 'join-node-upgrade', onInstance(target, ['join-node', '--dry-run']));
+    await setUpgrade(moto, sim.table, undefined);
+
     // operator: kubeconfig, status of the cluster and of every cluster, ami
     await traced(
       'operator',
@@ -476,6 +515,11 @@ backup: { bucket: ${name}-etcd-backups }
 
   it('traced the flows it meant to', (t) => {
     const names = (label: string) => callNames(runs.find((run) => run.label === label)?.calls ?? []);
+    assert.deepEqual(
+      names('join-node-upgrade'),
+      ['dynamodb:GetItem', 'secretsmanager:GetSecretValue', 'dynamodb:Query'],
+      "a worker at an upgrade's target reads the members",
+    );
     assert.ok(names('boot-bootstrap').includes('dynamodb:TransactWriteItems'), 'the init transaction');
     assert.ok(names('boot-bootstrap').includes('secretsmanager:CreateSecret'), 'secrets created');
     assert.deepEqual(

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
 import { readClusterItem } from '../support/aws.js';
+import { callNames, readAwsCalls } from '../support/aws-calls.js';
 import { runKboot } from '../support/cli.js';
 import { SimCluster, type SimInstance } from '../support/cluster-sim.js';
 import { type Moto, startMoto } from '../support/moto.js';
@@ -73,10 +74,20 @@ describe('kboot rotate: kubeadm certificates', () => {
 
   it('at day 100: reports the expiry in the member item, renews nothing', async () => {
     const issuedNotAfterMs = apiserverNotAfterMs(master);
-    const result = await sim.run(master, ['rotate', '--output', 'json'], at(100));
+    const trace = path.join(sim.dir, 'rotate-day-100-calls.jsonl');
+    const result = await sim.run(master, ['rotate', '--output', 'json'], {
+      env: { ...at(100).env, KBOOT_TRACE_AWS_CALLS: trace },
+    });
     assert.equal(result.exitCode, 0, result.stderr.slice(-1500));
     const json = JSON.parse(result.stdout);
     assert.equal(json.certificates.action, 'kept');
+    // The first master stamped the published admin.conf's expiry: judged from the record, unread.
+    assert.equal(json.adminConf.action, 'kept');
+    assert.equal(json.adminConf.checkedFrom, 'record');
+    const secretReads = callNames(readAwsCalls(trace)).filter(
+      (call) => call === 'secretsmanager:GetSecretValue',
+    );
+    assert.equal(secretReads.length, 2, 'the join and control-plane secrets only');
     assert.ok(!sim.invocations().some((i) => i.command?.startsWith('certs renew')));
     assert.equal(apiserverNotAfterMs(master), issuedNotAfterMs);
     assert.doesNotMatch(result.stderr, /republished admin\.conf/);
@@ -92,11 +103,28 @@ describe('kboot rotate: kubeadm certificates', () => {
     assert.equal(result.exitCode, 0, result.stderr.slice(-1500));
     const json = JSON.parse(result.stdout);
     assert.equal(json.certificates.action, 'renewed');
+    assert.equal(json.adminConf.action, 'republished');
+    assert.ok(
+      (Date.parse(json.adminConf.expiresAt) - Date.now()) / DAY - 340 > 364,
+      json.adminConf.expiresAt,
+    );
     assert.match(
       result.stderr,
       /renewing this member's kubeadm certificates: \S+ expires first, in 2[45] day\(s\)/,
     );
     assert.match(result.stderr, /restarted this member's control plane with its renewed certificates/);
+    // Its own API server answered before the member item said renewed.
+    const probes = readFileSync(sim.kubectlLog, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('--raw=/readyz'))
+      .map((line) => JSON.parse(line) as { argv: string[]; exitCode: number });
+    assert.equal(probes.length, 1);
+    assert.ok(
+      probes[0]?.argv.includes(`--server=https://${master.privateIp}:6443`),
+      probes[0]?.argv.join(' '),
+    );
+    assert.equal(probes[0]?.exitCode, 0);
+    assert.match(result.stderr, /this member's API server answers \/readyz/);
     const renews = sim.invocations().filter((i) => i.command === 'certs renew all');
     assert.equal(renews.length, 1);
     assert.equal(renews[0]?.exitCode, 0);
@@ -119,8 +147,9 @@ describe('kboot rotate: kubeadm certificates', () => {
     assert.equal(status.exitCode, 0, status.stderr.slice(-1500));
     assert.match(
       status.stdout,
-      new RegExp(`${master.instanceId} control-plane joined .*; certificates expire in 36[45]d`),
+      new RegExp(`${master.instanceId} control-plane v1\\.31\\.2 joined .*; certificates expire in 36[45]d`),
     );
+    assert.match(status.stdout, /join material .*; admin\.conf expires in 36[45]d/);
 
     // The published admin.conf follows: `kboot kubeconfig` hands out the renewed client certificate.
     assert.match(
@@ -143,6 +172,12 @@ describe('kboot rotate: kubeadm certificates', () => {
     const before = clientCertificateData(await operatorKubeconfig());
     const result = await sim.run(master, ['rotate', '--output', 'json'], at(345));
     assert.equal(result.exitCode, 0, result.stderr.slice(-1500));
+    assert.equal(
+      JSON.parse(result.stdout).adminConf.checkedFrom,
+      'record',
+      'the republished one was stamped',
+    );
+    assert.equal(JSON.parse(result.stdout).adminConf.action, 'kept');
     assert.doesNotMatch(result.stderr, /republished admin\.conf/);
     assert.equal(clientCertificateData(await operatorKubeconfig()), before);
   });

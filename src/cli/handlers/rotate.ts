@@ -43,9 +43,11 @@ export function rotateOptionsFrom(options: RotateCommandOptions): RotateOptions 
 
 export async function rotateCommand(options: RotateCommandOptions, ctx: CommandContext): Promise<void> {
   const staticPodWaitMs = envMs(ctx.env, 'KBOOT_STATIC_POD_WAIT_MS');
+  const apiHealthTimeoutMs = envMs(ctx.env, 'KBOOT_API_HEALTH_TIMEOUT_MS');
   const rotateOptions = {
     ...rotateOptionsFrom(options),
     ...(staticPodWaitMs === undefined ? {} : { staticPodWaitMs }),
+    ...(apiHealthTimeoutMs === undefined ? {} : { apiHealthTimeoutMs }),
   };
   const loaded = await loadNodeConfig(ctx, options.config);
   const settings = {

@@ -34,6 +34,7 @@ export const DURATION_BOUNDS = {
   KBOOT_POLL_MS: { minMs: 10, maxMs: 600_000 },
   KBOOT_MIN_LEASE_MS: { minMs: SECOND_MS, maxMs: MIN_LEASE_MS },
   KBOOT_STATIC_POD_WAIT_MS: { minMs: 10, maxMs: 600_000 },
+  KBOOT_API_HEALTH_TIMEOUT_MS: { minMs: 10, maxMs: 3_600_000 },
 } as const satisfies Record<string, DurationBounds>;
 
 export type DurationField = keyof typeof DURATION_BOUNDS;
@@ -61,7 +62,7 @@ export function boundsOf(
  */
 export function envMs(
   env: NodeJS.ProcessEnv,
-  name: 'KBOOT_POLL_MS' | 'KBOOT_MIN_LEASE_MS' | 'KBOOT_STATIC_POD_WAIT_MS',
+  name: 'KBOOT_POLL_MS' | 'KBOOT_MIN_LEASE_MS' | 'KBOOT_STATIC_POD_WAIT_MS' | 'KBOOT_API_HEALTH_TIMEOUT_MS',
 ): number | undefined {
   const text = env[name];
   if (text === undefined || text === '') return undefined;

@@ -18,6 +18,7 @@ import type { RecoveryWiring } from '../recovery/ports.js';
 import type {
   ClusterRecordReader,
   ClusterRecordWriter,
+  ClusterStateLister,
   MemberCertificatesRecorder,
   MemberRegistry,
 } from '../state/cluster-store.js';
@@ -27,6 +28,11 @@ export interface ClusterStatePorts {
   records: ClusterRecordReader & ClusterRecordWriter & MemberRegistry;
   /** Where a control-plane member reports its certificates' expiry (`kboot rotate`). */
   memberCertificates: MemberCertificatesRecorder;
+  /**
+   * The record and the members in one read: a worker at an upgrade's target reads the control
+   * plane's versions here while it waits (./join-admission.ts); nothing else reads it at boot.
+   */
+  clusterState: Pick<ClusterStateLister, 'readClusterState'>;
   lock(cluster: string, name: LockName): LeaseLock;
 }
 

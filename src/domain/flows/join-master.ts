@@ -1,6 +1,7 @@
 /**
  * `kboot join-master`: another control-plane member joins.
- *   identity → already a member? → `initialized` → local kubeadm and version skew → node name and
+ *   identity → already a member? → `initialized` → local kubeadm and version skew (while an upgrade
+ *   is recorded: only at its target, ./join-admission.ts) → node name and
  *   overrides → the control-plane-join lease (etcd adds one member at a time) → join and
  *   control-plane material → the JoinConfiguration with the certificate key (0600, removed at the
  *   end) → the remains of an earlier join reset → when the member registry shows a control-plane
@@ -10,13 +11,14 @@
  */
 
 import { KubeadmError } from '../../core/errors.js';
+import { redactText } from '../../core/secrets.js';
 import { effectiveClusterAddons, kubeletCloudProvider } from '../addons/settings.js';
 import { cleanupBeforeJoin, prepareEtcdClient } from '../cleanup/flow.js';
 import type { ControlPlaneSecret, JoinSecret } from '../join/material.js';
 import type { JoinMaterialStore } from '../join/store.js';
 import type { KubeadmOverride } from '../kubeadm/overrides.js';
 import { renderJoinConfig } from '../kubeadm/render.js';
-import { assertVersionSkew, parseKubernetesVersion } from '../kubeadm/version.js';
+import { formatKubeVersion } from '../kubeadm/version.js';
 import type { ClusterRecord } from '../state/cluster-record.js';
 import type { Lease } from '../state/lease.js';
 import { waitForInitialized } from '../state/wait-initialized.js';
@@ -33,6 +35,7 @@ import {
 } from './common.js';
 import type { ClusterStatePorts, FlowDeps, FlowResult } from './deps.js';
 import { hardeningFilesStep } from './hardening-files.js';
+import { admitJoin } from './join-admission.js';
 import { resetPartialJoin } from './join-node.js';
 import { membershipFor, writeMembership } from './membership.js';
 import { JOIN_CONFIG_PATH, MEMBERSHIP_PATH } from './paths.js';
@@ -107,14 +110,17 @@ const waitInitialized: JoinMasterStep = {
 const kubeadmVersion: JoinMasterStep = {
   name: 'kubeadm-version',
   kind: 'read',
-  describe: () => "read the local kubeadm version and check it against the cluster's",
+  describe: () =>
+    "read the local kubeadm version and check it against the cluster's (while an upgrade is recorded: it must run the target)",
   async run({ state, deps, signal }) {
     const kubeadm = await localKubeadm(deps, signal);
-    assertVersionSkew({
+    // A control plane never waits: it joins (at an upgrade's target) or is refused.
+    await admitJoin(deps, {
       action: 'join-control-plane',
-      kubeadm: kubeadm.version,
-      cluster: parseKubernetesVersion(state.get('record').kubernetesVersion, 'the cluster version'),
       clusterName: state.get('identity').clusterName,
+      kubeadm: kubeadm.version,
+      record: state.get('record'),
+      signal,
     });
     state.set({ kubeadm });
     return undefined;
@@ -282,7 +288,8 @@ const membershipFile: JoinMasterStep = {
 const memberRecord: JoinMasterStep = {
   name: 'member-record',
   kind: 'change',
-  describe: () => 'record this control-plane member (and its boot timeline) in the cluster state',
+  describe: () =>
+    'record this control-plane member (its boot timeline and Kubernetes version) in the cluster state',
   noUndo: 'the last step: if it fails, the undo of kubeadm-join resets the node and a retry joins again',
   async run({ state, deps, signal, progress }) {
     const identity = state.get('identity');
@@ -297,6 +304,7 @@ const memberRecord: JoinMasterStep = {
         nodeName: state.get('nodeName'),
         privateIp: identity.instance.privateIpv4,
         bootTimeline: memberTimeline(progress(), state.get('identity')),
+        kubernetesVersion: formatKubeVersion(state.get('kubeadm').version),
       },
       signal,
     );
@@ -330,6 +338,22 @@ export const joinMasterFlow: Flow<JoinMasterState, FlowDeps, FlowResult> = {
     membershipFile,
     memberRecord,
   ],
+  async recordFailure({ state, failure, deps, signal }) {
+    // Once the record was read (the cluster is initialized): `kboot status` shows the last failure.
+    const ports = state.peek('ports');
+    if (ports === undefined) return;
+    const identity = state.get('identity');
+    await ports.records.recordFailure(
+      identity.clusterName,
+      {
+        by: identity.instance.instanceId,
+        at: new Date(deps.clock.nowMs()).toISOString(),
+        step: failure.step,
+        message: redactText(failure.error.message),
+      },
+      signal,
+    );
+  },
   result(state, run) {
     if (run.ended === ALREADY_MEMBER) return alreadyMemberResult(state);
     if (run.dryRun) return plannedResult(state);

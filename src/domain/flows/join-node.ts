@@ -2,7 +2,8 @@
  * `kboot join-node`: a worker joins the cluster. No lock: workers join in parallel.
  *   identity → already a member? → the cluster initialized (1 DynamoDB read when it is) and the
  *   join material (1 Secrets Manager read when fresh), beside the local kubeadm's version → version
- *   skew → node name and kubeadm overrides → the JoinConfiguration (0600, removed at the end) →
+ *   skew (while an upgrade is recorded, its join rule: a worker at the target waits for the control
+ *   plane, one Query per poll, and reads the join material again after) → node name and kubeadm overrides → the JoinConfiguration (0600, removed at the end) →
  *   the remains of an earlier, unfinished join reset → kubeadm join (undo: kubeadm reset) →
  *   membership remembered.
  */
@@ -12,7 +13,6 @@ import { effectiveClusterAddons, kubeletCloudProvider } from '../addons/settings
 import type { JoinSecret } from '../join/material.js';
 import type { KubeadmOverride } from '../kubeadm/overrides.js';
 import { renderJoinConfig } from '../kubeadm/render.js';
-import { assertVersionSkew, parseKubernetesVersion } from '../kubeadm/version.js';
 import type { ClusterRecord } from '../state/cluster-record.js';
 import { waitForInitialized } from '../state/wait-initialized.js';
 import type { FlowState } from '../steps/state.js';
@@ -25,6 +25,7 @@ import {
   resetAfterFailure,
 } from './common.js';
 import type { FlowDeps, FlowResult } from './deps.js';
+import { admitJoin } from './join-admission.js';
 import { membershipFor, writeMembership } from './membership.js';
 import { JOIN_CONFIG_PATH } from './paths.js';
 import {
@@ -96,18 +97,30 @@ const clusterState: JoinNodeStep = {
 const versionSkew: JoinNodeStep = {
   name: 'version-skew',
   kind: 'read',
-  describe: () => "check the local kubeadm against the cluster's Kubernetes version",
-  async run({ state }) {
-    const join = state.get('join');
-    assertVersionSkew({
+  describe: () =>
+    "check the local kubeadm against the cluster's Kubernetes version (while an upgrade is recorded: its join rule; a worker at the target waits for the control plane)",
+  async run({ state, deps, signal }) {
+    const cluster = state.get('identity').clusterName;
+    const { record, waitedMs } = await admitJoin(deps, {
       action: 'join-worker',
+      clusterName: cluster,
       kubeadm: state.get('kubeadm').version,
-      cluster: parseKubernetesVersion(
-        join.kubernetesVersion || state.get('record').kubernetesVersion,
-        'the cluster version',
-      ),
-      clusterName: state.get('identity').clusterName,
+      record: state.get('record'),
+      clusterVersion: state.get('join').kubernetesVersion,
+      signal,
     });
+    if (waitedMs === 0) return undefined;
+    // The material read before the wait may have aged: read it again, as the record now names it.
+    const ports = await deps.state();
+    const join = await readFreshJoin(
+      deps,
+      await deps.joinMaterial(),
+      cluster,
+      deps.clock.nowMs() + deps.settings.waitTimeoutMs,
+      signal,
+      { record, records: ports.records },
+    );
+    state.set({ record, join });
     return undefined;
   },
 };

@@ -148,6 +148,14 @@ export const GRANTS: readonly Grant[] = [
     why: 'wait for the cluster record to say initialized',
   },
   {
+    sid: 'JoinNodeReadMembersDuringUpgrade',
+    role: 'worker',
+    commands: ['boot', 'join-node'],
+    actions: ['dynamodb:Query'],
+    target: { kind: 'cluster-items' },
+    why: "only while an upgrade is recorded and this worker runs its target: the record and the control-plane members' versions in one read, until every member runs the target",
+  },
+  {
     sid: 'JoinNodeReadJoinSecret',
     role: 'worker',
     commands: ['boot', 'join-node'],

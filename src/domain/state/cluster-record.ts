@@ -84,6 +84,12 @@ const joinMaterial = z.object({
   tokenExpiresAt: isoInstant,
   certificateKeyExpiresAt: isoInstant.optional(),
   versions: secretVersions.optional(),
+  /**
+   * When the client certificate of the published admin.conf (the version `versions.adminConf`
+   * names) expires, stamped by whoever published it, so `kboot rotate` and `kboot status` need not
+   * read the secret. Absent in older records and when it embeds no client certificate.
+   */
+  adminConfExpiresAt: isoInstant.optional(),
 });
 export type JoinMaterialStamp = z.infer<typeof joinMaterial>;
 

@@ -31,6 +31,15 @@ const memberShape = z.object({
    */
   certificatesExpireAt: z.iso.datetime().optional(),
   certificatesCheckedAt: z.iso.datetime().optional(),
+  /**
+   * The Kubernetes version this member was set up with: its kubeadm's (and kubelet's, baked
+   * together on a kboot AMI), recorded when it joins or initializes. A joining worker reads these
+   * while an upgrade is recorded (../upgrade/join-rule.ts). Absent in older records.
+   */
+  kubernetesVersion: z
+    .string()
+    .regex(/^v?\d+\.\d+(?:\.\d+)?(?:[-+][0-9A-Za-z.-]+)?$/, 'expected a version such as v1.31.2')
+    .optional(),
 });
 
 export type MemberRecord = z.infer<typeof memberShape>;

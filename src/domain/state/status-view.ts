@@ -32,6 +32,9 @@ export interface JoinMaterialView {
   tokenExpiresInMs: number;
   certificateKeyExpiresAt: string | null;
   certificateKeyExpiresInMs: number | null;
+  /** The published admin.conf's client certificate (null: not stamped, an older record). */
+  adminConfExpiresAt: string | null;
+  adminConfExpiresInMs: number | null;
 }
 
 export interface ClusterStatusView {
@@ -130,6 +133,9 @@ export function clusterStatusView(state: ClusterState, table: string, nowMs: num
               material.certificateKeyExpiresAt === undefined
                 ? null
                 : msUntil(material.certificateKeyExpiresAt, nowMs),
+            adminConfExpiresAt: material.adminConfExpiresAt ?? null,
+            adminConfExpiresInMs:
+              material.adminConfExpiresAt === undefined ? null : msUntil(material.adminConfExpiresAt, nowMs),
           },
     lastFailure: record?.lastFailure ?? null,
     upgrade: record?.upgrade ?? null,
@@ -259,6 +265,9 @@ export function renderClusterStatus(view: ClusterStatusView, nowMs: number): str
                       material.certificateKeyExpiresInMs ?? 0,
                     ),
                   ]),
+              ...(material.adminConfExpiresAt === null
+                ? []
+                : [expiry('admin.conf', material.adminConfExpiresAt, material.adminConfExpiresInMs ?? 0)]),
             ].join('; '),
       ),
     );
@@ -279,7 +288,7 @@ export function renderClusterStatus(view: ClusterStatusView, nowMs: number): str
     lines.push(
       row(
         '',
-        `${member.instanceId} ${member.role} joined ${member.joinedAt}${member.fence === undefined ? '' : ` (fence ${member.fence})`}${member.bootTimeline === undefined ? '' : `; boot: ${describeTimeline(member.bootTimeline, formatDurationMs)}`}${certificatesNote(member, nowMs)}`,
+        `${member.instanceId} ${member.role}${member.kubernetesVersion === undefined ? '' : ` ${member.kubernetesVersion}`} joined ${member.joinedAt}${member.fence === undefined ? '' : ` (fence ${member.fence})`}${member.bootTimeline === undefined ? '' : `; boot: ${describeTimeline(member.bootTimeline, formatDurationMs)}`}${certificatesNote(member, nowMs)}`,
       ),
     );
   }

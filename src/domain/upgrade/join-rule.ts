@@ -7,7 +7,10 @@
  *  - a control-plane instance at F may not: kubeadm F cannot deploy a T control plane (it deploys
  *    its own minor or the one before), and it would add an old member the roll must replace again;
  *  - a worker at T waits until every control-plane member runs T: a kubelet must not be newer than
- *    any kube-apiserver (kubernetes.io/releases/version-skew-policy/#kubelet);
+ *    any kube-apiserver (kubernetes.io/releases/version-skew-policy/#kubelet). Once the roll has
+ *    left its control-plane phase (addons, workers) every control-plane member runs T: the roll
+ *    leaves it only after the last old member left and the health gate passed, so the members
+ *    need not be read (a member item a lost instance left behind cannot hold workers back);
  *  - a worker at F may join: a kubelet older than the API server is supported;
  *  - anything else is refused, as outside an upgrade.
  * Pure: the caller supplies the control-plane members' versions (the API servers they run).
@@ -67,6 +70,7 @@ export function joinDecision(input: JoinRuleInput): JoinDecision {
   }
   if (atSource) return { decision: 'join' };
   if (atTarget) {
+    if (upgrade.phase !== 'control-plane') return { decision: 'join' };
     const behind = input.controlPlaneVersions.filter((version) => !sameMinor(version, to));
     if (input.controlPlaneVersions.length > 0 && behind.length === 0) return { decision: 'join' };
     return {

@@ -4,12 +4,17 @@
  * member record.
  */
 
+import type { Logger } from '../../../core/logger.js';
+import type { Secret } from '../../../core/secrets.js';
 import { JOIN_MATERIAL_SCHEMA_VERSION, type JoinMaterial } from '../../join/material.js';
 import { publishedVersions } from '../../join/store.js';
+import { formatKubeVersion } from '../../kubeadm/version.js';
+import { parseAdminKubeconfig } from '../../kubeconfig/admin.js';
+import { clientCertificateNotAfterMs } from '../../kubeconfig/client-certificate.js';
 import { apiAddress } from '../../state/cluster-record.js';
 import type { FlowState } from '../../steps/state.js';
 import { membershipFor, writeMembership } from '../membership.js';
-import { MEMBERSHIP_PATH } from '../paths.js';
+import { ADMIN_CONF_PATH, MEMBERSHIP_PATH } from '../paths.js';
 import { memberTimeline } from '../start-steps.js';
 import type { BootstrapState, BootstrapStep } from './state.js';
 
@@ -70,6 +75,24 @@ export const membershipFile: BootstrapStep = {
   },
 };
 
+/**
+ * When the admin.conf just published expires (its client certificate's notAfter), stamped beside
+ * its version so `kboot rotate` and `kboot status` need not read the secret. Undefined when it
+ * embeds no client certificate, or one kboot cannot read (rotate then reads the secret).
+ */
+function adminConfExpiry(adminConf: Secret<string>, logger: Logger): string | undefined {
+  try {
+    const notAfterMs = clientCertificateNotAfterMs(
+      parseAdminKubeconfig(adminConf, ADMIN_CONF_PATH),
+      ADMIN_CONF_PATH,
+    );
+    return notAfterMs === undefined ? undefined : new Date(notAfterMs).toISOString();
+  } catch (error) {
+    logger.warn({ err: error }, "could not read admin.conf's client certificate expiry; not stamped");
+    return undefined;
+  }
+}
+
 export const publishAndMarkInitialized: BootstrapStep = {
   name: 'publish-join-material',
   kind: 'change',
@@ -105,11 +128,13 @@ export const publishAndMarkInitialized: BootstrapStep = {
       ...publishedVersions(cluster, published),
       ...(pkiVersion === undefined ? {} : { pki: pkiVersion }),
     };
+    const adminConfExpiresAt = adminConfExpiry(state.get('adminConf'), logger);
     await records.markInitialized(lease, clock.nowMs(), signal, {
       updatedAt,
       tokenExpiresAt,
       certificateKeyExpiresAt,
       versions,
+      ...(adminConfExpiresAt === undefined ? {} : { adminConfExpiresAt }),
     });
     logger.info({ cluster, fence: lease.fence, versions }, 'marked the cluster initialized');
     return undefined;
@@ -119,7 +144,8 @@ export const publishAndMarkInitialized: BootstrapStep = {
 export const memberRecord: BootstrapStep = {
   name: 'member-record',
   kind: 'change',
-  describe: () => 'record this control-plane member (and its boot timeline) in the cluster state',
+  describe: () =>
+    'record this control-plane member (its boot timeline and Kubernetes version) in the cluster state',
   noUndo:
     'a member record only describes the member: the cluster is initialized whether or not it is written',
   async run({ state, deps, signal, progress }) {
@@ -134,6 +160,7 @@ export const memberRecord: BootstrapStep = {
         nodeName: state.get('nodeName'),
         privateIp: state.get('identity').instance.privateIpv4,
         bootTimeline: memberTimeline(progress(), state.get('identity')),
+        kubernetesVersion: formatKubeVersion(state.get('kubeadm').version),
       },
       signal,
     );

@@ -4,7 +4,8 @@
  *   died mid-restart) → restore-manifests (put them back) → record-certificates (the member's
  *   item says when its certificates expire, for `kboot status`; before the rotate lease, so every
  *   member reports) → … under the rotate lease (one member at a time) … → renew-certificates
- *   (kubeadm certs renew all, when fewer than 30 days are left) → restart-control-plane.
+ *   (kubeadm certs renew all, when fewer than 30 days are left) → restart-control-plane →
+ *   api-health (the API server answers again; only then the member's item says renewed).
  *
  * The restart is the one kubeadm documents for static Pods
  * (kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-certs/#manual-certificate-renewal):
@@ -105,7 +106,8 @@ async function checkExpiration(
   };
 }
 
-async function recordCheck(
+/** Stamps this member's item with when its first certificate expires (nothing when it has none). */
+export async function recordCheck(
   identity: Identity,
   deps: FlowDeps,
   check: CertificatesCheck,
@@ -246,8 +248,8 @@ export function certificateSteps<T extends CertificatesState>(): {
       );
       await deps.kubeadm.run(['certs', 'renew', 'all'], { timeoutMs: KUBEADM_API_TIMEOUT_MS, signal });
       const after = await checkExpiration(deps, state.get('options'), signal);
+      // Recorded in the member item only once the restarted API server answers (api-health.ts).
       state.set({ renewedCertificates: after } as Partial<T>);
-      await recordCheck(state.get('identity'), deps, after, signal);
       logger.info(
         {
           certificatesExpireAt: after.first === null ? null : iso(after.first.expiresAtMs),

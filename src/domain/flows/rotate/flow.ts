@@ -6,7 +6,8 @@
  *   manifests put back (certificates.ts) → the `rotate` lease, tried once (held by another master: exit 0)
  *   → the join and control-plane secrets read and the decision made (rotate-plan.ts) → token
  *   renewed (token.ts) → certificate key renewed (certificate-key.ts) → this member's kubeadm
- *   certificates renewed and its static Pods restarted, when due (certificates.ts) → the published
+ *   certificates renewed and its static Pods restarted, when due (certificates.ts), its API server
+ *   answering again before its member item says renewed (api-health.ts) → the published
  *   admin.conf republished from this member when renewed or due (admin-conf.ts) → expired kboot tokens
  *   deleted → lost instances cleaned up (under the
  *   control-plane-join lease, tried once) → the lease released.
@@ -17,6 +18,7 @@ import type { Flow } from '../../steps/step.js';
 import type { FlowDeps } from '../deps.js';
 import { identityStep } from '../start-steps.js';
 import { checkAdminConf, publishAdminConf } from './admin-conf.js';
+import { apiHealthStep } from './api-health.js';
 import { certificateSteps } from './certificates.js';
 import { cleanupLostInstances, planCleanup } from './lost-instances.js';
 import { clusterRecord, membership, policy, readMaterial, rotateLease } from './prepare.js';
@@ -47,6 +49,7 @@ export const rotateFlow: Flow<RotateState, FlowDeps, RotateResult> = {
     renewCertificateKeyStep,
     certificates.renewCertificates,
     certificates.restartControlPlane,
+    apiHealthStep<RotateState>(),
     publishAdminConf,
     listExpiredTokens,
     deleteExpiredTokens,

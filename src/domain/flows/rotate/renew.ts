@@ -16,6 +16,18 @@ import { iso, TOKEN_CONFIG_PATH, UPLOAD_CERTS_CONFIG_PATH } from './rotation.js'
 import { deleteTokens, expiredTokenIds, renewToken, sampleToken, tokenCreateInput } from './token.js';
 import type { RotateState, RotateStep } from './types.js';
 
+/**
+ * The expiry of the admin.conf the stamp's versions name: the one this run published, else the
+ * one found at the start (from the record's stamp, or read from the secret: an older record gets
+ * its stamp here). Undefined when unknown.
+ */
+function publishedAdminConfExpiry(state: FlowState<RotateState>): string | undefined {
+  const republished = state.peek('republishedAdminConf');
+  if (republished !== undefined) return republished.expiresAt ?? undefined;
+  const found = state.peek('publishedAdminConf');
+  return found?.state === 'present' && found.expiresAtMs !== null ? iso(found.expiresAtMs) : undefined;
+}
+
 /** The record's stamp follows the secrets; a newer stamp (another rotation) wins and is kept. */
 export async function recordStamp(state: FlowState<RotateState>, signal: AbortSignal): Promise<void> {
   const rotation = state.get('rotation');
@@ -24,11 +36,13 @@ export async function recordStamp(state: FlowState<RotateState>, signal: AbortSi
   if (tokenExpiresAt === undefined) return;
   const certificateKeyExpiresAt = state.get('certificateKeyExpiresAt');
   const versions = { ...rotation.record.joinMaterial?.versions, ...rotation.published };
+  const adminConfExpiresAt = publishedAdminConfExpiry(state);
   const stamp: JoinMaterialStamp = {
     updatedAt: iso(deps.clock.nowMs()),
     tokenExpiresAt,
     ...(certificateKeyExpiresAt === undefined ? {} : { certificateKeyExpiresAt }),
     ...(Object.keys(versions).length === 0 ? {} : { versions }),
+    ...(adminConfExpiresAt === undefined ? {} : { adminConfExpiresAt }),
   };
   try {
     // Under the rotate lease's fence: versions a rotation that lost its lease published are never recorded.

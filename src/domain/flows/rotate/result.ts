@@ -4,6 +4,7 @@ import { tokenId } from '../../kubeadm/tokens.js';
 import { leaseLabel } from '../../state/lease.js';
 import type { FlowState } from '../../steps/state.js';
 import type { RenewDecision } from '../rotate-plan.js';
+import { adminConfReport } from './admin-conf-report.js';
 import { certificatesReport } from './certificates.js';
 import { iso } from './rotation.js';
 import {
@@ -57,6 +58,7 @@ export function rotateResult(
     heldBy: null,
     cleanup: state.peek('cleanup') ?? null,
     certificates: certificatesReport(state, run.dryRun),
+    adminConf: adminConfReport(state, run.dryRun),
   };
   if (run.ended === NOT_MEMBER) {
     return {

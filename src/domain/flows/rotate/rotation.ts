@@ -23,6 +23,8 @@ export interface RotateOptions extends RotatePolicy {
   certificatesRenewBeforeMs?: number;
   /** How long the kubelet gets to stop, then start, a static Pod (default 25 s: fileCheckFrequency + margin). */
   staticPodWaitMs?: number;
+  /** How long the restarted API server gets to answer /readyz (default 3 minutes; api-health.ts). */
+  apiHealthTimeoutMs?: number;
 }
 
 export interface Rotation {

@@ -44,6 +44,21 @@ export interface RotateResult {
   cleanup: CleanupReport | null;
   /** This member's kubeadm certificates (null: not checked, or none kubeadm can renew). */
   certificates: CertificatesReport | null;
+  /** The published admin.conf (null: not checked: not a member, or another master rotates). */
+  adminConf: AdminConfReport | null;
+}
+
+export interface AdminConfReport {
+  /** not-republished: due, but this member's admin.conf is missing or no fresher. */
+  action: 'republished' | 'kept' | 'would-republish' | 'not-republished';
+  /** Why it was (or would be, or could not be) republished; null when kept. */
+  reason: string | null;
+  /** When the admin.conf published after the run expires (null: unknown, or none embedded). */
+  expiresAt: string | null;
+  /** When the one found at the start expires (null: missing, unreadable or none embedded). */
+  previousExpiresAt: string | null;
+  /** Where previousExpiresAt came from: the record's stamp, or a read of the secret. */
+  checkedFrom: 'record' | 'secret';
 }
 
 export interface AdminConfCheck {
@@ -52,12 +67,16 @@ export interface AdminConfCheck {
   expiresAtMs: number | null;
   /** Republish: missing, unreadable, or fewer than the renewal window left. */
   due: boolean;
+  /** Where the expiry came from: the record's stamp (no secret read) or the secret itself. */
+  source: 'record' | 'secret';
 }
 
 export interface AdminConfState {
   publishedAdminConf: AdminConfCheck;
   /** What publish-admin-conf published (its client certificate's notAfter). */
   republishedAdminConf: { expiresAt: string | null };
+  /** Why publish-admin-conf, due, did not publish. */
+  adminConfNotRepublished: string;
 }
 
 export interface RotateState extends StartState, CertificatesState, AdminConfState {

@@ -152,6 +152,7 @@ describe('kboot bootstrap-master', () => {
       (milestones.joined ?? -1) >= (milestones['kubeadm-start'] ?? Number.POSITIVE_INFINITY),
       'the record says when the member joined, once kubeadm started',
     );
+    assert.equal(member?.kubernetesVersion, 'v1.31.2', "the local kubeadm's version");
   });
 
   it('--dry-run plans every change step and changes nothing (no kubeadm init, no lease, no AWS write)', async () => {

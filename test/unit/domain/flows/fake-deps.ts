@@ -224,12 +224,18 @@ export class BootWorld {
   /** `kboot/<cluster>/pki`, by version (`pki-v<n>`). */
   readonly pkiSecrets = storedSecret<PkiBundle>();
   role: Role = 'control-plane';
+  /** What `kubeadm version -o short` prints (the kubeadm and kubelet of this instance). */
+  kubeadmVersion = 'v1.31.2';
   config: NodeConfig = {};
   record: ClusterRecord | undefined;
   recordReads = 0;
   /** Called before each record read (1-based count): lets a test change the record over time. */
   onReadRecord: ((reads: number) => void) | undefined;
   stateCalls = 0;
+  /** Reads of the record and members together (a worker waiting during an upgrade). */
+  clusterStateReads = 0;
+  /** Called before each such read (1-based count): lets a test move the roll on. */
+  onReadClusterState: ((reads: number) => void) | undefined;
   logger: Logger = silentLogger();
   /** The signal runFlow's settings carry: abort it for a SIGTERM. */
   readonly interrupt = new AbortController();
@@ -321,7 +327,7 @@ export class BootWorld {
         }
         switch (name) {
           case 'version':
-            return 'v1.31.2\n';
+            return `${this.kubeadmVersion}\n`;
           case 'init':
             await this.fs.writePrivateFile(KUBELET_CONF_PATH, 'kubelet.conf');
             await this.fs.writePrivateFile(ADMIN_CONF_PATH, 'apiVersion: v1\nkind: Config\n');
@@ -430,6 +436,19 @@ export class BootWorld {
         return {
           records: this.records(),
           memberCertificates: { recordCertificates: unexpected('recordCertificates') },
+          clusterState: {
+            readClusterState: async (cluster: string) => {
+              this.clusterStateReads += 1;
+              this.onReadClusterState?.(this.clusterStateReads);
+              return {
+                cluster,
+                record: this.record && structuredClone(this.record),
+                recordError: undefined,
+                locks: {},
+                members: structuredClone(this.members),
+              };
+            },
+          },
           lock: (_cluster: string, name: LockName) => this.lock(name),
         };
       },

@@ -27,6 +27,7 @@ import {
   joinSecret,
   MINUTE,
   NODE_NAME,
+  SELF,
   START_MS,
   stepOutcomes,
 } from './fake-deps.js';
@@ -160,6 +161,7 @@ describe('kboot join-master', () => {
     assert.equal(member?.fence, 1, 'the fence of the control-plane-join lease');
     assert.equal(member?.nodeName, NODE_NAME);
     assert.ok(member?.bootTimeline?.milestones['initialized-seen'] !== undefined);
+    assert.equal(member?.kubernetesVersion, 'v1.31.2', "the local kubeadm's version");
   });
 
   it('waits for another master to give up the control-plane-join lease', async () => {
@@ -253,6 +255,11 @@ describe('kboot join-master', () => {
     const lock = w.lock('control-plane-join');
     assert.equal(lock.calls.at(-1), 'release');
     assert.equal(lock.record?.owner, undefined);
+    // The cluster record's lastFailure says where, as bootstrap-master's does.
+    assert.equal(w.failures.length, 1);
+    assert.equal(w.record?.lastFailure?.step, 'kubeadm-join');
+    assert.equal(w.record?.lastFailure?.by, SELF);
+    assert.match(w.record?.lastFailure?.message ?? '', /kubeadm join exited 1/);
   });
 
   it('SIGTERM during kubeadm join: reset once, join config removed, lease released (exit 130)', async () => {

@@ -59,6 +59,7 @@ describe('kboot join-node', () => {
       'membership-file:done',
     ]);
     assert.equal(w.recordReads, 1);
+    assert.equal(w.clusterStateReads, 0, 'no upgrade recorded: no member read');
     assert.deepEqual(w.secretReads, ['join:join-v2']);
     assert.deepEqual(w.commands(), ['version', 'join']);
     assert.deepEqual(w.locks.size, 0, 'workers take no lease: they join in parallel');

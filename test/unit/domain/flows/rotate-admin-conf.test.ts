@@ -163,4 +163,75 @@ describe('kboot rotate: the published admin.conf', () => {
     );
     assert.equal(adminConfPublishes(w), 0);
   });
+
+  it('reports the outcome (--output json) and stamps the new expiry beside the version', async () => {
+    const w = await member(AT_DAY_340, AT_DAY_340);
+    const result = await w.run();
+    assert.deepEqual(result.adminConf, {
+      action: 'republished',
+      reason: "this member's certificates are renewed this run",
+      expiresAt: iso(START_MS + 365 * DAY),
+      previousExpiresAt: iso(AT_DAY_340),
+      checkedFrom: 'secret',
+    });
+    assert.equal(w.stamps.at(-1)?.adminConfExpiresAt, iso(START_MS + 365 * DAY));
+  });
+
+  it('judges a stamped admin.conf from the record: no GetSecretValue for it, kept and reported so', async () => {
+    const w = await member(AT_DAY_100, AT_DAY_100);
+    w.record = {
+      ...(w.record as NonNullable<World['record']>),
+      joinMaterial: {
+        updatedAt: iso(START_MS - DAY),
+        tokenExpiresAt: iso(START_MS + 20 * 3_600_000),
+        versions: { adminConf: 'admin-pinned' },
+        adminConfExpiresAt: iso(AT_DAY_100),
+      },
+    };
+    const result = await w.run();
+    assert.ok(!w.versionsRead.some((read) => read.startsWith('admin.conf:')), w.versionsRead.join(' '));
+    assert.equal(adminConfPublishes(w), 0);
+    assert.deepEqual(result.adminConf, {
+      action: 'kept',
+      reason: null,
+      expiresAt: iso(AT_DAY_100),
+      previousExpiresAt: iso(AT_DAY_100),
+      checkedFrom: 'record',
+    });
+  });
+
+  it('republishes when the stamp says fewer than 30 days are left, still without reading the secret', async () => {
+    const w = await member(AT_DAY_100, AT_DAY_100);
+    w.record = {
+      ...(w.record as NonNullable<World['record']>),
+      joinMaterial: {
+        updatedAt: iso(START_MS - DAY),
+        tokenExpiresAt: iso(START_MS + 20 * 3_600_000),
+        versions: { adminConf: 'admin-pinned' },
+        adminConfExpiresAt: iso(START_MS + 20 * DAY),
+      },
+    };
+    const result = await w.run();
+    assert.ok(!w.versionsRead.some((read) => read.startsWith('admin.conf:')));
+    assert.equal(adminConfPublishes(w), 1);
+    assert.equal(result.adminConf?.action, 'republished');
+    assert.equal(result.adminConf?.reason, 'its client certificate has fewer than 30 days left');
+    assert.equal(w.stamps.at(-1)?.adminConfExpiresAt, iso(AT_DAY_100));
+  });
+
+  it('reports a due admin.conf it could not replace (no fresher one here), and a dry run’s would-republish', async () => {
+    const w = await member(AT_DAY_100, START_MS + 20 * DAY);
+    await w.fs.writePrivateFile(ADMIN_CONF_PATH, adminConfText(START_MS + 10 * DAY));
+    const result = await w.run();
+    assert.equal(result.adminConf?.action, 'not-republished');
+    assert.match(
+      result.adminConf?.reason ?? '',
+      /fewer than 30 days left, but this member's .* expires no later/,
+    );
+    assert.equal(result.adminConf?.expiresAt, iso(START_MS + 20 * DAY));
+
+    const dry = await (await member(AT_DAY_340, AT_DAY_340)).runDry();
+    assert.equal(dry.result.adminConf?.action, 'would-republish');
+    assert.equal(dry.result.adminConf?.expiresAt, null);
+  });
 });

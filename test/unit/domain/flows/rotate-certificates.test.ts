@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
-import { InterruptedError } from '../../../../src/core/errors.js';
+import { ExitCode, InterruptedError, type KbootError } from '../../../../src/core/errors.js';
 import {
   CONTROL_PLANE_MANIFESTS,
   MANIFESTS_DIR,
@@ -54,8 +54,11 @@ describe('kboot rotate: this member’s kubeadm certificates', () => {
       'certificates-stamp',
       'kubeadm:certs renew',
       'kubeadm:certs check-expiration',
+      'kubectl:readyz',
       'certificates-stamp',
     ]);
+    // The probe goes to this member's own API server, at its advertise address.
+    assert.deepEqual(w.kubectlCalls, [['get', '--raw=/readyz', '--server=https://10.0.1.10:6443']]);
     assert.deepEqual(leaseHeldAtRenew, ['i-self'], 'renewed while holding the rotate lease');
     assert.deepEqual(
       w.certificateStamps.map((stamp) => stamp.certificatesExpireAt),
@@ -160,13 +163,47 @@ describe('kboot rotate: this member’s kubeadm certificates', () => {
     const { logger, lines } = captureLogger();
     next.logger = logger;
     await next.run();
-    assert.deepEqual(next.certificateEvents, ['kubeadm:certs check-expiration', 'certificates-stamp']);
+    assert.deepEqual(next.certificateEvents, [
+      'kubeadm:certs check-expiration',
+      'certificates-stamp',
+      'kubectl:readyz',
+    ]);
     assert.ok(
       lines.some(
         (line) => line.msg === "restarted this member's control plane with its renewed certificates",
       ),
     );
     assert.equal(await next.fs.exists(RESTART_PENDING_PATH), false);
+  });
+
+  it('waits for the restarted API server to answer before the member item says renewed', async () => {
+    const w = await member(AT_DAY_340);
+    w.apiDownForProbes = 3;
+    const result = await w.run();
+    assert.equal(result.certificates?.action, 'renewed');
+    assert.equal(w.kubectlCalls.length, 4);
+    assert.deepEqual(w.certificateEvents.slice(-2), ['kubectl:readyz', 'certificates-stamp']);
+    assert.equal(w.certificateStamps.at(-1)?.certificatesExpireAt, iso(START_MS + 365 * DAY));
+  });
+
+  it('an API server that never answers fails the run (exit 6) and the member item keeps the old expiry', async () => {
+    const w = await member(AT_DAY_340);
+    w.apiDownForProbes = Number.POSITIVE_INFINITY;
+    await assert.rejects(w.run(), (error: KbootError) => {
+      assert.equal(error.exitCode, ExitCode.clusterTimeout);
+      assert.match(
+        error.message,
+        /API server \(https:\/\/10\.0\.1\.10:6443\) did not answer \/readyz within 3m/,
+      );
+      assert.match(error.message, /still shows the expiry from before the renewal/);
+      return true;
+    });
+    assert.deepEqual(
+      w.certificateStamps.map((stamp) => stamp.certificatesExpireAt),
+      [iso(AT_DAY_340)],
+      'only the check before the renewal is recorded',
+    );
+    assert.deepEqual(manifests(w, MANIFESTS_DIR), [...CONTROL_PLANE_MANIFESTS].sort(), 'manifests in place');
   });
 
   it('puts back the manifests a killed run left parked, first thing', async () => {

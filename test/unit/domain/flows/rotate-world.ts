@@ -1,4 +1,4 @@
-import { KubeadmError } from '../../../../src/core/errors.js';
+import { KubeadmError, KubectlError } from '../../../../src/core/errors.js';
 import type { Logger } from '../../../../src/core/logger.js';
 import { Secret } from '../../../../src/core/secrets.js';
 import type { FlowDeps } from '../../../../src/domain/flows/deps.js';
@@ -119,6 +119,10 @@ export class World {
   readonly interrupt = new AbortController();
   /** Called as `kubeadm certs renew all` runs. */
   onRenew: (() => void) | undefined;
+  /** How many /readyz probes of this member's API server fail before it answers (Infinity: never). */
+  apiDownForProbes = 0;
+  /** The kubectl calls (argv), in order. */
+  readonly kubectlCalls: string[][] = [];
   /** The lease each stamp was written under. */
   readonly stampLeases: (LeaseRef | undefined)[] = [];
   /** Which secret versions were read (the record's, or AWSCURRENT). */
@@ -271,6 +275,7 @@ export class World {
               this.certificateStamps.push({ instanceId, ...stamp });
             },
           },
+          clusterState: { readClusterState: unexpected('readClusterState') },
           lock: (_cluster: string, name: LockName) => this.lock(name),
         };
       },
@@ -278,7 +283,20 @@ export class World {
       oidcPublisher: unexpected('oidcPublisher'),
       pkiSecrets: unexpected('pkiSecrets'),
       kubeadm: this.kubeadm(),
-      kubectl: { run: unexpected('kubectl') },
+      // Only the /readyz probe of this member's API server after a restart (api-health.ts).
+      kubectl: {
+        run: async (args) => {
+          if (args[0] !== 'get' || args[1] !== '--raw=/readyz')
+            throw new Error(`unexpected call: kubectl ${args.join(' ')}`);
+          this.kubectlCalls.push([...args]);
+          this.certificateEvents.push('kubectl:readyz');
+          if (this.apiDownForProbes > 0) {
+            this.apiDownForProbes -= 1;
+            throw new KubectlError('kubectl get exited 1: The connection to the server was refused');
+          }
+          return { stdout: 'ok', stderr: '' };
+        },
+      },
       cleanup: nothingLost(),
     } satisfies FlowDeps;
   }

@@ -30,6 +30,7 @@ import {
   CURRENT_KEY,
   CURRENT_TOKEN,
   controlPlaneSecret,
+  DAY,
   HOUR,
   iso,
   joinSecret,
@@ -174,6 +175,8 @@ describe('kboot rotate: the bootstrap token', () => {
         tokenExpiresAt: iso(START_MS + 24 * HOUR),
         certificateKeyExpiresAt: iso(START_MS + 90 * MINUTE),
         versions: { join: 'join-v1' },
+        // The published admin.conf's expiry, read from the secret (the record had none): stamped now.
+        adminConfExpiresAt: iso(START_MS + 300 * DAY),
       },
     ]);
     // Written under the rotate lease's fence, so a rotation that lost it records nothing.
@@ -476,6 +479,7 @@ describe('kboot rotate: the certificate key', () => {
       tokenExpiresAt: iso(START_MS + 24 * HOUR),
       certificateKeyExpiresAt: iso(START_MS + 2 * HOUR),
       versions: { join: 'join-v1', controlPlane: 'cp-v2' },
+      adminConfExpiresAt: iso(START_MS + 300 * DAY),
     });
     assert.match(
       result.summary,

@@ -64,7 +64,13 @@ describe('the permission catalogue', () => {
       {
         role: 'worker',
         command: 'join-node',
-        actions: ['dynamodb:GetItem', 'ec2:DescribeTags', 'kms:Decrypt', 'secretsmanager:GetSecretValue'],
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'ec2:DescribeTags',
+          'kms:Decrypt',
+          'secretsmanager:GetSecretValue',
+        ],
       },
       { role: 'worker', command: 'identity', actions: ['ec2:DescribeTags'] },
       {

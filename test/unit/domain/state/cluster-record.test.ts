@@ -39,6 +39,20 @@ describe('parseClusterRecord', () => {
     assert.equal('futureField' in record, false);
   });
 
+  it("reads the published admin.conf's stamped expiry, and refuses one that is not a time", () => {
+    const material = { updatedAt: '2025-01-01T00:05:00.000Z', tokenExpiresAt: '2025-01-02T00:05:00.000Z' };
+    const stamped = parseClusterRecord(
+      rawRecord({ joinMaterial: { ...material, adminConfExpiresAt: '2026-01-01T00:00:00.000Z' } }),
+      SOURCE,
+    );
+    assert.equal(stamped.joinMaterial?.adminConfExpiresAt, '2026-01-01T00:00:00.000Z');
+    assert.throws(
+      () =>
+        parseClusterRecord(rawRecord({ joinMaterial: { ...material, adminConfExpiresAt: 'soon' } }), SOURCE),
+      /field joinMaterial\.adminConfExpiresAt: expected an ISO 8601 UTC time/,
+    );
+  });
+
   const malformed: { name: string; raw: unknown; message: RegExp }[] = [
     {
       name: 'a number where a string belongs',

@@ -86,6 +86,38 @@ describe('clusterStatusView', () => {
     );
   });
 
+  it("shows the published admin.conf's expiry where the record stamps it", () => {
+    const view = clusterStatusView(
+      state({
+        record: sampleRecord({
+          joinMaterial: {
+            updatedAt: '2025-01-01T22:00:00.000Z',
+            tokenExpiresAt: '2025-01-02T22:00:00.000Z',
+            adminConfExpiresAt: '2025-12-01T00:00:00.000Z',
+          },
+        }),
+      }),
+      'kboot',
+      NOW,
+    );
+    assert.equal(view.joinMaterial?.adminConfExpiresAt, '2025-12-01T00:00:00.000Z', 'in --output json');
+    assert.match(
+      renderClusterStatus(view, NOW),
+      /; admin\.conf expires in 333d \(2025-12-01T00:00:00\.000Z\)/,
+    );
+    const unstamped = clusterStatusView(
+      state({
+        record: sampleRecord({
+          joinMaterial: { updatedAt: '2025-01-01T22:00:00.000Z', tokenExpiresAt: '2025-01-02T22:00:00.000Z' },
+        }),
+      }),
+      'kboot',
+      NOW,
+    );
+    assert.equal(unstamped.joinMaterial?.adminConfExpiresAt, null);
+    assert.doesNotMatch(renderClusterStatus(unstamped, NOW), /admin\.conf/);
+  });
+
   it('renders a whole cluster as aligned text', () => {
     const view = clusterStatusView(
       state({
@@ -196,6 +228,35 @@ describe('clusterStatusView', () => {
     const never = clusterStatusView(state(), 'kboot', NOW);
     assert.equal(never.restoredFrom, null);
     assert.doesNotMatch(renderClusterStatus(never, NOW), /restored/);
+  });
+
+  it("shows each member's Kubernetes version where recorded (older members without one)", () => {
+    const view = clusterStatusView(
+      state({
+        members: [
+          { instanceId: 'i-old', role: 'control-plane', joinedAt: '2025-01-01T22:00:00.000Z' },
+          {
+            instanceId: 'i-new',
+            role: 'control-plane',
+            joinedAt: '2025-01-01T23:00:00.000Z',
+            kubernetesVersion: 'v1.32.0',
+          },
+        ],
+      }),
+      'kboot',
+      NOW,
+    );
+    const lines = renderClusterStatus(view, NOW).split('\n');
+    assert.ok(
+      lines.includes('                           i-old control-plane joined 2025-01-01T22:00:00.000Z'),
+    );
+    assert.ok(
+      lines.includes(
+        '                           i-new control-plane v1.32.0 joined 2025-01-01T23:00:00.000Z',
+      ),
+      lines.join('\n'),
+    );
+    assert.equal(view.members[1]?.kubernetesVersion, 'v1.32.0', 'in --output json');
   });
 
   it('shows an unreadable record with its error, and an absent one', () => {

@@ -95,6 +95,20 @@ describe('joining while an upgrade is recorded', () => {
     });
   }
 
+  it('a worker at the target joins once the roll left its control-plane phase, without the members', () => {
+    for (const phase of ['addons', 'workers'] as const) {
+      const later = sampleRecord({ upgrade: sampleUpgrade({ phase }) });
+      assert.equal(decide('join-worker', '1.32.9', later, []).decision, 'join', phase);
+      assert.equal(
+        decide('join-worker', '1.32.9', later, ['1.31.2']).decision,
+        'join',
+        `${phase}: a stale member`,
+      );
+      assert.equal(decide('join-worker', '1.31.2', later, []).decision, 'join', `${phase}: the old version`);
+      assert.equal(decide('join-control-plane', '1.31.2', later).decision, 'refuse', phase);
+    }
+  });
+
   it('a patch or AMI-only roll admits its one minor, for both roles', () => {
     const patch = sampleRecord({
       upgrade: sampleUpgrade({
