@@ -50,6 +50,7 @@ import type { LeaseRef, LockName } from '../../../../src/domain/state/lease.js';
 import type { MemberRecord } from '../../../../src/domain/state/member.js';
 import { type FlowRun, FlowStopped, runFlow } from '../../../../src/domain/steps/runner.js';
 import type { Flow, RunSettings } from '../../../../src/domain/steps/step.js';
+import { adminConfText } from '../../../support/admin-conf.js';
 import { silentLogger } from '../../../support/silent-logger.js';
 import { FakeLeaseLock } from '../state/fake-lease-lock.js';
 import { ManualClock } from '../state/manual-clock.js';
@@ -60,6 +61,8 @@ export const HOUR = 60 * MINUTE;
 export const CLUSTER = 'prod';
 export const SELF = 'i-self';
 export const NODE_NAME = 'ip-10-0-1-10.eu-west-1.compute.internal';
+/** When the admin.conf the fake `kubeadm init` writes stops being valid: a year after START_MS, as kubeadm issues it. */
+export const ADMIN_CONF_NOT_AFTER_MS = START_MS + 365 * 24 * HOUR;
 
 export function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -330,7 +333,8 @@ export class BootWorld {
             return `${this.kubeadmVersion}\n`;
           case 'init':
             await this.fs.writePrivateFile(KUBELET_CONF_PATH, 'kubelet.conf');
-            await this.fs.writePrivateFile(ADMIN_CONF_PATH, 'apiVersion: v1\nkind: Config\n');
+            // kubeadm's admin.conf: its client certificate is valid for a year.
+            await this.fs.writePrivateFile(ADMIN_CONF_PATH, adminConfText(ADMIN_CONF_NOT_AFTER_MS));
             for (const name of PKI_FILES) {
               await this.fs.writePrivateFile(
                 `${PKI_DIR}/${name}`,
