@@ -12,6 +12,7 @@
  */
 
 import { type PolicyDocument, policyDocument } from './policy.js';
+import type { OperatorPolicyName } from './roles.js';
 import type { PolicyScope } from './scope.js';
 
 /** IAM's limits: characters of a managed policy (whitespace not counted), managed policies per role. */
@@ -49,18 +50,23 @@ export const OPERATOR_POLICIES = {
     'ClusterManageIrsaBucket',
     'ClusterManageBackupBucket',
   ],
-} as const satisfies Record<string, readonly string[]>;
+} as const satisfies Record<OperatorPolicyName, readonly string[]>;
 
-export type OperatorPolicyName = keyof typeof OPERATOR_POLICIES;
+export type { OperatorPolicyName };
 
 export interface NamedPolicy {
   name: OperatorPolicyName;
   document: PolicyDocument;
 }
 
+/** One of the operator's managed policies in this scope (empty of statements when the scope leaves them all out). */
+export function operatorPolicyDocument(scope: PolicyScope, name: OperatorPolicyName): PolicyDocument {
+  return policyDocument('operator', scope, { sids: OPERATOR_POLICIES[name] });
+}
+
 /** The operator's managed policies in this scope, in OPERATOR_POLICIES' order; one the scope leaves empty is left out. */
 export function operatorPolicyDocuments(scope: PolicyScope): NamedPolicy[] {
   return (Object.keys(OPERATOR_POLICIES) as OperatorPolicyName[])
-    .map((name) => ({ name, document: policyDocument('operator', scope, { sids: OPERATOR_POLICIES[name] }) }))
+    .map((name) => ({ name, document: operatorPolicyDocument(scope, name) }))
     .filter(({ document }) => document.Statement.length > 0);
 }
