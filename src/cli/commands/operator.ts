@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { IAM_ROLES } from '../../domain/iam/roles.js';
+import { IAM_ROLES, OPERATOR_POLICY_NAMES } from '../../domain/iam/roles.js';
 import { COMMAND_DEFAULTS } from '../defaults.js';
 import { configOption, dryRunOption, lazyAction, outputOption, type Runtime } from '../define.js';
 
@@ -95,6 +95,12 @@ export function registerOperatorTools(program: Command, runtime: Runtime): void 
         '--backup-bucket <name>',
         'control-plane: the etcd snapshot bucket (backup.bucket); its <cluster>/etcd/ objects only (default: no statement)',
       ),
+    )
+    .addOption(
+      new Option(
+        '--policy <name>',
+        "operator: one of the operator's managed policies (each fits IAM's 6,144 characters; attach all of them)",
+      ).choices(OPERATOR_POLICY_NAMES),
     )
     .addOption(
       new Option(

@@ -224,6 +224,8 @@ function statementOf(grant: Grant, scope: PolicyScope): PolicyStatement | undefi
 export interface PolicyOptions {
   /** control-plane: also what the AWS cloud-controller-manager needs (cloud-controller.ts). */
   cloudController?: boolean | undefined;
+  /** Only the grants of these Sids (one of the operator's managed policies, operator-policies.ts). */
+  sids?: readonly string[] | undefined;
 }
 
 /**
@@ -249,6 +251,7 @@ export function policyDocument(
   assertPolicyInputs(role, scope);
   const statements: PolicyStatement[] = [];
   for (const grant of grantsOf(role)) {
+    if (options.sids !== undefined && !options.sids.includes(grant.sid)) continue;
     const statement = statementOf(grant, scope);
     if (statement !== undefined) statements.push(statement);
   }

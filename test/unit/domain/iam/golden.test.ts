@@ -1,7 +1,8 @@
 /**
  * Golden files for the policy renderer: every folder test/unit/domain/iam/cases/<name>/ holds
  *  - input.json: { "role": "control-plane" | "worker" | "operator", "scope": { cluster?, table?,
- *    region?, account?, kmsKeyArn? }, "cloudController"?: true } — the flags of `kboot iam-policy`;
+ *    region?, account?, kmsKeyArn? }, "cloudController"?: true, "policy"?: "<operator managed policy>" }
+ *    — the flags of `kboot iam-policy`;
  *  - expected.json: the document printed, compared as JSON (the files are formatted by biome like
  *    the rest of test/; the exact text layout is checked in policy.test.ts).
  * test/support/golden.ts runs them; UPDATE_GOLDEN=1 rewrites expected.json from the current output
@@ -11,8 +12,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { operatorPolicyDocument } from '../../../../src/domain/iam/operator-policies.js';
 import { policyDocument, renderPolicy } from '../../../../src/domain/iam/policy.js';
-import type { IamRole } from '../../../../src/domain/iam/roles.js';
+import type { IamRole, OperatorPolicyName } from '../../../../src/domain/iam/roles.js';
 import { type PolicyScopeInput, resolvePolicyScope } from '../../../../src/domain/iam/scope.js';
 import { goldenSuite } from '../../../support/golden.js';
 
@@ -21,9 +23,13 @@ function render(caseDir: string): string {
     role: IamRole;
     scope: PolicyScopeInput;
     cloudController?: boolean;
+    policy?: OperatorPolicyName;
   };
+  const scope = resolvePolicyScope(spec.scope);
   return renderPolicy(
-    policyDocument(spec.role, resolvePolicyScope(spec.scope), { cloudController: spec.cloudController }),
+    spec.policy === undefined
+      ? policyDocument(spec.role, scope, { cloudController: spec.cloudController })
+      : operatorPolicyDocument(scope, spec.policy),
   );
 }
 
@@ -39,6 +45,8 @@ goldenSuite({
     'operator-every-cluster-kms',
     'operator-one-cluster',
     'operator-one-cluster-irsa-kms',
+    'operator-policy-access',
+    'operator-policy-cluster-compute',
     'worker-kms-china',
     'worker-one-cluster',
   ],
