@@ -16,6 +16,7 @@ import { leaseStep } from '../steps/lease-step.js';
 import type { Flow } from '../steps/step.js';
 import { caCertHashStep, writeInitConfig } from './bootstrap-master/init.js';
 import { initInputs, kubeadmVersion, versionSkew } from './bootstrap-master/inputs.js';
+import { bootstrapLeaseRequest } from './bootstrap-master/lease.js';
 import { memberRecord, membershipFile } from './bootstrap-master/publish.js';
 import { bootstrapMasterFlow } from './bootstrap-master.js';
 import type { FlowResult } from './deps.js';
@@ -38,19 +39,7 @@ import {
 const recoveryLease = leaseStep<RecoverState, RecoveryDeps>({
   name: 'bootstrap-lease',
   describe: (state) => `take the bootstrap lease of cluster ${state.get('identity').clusterName}`,
-  async request({ state, deps }) {
-    const identity = state.get('identity');
-    return {
-      lock: state.get('ports').lock(identity.clusterName, 'bootstrap'),
-      options: {
-        owner: identity.instance.instanceId,
-        clock: deps.clock,
-        leaseMs: deps.settings.leaseMs,
-        pollMs: deps.settings.pollMs,
-        acquireDeadlineMs: deps.clock.nowMs() + deps.settings.waitTimeoutMs,
-      },
-    };
-  },
+  request: bootstrapLeaseRequest,
   acquired({ state, logger }, lease) {
     logger.info(
       { fence: lease.fence },

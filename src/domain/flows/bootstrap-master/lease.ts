@@ -1,26 +1,33 @@
 /** The bootstrap lease, and the check under it that no other master initialized the cluster meanwhile. */
 
 import { StateConflictError } from '../../../core/errors.js';
-import { leaseStep } from '../../steps/lease-step.js';
+import { type LeaseRequest, leaseStep } from '../../steps/lease-step.js';
+import type { StepContext } from '../../steps/step.js';
 import type { FlowDeps } from '../deps.js';
 import { alreadyInitialized, type BootstrapState, type BootstrapStep } from './state.js';
+
+/** The cluster's bootstrap lease, waited for until the flow's wait deadline (the first init, and the recovery of a lost control plane). */
+export async function bootstrapLeaseRequest({
+  state,
+  deps,
+}: StepContext<BootstrapState, FlowDeps>): Promise<LeaseRequest> {
+  const identity = state.get('identity');
+  return {
+    lock: state.get('ports').lock(identity.clusterName, 'bootstrap'),
+    options: {
+      owner: identity.instance.instanceId,
+      clock: deps.clock,
+      leaseMs: deps.settings.leaseMs,
+      pollMs: deps.settings.pollMs,
+      acquireDeadlineMs: deps.clock.nowMs() + deps.settings.waitTimeoutMs,
+    },
+  };
+}
 
 export const bootstrapLease = leaseStep<BootstrapState, FlowDeps>({
   name: 'bootstrap-lease',
   describe: (state) => `take the bootstrap lease of cluster ${state.get('identity').clusterName}`,
-  async request({ state, deps }) {
-    const identity = state.get('identity');
-    return {
-      lock: state.get('ports').lock(identity.clusterName, 'bootstrap'),
-      options: {
-        owner: identity.instance.instanceId,
-        clock: deps.clock,
-        leaseMs: deps.settings.leaseMs,
-        pollMs: deps.settings.pollMs,
-        acquireDeadlineMs: deps.clock.nowMs() + deps.settings.waitTimeoutMs,
-      },
-    };
-  },
+  request: bootstrapLeaseRequest,
   acquired({ state, logger }, lease) {
     logger.info({ fence: lease.fence }, 'holding the bootstrap lease; initializing the cluster');
     state.set({ lease });
