@@ -52,7 +52,7 @@ const fish = (line: string): string[] => run('fish', `kboot completion fish | so
 
 const CASES: { line: string; expected: string[] }[] = [
   { line: 'kboot jo', expected: ['join-master', 'join-node'] },
-  { line: 'kboot cluster ', expected: ['plan', 'create', 'destroy'] },
+  { line: 'kboot cluster ', expected: ['plan', 'create', 'upgrade', 'destroy'] },
   { line: 'kboot ami --arch ', expected: ['x86_64', 'arm64'] },
   { line: 'kboot completion ', expected: ['bash', 'zsh', 'fish'] },
   { line: 'kboot join-node --dr', expected: ['--dry-run'] },
