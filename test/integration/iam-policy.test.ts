@@ -45,6 +45,7 @@ import { createLeaveGroup } from '../support/leave-group.js';
 import { type LifecycleStub, startLifecycleStub } from '../support/lifecycle-stub.js';
 import { type Moto, startMoto } from '../support/moto.js';
 import { tempDir } from '../support/paths.js';
+import { arrangeCluster, FleetPlayer, upgrade, upgradeEnv, upgradeSpec } from '../support/upgrade-cluster.js';
 
 const CLUSTER = 'iam';
 const REGION = 'us-east-1';
@@ -304,6 +305,34 @@ backup: { bucket: ${name}-etcd-backups }
     await traced('operator', 'cluster-destroy', `${name}-destroy`, args('destroy', '--yes'), everyCluster);
   }
 
+  /**
+   * kboot cluster upgrade: an AMI roll of a cluster `kboot cluster create` made with one
+   * control-plane instance and one worker, the instances played by FleetPlayer (a surge, the
+   * health gate through admin.conf, a termination through the group, for each).
+   */
+  async function upgradeRoll(): Promise<void> {
+    const dir = tempDir('kboot-iam-upgrade-');
+    const size = { controlPlane: 1, workers: 1 };
+    const cluster = await arrangeCluster(moto, dir, size);
+    const player = new FleetPlayer(moto);
+    try {
+      await player.tick();
+      player.start();
+      const spec = cluster.specFile('ami.yaml', upgradeSpec(cluster.network, cluster.newAmi, '1.31.2', size));
+      await traced('operator', 'cluster-upgrade', 'upgrade', (trace) =>
+        upgrade(
+          ['-f', spec, '--yes'],
+          upgradeEnv(moto, player.fleet.clusterDir, { KBOOT_TRACE_AWS_CALLS: trace }),
+          dir,
+        ),
+      );
+      await player.tick();
+      assert.equal(player.left.length, 2, 'both instances replaced');
+    } finally {
+      await player.stop();
+    }
+  }
+
   function tracesOf(role: IamRole, options: { everyCluster: boolean }): TracedAwsCall[] {
     return runs
       .filter((run) => run.role === role && (options.everyCluster || !run.everyCluster))
@@ -393,6 +422,7 @@ backup: { bucket: ${name}-etcd-backups }
     // cluster) and with a table of its own (every cluster: the table is created and deleted)
     await clusterCommands('ops', undefined, false);
     await clusterCommands('solo', 'solo-state', true);
+    await upgradeRoll();
 
     // control-plane, last (it moves the clock): rotate 17 h after init renews the token (7 h
     // left, under the 8 h default margin) and the certificate key (lapsed after 2 h)
@@ -532,6 +562,16 @@ backup: { bucket: ${name}-etcd-backups }
     assert.deepEqual(names('status-all'), ['dynamodb:Scan']);
     assert.deepEqual(names('kubeconfig'), ['dynamodb:GetItem', 'secretsmanager:GetSecretValue']);
     assert.deepEqual(names('ami'), ['ec2:DescribeImages']);
+    for (const call of [
+      'autoscaling:TerminateInstanceInAutoScalingGroup',
+      'autoscaling:UpdateAutoScalingGroup',
+      'dynamodb:TransactWriteItems',
+      'ec2:DescribeInstances',
+      'ec2:CreateLaunchTemplateVersion',
+      'secretsmanager:GetSecretValue',
+    ]) {
+      assert.ok(names('upgrade').includes(call), `upgrade: ${call}`);
+    }
     for (const label of ['leave-worker', 'leave-master']) {
       for (const call of [
         'autoscaling:RecordLifecycleActionHeartbeat',

@@ -153,6 +153,7 @@ const IAM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   'autoscaling:SetInstanceHealth': ['autoscaling:SetInstanceHealth'],
   'dynamodb:DeleteItem': ['dynamodb:DeleteItem'],
   'autoscaling:UpdateAutoScalingGroup': ['autoscaling:UpdateAutoScalingGroup'],
+  'autoscaling:TerminateInstanceInAutoScalingGroup': ['autoscaling:TerminateInstanceInAutoScalingGroup'],
   'autoscaling:AttachLoadBalancerTargetGroups': ['autoscaling:AttachLoadBalancerTargetGroups'],
   'autoscaling:DeleteAutoScalingGroup': ['autoscaling:DeleteAutoScalingGroup'],
   's3:HeadBucket': ['s3:ListBucket'],

@@ -36,10 +36,17 @@ export const UPGRADE_CLUSTER = 'roll';
 export const OLD_AMI = 'ami-12c6146b';
 const REGION = 'us-east-1';
 
+/** How many control-plane instances and workers the spec asks for (the default: 3 and 2). */
+export interface ClusterSize {
+  controlPlane: number;
+  workers: number;
+}
+
 export function upgradeSpec(
   network: { vpcId: string; subnetId: string },
   ami: string,
   version = '1.31.2',
+  size: ClusterSize = { controlPlane: 3, workers: 2 },
 ): string {
   return `kubernetesVersion: ${version}
 network:
@@ -47,10 +54,10 @@ network:
   vpcCidr: 10.0.0.0/16
   subnets:
     - { id: ${network.subnetId}, az: us-east-1a, cidr: 10.0.0.0/20 }
-controlPlane: { count: 3, instanceType: m6i.large, ami: ${ami} }
+controlPlane: { count: ${size.controlPlane}, instanceType: m6i.large, ami: ${ami} }
 workers:
   groups:
-    - { name: apps, instanceType: m6i.large, min: 2, max: 3 }
+    - { name: apps, instanceType: m6i.large, min: ${size.workers}, max: ${size.workers + 1} }
 apiEndpoint: { scheme: internal }
 `;
 }
@@ -63,7 +70,7 @@ export interface ArrangedCluster {
 }
 
 /** Network, `kboot cluster create`, initialized record, admin.conf: a cluster ready to upgrade. */
-export async function arrangeCluster(moto: Moto, dir: string): Promise<ArrangedCluster> {
+export async function arrangeCluster(moto: Moto, dir: string, size?: ClusterSize): Promise<ArrangedCluster> {
   const ec2 = testEc2(moto);
   let network: ArrangedCluster['network'];
   let newAmi: string;
@@ -93,7 +100,7 @@ export async function arrangeCluster(moto: Moto, dir: string): Promise<ArrangedC
       '--name',
       UPGRADE_CLUSTER,
       '-f',
-      specFile('spec.yaml', upgradeSpec(network, OLD_AMI)),
+      specFile('spec.yaml', upgradeSpec(network, OLD_AMI, '1.31.2', size)),
     ],
     { env: moto.awsEnv(), cwd: dir, timeoutMs: 120_000 },
   );

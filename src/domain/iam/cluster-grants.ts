@@ -19,7 +19,7 @@
 import { elbNamePrefix } from '../cluster/compute.js';
 import type { PolicyScope, SecretSelection } from './scope.js';
 
-export type ClusterCommand = 'cluster-plan' | 'cluster-create' | 'cluster-destroy';
+export type ClusterCommand = 'cluster-plan' | 'cluster-create' | 'cluster-destroy' | 'cluster-upgrade';
 
 export type ClusterIamAction =
   | 'dynamodb:Query'
@@ -220,6 +220,8 @@ export const CLUSTER_ARNS = {
 const EVERY: ClusterCommand[] = ['cluster-plan', 'cluster-create', 'cluster-destroy'];
 const CREATE: ClusterCommand[] = ['cluster-create'];
 const DESTROY: ClusterCommand[] = ['cluster-destroy'];
+/** Also `kboot cluster upgrade`, whose own grants are in upgrade-grants.ts. */
+const AND_UPGRADE: ClusterCommand[] = [...EVERY, 'cluster-upgrade'];
 
 /** The operator's grants for the cluster commands; permissions.ts adds its own fields. */
 export interface ClusterGrantSpec {
@@ -256,7 +258,7 @@ function arnsOf(...kinds: ArnsOf[]): ArnsOf {
 export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
   {
     sid: 'ClusterState',
-    commands: EVERY,
+    commands: AND_UPGRADE,
     actions: [
       'dynamodb:DescribeTable',
       'dynamodb:ListTagsOfResource',
@@ -277,7 +279,7 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
   },
   {
     sid: 'ClusterUnscopedReads',
-    commands: EVERY,
+    commands: AND_UPGRADE,
     actions: [
       'kms:ListKeys',
       'kms:DescribeKey',
@@ -332,7 +334,7 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
   },
   {
     sid: 'ClusterManageTagged',
-    commands: EVERY,
+    commands: AND_UPGRADE,
     actions: [
       'kms:CreateAlias',
       'kms:DeleteAlias',
@@ -354,7 +356,7 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
   },
   {
     sid: 'ClusterLaunchFromTemplate',
-    commands: EVERY,
+    commands: AND_UPGRADE,
     actions: ['ec2:RunInstances'],
     target: {
       kind: 'arns',
@@ -384,7 +386,7 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
   },
   {
     sid: 'ClusterManageIam',
-    commands: EVERY,
+    commands: AND_UPGRADE,
     actions: [
       'iam:GetRole',
       'iam:CreateRole',
@@ -423,7 +425,7 @@ export const CLUSTER_GRANT_SPECS: readonly ClusterGrantSpec[] = [
   },
   {
     sid: 'ClusterManageByName',
-    commands: EVERY,
+    commands: AND_UPGRADE,
     actions: [
       'kms:CreateAlias',
       'kms:DeleteAlias',

@@ -7,7 +7,8 @@
  * - access: kboot kubeconfig / status / ami (what a user who only reads a cluster needs);
  * - cluster-state: the state table, the cluster's secrets and the reads every cluster command makes;
  * - cluster-compute: the cluster key, launch templates, security groups, load balancers, groups;
- * - cluster-identity: the node roles and instance profiles, the IRSA provider and bucket, the backup bucket.
+ * - cluster-identity: the node roles and instance profiles, the IRSA provider and bucket, the backup bucket;
+ * - upgrade: what kboot cluster upgrade needs beyond access and the cluster policies (upgrade-grants.ts).
  * Pure.
  */
 
@@ -50,6 +51,7 @@ export const OPERATOR_POLICIES = {
     'ClusterManageIrsaBucket',
     'ClusterManageBackupBucket',
   ],
+  upgrade: ['UpgradeWriteClusterRecord', 'UpgradeDescribeInstances', 'UpgradeRollClusterGroups'],
 } as const satisfies Record<OperatorPolicyName, readonly string[]>;
 
 export type { OperatorPolicyName };

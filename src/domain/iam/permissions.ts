@@ -35,6 +35,7 @@ import {
 } from './cluster-grants.js';
 import type { IamRole } from './roles.js';
 import type { SecretSelection } from './scope.js';
+import { UPGRADE_GRANT_SPECS, type UpgradeIamAction } from './upgrade-grants.js';
 
 export type KbootCommand =
   | ClusterCommand
@@ -56,6 +57,7 @@ export type KbootCommand =
 
 export type IamAction =
   | ClusterIamAction
+  | UpgradeIamAction
   | 'dynamodb:GetItem'
   | 'dynamodb:PutItem'
   | 'dynamodb:UpdateItem'
@@ -385,7 +387,7 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'KubeconfigReadAdminConf',
     role: 'operator',
-    commands: ['kubeconfig'],
+    commands: ['kubeconfig', 'cluster-upgrade'],
     actions: ['secretsmanager:GetSecretValue'],
     target: { kind: 'secrets', secrets: ['admin.conf'] },
     why: 'read the admin kubeconfig',
@@ -401,7 +403,7 @@ export const GRANTS: readonly Grant[] = [
   {
     sid: 'KubeconfigDecryptAdminConf',
     role: 'operator',
-    commands: ['kubeconfig'],
+    commands: ['kubeconfig', 'cluster-upgrade'],
     actions: ['kms:Decrypt'],
     target: { kind: 'kms-key', secrets: ['admin.conf'] },
     why: 'Secrets Manager decrypts admin.conf with the cluster key',
@@ -433,6 +435,9 @@ export const GRANTS: readonly Grant[] = [
 
   // operator: kboot cluster plan / create / destroy (cluster-grants.ts)
   ...CLUSTER_GRANT_SPECS.map((grant): Grant => ({ ...grant, role: 'operator' })),
+
+  // operator: kboot cluster upgrade's own (upgrade-grants.ts)
+  ...UPGRADE_GRANT_SPECS.map((grant): Grant => ({ ...grant, role: 'operator' })),
 ];
 
 /**

@@ -9,5 +9,6 @@ export const OPERATOR_POLICY_NAMES = [
   'cluster-state',
   'cluster-compute',
   'cluster-identity',
+  'upgrade',
 ] as const;
 export type OperatorPolicyName = (typeof OPERATOR_POLICY_NAMES)[number];

@@ -47,6 +47,7 @@ goldenSuite({
     'operator-one-cluster-irsa-kms',
     'operator-policy-access',
     'operator-policy-cluster-compute',
+    'operator-policy-upgrade',
     'worker-kms-china',
     'worker-one-cluster',
   ],

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import {
+  MANAGED_POLICIES_PER_ROLE,
+  MANAGED_POLICY_MAX_CHARS,
+  operatorPolicyDocuments,
+} from '../../../../src/domain/iam/operator-policies.js';
 import { commandActions, GRANTS, grantsOf, type IamAction } from '../../../../src/domain/iam/permissions.js';
 import {
   documentActions,
@@ -117,6 +122,30 @@ describe('the permission catalogue', () => {
       { role: 'operator', command: 'ami', actions: ['ec2:DescribeImages'] },
       { role: 'operator', command: 'join-node', actions: [] },
     ];
+  it('operator cluster-upgrade needs what a traced roll calls, its own grants among them', () => {
+    const needed = commandActions('operator', 'cluster-upgrade');
+    const called: IamAction[] = [
+      'autoscaling:DescribeAutoScalingGroups',
+      'autoscaling:TerminateInstanceInAutoScalingGroup',
+      'autoscaling:UpdateAutoScalingGroup',
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+      'ec2:CreateLaunchTemplateVersion',
+      'ec2:DescribeImages',
+      'ec2:DescribeInstances',
+      'ec2:DescribeLaunchTemplateVersions',
+      'ec2:ModifyLaunchTemplate',
+      'secretsmanager:GetSecretValue',
+      // Authorized for UpdateAutoScalingGroup to a template version with an instance profile.
+      'ec2:RunInstances',
+      'iam:PassRole',
+    ];
+    for (const action of called) assert.ok(needed.includes(action), action);
+  });
+
   for (const { role, command, actions } of perCommand) {
     it(`${role} ${command} needs ${actions.length === 0 ? 'nothing' : actions.join(', ')}`, () => {
       assert.deepEqual(commandActions(role, command), actions);
@@ -142,8 +171,17 @@ describe('policy documents', () => {
         assert.equal(renderPolicy(document), `${JSON.stringify(document, null, 2)}\n`);
       });
 
-      it(`${role}, ${label}: fits the 6,144-character limit of a managed policy`, () => {
-        assert.ok(JSON.stringify(policy(role, input)).length < 6144);
+      // A node role's policy is one managed policy; the operator's is several (operator-policies.ts).
+      it(`${role}, ${label}: fits the 6,144-character limit of a managed policy, the operator's as its managed policies`, () => {
+        const documents =
+          role === 'operator'
+            ? operatorPolicyDocuments(resolvePolicyScope(input)).map(({ document }) => document)
+            : [policy(role, input)];
+        assert.ok(documents.length > 0 && documents.length <= MANAGED_POLICIES_PER_ROLE);
+        for (const document of documents) {
+          const size = JSON.stringify(document).length;
+          assert.ok(size <= MANAGED_POLICY_MAX_CHARS, `${size} characters`);
+        }
       });
     }
   }
