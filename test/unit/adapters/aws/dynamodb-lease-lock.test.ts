@@ -29,14 +29,16 @@ function denied(): Error {
 }
 
 /** A lock whose client sends nothing when the call's abort signal is already aborted (as the SDK), and otherwise answers with `answer`. */
-function lock(answer: () => unknown): { lock: DynamoDbLeaseLock; sent: string[] } {
+function lock(answer: () => unknown): { lock: DynamoDbLeaseLock; sent: string[]; inputs: object[] } {
   const sent: string[] = [];
+  const inputs: object[] = [];
   const dynamodb = {
     send: async (command: object, options?: { abortSignal?: AbortSignal }) => {
       if (options?.abortSignal?.aborted) {
         throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
       }
       sent.push(command.constructor.name);
+      inputs.push((command as { input: object }).input);
       const out = answer();
       if (out instanceof Error) throw out;
       return out;
@@ -45,6 +47,7 @@ function lock(answer: () => unknown): { lock: DynamoDbLeaseLock; sent: string[] 
   return {
     lock: new DynamoDbLeaseLock({ dynamodb, tableName: 'kboot', cluster: 'prod', name: 'bootstrap' }),
     sent,
+    inputs,
   };
 }
 
@@ -99,6 +102,27 @@ describe('DynamoDB lease lock: a stopped call', () => {
       assert.deepEqual(sent, []);
     });
   }
+});
+
+describe('DynamoDB lease lock: read', () => {
+  it('a lock never taken reads as absent (GetItem answers without an Item)', async () => {
+    const { lock: l, sent } = lock(() => ({}));
+    assert.equal(await l.read(), undefined);
+    assert.deepEqual(sent, ['GetItemCommand']);
+  });
+
+  it('asks for a strongly consistent read: an eventually consistent one could miss a lease taken a moment ago', async () => {
+    // moto's reads are always consistent, so only the request itself can show this.
+    const { lock: l, inputs } = lock(() => ({}));
+    await l.read();
+    assert.deepEqual(inputs, [
+      {
+        TableName: 'kboot',
+        Key: { pk: { S: 'cluster#prod' }, sk: { S: 'lock#bootstrap' } },
+        ConsistentRead: true,
+      },
+    ]);
+  });
 });
 
 describe('DynamoDB lease lock: a malformed item', () => {
