@@ -8,7 +8,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDbLeaseLock } from '../../../../src/adapters/aws/dynamodb-lease-lock.js';
+import type { Expression } from '../../../../src/adapters/aws/dynamodb-expressions.js';
+import {
+  DynamoDbLeaseLock,
+  lockClauses,
+  sameVersion,
+  stillHeld,
+} from '../../../../src/adapters/aws/dynamodb-lease-lock.js';
 import { AwsDeniedError, StateConflictError } from '../../../../src/core/errors.js';
 import type { LeaseRef } from '../../../../src/domain/state/lease.js';
 
@@ -23,14 +29,16 @@ function denied(): Error {
 }
 
 /** A lock whose client sends nothing when the call's abort signal is already aborted (as the SDK), and otherwise answers with `answer`. */
-function lock(answer: () => unknown): { lock: DynamoDbLeaseLock; sent: string[] } {
+function lock(answer: () => unknown): { lock: DynamoDbLeaseLock; sent: string[]; inputs: object[] } {
   const sent: string[] = [];
+  const inputs: object[] = [];
   const dynamodb = {
     send: async (command: object, options?: { abortSignal?: AbortSignal }) => {
       if (options?.abortSignal?.aborted) {
         throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
       }
       sent.push(command.constructor.name);
+      inputs.push((command as { input: object }).input);
       const out = answer();
       if (out instanceof Error) throw out;
       return out;
@@ -39,6 +47,7 @@ function lock(answer: () => unknown): { lock: DynamoDbLeaseLock; sent: string[] 
   return {
     lock: new DynamoDbLeaseLock({ dynamodb, tableName: 'kboot', cluster: 'prod', name: 'bootstrap' }),
     sent,
+    inputs,
   };
 }
 
@@ -95,6 +104,27 @@ describe('DynamoDB lease lock: a stopped call', () => {
   }
 });
 
+describe('DynamoDB lease lock: read', () => {
+  it('a lock never taken reads as absent (GetItem answers without an Item)', async () => {
+    const { lock: l, sent } = lock(() => ({}));
+    assert.equal(await l.read(), undefined);
+    assert.deepEqual(sent, ['GetItemCommand']);
+  });
+
+  it('asks for a strongly consistent read: an eventually consistent one could miss a lease taken a moment ago', async () => {
+    // moto's reads are always consistent, so only the request itself can show this.
+    const { lock: l, inputs } = lock(() => ({}));
+    await l.read();
+    assert.deepEqual(inputs, [
+      {
+        TableName: 'kboot',
+        Key: { pk: { S: 'cluster#prod' }, sk: { S: 'lock#bootstrap' } },
+        ConsistentRead: true,
+      },
+    ]);
+  });
+});
+
 describe('DynamoDB lease lock: a malformed item', () => {
   it('is refused naming the lease and the fields that are wrong', async () => {
     const { lock: l } = lock(() => ({
@@ -106,4 +136,64 @@ describe('DynamoDB lease lock: a malformed item', () => {
       return true;
     });
   });
+});
+
+/** The placeholders an expression's text uses, and those it defines, each with what it stands for. */
+function placeholders(e: Expression): {
+  used: string[];
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+} {
+  const used = [...new Set(e.text.match(/[#:][A-Za-z]+/g) ?? [])].sort();
+  return { used, names: e.names, values: e.values };
+}
+
+describe('DynamoDB lease lock: each clause defines every placeholder it uses', () => {
+  // stillHeld is the lock check of other writes' transactions (the cluster table, snapshots), alone:
+  // a clause that leans on a placeholder another clause of the same request happens to define breaks there.
+  const cases: [string, Expression, { names: Record<string, string>; values: Record<string, unknown> }][] = [
+    ['itemAbsent', lockClauses.itemAbsent(), { names: { '#pk': 'pk' }, values: {} }],
+    ['noOwner', lockClauses.noOwner(), { names: { '#owner': 'owner' }, values: {} }],
+    ['rvnIs', lockClauses.rvnIs('r-1'), { names: { '#rvn': 'rvn' }, values: { ':seenRvn': 'r-1' } }],
+    ['ownedBy', lockClauses.ownedBy('i-a'), { names: { '#owner': 'owner' }, values: { ':owner': 'i-a' } }],
+    ['fenceIs', lockClauses.fenceIs(7), { names: { '#fence': 'fence' }, values: { ':fence': 7 } }],
+    [
+      'stillHeld',
+      stillHeld(LEASE),
+      { names: { '#owner': 'owner', '#fence': 'fence' }, values: { ':owner': 'i-first', ':fence': 3 } },
+    ],
+    [
+      'sameVersion of an item with an rvn',
+      sameVersion({ owner: 'i-a', fence: 2, rvn: 'r-2', expiresAtMs: NOW_MS }),
+      { names: { '#rvn': 'rvn' }, values: { ':seenRvn': 'r-2' } },
+    ],
+    [
+      "sameVersion of an older kboot's item with an expiry",
+      sameVersion({ owner: 'i-a', fence: 2, expiresAtMs: NOW_MS }),
+      {
+        names: { '#rvn': 'rvn', '#owner': 'owner', '#fence': 'fence', '#expiresAtMs': 'expiresAtMs' },
+        values: { ':seenOwner': 'i-a', ':seenFence': 2, ':seenExpiresAtMs': NOW_MS },
+      },
+    ],
+    [
+      "sameVersion of an older kboot's item without one",
+      sameVersion({ owner: 'i-a', fence: 2 }),
+      {
+        names: { '#rvn': 'rvn', '#owner': 'owner', '#fence': 'fence', '#expiresAtMs': 'expiresAtMs' },
+        values: { ':seenOwner': 'i-a', ':seenFence': 2 },
+      },
+    ],
+  ];
+  for (const [name, clause, expected] of cases) {
+    it(name, () => {
+      const { used, names, values } = placeholders(clause);
+      assert.deepEqual(
+        used,
+        [...Object.keys(expected.names), ...Object.keys(expected.values)].sort(),
+        clause.text,
+      );
+      assert.deepEqual(names, expected.names);
+      assert.deepEqual(values, expected.values);
+    });
+  }
 });
