@@ -30,6 +30,7 @@ import type { Identity } from '../identity/resolve.js';
 import type { InstanceFiles } from '../ports/files.js';
 import type { MemberRecord } from '../state/member.js';
 import type { Flow, Step } from '../steps/step.js';
+import { requireRole } from './start-steps.js';
 
 export const ETCD_MANIFEST = '/etc/kubernetes/manifests/etcd.yaml';
 /** kubeadm's manifest as it was, kept until the run ends (0600: it names the key files). */
@@ -92,14 +93,12 @@ const identity: RecoverStep = {
   describe: () => 'read who this instance is (IMDS: instance, region, tags)',
   async run({ state, deps }) {
     const found = await deps.identity();
-    if (found.role !== 'control-plane') {
-      throw new IncompatibleError(
-        `this instance is tagged ${found.role}, so it has no etcd member to recover`,
-        {
-          hint: 'run kboot etcd recover on the surviving control-plane member',
-        },
-      );
-    }
+    requireRole(
+      found,
+      'control-plane',
+      'kboot etcd recover',
+      'run kboot etcd recover on the surviving control-plane member',
+    );
     state.set({ identity: found, cluster: found.clusterName });
     return undefined;
   },

@@ -10,7 +10,7 @@
 
 import type { Clock } from '../../core/clock.js';
 import { formatDurationMs } from '../../core/duration.js';
-import { IncompatibleError, StateConflictError } from '../../core/errors.js';
+import { StateConflictError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { hashing } from '../backup/hashing.js';
 import type { SnapshotPorts } from '../backup/ports.js';
@@ -29,6 +29,7 @@ import { leaseStep } from '../steps/lease-step.js';
 import type { Flow, Step } from '../steps/step.js';
 import type { ClusterStatePorts } from './deps.js';
 import { readMembership } from './membership.js';
+import { requireRole } from './start-steps.js';
 
 export interface SnapshotDeps {
   logger: Logger;
@@ -81,14 +82,12 @@ const identity: SnapshotStep = {
   describe: () => 'read who this instance is (IMDS: instance, region, tags)',
   async run({ state, deps }) {
     const found = await deps.identity();
-    if (found.role !== 'control-plane') {
-      throw new IncompatibleError(
-        `this instance is tagged ${found.role}, so it cannot run 'kboot etcd snapshot'`,
-        {
-          hint: 'run it on a control-plane member (kboot-etcd-snapshot.timer does)',
-        },
-      );
-    }
+    requireRole(
+      found,
+      'control-plane',
+      'kboot etcd snapshot',
+      'run it on a control-plane member (kboot-etcd-snapshot.timer does)',
+    );
     state.set({ identity: found, cluster: found.clusterName });
     return undefined;
   },

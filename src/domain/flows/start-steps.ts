@@ -156,8 +156,8 @@ export function plannedResult(state: FlowState<StartState>): FlowResult {
   };
 }
 
-/** The instance must carry the role the command was asked to act as. */
-function requireRole(identity: Identity, role: Role, command: string, hint?: string): void {
+/** The instance must carry the role the command was asked to act as (exit 9 otherwise, with the hint). */
+export function requireRole(identity: Identity, role: Role, command: string, hint?: string): void {
   if (identity.role === role) return;
   throw new IncompatibleError(`this instance is tagged ${identity.role}, so it cannot run '${command}'`, {
     hint:
