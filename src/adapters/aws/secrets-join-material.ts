@@ -48,7 +48,7 @@ export interface SecretsJoinMaterialStoreSettings {
   signal?: AbortSignal;
 }
 
-interface SecretWrite {
+export interface SecretWrite {
   secretId: string;
   text: string;
   description: string;
@@ -136,6 +136,16 @@ export class SecretsJoinMaterialStore implements JoinMaterialStore {
     } catch {
       return 'the configured region';
     }
+  }
+
+  /** Another of the cluster's secrets (the PKI): a new AWSCURRENT version, or the secret made with the cluster's tags and key. */
+  publishSecret(cluster: string, write: SecretWrite, kmsKeyId: string | undefined): Promise<PublishedSecret> {
+    return this.#publishOne(cluster, write, kmsKeyId);
+  }
+
+  /** Another of the cluster's secrets as text: the version given, else AWSCURRENT; missing, deleted or undecryptable named. */
+  readSecret(cluster: string, secretId: string, versionId: string | undefined): Promise<string> {
+    return this.#read(cluster, secretId, versionId);
   }
 
   async #read(cluster: string, secretId: string, versionId: string | undefined): Promise<string> {
